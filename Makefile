@@ -1,0 +1,46 @@
+# The README's two commands: `make demo` and `make test`. Both install what they need.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip --disable-pip-version-check -q
+CLI := $(VENV)/bin/mlops-blueprint
+BLUEPRINT ?= blueprints/reference/starter.yaml
+# A filesystem mirror of terraform providers, used when present (this image has one at /opt/tf-plugins).
+MLOPS_PROVIDER_MIRROR ?= $(firstword $(wildcard /opt/tf-plugins))
+export MLOPS_PROVIDER_MIRROR
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
+# pip on some images names extra local indexes that do not exist; they only add noise.
+export PIP_EXTRA_INDEX_URL :=
+
+.PHONY: demo test install install-test down clean schema bench
+
+$(PY):
+	python3 -m venv $(VENV)
+
+install: $(PY)
+	$(PIP) install -e '.[aws,emulator]'
+
+install-test: $(PY)
+	$(PIP) install -e '.[aws,emulator,dev]'
+
+demo: install
+	$(CLI) validate $(BLUEPRINT)
+	$(CLI) up $(BLUEPRINT) --env dev --local
+	@echo
+	@echo "Deployed into the embedded emulator. Next: '$(CLI) up $(BLUEPRINT) --env dev --local' again (no changes),"
+	@echo "'$(CLI) down $(BLUEPRINT) --env dev --local' to remove it, '$(CLI) emulator stop' to end the emulator."
+
+test: install-test
+	$(PY) -m pytest -q -p no:cacheprovider
+
+down:
+	$(CLI) down $(BLUEPRINT) --env dev --local
+
+schema: install
+	$(CLI) schema
+
+bench: install-test
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf cdktf.out .pytest_cache

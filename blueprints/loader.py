@@ -1,0 +1,274 @@
+"""YAML -> validated Blueprint, per environment.
+
+Errors name file:line:col, the dotted field path and a plain message. The loader
+never prints and never exits: it raises `BlueprintError`, which the CLI renders.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from blueprints import rules
+from blueprints.model import Blueprint, Environment
+
+Mark = tuple[int, int]  # 1-based line, column
+PathT = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class BlueprintError(Exception):
+    """A user error in a blueprint: one or more problems, each with a location."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class ResolvedEnv:
+    name: str
+    blueprint: Blueprint  # the document with this environment's overrides applied
+    settings: Environment
+
+
+@dataclass
+class LoadedBlueprint:
+    path: Path
+    base: Blueprint
+    envs: dict[str, ResolvedEnv] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.base.metadata.name
+
+    def select(self, env: str | None) -> list[ResolvedEnv]:
+        """The environment asked for, or all of them in document order."""
+        if env is None:
+            return list(self.envs.values())
+        if env not in self.envs:
+            raise BlueprintError([Problem(str(self.path), 1, 1, "environments",
+                                          f"no environment {env!r}; this blueprint has: {', '.join(self.envs)}")])
+        return [self.envs[env]]
+
+
+def _dotted(path: PathT) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (plain YAML keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        seen: dict[object, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                m = key_node.start_mark
+                raise _Duplicate(m.line + 1, m.column + 1, key, seen[key].start_mark.line + 1)
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+class _Duplicate(Exception):
+    def __init__(self, line: int, col: int, key: object, first: int):
+        self.line, self.col, self.key, self.first = line, col, key, first
+
+
+def _marks(node: yaml.Node, path: PathT, out: dict[PathT, Mark], key_mark: Mark | None = None) -> None:
+    """Record, for every path, where a reader should look: the value for scalars, the key otherwise."""
+    vm = (node.start_mark.line + 1, node.start_mark.column + 1)
+    out[path] = vm if isinstance(node, yaml.ScalarNode) or key_mark is None else key_mark
+    out[path + ("<key>",)] = key_mark or vm
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            _marks(v, path + (k.value,), out, (k.start_mark.line + 1, k.start_mark.column + 1))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _marks(v, path + (i,), out)
+
+
+def _read(path: Path) -> tuple[object, dict[PathT, Mark]]:
+    f = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BlueprintError([Problem(f, 0, 0, "", "blueprint file not found")]) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise BlueprintError([Problem(f, 0, 0, "", f"cannot read blueprint: {exc}")]) from None
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise BlueprintError([Problem(f, 1, 1, "", "the blueprint is empty")])
+        data = loader.construct_document(node)
+    except _Duplicate as d:
+        raise BlueprintError([Problem(f, d.line, d.col, str(d.key), f"duplicate key {d.key!r} (first defined on line {d.first})")]) from None
+    except yaml.MarkedYAMLError as exc:
+        m = exc.problem_mark or exc.context_mark
+        line, col = (m.line + 1, m.column + 1) if m else (0, 0)
+        raise BlueprintError([Problem(f, line, col, "", f"YAML syntax error: {exc.problem or exc.context}")]) from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise BlueprintError([Problem(f, 1, 1, "", "the blueprint must be a mapping with apiVersion, kind, metadata, ...")])
+    marks: dict[PathT, Mark] = {}
+    _marks(node, (), marks)
+    return data, marks
+
+
+def _locate(marks: dict[PathT, Mark], path: PathT) -> Mark:
+    for n in range(len(path), -1, -1):
+        if path[:n] in marks:
+            return marks[path[:n]]
+    return (1, 1)
+
+
+def _pydantic_problems(f: str, exc: ValidationError, marks: dict[PathT, Mark], note: str = "") -> list[Problem]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc: PathT = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field {loc[-1]!r}; allowed here: {', '.join(_allowed_fields(loc[:-1]))}"
+            line, col = marks.get(loc + ("<key>",), _locate(marks, loc))
+        elif err["type"] == "missing":
+            msg = f"required field {loc[-1]!r} is missing"
+            line, col = _locate(marks, loc)
+        else:
+            line, col = _locate(marks, loc)
+            if err["type"] == "literal_error":
+                msg = f"{msg}; got {err['input']!r}"
+            elif "input" in err and not isinstance(err["input"], (dict, list)):
+                msg = f"{msg} (got {err['input']!r})"
+        out.append(Problem(f, line, col, _dotted(loc), msg + note))
+    return out
+
+
+def _allowed_fields(loc: PathT) -> list[str]:
+    """Field names of the model at `loc` (best effort, for the 'unknown field' message)."""
+    model: type = Blueprint
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", None)
+        if fields is None or part not in fields:
+            # a dict keyed by logical name: step into its value type
+            args = getattr(model, "__args__", ())
+            model = args[-1] if args else model
+            continue
+        ann = fields[part].annotation
+        model = _unwrap(ann)
+        if hasattr(model, "__args__") and not hasattr(model, "model_fields"):
+            model = _unwrap(model.__args__[-1])
+    return sorted(getattr(model, "model_fields", {}))
+
+
+def _unwrap(ann: object) -> type:
+    import typing
+
+    for _ in range(4):
+        origin = typing.get_origin(ann)
+        if origin is typing.Annotated:
+            ann = typing.get_args(ann)[0]
+        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            ann = next(a for a in typing.get_args(ann) if a is not type(None))
+        elif origin is dict:
+            ann = typing.get_args(ann)[1]
+            ann = _unwrap(ann)
+            break
+        else:
+            break
+    return ann  # type: ignore[return-value]
+
+
+def _validate(f: str, data: dict, marks: dict[PathT, Mark], env: str | None, note: str = "") -> Blueprint:
+    try:
+        bp = Blueprint.model_validate(data)
+    except ValidationError as exc:
+        raise BlueprintError(_pydantic_problems(f, exc, marks, note)) from None
+    problems = [Problem(f, *_locate(marks, p), _dotted(p), m + note) for p, m in rules.check(bp, env)]
+    if problems:
+        raise BlueprintError(problems)
+    return bp
+
+
+def _apply_overrides(f: str, data: dict, env: str, marks: dict[PathT, Mark]) -> tuple[dict, dict[PathT, Mark]]:
+    raw_env = (data.get("environments") or {}).get(env) or {}
+    overrides = raw_env.get("overrides") or {}
+    doc = copy.deepcopy(data)
+    env_marks = dict(marks)
+    problems: list[Problem] = []
+    for dotted, value in overrides.items():
+        where = marks.get(("environments", env, "overrides", dotted, "<key>"), (1, 1))
+        opath = f"environments.{env}.overrides.{dotted}"
+        parts = str(dotted).split(".")
+        if parts[0] == "environments" or parts[0] in ("apiVersion", "kind"):
+            problems.append(Problem(f, *where, opath, f"an override may not change {parts[0]!r}"))
+            continue
+        node = doc
+        ok = True
+        for i, part in enumerate(parts):
+            fields = _allowed_fields(tuple(parts[:i]))
+            present = isinstance(node, dict) and part in node
+            if not present and part not in fields:
+                have = sorted(set(fields) | (set(map(str, node)) if isinstance(node, dict) else set()))
+                problems.append(Problem(f, *where, opath,
+                                        f"no field {'.'.join(parts[: i + 1])!r} to override; "
+                                        f"there is: {', '.join(have) or 'nothing'}"))
+                ok = False
+                break
+            if i < len(parts) - 1:
+                if not isinstance(node.get(part), dict):
+                    node[part] = {}
+                node = node[part]
+        if not ok:
+            continue
+        node[parts[-1]] = copy.deepcopy(value)
+        path = tuple(parts)
+        for k in [k for k in env_marks if k[: len(path)] == path]:
+            env_marks[k] = where
+        env_marks[path] = where
+    if problems:
+        raise BlueprintError(problems)
+    return doc, env_marks
+
+
+def load(path: str | Path) -> LoadedBlueprint:
+    """Read, validate and resolve every environment of a blueprint file."""
+    p = Path(path)
+    f = str(path)
+    data, marks = _read(p)
+    base = _validate(f, data, marks, None)
+    loaded = LoadedBlueprint(path=p, base=base)
+    problems: list[Problem] = []
+    for env, settings in base.environments.items():
+        try:
+            doc, env_marks = _apply_overrides(f, data, env, marks)
+            bp = _validate(f, doc, env_marks, env, note=f" (environment {env!r}, after its overrides)")
+        except BlueprintError as exc:
+            problems.extend(exc.problems)
+            continue
+        loaded.envs[env] = ResolvedEnv(env, bp, settings)
+    if problems:
+        raise BlueprintError(problems)
+    return loaded

@@ -1,0 +1,233 @@
+"""The blueprint: one typed, cloud-neutral description of an MLOps platform.
+
+Every model is frozen and forbids unknown fields. An omitted optional field takes
+the secure choice; each field's description says what that choice is. Structural
+rules live on the models (pydantic); rules that need the whole document or a
+cloud's catalog live in `blueprints.rules` so that they can point at the exact
+field they are about.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
+
+from blueprints.clouds import Accelerator, Cloud, Size
+
+# A logical name: the part after the prefix in every cloud resource name.
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$")]
+# Catalog database names: letters, digits, underscores (Glue, BigQuery and Hive all accept these).
+DbName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,9}$")]
+
+PERSONAS: tuple[str, ...] = ("data_engineers", "data_scientists", "ml_engineers", "app_consumers")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _unique(values: list[str], what: str) -> list[str]:
+    seen: set[str] = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"duplicate {what} {v!r}: each {what} may appear once")
+        seen.add(v)
+    return values
+
+
+class Metadata(Strict):
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,20}[a-z0-9]$")] = Field(
+        description="Blueprint name: 3-22 lowercase letters, digits and hyphens. Prefixes every resource name."
+    )
+    owner: Email = Field(description="Owning team's address; becomes the `owner` tag.")
+    cost_center: Annotated[str, StringConstraints(min_length=2, max_length=64)]
+    data_classification: Literal["public", "internal", "confidential", "restricted"] = "confidential"
+
+
+class Target(Strict):
+    cloud: Cloud
+    region: str
+    account_id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")] | None = Field(
+        default=None, description="AWS account the stacks may deploy to; omitted: any (checked by `verify`)."
+    )
+    project_id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")] | None = None
+
+
+class Network(Strict):
+    cidr: Annotated[str, StringConstraints(pattern=r"^\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-4])$")] = "10.40.0.0/16"
+    zones: Annotated[int, Field(ge=2, le=4)] = 2
+
+
+class Budget(Strict):
+    monthly_limit_usd: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
+    alert_at_percent: Annotated[int, Field(ge=1, le=200)] = 80
+
+
+class Baseline(Strict):
+    """The secure baseline every platform gets. Omitted: a /16 network over two zones, a 1000 USD budget."""
+
+    network: Network = Network()
+    budget: Budget = Budget()
+
+
+class DataLake(Strict):
+    zones: Annotated[list[Name], Field(min_length=1, max_length=8)] = ["raw", "curated", "features"]
+    versioning: bool = Field(default=True, description="Object versioning; omitted: on.")
+    retention_days: dict[Name, Annotated[int, Field(ge=1, le=36500)]] = Field(
+        default_factory=dict, description="Days to keep current objects per zone; omitted: kept forever."
+    )
+    noncurrent_version_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    engineering_zones: list[Name] = Field(
+        default=["raw", "curated"],
+        description="Zones written by data pipelines (DataOps). Only data engineers may write them.",
+    )
+
+    _zones_unique = field_validator("zones")(lambda v: _unique(v, "zone"))
+
+
+class Database(Strict):
+    zones: list[Name] = Field(default_factory=list, description="Lake zones crawled into this database.")
+    description: str = ""
+
+
+class Catalog(Strict):
+    databases: Annotated[dict[DbName, Database], Field(min_length=1)]
+    crawl_schedule: str = Field(default="cron(0 3 * * ? *)", description="When crawlers run; omitted: daily at 03:00 UTC.")
+
+
+class Pool(Strict):
+    accelerator: Accelerator
+    gpus_per_node: Literal[1, 2, 4, 8] = 1
+    min_nodes: Annotated[int, Field(ge=0, le=1000)] = 0
+    max_nodes: Annotated[int, Field(ge=1, le=1000)]
+    spot: bool = False
+    disk_gb: Annotated[int, Field(ge=50, le=16000)] = 200
+
+
+class Training(Strict):
+    pools: Annotated[dict[Name, Pool], Field(min_length=1)]
+    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] = "1.31"
+
+
+class Registry(Strict):
+    models: Annotated[list[Name], Field(min_length=1)]
+    image_scanning: bool = True
+    immutable_tags: bool = True
+    keep_images: Annotated[int, Field(ge=1, le=1000)] = 30
+
+    _models_unique = field_validator("models")(lambda v: _unique(v, "model"))
+
+
+class Endpoint(Strict):
+    model: Name = Field(description="A model declared in components.registry.models.")
+    size: Size = "cpu-medium"
+    min_replicas: Annotated[int, Field(ge=1, le=100)] = 1
+    max_replicas: Annotated[int, Field(ge=1, le=100)] = 2
+    target_invocations_per_replica: Annotated[int, Field(ge=1, le=100_000)] = 100
+    capture_requests: bool = Field(default=True, description="Record requests and responses; omitted: on.")
+    capture_percent: Annotated[int, Field(ge=1, le=100)] = 100
+    image_tag: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = "bootstrap"
+
+
+class Serving(Strict):
+    endpoints: Annotated[dict[Name, Endpoint], Field(min_length=1)]
+
+
+class Alerts(Strict):
+    latency_p99_ms: Annotated[int, Field(ge=1, le=600_000)] = 500
+    error_rate: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    gpu_utilization_pct: Annotated[int, Field(ge=1, le=100)] = 95
+
+
+class Monitoring(Strict):
+    alerts: Alerts = Alerts()
+    notify: Annotated[list[Email], Field(min_length=1)]
+
+
+class Components(Strict):
+    """Every component is optional; an omitted one is not built."""
+
+    data_lake: DataLake | None = None
+    catalog: Catalog | None = None
+    training: Training | None = None
+    registry: Registry | None = None
+    serving: Serving | None = None
+    monitoring: Monitoring | None = None
+
+
+class LakeAccess(Strict):
+    read: list[Name] = Field(default_factory=list)
+    write: list[Name] = Field(default_factory=list)
+
+
+class Persona(Strict):
+    """What one persona may touch. Omitted fields grant nothing."""
+
+    lake: LakeAccess = LakeAccess()
+    catalog: Literal["none", "read", "write"] = "none"
+    training: bool = False
+    registry: Literal["none", "read", "write"] = "none"
+    serving: Literal["none", "invoke", "deploy"] = "none"
+
+
+class Access(Strict):
+    """The four personas. Omitted: DataOps/MLOps separation by default."""
+
+    data_engineers: Persona = Persona(
+        lake=LakeAccess(read=["raw", "curated", "features"], write=["raw", "curated", "features"]), catalog="write"
+    )
+    data_scientists: Persona = Persona(
+        lake=LakeAccess(read=["curated", "features"], write=[]), catalog="read", training=True, registry="read"
+    )
+    ml_engineers: Persona = Persona(
+        lake=LakeAccess(read=["features"]), catalog="read", training=True, registry="write", serving="deploy"
+    )
+    app_consumers: Persona = Persona(serving="invoke")
+
+
+class Environment(Strict):
+    protect_stateful: bool = Field(
+        default=True, description="prevent_destroy on lake, registry, keys and state; omitted: protected."
+    )
+    overrides: dict[str, JsonValue] = Field(
+        default_factory=dict, description="Dotted paths into this document, replaced for this environment."
+    )
+
+
+class StateConfig(Strict):
+    backend: Literal["s3", "gcs", "azurerm", "kubernetes", "local"] = "s3"
+    bucket: str | None = Field(default=None, description="Omitted: <name>-<env>-tfstate, one per environment.")
+    lock_table: str | None = Field(default=None, description="Omitted: <name>-<env>-tflock.")
+
+
+class Waiver(Strict):
+    check: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]+$")]
+    resource: Annotated[str, StringConstraints(min_length=1)]
+    reason: Annotated[str, StringConstraints(min_length=10)]
+    owner: Email
+    expires: dt.date = Field(strict=False)
+
+
+class PolicyConfig(Strict):
+    packs: list[Literal["baseline", "regulated"]] = ["baseline"]
+    allowed_regions: list[str] = Field(default_factory=list, description="Omitted: every region the cloud module supports.")
+    waivers: list[Waiver] = Field(default_factory=list)
+
+
+class Blueprint(Strict):
+    """The root document (`apiVersion: mlops.blueprint/v1`, `kind: Blueprint`)."""
+
+    apiVersion: Literal["mlops.blueprint/v1"]
+    kind: Literal["Blueprint"]
+    metadata: Metadata
+    target: Target
+    baseline: Baseline = Baseline()
+    components: Components
+    access: Access = Access()
+    environments: Annotated[dict[EnvName, Environment], Field(min_length=1)]
+    state: StateConfig = StateConfig()
+    policies: PolicyConfig = PolicyConfig()

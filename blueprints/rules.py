@@ -1,0 +1,149 @@
+"""Rules that need the whole document or a cloud's catalog.
+
+Each rule yields `(path, message)`, where path is the dotted field path the
+problem is about; the loader turns it into file:line:col. These are validation
+rules (is the blueprint meaningful and buildable?), not policies (is it allowed?):
+policies live in `policies/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from blueprints import clouds
+from blueprints.model import PERSONAS, Blueprint
+from blueprints.naming import NameRuleError, Naming
+
+Path = tuple[str | int, ...]
+Problem = tuple[Path, str]
+
+
+def check(bp: Blueprint, env: str | None) -> list[Problem]:
+    out: list[Problem] = []
+    for rule in (_target, _lake, _catalog, _training, _serving, _access, _names, _waivers):
+        out.extend(rule(bp, env))
+    return out
+
+
+def _target(bp: Blueprint, env: str | None) -> Iterator[Problem]:
+    cloud, region = bp.target.cloud, bp.target.region
+    if region not in clouds.REGIONS[cloud]:
+        yield ("target", "region"), f"region {region!r} is not supported for {cloud}; allowed: {', '.join(clouds.REGIONS[cloud])}"
+    if cloud == "gcp" and bp.target.project_id is None:
+        yield ("target",), "target.project_id is required when target.cloud is gcp"
+    allowed = bp.policies.allowed_regions
+    for i, r in enumerate(allowed):
+        if r not in clouds.REGIONS[cloud]:
+            yield ("policies", "allowed_regions", i), f"{r!r} is not a {cloud} region; allowed: {', '.join(clouds.REGIONS[cloud])}"
+
+
+def _lake(bp: Blueprint, env: str | None) -> Iterator[Problem]:
+    lake = bp.components.data_lake
+    if lake is None:
+        return
+    for zone in lake.retention_days:
+        if zone not in lake.zones:
+            yield ("components", "data_lake", "retention_days", zone), f"zone {zone!r} is not in data_lake.zones ({', '.join(lake.zones)})"
+    for i, zone in enumerate(lake.engineering_zones):
+        if zone not in lake.zones and "engineering_zones" in lake.model_fields_set:
+            yield ("components", "data_lake", "engineering_zones", i), f"zone {zone!r} is not in data_lake.zones ({', '.join(lake.zones)})"
+
+
+def _catalog(bp: Blueprint, env: str | None) -> Iterator[Problem]:
+    cat = bp.components.catalog
+    if cat is None:
+        return
+    zones = bp.components.data_lake.zones if bp.components.data_lake else []
+    for db, spec in cat.databases.items():
+        for i, zone in enumerate(spec.zones):
+            if zone not in zones:
+                allowed = ", ".join(zones) or "none: declare components.data_lake first"
+                yield ("components", "catalog", "databases", db, "zones", i), f"zone {zone!r} is not a lake zone; allowed: {allowed}"
+
+
+def _training(bp: Blueprint, env: str | None) -> Iterator[Problem]:
+    tr = bp.components.training
+    if tr is None:
+        return
+    cloud = bp.target.cloud
+    for name, pool in tr.pools.items():
+        base = ("components", "training", "pools", name)
+        if pool.min_nodes > pool.max_nodes:
+            yield base + ("min_nodes",), f"min_nodes ({pool.min_nodes}) is greater than max_nodes ({pool.max_nodes}); min_nodes must be <= max_nodes"
+        table = clouds.TRAINING_INSTANCES.get(cloud)
+        if table is None:
+            continue  # cloud without modules yet: synth says so
+        if pool.accelerator not in table:
+            yield base + ("accelerator",), f"accelerator {pool.accelerator!r} is not available on {cloud}; allowed: {', '.join(table)}"
+        elif pool.gpus_per_node not in table[pool.accelerator]:
+            counts = ", ".join(str(n) for n in table[pool.accelerator])
+            yield base + ("gpus_per_node",), f"{pool.accelerator} on {cloud} comes with {counts} GPUs per node, not {pool.gpus_per_node}"
+
+
+def _serving(bp: Blueprint, env: str | None) -> Iterator[Problem]:
+    sv = bp.components.serving
+    if sv is None:
+        return
+    models = bp.components.registry.models if bp.components.registry else []
+    table = clouds.SERVING_INSTANCES.get(bp.target.cloud)
+    for name, ep in sv.endpoints.items():
+        base = ("components", "serving", "endpoints", name)
+        if ep.model not in models:
+            allowed = ", ".join(models) or "none: declare components.registry.models first"
+            yield base + ("model",), f"model {ep.model!r} is not in the registry; allowed: {allowed}"
+        if ep.min_replicas > ep.max_replicas:
+            yield base + ("min_replicas",), f"min_replicas ({ep.min_replicas}) is greater than max_replicas ({ep.max_replicas})"
+        if table is not None and ep.size not in table:
+            yield base + ("size",), f"size {ep.size!r} is not available on {bp.target.cloud}; allowed: {', '.join(table)}"
+
+
+def _access(bp: Blueprint, env: str | None) -> Iterator[Problem]:
+    lake = bp.components.data_lake
+    zones = lake.zones if lake else []
+    engineering = set(lake.engineering_zones) if lake else set()
+    for persona in PERSONAS:
+        if persona not in bp.access.model_fields_set:
+            continue  # defaults name the standard zones; they are filtered to the lake's zones at build time
+        spec = getattr(bp.access, persona)
+        for mode in ("read", "write"):
+            for i, zone in enumerate(getattr(spec.lake, mode)):
+                if zone not in zones:
+                    yield ("access", persona, "lake", mode, i), f"zone {zone!r} is not a lake zone; allowed: {', '.join(zones) or 'none'}"
+                elif mode == "write" and zone in engineering and persona != "data_engineers":
+                    yield ("access", persona, "lake", mode, i), (
+                        f"only data_engineers may write engineering zone {zone!r} (DataOps/MLOps separation); "
+                        "remove it or drop it from data_lake.engineering_zones"
+                    )
+    if bp.access.app_consumers.registry != "none" or bp.access.app_consumers.lake.write:
+        yield ("access", "app_consumers"), "app_consumers may only invoke endpoints (serving: invoke)"
+
+
+def _names(bp: Blueprint, env: str | None) -> Iterator[Problem]:
+    """Every name the modules will make must satisfy the cloud's rules."""
+    if bp.target.cloud != "aws":
+        return
+    envs = [env] if env else list(bp.environments)
+    for e in envs:
+        n = Naming(bp.metadata.name, e)
+        candidates: list[tuple[Path, object]] = []
+        if bp.components.data_lake:
+            for zone in bp.components.data_lake.zones:
+                candidates.append((("components", "data_lake", "zones"), lambda z=zone: n.bucket(z)))
+        for ep in (bp.components.serving.endpoints if bp.components.serving else {}):
+            candidates.append((("components", "serving", "endpoints", ep), lambda ep=ep: n.sagemaker(ep)))
+        candidates.append((("state", "bucket"), lambda: n.state_bucket(bp.state.bucket)))
+        candidates.append((("metadata", "name"), lambda: n.bucket("inference-capture")))
+        for path, make in candidates:
+            try:
+                make()  # type: ignore[operator]
+            except NameRuleError as exc:
+                yield path, f"{exc} (environment {e!r})"
+
+
+def _waivers(bp: Blueprint, env: str | None) -> Iterator[Problem]:
+    seen: set[tuple[str, str]] = set()
+    for i, w in enumerate(bp.policies.waivers):
+        key = (w.check, w.resource)
+        if key in seen:
+            yield ("policies", "waivers", i), f"duplicate waiver for {w.check} on {w.resource}"
+        seen.add(key)

@@ -1,0 +1,1 @@
+"""The baseline component: one construct per cloud in <cloud>.py."""

@@ -1,0 +1,1 @@
+"""The catalog component: one construct per cloud in <cloud>.py."""

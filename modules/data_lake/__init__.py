@@ -1,0 +1,1 @@
+"""The data_lake component: one construct per cloud in <cloud>.py."""

@@ -1,0 +1,1 @@
+"""The monitoring component: one construct per cloud in <cloud>.py."""

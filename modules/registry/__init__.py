@@ -1,0 +1,1 @@
+"""The registry component: one construct per cloud in <cloud>.py."""

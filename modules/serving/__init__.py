@@ -1,0 +1,1 @@
+"""The serving component: one construct per cloud in <cloud>.py."""

@@ -1,0 +1,105 @@
+"""Serving on AWS: per endpoint a SageMaker model, endpoint configuration with data capture,
+endpoint and target-tracking autoscaling. Serving reads only the registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktn_provider_aws.appautoscaling_policy import AppautoscalingPolicy
+from cdktn_provider_aws.appautoscaling_target import AppautoscalingTarget
+from cdktn_provider_aws.iam_role import IamRole
+from cdktn_provider_aws.sagemaker_endpoint import SagemakerEndpoint
+from cdktn import TerraformResourceLifecycle
+from cdktn_provider_aws.sagemaker_endpoint_configuration import (
+    SagemakerEndpointConfiguration,
+    SagemakerEndpointConfigurationDataCaptureConfig as DataCapture,
+    SagemakerEndpointConfigurationDataCaptureConfigCaptureOptions as CaptureOption,
+    SagemakerEndpointConfigurationProductionVariants as Variant,
+)
+from cdktn_provider_aws.sagemaker_model import SagemakerModel, SagemakerModelPrimaryContainer
+from constructs import Construct
+
+from blueprints import clouds
+from blueprints.model import Serving
+from blueprints.naming import Naming
+from modules.aws_common import BucketProps, SecureBucket, attach, service_role, statement
+from modules.baseline.aws import AwsBaseline
+from modules.registry.aws import AwsRegistry
+
+VARIANT = "primary"
+
+
+@dataclass(frozen=True)
+class ServingProps:
+    """spec: endpoints (omitted: cpu-medium, 1..2 replicas, capture 100 % of requests)."""
+
+    naming: Naming
+    spec: Serving
+    baseline: AwsBaseline
+    registry: AwsRegistry
+    protect: bool
+
+
+class AwsServing(Construct):
+    def __init__(self, scope: Construct, id: str, *, props: ServingProps):
+        super().__init__(scope, id)
+        n, b, reg = props.naming, props.baseline, props.registry
+        self.capture = SecureBucket(self, "capture", props=BucketProps(
+            name=n.bucket("inference-capture"), kms_key_arn=b.keys["ml"].arn, protect=props.protect))
+        self.role = service_role(self, "execution-role", name=n.iam_role("serving"), service="sagemaker.amazonaws.com")
+        reg.grant_pull(self.role, id="serving-reads-registry")
+        attach(self, "serving-writes-capture", self.role, *self.capture.write_statements(),
+               b.key_statements("ml", write=True),
+               statement(["cloudwatch:PutMetricData"], ["*"], condition={
+                   "StringEquals": {"cloudwatch:namespace": "AWS/SageMaker"}}),
+               statement(["logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup"],
+                         [f"arn:aws:logs:{b.region}:{b.account_id}:log-group:/aws/sagemaker/Endpoints/{n.prefix}-*"]))
+        self.endpoints: dict[str, SagemakerEndpoint] = {}
+        self.names: dict[str, str] = {}
+        for name, ep in props.spec.endpoints.items():
+            ep_name = n.sagemaker(name)
+            instance = clouds.serving_instance("aws", ep.size)
+            if instance is None:
+                raise ValueError(f"endpoint {name!r}: size {ep.size!r} has no AWS instance type")
+            model = SagemakerModel(
+                self, f"{name}-model", name=ep_name, execution_role_arn=self.role.arn, enable_network_isolation=True,
+                primary_container=SagemakerModelPrimaryContainer(
+                    image=reg.image_uri(ep.model, ep.image_tag),
+                    model_data_url=f"s3://{reg.artifacts.name}/{ep.model}/{ep.image_tag}/model.tar.gz"),
+                vpc_config={"subnets": b.subnet_ids, "security_group_ids": [b.workload_sg.id]})
+            config = SagemakerEndpointConfiguration(
+                self, f"{name}-config", name_prefix=f"{ep_name}-", kms_key_arn=b.keys["ml"].arn,
+                production_variants=[Variant(variant_name=VARIANT, model_name=model.name, instance_type=instance,
+                                             initial_instance_count=ep.min_replicas, initial_variant_weight=1)],
+                data_capture_config=DataCapture(
+                    enable_capture=ep.capture_requests, initial_sampling_percentage=ep.capture_percent,
+                    destination_s3_uri=f"s3://{self.capture.name}/{name}", kms_key_id=b.keys["ml"].arn,
+                    capture_options=[CaptureOption(capture_mode="Input"), CaptureOption(capture_mode="Output")]),
+                lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
+            endpoint = SagemakerEndpoint(self, name, name=ep_name, endpoint_config_name=config.name)
+            target = AppautoscalingTarget(
+                self, f"{name}-scaling", service_namespace="sagemaker", scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+                resource_id=f"endpoint/{endpoint.name}/variant/{VARIANT}", min_capacity=ep.min_replicas,
+                max_capacity=ep.max_replicas)
+            AppautoscalingPolicy(
+                self, f"{name}-scaling-policy", name=n.name(name, "invocations"), policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace, scalable_dimension=target.scalable_dimension,
+                resource_id=target.resource_id,
+                target_tracking_scaling_policy_configuration={
+                    "target_value": ep.target_invocations_per_replica, "scale_in_cooldown": 300, "scale_out_cooldown": 60,
+                    "predefined_metric_specification": {"predefined_metric_type": "SageMakerVariantInvocationsPerInstance"}})
+            self.endpoints[name] = endpoint
+            self.names[name] = ep_name
+
+    def grant_invoke(self, role: IamRole, *, id: str) -> None:
+        attach(self, id, role, statement(["sagemaker:InvokeEndpoint"], [e.arn for e in self.endpoints.values()]))
+
+    def grant_deploy(self, role: IamRole, *, id: str) -> None:
+        """Roll new model versions out: new model + endpoint config, update the endpoint, pass the execution role."""
+        arns = [e.arn for e in self.endpoints.values()]
+        attach(self, id, role,
+               statement(["sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"], arns),
+               statement(["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:DescribeModel",
+                          "sagemaker:DescribeEndpointConfig"], ["*"]),
+               statement(["iam:PassRole"], [self.role.arn],
+                         condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))

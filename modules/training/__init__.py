@@ -1,0 +1,1 @@
+"""The training component: one construct per cloud in <cloud>.py."""

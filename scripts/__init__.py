@@ -1,0 +1,1 @@
+"""The CLI and the glue: terraform runner, embedded emulator, verification."""

@@ -1,0 +1,323 @@
+"""`mlops-blueprint`: validate, schema, synth, plan, up, down, verify, emulator start|stop|status.
+
+User errors print `file:line:col: field: message` (or a plain sentence) and exit non-zero with
+no traceback. Heavy imports (provider bindings, boto3) happen inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from blueprints import BlueprintError, LoadedBlueprint, load
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="An MLOps platform from one blueprint file: validate, synthesize, deploy, verify.")
+emulator_app = typer.Typer(no_args_is_help=True, help="The embedded AWS emulator (moto server on loopback).")
+app.add_typer(emulator_app, name="emulator")
+out = Console()
+err = Console(stderr=True)
+
+EXIT_INPUT, EXIT_TOOL, EXIT_DEPLOY, EXIT_VERIFY = 2, 3, 4, 5
+
+BlueprintArg = Annotated[Path, typer.Argument(help="The blueprint YAML file.", show_default=False)]
+EnvOpt = Annotated[Optional[str], typer.Option("--env", "-e", help="One environment (default: every environment).")]
+LocalOpt = Annotated[bool, typer.Option("--local", help="Run against the embedded AWS emulator.")]
+MirrorOpt = Annotated[Optional[str], typer.Option(
+    "--provider-mirror", help="Filesystem mirror of terraform providers (default: $MLOPS_PROVIDER_MIRROR, else download).")]
+OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Where stacks are written.")]
+
+
+def user_errors(fn):
+    """Render user errors (bad blueprint, missing tool, emulator trouble, failed terraform) without a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from scripts.emulator import EmulatorError
+        from scripts.terraform import TerraformFailed, ToolMissing
+        from stacks import TargetNotAvailable
+
+        try:
+            return fn(*args, **kwargs)
+        except BlueprintError as exc:
+            for p in exc.problems:
+                err.print(f"[bold red]error[/] {p}", highlight=False, soft_wrap=True)
+            err.print(f"[red]{len(exc.problems)} problem(s); nothing was written.[/]")
+            raise typer.Exit(EXIT_INPUT) from None
+        except TargetNotAvailable as exc:
+            err.print(f"[bold red]error[/] {exc}", highlight=False)
+            raise typer.Exit(EXIT_INPUT) from None
+        except (ToolMissing, EmulatorError) as exc:
+            err.print(f"[bold red]error[/] {exc}", highlight=False)
+            raise typer.Exit(EXIT_TOOL) from None
+        except TerraformFailed as exc:
+            err.print(f"[bold red]terraform {exc.command} failed[/] for {exc.stack}:", highlight=False)
+            err.print(exc.tail, highlight=False, markup=False)
+            raise typer.Exit(EXIT_DEPLOY) from None
+
+    return wrapper
+
+
+def _load(path: Path) -> LoadedBlueprint:
+    return load(path)
+
+
+@app.command()
+@user_errors
+def validate(blueprint: BlueprintArg, env: EnvOpt = None) -> None:
+    """Validate a blueprint and every environment's overlay (no synth, no network)."""
+    loaded = _load(blueprint)
+    envs = loaded.select(env)
+    bp = loaded.base
+    c = bp.components
+    built = [name for name in type(c).model_fields if getattr(c, name) is not None]
+    out.print(f"[green]ok[/] {blueprint}: {bp.metadata.name} on {bp.target.cloud}/{bp.target.region}, "
+              f"environments {', '.join(e.name for e in envs)}; components {', '.join(built) or 'none'}", highlight=False)
+
+
+@app.command()
+@user_errors
+def schema(output: Annotated[Path, typer.Option("--output", "-o")] = Path("blueprints/blueprint.schema.json")) -> None:
+    """Write the blueprint JSON Schema (editors use it through the yaml-language-server modeline)."""
+    from blueprints.model import Blueprint
+
+    data = Blueprint.model_json_schema()
+    data["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    data["$id"] = "https://mlops.blueprint/v1/blueprint.schema.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    tmp.replace(output)
+    out.print(f"wrote {output}")
+
+
+@app.command()
+@user_errors
+def synth(blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path("cdktf.out"), local: LocalOpt = False) -> None:
+    """Synthesize one Terraform stack per environment into OUTPUT/stacks/<blueprint>-<env>/cdk.tf.json."""
+    from stacks import synth as do_synth
+    from stacks.settings import DeploySettings
+
+    loaded = _load(blueprint)
+    envs = loaded.select(env)
+    t0 = time.perf_counter()
+    with err.status("synthesizing (loading provider bindings)…"):
+        results = do_synth(loaded, envs, output, DeploySettings.for_local(local))
+    for r in results:
+        n = _resource_count(r.json_path)
+        out.print(f"[green]synthesized[/] {r.stack}: {n} resources -> {r.json_path}", highlight=False)
+    err.print(f"[dim]{time.perf_counter() - t0:.1f}s[/]")
+
+
+def _resource_count(path: Path) -> int:
+    doc = json.loads(path.read_text())
+    return sum(len(v) for v in doc.get("resource", {}).values())
+
+
+def _target(local: bool, mirror: str | None, region: str, port: int | None = None, start: bool = True):
+    from scripts import emulator
+    from scripts.deploy import Target
+    from scripts.terraform import mirror_from_env, terraform_binary
+
+    terraform_binary()  # fail early and clearly
+    m = mirror_from_env(mirror)
+    if not local:
+        return Target(local=False, mirror=m)
+    if start:
+        emu, started = emulator.start(port)
+        if started:
+            err.print(f"[cyan]emulator[/] started on {emu.endpoint} (moto server, pid {emu.pid}); "
+                      "it keeps running for plan/verify/down; stop it with `mlops-blueprint emulator stop`")
+        else:
+            err.print(f"[cyan]emulator[/] reusing {emu.endpoint}")
+    else:
+        emu = emulator.status()
+        if emu is None:
+            raise emulator.EmulatorError("no emulator is running; deploy first with `up --local`")
+    return Target(local=True, mirror=m, env=emu.aws_env(region), endpoint=emu.endpoint)
+
+
+def _synth_for(loaded: LoadedBlueprint, env: str | None, local: bool, output: Path):
+    from stacks import synth as do_synth
+    from stacks.settings import DeploySettings
+
+    envs = loaded.select(env)
+    with err.status("synthesizing (loading provider bindings)…"):
+        return envs, do_synth(loaded, envs, output, DeploySettings.for_local(local))
+
+
+def _progress(stack: str):
+    def on_line(line: str) -> None:
+        if any(k in line for k in ("Creating...", "Creation complete", "Destroying...", "Destruction complete",
+                                   "Modifying...", "Modifications complete", "Still ")):
+            err.print(f"  {stack} | {line.strip()}", highlight=False, markup=False, style="dim")
+    return on_line
+
+
+def _report(msg: str) -> None:
+    err.print(f"  [cyan]>[/] {msg}", highlight=False)
+
+
+def _local_gaps(loaded: LoadedBlueprint, local: bool) -> None:
+    if local:
+        from scripts.emulator_shims import SHIMS
+
+        err.print(f"[dim]emulator shims in use: {', '.join(SHIMS)} (see README: what the emulator does not cover)[/]")
+
+
+@app.command()
+@user_errors
+def plan(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, provider_mirror: MirrorOpt = None,
+         output: OutputOpt = Path("cdktf.out")) -> None:
+    """Synthesize and plan each environment; print what would change."""
+    from scripts.deploy import plan_env
+
+    loaded = _load(blueprint)
+    target = _target(local, provider_mirror, loaded.base.target.region)
+    envs, results = _synth_for(loaded, env, local, output)
+    for e, r in zip(envs, results):
+        err.print(f"[bold]{r.stack}[/]")
+        _, summary = plan_env(r.directory, r.stack, e, target, _report, _progress(r.stack))
+        _print_summary(r.stack, summary)
+
+
+def _print_summary(stack: str, summary) -> None:
+    out.print(f"[bold]{stack}[/]: {summary.counts()}", highlight=False)
+    for label, items, style in (("replace", summary.replace, "yellow"), ("destroy", summary.delete, "red")):
+        for a in items:
+            out.print(f"  [{style}]{label}[/] {a}", highlight=False)
+
+
+@app.command()
+@user_errors
+def up(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, provider_mirror: MirrorOpt = None,
+       port: Annotated[Optional[int], typer.Option(help="Emulator port when one is started (default: a free one).")] = None,
+       output: OutputOpt = Path("cdktf.out"),
+       skip_verify: Annotated[bool, typer.Option("--skip-verify", help="Do not run verify after apply.")] = False) -> None:
+    """Deploy: synth, state bootstrap, terraform init/plan/apply, then verify."""
+    from scripts.deploy import plan_env
+
+    loaded = _load(blueprint)
+    target = _target(local, provider_mirror, loaded.base.target.region, port)
+    _local_gaps(loaded, local)
+    envs, results = _synth_for(loaded, env, local, output)
+    failed = False
+    for e, r in zip(envs, results):
+        t0 = time.perf_counter()
+        err.print(f"[bold]{r.stack}[/]")
+        tf, summary = plan_env(r.directory, r.stack, e, target, _report, _progress(r.stack))
+        out.print(f"[bold]{r.stack}[/]: {summary.counts()}", highlight=False)
+        if summary.empty:
+            out.print(f"[green]up to date[/] {r.stack}: no changes", highlight=False)
+        else:
+            _report("terraform apply")
+            tf.apply()
+            out.print(f"[green]applied[/] {r.stack} in {time.perf_counter() - t0:.0f}s", highlight=False)
+        if not skip_verify:
+            failed |= not _verify_env(e, target)
+    if failed:
+        raise typer.Exit(EXIT_VERIFY)
+
+
+@app.command()
+@user_errors
+def down(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, provider_mirror: MirrorOpt = None,
+         output: OutputOpt = Path("cdktf.out"),
+         keep_state: Annotated[bool, typer.Option("--keep-state", help="Keep the state bucket and lock table.")] = False) -> None:
+    """Destroy each environment. Protected environments (protect_stateful) refuse, by design."""
+    from scripts.deploy import delete_state, plan_env
+
+    loaded = _load(blueprint)
+    envs = loaded.select(env)
+    protected = [e.name for e in envs if e.settings.protect_stateful]
+    if protected:
+        err.print(f"[bold red]error[/] environment(s) {', '.join(protected)} protect their stateful resources "
+                  "(protect_stateful: true). Set protect_stateful: false for that environment, deploy it, then run down.")
+        raise typer.Exit(EXIT_INPUT)
+    target = _target(local, provider_mirror, loaded.base.target.region, start=True)
+    envs, results = _synth_for(loaded, env, local, output)
+    for e, r in zip(envs, results):
+        err.print(f"[bold]{r.stack}[/]")
+        tf, summary = plan_env(r.directory, r.stack, e, target, _report, _progress(r.stack), destroy=True)
+        out.print(f"[bold]{r.stack}[/]: {summary.counts()}", highlight=False)
+        if not summary.empty:
+            _report("terraform apply (destroy)")
+            tf.apply()
+        if local and not keep_state:
+            delete_state(e, target, _report)
+        out.print(f"[green]destroyed[/] {r.stack}", highlight=False)
+
+
+def _verify_env(e, target) -> bool:
+    from scripts.deploy import client
+    from scripts.verify_aws import verify as run_verify
+
+    region = e.blueprint.target.region
+    checks = run_verify(e, lambda service: client(target, service, region))
+    table = Table(title=f"verify {e.blueprint.metadata.name}-{e.name}", show_lines=False)
+    for col in ("component", "subject", "result", "detail"):
+        table.add_column(col)
+    for c in checks:
+        table.add_row(c.component, c.subject, "[green]ok[/]" if c.ok else "[red]FAIL[/]", c.detail)
+    out.print(table)
+    bad = [c for c in checks if not c.ok]
+    out.print(f"[{'red' if bad else 'green'}]{len(checks) - len(bad)}/{len(checks)} checks passed[/]")
+    return not bad
+
+
+@app.command()
+@user_errors
+def verify(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False) -> None:
+    """Check through the cloud's SDK that what the blueprint describes exists with the promised settings."""
+    loaded = _load(blueprint)
+    target = _target(local, None, loaded.base.target.region, start=False)
+    ok = all([_verify_env(e, target) for e in loaded.select(env)])
+    if not ok:
+        raise typer.Exit(EXIT_VERIFY)
+
+
+@emulator_app.command("start")
+@user_errors
+def emulator_start(port: Annotated[Optional[int], typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None) -> None:
+    """Start the embedded AWS (or report the running one)."""
+    from scripts import emulator
+
+    emu, started = emulator.start(port)
+    out.print(f"{'started' if started else 'already running'}: {emu.endpoint} (pid {emu.pid})")
+
+
+@emulator_app.command("stop")
+def emulator_stop() -> None:
+    """Stop the embedded AWS; everything deployed into it is gone."""
+    from scripts import emulator
+
+    emu = emulator.stop()
+    out.print(f"stopped {emu.endpoint}" if emu else "no emulator was running")
+
+
+@emulator_app.command("status")
+def emulator_status() -> None:
+    """Is the embedded AWS running, and where."""
+    from scripts import emulator
+
+    emu = emulator.status()
+    if emu is None:
+        out.print("not running")
+        raise typer.Exit(1)
+    out.print(f"running: {emu.endpoint} (pid {emu.pid})")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

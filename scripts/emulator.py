@@ -1,0 +1,152 @@
+"""The embedded AWS emulator's lifecycle: start (or reuse), status, stop.
+
+The server is a detached process (see `scripts.emulator_server`) that outlives the command
+that started it, so that `plan`, `verify` and `down` see the same world. Its pid and port
+live in `$MLOPS_HOME/emulator.json` (default `~/.mlops-blueprint`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ACCESS_KEY = "test"
+SECRET_KEY = "test"
+ACCOUNT_ID = "123456789012"  # moto's account
+
+
+class EmulatorError(Exception):
+    """A user-facing problem with the emulator (port taken, failed to start)."""
+
+
+@dataclass(frozen=True)
+class Emulator:
+    pid: int
+    port: int
+    host: str = "127.0.0.1"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def aws_env(self, region: str) -> dict[str, str]:
+        """Environment for terraform and boto3 so that every AWS call goes to the emulator."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+                "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
+                "AWS_EC2_METADATA_DISABLED": "true", "AWS_PROFILE": "", "AWS_SESSION_TOKEN": ""}
+
+
+def home() -> Path:
+    return Path(os.environ.get("MLOPS_HOME", Path.home() / ".mlops-blueprint"))
+
+
+def _state_file() -> Path:
+    return home() / "emulator.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _healthy(endpoint: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=timeout) as resp:  # loopback only
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def status() -> Emulator | None:
+    """The running emulator, if there is one and it answers."""
+    f = _state_file()
+    if not f.exists():
+        return None
+    try:
+        emu = Emulator(**json.loads(f.read_text()))
+    except (ValueError, TypeError):
+        return None
+    if _alive(emu.pid) and _healthy(emu.endpoint):
+        return emu
+    return None
+
+
+def start(port: int | None = None, host: str = "127.0.0.1", wait: float = 30.0) -> tuple[Emulator, bool]:
+    """Start the emulator, or reuse the running one. Returns (emulator, started_now)."""
+    running = status()
+    if running and (port is None or running.port == port):
+        return running, False
+    if running:
+        raise EmulatorError(f"an emulator already runs on port {running.port}; "
+                            "stop it first (mlops-blueprint emulator stop) or omit --port")
+    if port is not None and not _port_free(host, port):
+        raise EmulatorError(f"port {port} on {host} is already in use; choose another with --port, or omit it for a free one")
+    port = port or _free_port(host)
+    home().mkdir(parents=True, exist_ok=True)
+    log = open(home() / "emulator.log", "ab")
+    project_root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [project_root, os.environ.get("PYTHONPATH")])))
+    proc = subprocess.Popen([sys.executable, "-m", "scripts.emulator_server", "--port", str(port), "--host", host],
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                            start_new_session=True, cwd=project_root)
+    emu = Emulator(pid=proc.pid, port=port, host=host)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise EmulatorError(f"the emulator exited at start (code {proc.returncode}); see {home() / 'emulator.log'}")
+        if _healthy(emu.endpoint, timeout=0.5):
+            _state_file().write_text(json.dumps(asdict(emu)))
+            return emu, True
+        time.sleep(0.2)
+    proc.terminate()
+    raise EmulatorError(f"the emulator did not answer on {emu.endpoint} within {wait:.0f}s; see {home() / 'emulator.log'}")
+
+
+def stop() -> Emulator | None:
+    """Stop the running emulator (its state is lost). Returns what was stopped."""
+    f = _state_file()
+    if not f.exists():
+        return None
+    try:
+        emu = Emulator(**json.loads(f.read_text()))
+    except (ValueError, TypeError):
+        f.unlink(missing_ok=True)
+        return None
+    if _alive(emu.pid):
+        os.kill(emu.pid, signal.SIGTERM)
+        for _ in range(50):
+            if not _alive(emu.pid):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(emu.pid, signal.SIGKILL)
+    f.unlink(missing_ok=True)
+    return emu

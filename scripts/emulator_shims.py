@@ -1,0 +1,190 @@
+"""Small, tested additions to moto for the APIs the AWS provider calls and moto lacks.
+
+Each shim is named in SHIMS with what it fixes. The README's emulator section mirrors
+this list, and tests/scripts/test_emulator_shims.py calls every one through boto3.
+They are installed only in the emulator process (`scripts.emulator_server`), never into
+the CLI or the tests' own process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+
+SHIMS: dict[str, str] = {
+    "iam-managed-policies": "load AWS managed policies (EKS, Glue) so roles can attach them",
+    "sagemaker-delete-model-package-group": "SageMaker DeleteModelPackageGroup (destroy of a registry group)",
+    "sagemaker-gpu-instance-types": "accept ml.g5/ml.g6/ml.p4d/ml.p5 instance types in endpoint configurations",
+    "application-autoscaling-tags": "Application Auto Scaling ListTagsForResource/TagResource/UntagResource",
+    "budgets-subscribers-and-tags": "Budgets DescribeSubscribersForNotification and tag operations, tags given at create",
+    "sagemaker-network-isolation": "keep a model's EnableNetworkIsolation (moto drops it: a perpetual replace)",
+    "lakeformation-revoke": "match a revoke to its grant whether or not CatalogId is spelled out, and answer "
+                            "'No permissions revoked' once nothing is left, as AWS does (destroy looped until timeout)",
+    "eks-no-default-ssh-key": "no invented remote_access ssh key on node groups (moto adds one: a perpetual replace)",
+}
+
+GPU_SERVING_FAMILIES = ("ml.g4dn.", "ml.g5.", "ml.g6.", "ml.p4d.", "ml.p5.", "ml.inf2.")
+
+# ARN -> tags, shared by the tag shims (the emulator is one process; state resets with it)
+_TAGS: dict[str, dict[str, str]] = defaultdict(dict)
+
+
+def install() -> None:
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    _sagemaker()
+    _application_autoscaling()
+    _budgets()
+    _eks()
+    _lakeformation()
+
+
+def _without_catalog_id(value):
+    if isinstance(value, dict):
+        return {k: _without_catalog_id(v) for k, v in value.items() if k != "CatalogId"}
+    return value
+
+
+def _lakeformation() -> None:
+    from moto.lakeformation.models import Permission
+
+    def equal_principal_and_resource(self, other) -> bool:
+        return self.principal == other.principal and _without_catalog_id(self.resource) == _without_catalog_id(other.resource)
+
+    Permission.equal_principal_and_resouce = equal_principal_and_resource  # sic: moto's spelling
+
+    from moto.lakeformation.exceptions import InvalidInput
+    from moto.lakeformation.models import LakeFormationBackend
+
+    revoke = LakeFormationBackend.revoke_permissions
+
+    def revoke_permissions(self, catalog_id, principal, resource, permissions_to_revoke,
+                           permissions_with_grant_options_to_revoke):
+        wanted = Permission(principal, resource, [], [])
+        held = [p for p in self.grants.get(catalog_id, _EMPTY).permissions if wanted.equal_principal_and_resouce(p)]
+        asked = set(permissions_to_revoke or []) | set(permissions_with_grant_options_to_revoke or [])
+        if not any(asked & (set(p.permissions) | set(p.permissions_with_grant_options)) for p in held):
+            raise InvalidInput("No permissions revoked. Grantee has no permissions and no grantable permissions on resource")
+        return revoke(self, catalog_id, principal, resource, permissions_to_revoke,
+                      permissions_with_grant_options_to_revoke)
+
+    LakeFormationBackend.revoke_permissions = revoke_permissions
+
+
+class _NoGrants:
+    permissions: tuple = ()
+
+
+_EMPTY = _NoGrants()
+
+
+def _eks() -> None:
+    from moto.eks import models as eks
+
+    eks.DEFAULT_REMOTE_ACCESS = None
+
+
+def _tag_handlers(key_name: str, value_name: str, tag_list_key: str, as_map: bool):
+    """Three response methods (list/tag/untag) over the shared tag store, for JSON-protocol services."""
+
+    def list_tags_for_resource(self) -> str:
+        arn = self._get_param("ResourceARN") or self._get_param("ResourceArn")
+        tags = _TAGS.get(arn, {})
+        body = tags if as_map else [{key_name: k, value_name: v} for k, v in tags.items()]
+        return json.dumps({tag_list_key: body})
+
+    def tag_resource(self) -> str:
+        arn = self._get_param("ResourceARN") or self._get_param("ResourceArn")
+        raw = self._get_param(tag_list_key) or ({} if as_map else [])
+        items = raw.items() if as_map else ((t[key_name], t[value_name]) for t in raw)
+        _TAGS[arn].update(dict(items))
+        return "{}"
+
+    def untag_resource(self) -> str:
+        arn = self._get_param("ResourceARN") or self._get_param("ResourceArn")
+        for k in self._get_param("TagKeys") or self._get_param("ResourceTagKeys") or []:
+            _TAGS[arn].pop(k, None)
+        return "{}"
+
+    return list_tags_for_resource, tag_resource, untag_resource
+
+
+def _sagemaker() -> None:
+    from moto.core.responses import ActionResult
+    from moto.sagemaker import models as sm
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def delete_model_package_group(self) -> ActionResult:
+        name = self._get_param("ModelPackageGroupName")
+        backend = self.sagemaker_backend
+        group = backend.model_package_groups.pop(name, None)
+        if group is None:
+            from moto.sagemaker.exceptions import ValidationError
+
+            raise ValidationError(message=f"Model Package Group {name} does not exist.")
+        return ActionResult({})
+
+    SageMakerResponse.delete_model_package_group = delete_model_package_group
+
+    create_model = SageMakerResponse.create_model
+
+    def create_model_keeping_isolation(self):
+        result = create_model(self)
+        model = self.sagemaker_backend._models.get(self._get_param("ModelName"))
+        if model is not None:
+            model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
+        return result
+
+    SageMakerResponse.create_model = create_model_keeping_isolation
+
+    original = sm.FakeEndpointConfig.validate_instance_type
+
+    def validate_instance_type(self, instance_type: str) -> None:
+        if instance_type.startswith(GPU_SERVING_FAMILIES):
+            return
+        original(self, instance_type)
+
+    sm.FakeEndpointConfig.validate_instance_type = validate_instance_type
+
+
+def _application_autoscaling() -> None:
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse as R
+
+    lst, tag, untag = _tag_handlers("Key", "Value", "Tags", as_map=True)
+    R.list_tags_for_resource, R.tag_resource, R.untag_resource = lst, tag, untag
+    register = R.register_scalable_target
+
+    def register_keeping_tags(self) -> str:
+        body = register(self)
+        arn = json.loads(body)["ScalableTargetARN"]
+        _TAGS[arn].update(self._get_param("Tags") or {})
+        return body
+
+    R.register_scalable_target = register_keeping_tags
+
+
+def _budgets() -> None:
+    from moto.budgets.responses import BudgetsResponse as R
+
+    def describe_subscribers_for_notification(self) -> str:
+        account_id, name = self._get_param("AccountId"), self._get_param("BudgetName")
+        wanted = self._get_param("Notification")
+        budget = self.backend.budgets[account_id][name]
+        for n in budget.notifications:
+            if all(n.details.get(k) == v for k, v in wanted.items() if k in ("NotificationType", "ComparisonOperator")):
+                return json.dumps({"Subscribers": n.subscribers})
+        return json.dumps({"Subscribers": []})
+
+    R.describe_subscribers_for_notification = describe_subscribers_for_notification
+    create_budget = R.create_budget
+
+    def create_budget_keeping_tags(self) -> str:
+        body = create_budget(self)
+        name = self._get_param("Budget")["BudgetName"]
+        arn = f"arn:aws:budgets::{self._get_param('AccountId')}:budget/{name}"
+        _TAGS[arn].update({t["Key"]: t["Value"] for t in self._get_param("ResourceTags") or []})
+        return body
+
+    R.create_budget = create_budget_keeping_tags
+    lst, tag, untag = _tag_handlers("Key", "Value", "ResourceTags", as_map=False)
+    R.list_tags_for_resource, R.tag_resource, R.untag_resource = lst, tag, untag

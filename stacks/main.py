@@ -1,0 +1,31 @@
+"""Entry point for the CDK Terrain CLI (`cdktn synth`, `cdktn deploy <stack>`), see cdktf.json.
+
+The blueprint comes from MLOPS_BLUEPRINT (default: the starter); MLOPS_LOCAL=1 targets the emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from cdktn import App
+
+from blueprints import BlueprintError, load
+from stacks import build
+from stacks.settings import DeploySettings
+
+
+def main() -> None:
+    path = os.environ.get("MLOPS_BLUEPRINT", "blueprints/reference/starter.yaml")
+    try:
+        loaded = load(path)
+    except BlueprintError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+    app = App()
+    build(app, loaded, loaded.select(os.environ.get("MLOPS_ENV")), DeploySettings.for_local(os.environ.get("MLOPS_LOCAL") == "1"))
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()
