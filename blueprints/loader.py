@@ -158,6 +158,8 @@ def _pydantic_problems(f: str, exc: ValidationError, marks: dict[PathT, Mark], n
             line, col = _locate(marks, loc)
             if err["type"] == "literal_error":
                 msg = f"{msg}; got {err['input']!r}"
+            if msg.startswith("Value error, "):
+                msg = msg[len("Value error, "):]
             elif "input" in err and not isinstance(err["input"], (dict, list)):
                 msg = f"{msg} (got {err['input']!r})"
         out.append(Problem(f, line, col, _dotted(loc), msg + note))

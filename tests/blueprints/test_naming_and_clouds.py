@@ -1,0 +1,44 @@
+import pytest
+
+from blueprints import clouds
+from blueprints.naming import NameRuleError, Naming, aws_bucket
+
+
+def test_names_are_prefix_plus_logical_name():
+    n = Naming("fraud", "prod")
+    assert n.bucket("raw") == "fraud-prod-raw"
+    assert n.glue_database("sales") == "fraud_prod_sales"
+    assert n.ecr_repository("scorer") == "fraud-prod/scorer"
+    assert n.state_bucket() == "fraud-prod-tfstate" and n.lock_table() == "fraud-prod-tflock"
+
+
+@pytest.mark.parametrize("bad, rule", [
+    ("ab", "3 to 63"), ("a" * 64, "3 to 63"), ("Upper-case", "lowercase"), ("-lead", "start and end"),
+    ("a..b", "reserved"), ("192.168.1.1", "reserved"), ("xn--abc", "reserved"), ("name-s3alias", "reserved"),
+])
+def test_bucket_rules(bad, rule):
+    with pytest.raises(NameRuleError, match=rule):
+        aws_bucket(bad)
+
+
+def test_iam_role_length_limit():
+    with pytest.raises(NameRuleError, match="limit is 64"):
+        Naming("x" * 40, "dev").iam_role("data-scientists-and-more")
+
+
+@pytest.mark.parametrize("acc, gpus, instance", [
+    ("nvidia-a10g", 1, "g5.xlarge"), ("nvidia-a10g", 8, "g5.48xlarge"), ("nvidia-t4", 4, "g4dn.12xlarge"),
+    ("nvidia-l4", 1, "g6.xlarge"), ("nvidia-a100", 8, "p4d.24xlarge"), ("nvidia-h100", 8, "p5.48xlarge"),
+])
+def test_aws_accelerator_mapping(acc, gpus, instance):
+    assert clouds.training_instance("aws", acc, gpus) == instance
+
+
+def test_unmappable_choices_have_no_instance():
+    assert clouds.training_instance("aws", "google-tpu-v5e", 1) is None
+    assert clouds.training_instance("aws", "nvidia-a100", 1) is None
+
+
+def test_aws_serving_sizes():
+    assert {s: clouds.serving_instance("aws", s) for s in ("cpu-small", "cpu-medium", "gpu-small")} == {
+        "cpu-small": "ml.m5.large", "cpu-medium": "ml.m5.xlarge", "gpu-small": "ml.g5.xlarge"}

@@ -1,0 +1,39 @@
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = sorted((ROOT / "blueprints" / "reference").glob("*.yaml"))
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+
+MINIMAL = """\
+apiVersion: mlops.blueprint/v1
+kind: Blueprint
+metadata: {name: demo, owner: team@example.com, cost_center: cc-1}
+target: {cloud: aws, region: eu-central-1}
+components:
+  data_lake: {zones: [raw, curated]}
+  training:
+    pools:
+      gpu: {accelerator: nvidia-a10g, max_nodes: 2}
+  registry: {models: [m1]}
+  serving:
+    endpoints:
+      api: {model: m1}
+environments:
+  dev: {protect_stateful: false}
+"""
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write a blueprint into a temp file and return its path."""
+
+    def _write(text: str, name: str = "bp.yaml") -> Path:
+        p = tmp_path / name
+        p.write_text(textwrap.dedent(text))
+        return p
+
+    return _write
