@@ -75,7 +75,10 @@ def _dotted(path: PathT) -> str:
     return out
 
 
-class _Loader(yaml.SafeLoader):
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: same marks, faster
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
     """SafeLoader that refuses duplicate keys (plain YAML keeps the last one silently)."""
 
     def construct_mapping(self, node, deep=False):  # type: ignore[override]

@@ -37,3 +37,6 @@ def write(tmp_path):
         return p
 
     return _write
+
+
+from tests.conftest_emulator import aws, emulator, emulator_home  # noqa: E402,F401  (shared fixtures)

@@ -1,0 +1,34 @@
+import pytest
+
+
+@pytest.fixture(scope="session")
+def emulator_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("mlops-home")
+
+
+@pytest.fixture(scope="session")
+def emulator(emulator_home):
+    """A real emulator process (moto server + the project's shims) on a free loopback port."""
+    import os
+
+    from scripts import emulator as emu
+
+    old = os.environ.get("MLOPS_HOME")
+    os.environ["MLOPS_HOME"] = str(emulator_home)
+    running, _ = emu.start()
+    yield running
+    emu.stop()
+    if old is None:
+        os.environ.pop("MLOPS_HOME", None)
+    else:
+        os.environ["MLOPS_HOME"] = old
+
+
+@pytest.fixture
+def aws(emulator):
+    import boto3
+
+    def client(service, region="eu-central-1"):
+        return boto3.client(service, endpoint_url=emulator.endpoint, region_name=region,
+                            aws_access_key_id="test", aws_secret_access_key="test")
+    return client

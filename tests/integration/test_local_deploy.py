@@ -1,0 +1,70 @@
+"""The embedded default, for real: CLI -> terraform -> AWS provider -> emulator, and back to empty.
+
+Needs terraform on PATH and either internet or a provider mirror in MLOPS_PROVIDER_MIRROR
+(`make test` sets it when the machine has one).
+"""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+STARTER = ROOT / "blueprints/reference/starter.yaml"
+
+
+def cli(*args, home):
+    env = dict(os.environ, MLOPS_HOME=str(home), NO_COLOR="1", COLUMNS="200")
+    p = subprocess.run([sys.executable, "-m", "scripts.cli", *map(str, args)], capture_output=True, text=True,
+                       cwd=ROOT, env=env, timeout=1200)
+    return p.returncode, p.stdout + p.stderr
+
+
+def test_up_again_verify_down_leaves_the_emulator_empty(emulator, emulator_home, aws, tmp_path):
+    out = tmp_path / "cdktf.out"
+    rc, log = cli("up", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home)
+    assert rc == 0, log
+    assert f"reusing {emulator.endpoint}" in log
+    assert re.search(r"starter-dev: \d+ to create, 0 to update, 0 to replace, 0 to destroy", log)
+    passed = re.search(r"(\d+)/(\d+) checks passed", log)
+    # 7 baseline (3 keys, 4 roles) + 3 lake + 2 catalog + 1 pool + 3 registry + 1 endpoint + 6 monitoring
+    assert passed and passed.group(1) == passed.group(2) == "23", log
+
+    # The state lives in the emulator, on the production path: S3 bucket + DynamoDB lock table.
+    keys = [o["Key"] for o in aws("s3").list_objects_v2(Bucket="starter-dev-tfstate")["Contents"]]
+    assert keys == ["starter/dev/terraform.tfstate"]
+    assert "starter-dev-tflock" in aws("dynamodb").list_tables()["TableNames"]
+
+    rc, log = cli("up", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home)
+    assert rc == 0, log
+    assert "starter-dev: 0 to create, 0 to update, 0 to replace, 0 to destroy" in log
+    assert "up to date starter-dev: no changes" in log
+
+    rc, log = cli("verify", STARTER, "--env", "dev", "--local", home=emulator_home)
+    assert rc == 0, log
+
+    # A protected environment refuses `down` before touching anything.
+    rc, log = cli("down", STARTER, "--env", "prod", "--local", "--output", out, home=emulator_home)
+    assert rc == 2 and "protect their stateful resources" in log
+
+    rc, log = cli("down", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home)
+    assert rc == 0, log
+    assert "destroyed starter-dev" in log
+
+    assert aws("s3").list_buckets()["Buckets"] == []
+    assert aws("dynamodb").list_tables()["TableNames"] == []
+    assert [r["RoleName"] for r in aws("iam").list_roles()["Roles"]] == []
+    assert aws("sagemaker").list_endpoints()["Endpoints"] == []
+    assert aws("sagemaker").list_model_package_groups()["ModelPackageGroupSummaryList"] == []
+    assert aws("eks").list_clusters()["clusters"] == []
+    assert aws("glue").get_databases()["DatabaseList"] == []
+    assert aws("ecr").describe_repositories()["repositories"] == []
+    assert aws("cloudwatch").describe_alarms()["MetricAlarms"] == []
+    assert aws("ec2").describe_vpcs(Filters=[{"Name": "tag:mlops:blueprint", "Values": ["starter"]}])["Vpcs"] == []
+    kms = aws("kms")
+    states = {kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] for k in kms.list_keys()["Keys"]}
+    assert states <= {"PendingDeletion"}  # KMS never deletes a key at once: 30-day window, as on AWS

@@ -1,0 +1,112 @@
+"""Each shim, called through boto3 against a real emulator process, as the AWS provider calls it."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+from scripts import emulator as emu
+from scripts.emulator_shims import SHIMS
+
+
+def test_every_shim_is_documented_in_the_readme():
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    for name in SHIMS:
+        assert name in readme, f"shim {name} is not listed in the README's emulator section"
+
+
+def test_emulator_is_reused_and_a_taken_port_is_refused(emulator):
+    again, started = emu.start()
+    assert (again.port, started) == (emulator.port, False)
+    with pytest.raises(emu.EmulatorError, match="already runs on port"):
+        emu.start(port=emulator.port + 1 if emulator.port < 65535 else 1024)
+
+
+def test_port_in_use_by_another_program(tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.setenv("MLOPS_HOME", str(tmp_path))  # no emulator recorded here
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(emu.EmulatorError, match=f"port {port} on 127.0.0.1 is already in use"):
+            emu.start(port=port)
+
+
+def test_managed_policies_are_attachable(aws):
+    iam = aws("iam")
+    iam.create_role(RoleName="r1", AssumeRolePolicyDocument="{}")
+    iam.attach_role_policy(RoleName="r1", PolicyArn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy")
+    names = [p["PolicyName"] for p in iam.list_attached_role_policies(RoleName="r1")["AttachedPolicies"]]
+    assert names == ["AmazonEKSClusterPolicy"]
+
+
+def test_delete_model_package_group(aws):
+    sm = aws("sagemaker")
+    sm.create_model_package_group(ModelPackageGroupName="g1")
+    sm.delete_model_package_group(ModelPackageGroupName="g1")
+    assert [g["ModelPackageGroupName"] for g in sm.list_model_package_groups()["ModelPackageGroupSummaryList"]] == []
+    with pytest.raises(ClientError):
+        sm.delete_model_package_group(ModelPackageGroupName="g1")
+
+
+def test_gpu_serving_instance_types_and_network_isolation(aws):
+    sm = aws("sagemaker")
+    sm.create_model(ModelName="m1", ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
+                    PrimaryContainer={"Image": "img"}, EnableNetworkIsolation=True)
+    assert sm.describe_model(ModelName="m1")["EnableNetworkIsolation"] is True
+    sm.create_endpoint_config(EndpointConfigName="c1", ProductionVariants=[{
+        "VariantName": "primary", "ModelName": "m1", "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1}])
+    assert sm.describe_endpoint_config(EndpointConfigName="c1")["ProductionVariants"][0]["InstanceType"] == "ml.g5.xlarge"
+    with pytest.raises(ClientError, match="instanceType"):
+        sm.create_endpoint_config(EndpointConfigName="c2", ProductionVariants=[{
+            "VariantName": "primary", "ModelName": "m1", "InstanceType": "ml.bogus.large", "InitialInstanceCount": 1}])
+
+
+def test_application_autoscaling_tags(aws):
+    aas = aws("application-autoscaling")
+    aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId="endpoint/e1/variant/primary",
+                                 ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=1,
+                                 MaxCapacity=2, Tags={"team": "ml"})
+    arn = aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"][0]["ScalableTargetARN"]
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"team": "ml"}
+    aas.tag_resource(ResourceARN=arn, Tags={"env": "dev"})
+    aas.untag_resource(ResourceARN=arn, TagKeys=["team"])
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"env": "dev"}
+
+
+def test_budget_subscribers_and_tags(aws):
+    b = aws("budgets", region="us-east-1")
+    note = {"NotificationType": "FORECASTED", "ComparisonOperator": "GREATER_THAN", "Threshold": 80.0,
+            "ThresholdType": "PERCENTAGE"}
+    b.create_budget(AccountId="123456789012",
+                    Budget={"BudgetName": "b1", "BudgetLimit": {"Amount": "10", "Unit": "USD"}, "TimeUnit": "MONTHLY",
+                            "BudgetType": "COST"},
+                    NotificationsWithSubscribers=[{"Notification": note, "Subscribers": [
+                        {"SubscriptionType": "EMAIL", "Address": "a@example.com"}]}],
+                    ResourceTags=[{"Key": "owner", "Value": "ml"}])
+    subs = b.describe_subscribers_for_notification(AccountId="123456789012", BudgetName="b1", Notification=note)
+    assert subs["Subscribers"] == [{"SubscriptionType": "EMAIL", "Address": "a@example.com"}]
+    tags = b.list_tags_for_resource(ResourceARN="arn:aws:budgets::123456789012:budget/b1")["ResourceTags"]
+    assert tags == [{"Key": "owner", "Value": "ml"}]
+
+
+def test_lake_formation_revoke_matches_and_then_reports_nothing_left(aws):
+    lf = aws("lakeformation")
+    principal = {"DataLakePrincipalIdentifier": "arn:aws:iam::123456789012:role/r"}
+    lf.grant_permissions(Principal=principal, Resource={"Database": {"Name": "db1"}}, Permissions=["DESCRIBE"])
+    lf.revoke_permissions(Principal=principal, Resource={"Database": {"Name": "db1", "CatalogId": "123456789012"}},
+                          Permissions=["DESCRIBE"])
+    assert lf.list_permissions(Principal=principal, Resource={"Database": {"Name": "db1"}})["PrincipalResourcePermissions"] == []
+    with pytest.raises(ClientError, match="No permissions revoked"):
+        lf.revoke_permissions(Principal=principal, Resource={"Database": {"Name": "db1"}}, Permissions=["DESCRIBE"])
+
+
+def test_node_groups_get_no_invented_ssh_key(aws):
+    eks = aws("eks")
+    eks.create_cluster(name="c1", roleArn="arn:aws:iam::123456789012:role/x",
+                       resourcesVpcConfig={"subnetIds": ["subnet-1"]})
+    eks.create_nodegroup(clusterName="c1", nodegroupName="n1", subnets=["subnet-1"],
+                         nodeRole="arn:aws:iam::123456789012:role/x", diskSize=50)
+    assert not eks.describe_nodegroup(clusterName="c1", nodegroupName="n1")["nodegroup"].get("remoteAccess")
