@@ -9,8 +9,6 @@ BLUEPRINT ?= blueprints/reference/starter.yaml
 MLOPS_PROVIDER_MIRROR ?= $(firstword $(wildcard /opt/tf-plugins))
 export MLOPS_PROVIDER_MIRROR
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
-# pip on some images names extra local indexes that do not exist; they only add noise.
-export PIP_EXTRA_INDEX_URL :=
 
 .PHONY: demo test install install-test down clean schema bench
 
@@ -18,10 +16,10 @@ $(PY):
 	python3 -m venv $(VENV)
 
 install: $(PY)
-	$(PIP) install -e '.[aws,emulator]'
+	$(PIP) install -e '.[aws,emulator,policy]'
 
 install-test: $(PY)
-	$(PIP) install -e '.[aws,emulator,dev]'
+	$(PIP) install -e '.[aws,emulator,policy,dev]'
 
 demo: install
 	$(CLI) validate $(BLUEPRINT)

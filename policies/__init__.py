@@ -1,5 +1,5 @@
-"""Policy-as-code: blueprint rules, resource rules and change rules (see issue: policy gate).
+"""Policy-as-code: blueprint rules, resource rules (own pack + checkov) and change rules, with waivers.
 
-Nothing here yet: the blueprint's `policies` block (packs, waivers) is parsed and validated by
-`blueprints.model`, and the gate that uses it is the next piece of work.
+Entry point: `policies.gate.evaluate`. Rules live one per file under `policies/rules/`; packs in
+`policies/packs.py`; the generated list in `policies/RULES.md`.
 """

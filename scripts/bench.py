@@ -53,6 +53,41 @@ def bench_synth(n: int) -> dict:
     return {"synth 1 env (regulated)": one, "synth 3 envs (regulated)": every}
 
 
+def bench_gate(n: int) -> dict:
+    """Gate figures on one synthesized environment of the regulated blueprint (in-process, after warm-up)."""
+    sys.path.insert(0, str(ROOT))
+    from blueprints import load
+    from policies import checkov_runner, packs
+    from policies.gate import blueprint_layer, evaluate, resource_layer
+    from policies.tfjson import Doc
+    from stacks import synth
+
+    lb = load(REGULATED)
+    env = lb.envs["prod"]
+    out = Path(tempfile.mkdtemp())
+    [res] = synth(lb, [env], out)
+    enforced, skip = packs.resolve(list(env.blueprint.policies.packs))
+    blueprint_layer(env, enforced)  # import the rules once
+
+    def t(f):
+        t0 = time.perf_counter()
+        f()
+        return time.perf_counter() - t0
+
+    doc = Doc(json.loads(res.json_path.read_text()))
+    r = {
+        "gate: blueprint rules (one env)": median(lambda: t(lambda: blueprint_layer(env, enforced)), n),
+        "gate: own resource rules (one env)": median(lambda: t(lambda: resource_layer(res.json_path, enforced)), n),
+        "gate: checkov alone (one env)": median(lambda: t(lambda: checkov_runner.run(res.json_path, doc, skip)), max(1, n // 2)),
+        "gate: whole gate (one env)": median(lambda: t(lambda: evaluate(env, json_path=res.json_path)), max(1, n // 2)),
+    }
+    r["gate: blueprint rules, fresh process (import + load + rules)"] = median(lambda: timed(
+        [PY, "-c", "from blueprints import load; from policies.gate import blueprint_layer; from policies.packs import resolve; "
+                   f"e = load({str(REGULATED)!r}).envs['prod']; blueprint_layer(e, resolve(['baseline'])[0])"]), n)
+    shutil.rmtree(out)
+    return r
+
+
 def bench_deploy() -> dict:
     home = Path(tempfile.mkdtemp())
     env = dict(ENV, MLOPS_HOME=str(home))
@@ -101,6 +136,7 @@ def main() -> None:
     r: dict[str, float] = {}
     r.update(bench_validate(args.n))
     r.update(bench_synth(max(1, args.n // 2)))
+    r.update(bench_gate(args.n))
     if not args.skip_deploy:
         r.update(bench_deploy())
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; median of {args.n} (synth: {max(1, args.n // 2)})\n")
@@ -110,6 +146,9 @@ def main() -> None:
     print()
     print(f"(a) validate CLI: {r['validate (CLI process)']:.2f} s (target <= 0.3 s)")
     print(f"(b) synth all / one: {r['synth 3 envs (regulated)'] / r['synth 1 env (regulated)']:.2f}x (target <= 1.3x)")
+    print(f"gate: blueprint rules {r['gate: blueprint rules (one env)']:.4f} s (target <= 0.2 s); "
+          f"own resource rules {r['gate: own resource rules (one env)']:.3f} s (target <= 0.5 s); "
+          f"whole gate - checkov alone = {r['gate: whole gate (one env)'] - r['gate: checkov alone (one env)']:.2f} s (target <= 1 s)")
     if not args.skip_deploy:
         ratio = r["up --local (starter dev, no verify)"] / r["terraform init + apply, same JSON"]
         print(f"(c) up --local / bare terraform: {ratio:.2f}x (target <= 1.2x)")

@@ -26,7 +26,7 @@ app.add_typer(emulator_app, name="emulator")
 out = Console()
 err = Console(stderr=True)
 
-EXIT_INPUT, EXIT_TOOL, EXIT_DEPLOY, EXIT_VERIFY = 2, 3, 4, 5
+EXIT_INPUT, EXIT_TOOL, EXIT_DEPLOY, EXIT_VERIFY, EXIT_POLICY = 2, 3, 4, 5, 6
 
 BlueprintArg = Annotated[Path, typer.Argument(help="The blueprint YAML file.", show_default=False)]
 EnvOpt = Annotated[Optional[str], typer.Option("--env", "-e", help="One environment (default: every environment).")]
@@ -34,6 +34,9 @@ LocalOpt = Annotated[bool, typer.Option("--local", help="Run against the embedde
 MirrorOpt = Annotated[Optional[str], typer.Option(
     "--provider-mirror", help="Filesystem mirror of terraform providers (default: $MLOPS_PROVIDER_MIRROR, else download).")]
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Where stacks are written.")]
+AllowOpt = Annotated[list[str], typer.Option(
+    "--allow-destroy", help="Let the plan destroy or replace this stateful resource (address, component.name or component).")]
+SeverityOpt = Annotated[str, typer.Option("--min-severity", help="Lowest severity that fails the gate: critical|high|medium|low.")]
 
 
 def user_errors(fn):
@@ -53,17 +56,64 @@ def user_errors(fn):
             err.print(f"[red]{len(exc.problems)} problem(s); nothing was written.[/]")
             raise typer.Exit(EXIT_INPUT) from None
         except TargetNotAvailable as exc:
-            err.print(f"[bold red]error[/] {exc}", highlight=False)
+            err.print(f"[bold red]error[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_INPUT) from None
         except (ToolMissing, EmulatorError) as exc:
-            err.print(f"[bold red]error[/] {exc}", highlight=False)
+            err.print(f"[bold red]error[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_TOOL) from None
+        except _policy_errors() as exc:
+            err.print(f"[bold red]error[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_INPUT) from None
         except TerraformFailed as exc:
             err.print(f"[bold red]terraform {exc.command} failed[/] for {exc.stack}:", highlight=False)
             err.print(exc.tail, highlight=False, markup=False)
             raise typer.Exit(EXIT_DEPLOY) from None
 
     return wrapper
+
+
+def _policy_errors() -> tuple[type[Exception], ...]:
+    from policies.change import NotAPlan
+    from policies.packs import UnknownPack
+
+    return (NotAPlan, UnknownPack)
+
+
+def _gate(env, *, json_path=None, plan=None, allow=(), min_severity="low", show_passed=False) -> bool:
+    """Run the policy gate for one environment, print it, return whether it passed."""
+    from policies.gate import evaluate
+    from policies.report import ordered
+
+    report = evaluate(env, json_path=json_path, plan=plan, allow_destroy=tuple(allow))
+    name = f"{env.blueprint.metadata.name}-{env.name}"
+    failed = [f for f in ordered(report.findings) if not f.passed]
+    table = Table(title=f"policy gate {name}" + (" (change rules)" if plan is not None and json_path is None else ""))
+    for col in ("severity", "rule", "component", "address", "message", "waiver"):
+        table.add_column(col, overflow="fold")
+    for f in failed:
+        style = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}[f.severity]
+        table.add_row(f"[{style}]{f.severity}[/]", f.rule, f.subject, f.address, f.message, f.waived_by or "")
+    if failed:
+        out.print(table)
+    for w in report.waivers_used:
+        out.print(f"  waiver used: {w.check} on {w.resource} - {w.reason} ({w.owner}, until {w.expires})", highlight=False)
+    for line in report.waiver_problems:
+        out.print(f"  [red]waiver problem:[/] {line}", highlight=False)
+    for line in report.waiver_warnings:
+        out.print(f"  [yellow]waiver warning:[/] {line}", highlight=False)
+    for line in report.allowances:
+        out.print(f"  [yellow]allowance:[/] {line}", highlight=False)
+    ok = report.ok(min_severity)
+    n_fail = len(report.failures(min_severity))
+    out.print(f"[{'green' if ok else 'red'}]policy gate {'passed' if ok else 'FAILED'}[/] {name}: "
+              f"{sum(f.passed for f in report.findings)} passed, {n_fail} failing, "
+              f"{sum(1 for f in failed if f.waived_by)} waived", highlight=False)
+    if not ok:
+        out.print("  fix the resource or the blueprint, or waive a finding in the blueprint's policies.waivers "
+                  "(check, resource, reason >= 10 chars, owner, expires); a planned data loss needs --allow-destroy",
+                  highlight=False)
+    _gate.last = report  # type: ignore[attr-defined]
+    return ok
 
 
 def _load(path: Path) -> LoadedBlueprint:
@@ -175,18 +225,68 @@ def _local_gaps(loaded: LoadedBlueprint, local: bool) -> None:
 
 @app.command()
 @user_errors
+def check(blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path("cdktf.out"),
+          plan_file: Annotated[Optional[Path], typer.Option("--plan", help="A `terraform show -json` plan for --env: adds the change rules.")] = None,
+          allow_destroy: AllowOpt = [], min_severity: SeverityOpt = "low",
+          format: Annotated[Optional[str], typer.Option("--format", help="json|markdown|sarif|junit (with --output-file).")] = None,
+          output_file: Annotated[Optional[Path], typer.Option("--output-file", help="Where the --format report is written.")] = None) -> None:
+    """The policy gate: blueprint rules, resource rules (own pack + checkov), and change rules on a plan."""
+    from policies.change import validate_plan
+    from policies.report import FORMATS, RENDER
+
+    if format and format not in FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
+    if min_severity not in ("critical", "high", "medium", "low"):
+        raise typer.BadParameter("--min-severity must be critical, high, medium or low")
+    loaded = _load(blueprint)
+    envs = loaded.select(env)
+    plan = None
+    if plan_file is not None:
+        if env is None:
+            raise typer.BadParameter("--plan belongs to one environment: add --env")
+        try:
+            plan = validate_plan(json.loads(plan_file.read_text()), str(plan_file))
+        except (OSError, ValueError) as exc:
+            from policies.change import NotAPlan
+
+            raise NotAPlan(f"{plan_file}: {exc}" if not isinstance(exc, NotAPlan) else str(exc)) from None
+    envs, results = _synth_for(loaded, env, False, output)
+    reports, ok = {}, True
+    for e, r in zip(envs, results):
+        ok &= _gate(e, json_path=r.json_path, plan=plan, allow=allow_destroy, min_severity=min_severity)
+        reports[e.name] = _gate.last  # type: ignore[attr-defined]
+    if format:
+        text = RENDER[format](reports, min_severity)
+        if output_file:
+            output_file.write_text(text)
+            out.print(f"wrote {format} report to {output_file}")
+        else:
+            print(text)
+    if not ok:
+        raise typer.Exit(EXIT_POLICY)
+
+
+@app.command()
+@user_errors
 def plan(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, provider_mirror: MirrorOpt = None,
-         output: OutputOpt = Path("cdktf.out")) -> None:
-    """Synthesize and plan each environment; print what would change."""
+         output: OutputOpt = Path("cdktf.out"), allow_destroy: AllowOpt = []) -> None:
+    """Gate, then plan each environment, then gate the plan (data-loss guard); print what would change."""
     from scripts.deploy import plan_env
 
     loaded = _load(blueprint)
     target = _target(local, provider_mirror, loaded.base.target.region)
     envs, results = _synth_for(loaded, env, local, output)
+    ok = True
     for e, r in zip(envs, results):
+        if not _gate(e, json_path=r.json_path):
+            ok = False
+            continue
         err.print(f"[bold]{r.stack}[/]")
-        _, summary = plan_env(r.directory, r.stack, e, target, _report, _progress(r.stack))
+        tf, summary = plan_env(r.directory, r.stack, e, target, _report, _progress(r.stack))
         _print_summary(r.stack, summary)
+        ok &= _gate(e, plan=tf.show_json(), allow=allow_destroy)
+    if not ok:
+        raise typer.Exit(EXIT_POLICY)
 
 
 def _print_summary(stack: str, summary) -> None:
@@ -200,9 +300,9 @@ def _print_summary(stack: str, summary) -> None:
 @user_errors
 def up(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, provider_mirror: MirrorOpt = None,
        port: Annotated[Optional[int], typer.Option(help="Emulator port when one is started (default: a free one).")] = None,
-       output: OutputOpt = Path("cdktf.out"),
+       output: OutputOpt = Path("cdktf.out"), allow_destroy: AllowOpt = [],
        skip_verify: Annotated[bool, typer.Option("--skip-verify", help="Do not run verify after apply.")] = False) -> None:
-    """Deploy: synth, state bootstrap, terraform init/plan/apply, then verify."""
+    """Deploy: synth, policy gate, state bootstrap, terraform init/plan, gate the plan, apply, then verify."""
     from scripts.deploy import plan_env
 
     loaded = _load(blueprint)
@@ -212,9 +312,15 @@ def up(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, pro
     failed = False
     for e, r in zip(envs, results):
         t0 = time.perf_counter()
+        if not _gate(e, json_path=r.json_path):
+            err.print(f"[bold red]refusing to deploy {r.stack}[/]: the policy gate failed (see above)")
+            raise typer.Exit(EXIT_POLICY)
         err.print(f"[bold]{r.stack}[/]")
         tf, summary = plan_env(r.directory, r.stack, e, target, _report, _progress(r.stack))
         out.print(f"[bold]{r.stack}[/]: {summary.counts()}", highlight=False)
+        if not summary.empty and not _gate(e, plan=tf.show_json(), allow=allow_destroy):
+            err.print(f"[bold red]refusing to apply {r.stack}[/]: the plan breaks a change rule (see above)")
+            raise typer.Exit(EXIT_POLICY)
         if summary.empty:
             out.print(f"[green]up to date[/] {r.stack}: no changes", highlight=False)
         else:

@@ -47,6 +47,21 @@ def test_up_again_verify_down_leaves_the_emulator_empty(emulator, emulator_home,
     rc, log = cli("verify", STARTER, "--env", "dev", "--local", home=emulator_home)
     assert rc == 0, log
 
+    # Data-loss guard: the lake (and the catalog over it) removed from the blueprint. prevent_destroy
+    # cannot catch this (the block is gone with it); the change rule on the plan does.
+    text = STARTER.read_text()
+    head, rest = text.split("  data_lake:", 1)
+    without_lake = head + rest[rest.index("  training:"):]
+    shrunk = tmp_path / "starter-without-lake.yaml"
+    shrunk.write_text(without_lake)
+    rc, log = cli("plan", shrunk, "--env", "dev", "--local", "--output", out, home=emulator_home)
+    assert rc == 6, log
+    assert "MLOPS_CHG_001" in log and "data_lake.raw" in log and "--allow-destroy data_lake.raw" in log
+    rc, log = cli("plan", shrunk, "--env", "dev", "--local", "--output", out, "--allow-destroy", "data_lake",
+                  "--allow-destroy", "catalog", home=emulator_home)
+    assert rc == 0, log
+    assert "destroy allowed by --allow-destroy data_lake" in log
+
     # A protected environment refuses `down` before touching anything.
     rc, log = cli("down", STARTER, "--env", "prod", "--local", "--output", out, home=emulator_home)
     assert rc == 2 and "protect their stateful resources" in log
@@ -68,3 +83,13 @@ def test_up_again_verify_down_leaves_the_emulator_empty(emulator, emulator_home,
     kms = aws("kms")
     states = {kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] for k in kms.list_keys()["Keys"]}
     assert states <= {"PendingDeletion"}  # KMS never deletes a key at once: 30-day window, as on AWS
+
+
+def test_up_refuses_a_blueprint_that_fails_the_gate(emulator, emulator_home, aws, tmp_path):
+    bad = tmp_path / "mutable.yaml"
+    bad.write_text(STARTER.read_text().replace("models: [fraud]", "{models: [fraud], immutable_tags: false}")
+                   .replace("  registry:\n    {models", "  registry: {models").replace("false}", "false}"))
+    rc, log = cli("up", bad, "--env", "dev", "--local", "--output", tmp_path / "out", home=emulator_home)
+    assert rc == 6, log
+    assert "MLOPS_AWS_016" in log and "refusing to deploy starter-dev" in log
+    assert aws("s3").list_buckets()["Buckets"] == []  # nothing was deployed, not even the state bucket

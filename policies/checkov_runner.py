@@ -1,0 +1,53 @@
+"""checkov on a synthesized cdk.tf.json, offline, mapped back to blueprint components.
+
+checkov 3.3 reads this project's cdk.tf.json with `--framework terraform_json` (checked: no crash,
+resource addresses are Terraform addresses). It runs with --skip-download and no API key, so it
+makes no network calls. A missing checkov, a crash, or unreadable output fails the gate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from policies.engine import Finding
+from policies.tfjson import Doc
+
+
+class CheckovUnavailable(Exception):
+    pass
+
+
+def binary() -> str:
+    local = Path(sys.executable).parent / "checkov"
+    found = str(local) if local.exists() else shutil.which("checkov")
+    if not found:
+        raise CheckovUnavailable("checkov is not installed, so the gate cannot run its built-in checks and fails closed; "
+                                 "install it with `pip install checkov` (`make install` does)")
+    return found
+
+
+def run(json_path: Path, doc: Doc, skip: dict[str, str]) -> list[Finding]:
+    cmd = [binary(), "-f", str(json_path), "--framework", "terraform_json", "--skip-download", "--compact",
+           "-o", "json", "--skip-check", ",".join(sorted(skip)) or "NONE"]
+    env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false", PYTHONWARNINGS="ignore")
+    env.pop("BC_API_KEY", None)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode not in (0, 1):
+        raise CheckovUnavailable(f"checkov exited {proc.returncode}: {(proc.stderr or proc.stdout)[-800:]}")
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise CheckovUnavailable(f"checkov printed no JSON report: {(proc.stderr or proc.stdout)[-800:]}") from None
+    results = (data[0] if isinstance(data, list) else data).get("results", {})
+    out = []
+    for key, passed in (("passed_checks", True), ("failed_checks", False)):
+        for r in results.get(key, []):
+            addr = r["resource"]
+            out.append(Finding(r["check_id"], r["check_name"], (r.get("severity") or "medium").lower(), "resource",
+                               doc.subject(addr), addr, passed, "" if passed else r["check_name"], source="checkov"))
+    return out

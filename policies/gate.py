@@ -1,0 +1,66 @@
+"""The gate: blueprint rules, resource rules (own pack + checkov) and change rules, with waivers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+from blueprints.loader import ResolvedEnv
+from policies import change, packs
+from policies.engine import Finding, Report, Waiver, all_rules, apply_waivers, run_rule
+from policies.tfjson import Doc
+
+CHECKOV_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
+
+
+def waivers_of(env: ResolvedEnv) -> list[Waiver]:
+    return [Waiver(w.check, w.resource, w.reason, w.owner, w.expires) for w in env.blueprint.policies.waivers]
+
+
+def blueprint_layer(env: ResolvedEnv, enforced: set[str]) -> list[Finding]:
+    out = []
+    for r in all_rules().values():
+        if r.layer == "blueprint" and r.id in enforced:
+            out += run_rule(r, lambda a: a, env.blueprint, env.name)
+    return out
+
+
+def resource_layer(json_path: Path, enforced: set[str]) -> list[Finding]:
+    """The project's own resource rules on one synthesized stack."""
+    doc = Doc(json.loads(Path(json_path).read_text()))
+    out = []
+    for r in all_rules().values():
+        if r.layer == "resource" and r.id in enforced:
+            out += run_rule(r, doc.subject, doc)
+    return out
+
+
+def checkov_layer(json_path: Path, skip: dict[str, str]) -> list[Finding]:
+    """checkov's built-ins on the same JSON; missing or crashing checkov is a failed finding (fail closed)."""
+    from policies import checkov_runner
+
+    try:
+        return checkov_runner.run(Path(json_path), Doc(json.loads(Path(json_path).read_text())), skip)
+    except checkov_runner.CheckovUnavailable as exc:
+        return [Finding("CHECKOV", "checkov ran", "critical", "resource", "(checkov)", "(checkov)", False, str(exc),
+                        source="checkov", error=True)]
+
+
+def evaluate(env: ResolvedEnv, *, json_path: Path | None = None, plan: dict | None = None,
+             allow_destroy: tuple[str, ...] = (), with_checkov: bool = True, today: dt.date | None = None) -> Report:
+    """All layers that have input: blueprint always, resources when synthesized, change when planned."""
+    enforced, skip = packs.resolve(list(env.blueprint.policies.packs))
+    report = Report()
+    report.findings += blueprint_layer(env, enforced)
+    if json_path is not None:
+        report.findings += resource_layer(json_path, enforced)
+        if with_checkov:
+            report.findings += checkov_layer(json_path, skip)
+        report.notes += [f"checkov {k} not enforced by the packs: {v}" for k, v in sorted(skip.items())]
+    if plan is not None:
+        report.findings += change.findings_for_plan(plan, allow_destroy)
+        report.allowances = change.allowances_used(plan, allow_destroy)
+    known = set(all_rules()) | {w.check for w in waivers_of(env) if CHECKOV_ID.match(w.check)}
+    return apply_waivers(report, waivers_of(env), known, today or dt.date.today())

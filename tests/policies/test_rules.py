@@ -1,0 +1,59 @@
+"""Every resource rule against its pass and fail fixture, asserted exactly."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from policies.engine import all_rules, run_rule
+from policies.packs import PACKS
+from policies.rules_md import OUT, render
+from policies.tfjson import Doc
+
+FIXTURES = Path(__file__).resolve().parents[2] / "policies" / "fixtures" / "aws"
+RESOURCE_RULES = [r for r in all_rules().values() if r.layer == "resource"]
+
+
+def test_pack_has_at_least_20_resource_rules_each_with_fixtures():
+    assert len(RESOURCE_RULES) >= 20
+    for r in RESOURCE_RULES:
+        assert (FIXTURES / r.id / "pass.json").exists() and (FIXTURES / r.id / "fail.json").exists(), r.id
+
+
+@pytest.mark.parametrize("rule", RESOURCE_RULES, ids=lambda r: r.id)
+@pytest.mark.parametrize("kind", ["pass", "fail"])
+def test_rule_fixture(rule, kind):
+    data = json.loads((FIXTURES / rule.id / f"{kind}.json").read_text())
+    doc = Doc(data)
+    findings = run_rule(rule, doc.subject, doc)
+    assert not any(f.error for f in findings), [f.message for f in findings if f.error]
+    failing = sorted(f.address for f in findings if not f.passed)
+    assert failing == sorted(data["expect_fail"])
+    assert any(f.passed for f in findings) or kind == "fail", "a pass fixture must exercise the rule"
+
+
+def test_rule_ids_are_stable_and_unique_per_file():
+    files = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "policies/rules/aws").glob("r*.py"))
+    assert len(files) == len(RESOURCE_RULES)
+    assert [f"MLOPS_AWS_{f[1:4]}" for f in files] == sorted(r.id for r in RESOURCE_RULES)
+
+
+def test_every_pack_names_only_known_rules():
+    known = set(all_rules())
+    for name, spec in PACKS.items():
+        assert set(spec["rules"]) <= known, name
+
+
+def test_rules_md_is_current():
+    assert OUT.read_text() == render(), "policies/RULES.md is stale: run `python -m policies.rules_md`"
+
+
+def test_a_crashing_rule_fails_closed():
+    from policies.engine import Rule
+
+    def boom(doc):
+        raise KeyError("oops")
+        yield  # pragma: no cover
+
+    [f] = run_rule(Rule("MLOPS_AWS_999", "x", "high", "t", "resource", "aws", boom), str, Doc({}))
+    assert (f.passed, f.error) == (False, True) and "rule crashed: KeyError" in f.message
