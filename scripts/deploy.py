@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blueprints.loader import LoadedBlueprint, ResolvedEnv
+from blueprints.loader import ResolvedEnv
 from blueprints.naming import Naming
 from scripts.terraform import PlanSummary, Terraform
 
@@ -115,7 +115,3 @@ def plan_env(stack_dir: Path, stack: str, env: ResolvedEnv, target: Target, repo
     tf.init()
     report("terraform plan" + (" -destroy" if destroy else ""))
     return tf, tf.plan(destroy=destroy)
-
-
-def loaded_envs(loaded: LoadedBlueprint, env: str | None) -> list[ResolvedEnv]:
-    return loaded.select(env)

@@ -85,16 +85,22 @@ def _free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
-def status() -> Emulator | None:
-    """The running emulator, if there is one and it answers."""
+def _recorded() -> Emulator | None:
+    """The emulator the state file names (running or not); a corrupt file is removed."""
     f = _state_file()
     if not f.exists():
         return None
     try:
-        emu = Emulator(**json.loads(f.read_text()))
+        return Emulator(**json.loads(f.read_text()))
     except (ValueError, TypeError):
+        f.unlink(missing_ok=True)
         return None
-    if _alive(emu.pid) and _healthy(emu.endpoint):
+
+
+def status() -> Emulator | None:
+    """The running emulator, if there is one and it answers."""
+    emu = _recorded()
+    if emu and _alive(emu.pid) and _healthy(emu.endpoint):
         return emu
     return None
 
@@ -132,21 +138,20 @@ def start(port: int | None = None, host: str = "127.0.0.1", wait: float = 30.0) 
 
 def stop() -> Emulator | None:
     """Stop the running emulator (its state is lost). Returns what was stopped."""
-    f = _state_file()
-    if not f.exists():
-        return None
-    try:
-        emu = Emulator(**json.loads(f.read_text()))
-    except (ValueError, TypeError):
-        f.unlink(missing_ok=True)
+    emu = _recorded()
+    if emu is None:
         return None
     if _alive(emu.pid):
         os.kill(emu.pid, signal.SIGTERM)
         for _ in range(50):
+            try:
+                os.waitpid(emu.pid, os.WNOHANG)  # reap it when it is our own child (tests)
+            except ChildProcessError:
+                pass
             if not _alive(emu.pid):
                 break
             time.sleep(0.1)
         else:
             os.kill(emu.pid, signal.SIGKILL)
-    f.unlink(missing_ok=True)
+    _state_file().unlink(missing_ok=True)
     return emu

@@ -1,14 +1,15 @@
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def emulator_home(tmp_path_factory):
     return tmp_path_factory.mktemp("mlops-home")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def emulator(emulator_home):
-    """A real emulator process (moto server + the project's shims) on a free loopback port."""
+    """A real emulator process (moto server + the project's shims) on a free loopback port, one per
+    test module, so that no module sees what another left behind."""
     import os
 
     from scripts import emulator as emu
