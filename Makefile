@@ -10,7 +10,7 @@ MLOPS_PROVIDER_MIRROR ?= $(firstword $(wildcard /opt/tf-plugins))
 export MLOPS_PROVIDER_MIRROR
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
-.PHONY: demo test install install-test down clean schema bench
+.PHONY: demo test install install-test down clean schema bench cdktn-cli
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -28,7 +28,12 @@ demo: install
 	@echo "Deployed into the embedded emulator. Next: '$(CLI) up $(BLUEPRINT) --env dev --local' again (no changes),"
 	@echo "'$(CLI) down $(BLUEPRINT) --env dev --local' to remove it, '$(CLI) emulator stop' to end the emulator."
 
-test: install-test
+# The CDK Terrain CLI needs Node >= 22.19; the npm registry serves it as the node@22 package.
+cdktn-cli: .tools/node_modules/.bin/cdktn
+.tools/node_modules/.bin/cdktn:
+	npm install --prefix .tools --no-audit --no-fund --silent node@22 cdktn-cli@0.24.0
+
+test: install-test cdktn-cli
 	$(PY) -m pytest -q -p no:cacheprovider
 
 down:
