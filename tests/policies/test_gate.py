@@ -188,3 +188,11 @@ def test_every_reference_blueprint_passes_its_packs(path, tmp_path):
     for res, e in zip(synth(lb, lb.select(None), tmp_path), lb.select(None)):
         r = evaluate(e, json_path=res.json_path)
         assert r.ok(), [(f.rule, f.address, f.message) for f in r.failures()]
+
+
+def test_waivers_apply_to_checkov_findings_too():
+    f = Finding("CKV_AWS_18", "access logging", "medium", "resource", "data_lake.raw",
+                "aws_s3_bucket.data_lake_raw_bucket_X", False, "no access logs", source="checkov")
+    w = Waiver("CKV_AWS_18", "data_lake.raw", "logs go to the central archive", "sec@example.com", dt.date(2027, 1, 1))
+    r = apply_waivers(Report([f]), [w], {"CKV_AWS_18"}, TODAY)
+    assert r.ok() and r.findings[0].waived_by.startswith("sec@example.com: logs go to the central archive")
