@@ -37,6 +37,11 @@ def resource_layer(json_path: Path, enforced: set[str]) -> list[Finding]:
     return out
 
 
+def checkov_for(env: ResolvedEnv, json_path: Path) -> list[Finding]:
+    """checkov with the environment's packs' exclusions (for running it beside terraform)."""
+    return checkov_layer(json_path, packs.resolve(list(env.blueprint.policies.packs))[1])
+
+
 def checkov_layer(json_path: Path, skip: dict[str, str]) -> list[Finding]:
     """checkov's built-ins on the same JSON; missing or crashing checkov is a failed finding (fail closed)."""
     from policies import checkov_runner
@@ -49,14 +54,19 @@ def checkov_layer(json_path: Path, skip: dict[str, str]) -> list[Finding]:
 
 
 def evaluate(env: ResolvedEnv, *, json_path: Path | None = None, plan: dict | None = None,
-             allow_destroy: tuple[str, ...] = (), with_checkov: bool = True, today: dt.date | None = None) -> Report:
-    """All layers that have input: blueprint always, resources when synthesized, change when planned."""
+             allow_destroy: tuple[str, ...] = (), with_checkov: bool = True, checkov: list[Finding] | None = None,
+             today: dt.date | None = None) -> Report:
+    """All layers that have input: blueprint always, resources when synthesized, change when planned.
+
+    `checkov`: findings already computed (e.g. while terraform planned); omitted, checkov runs here."""
     enforced, skip = packs.resolve(list(env.blueprint.policies.packs))
     report = Report()
     report.findings += blueprint_layer(env, enforced)
     if json_path is not None:
         report.findings += resource_layer(json_path, enforced)
-        if with_checkov:
+        if checkov is not None:
+            report.findings += checkov
+        elif with_checkov:
             report.findings += checkov_layer(json_path, skip)
         report.notes += [f"checkov {k} not enforced by the packs: {v}" for k, v in sorted(skip.items())]
     if plan is not None:

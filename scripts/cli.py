@@ -79,12 +79,17 @@ def _policy_errors() -> tuple[type[Exception], ...]:
     return (NotAPlan, UnknownPack)
 
 
-def _gate(env, *, json_path=None, plan=None, allow=(), min_severity="low", show_passed=False) -> bool:
-    """Run the policy gate for one environment, print it, return whether it passed."""
+def _gate(env, *, json_path=None, plan=None, allow=(), min_severity="low", with_checkov=True, checkov=None,
+          quiet_pass=False) -> bool:
+    """Run the policy gate for one environment, print it (unless it passed and quiet_pass), return whether it passed."""
     from policies.gate import evaluate
     from policies.report import ordered
 
-    report = evaluate(env, json_path=json_path, plan=plan, allow_destroy=tuple(allow))
+    report = evaluate(env, json_path=json_path, plan=plan, allow_destroy=tuple(allow), with_checkov=with_checkov,
+                      checkov=checkov)
+    _gate.last = report  # type: ignore[attr-defined]
+    if quiet_pass and report.ok(min_severity):
+        return True
     name = f"{env.blueprint.metadata.name}-{env.name}"
     failed = [f for f in ordered(report.findings) if not f.passed]
     table = Table(title=f"policy gate {name}" + (" (change rules)" if plan is not None and json_path is None else ""))
@@ -112,7 +117,6 @@ def _gate(env, *, json_path=None, plan=None, allow=(), min_severity="low", show_
         out.print("  fix the resource or the blueprint, or waive a finding in the blueprint's policies.waivers "
                   "(check, resource, reason >= 10 chars, owner, expires); a planned data loss needs --allow-destroy",
                   highlight=False)
-    _gate.last = report  # type: ignore[attr-defined]
     return ok
 
 
@@ -303,6 +307,9 @@ def up(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, pro
        output: OutputOpt = Path("cdktf.out"), allow_destroy: AllowOpt = [],
        skip_verify: Annotated[bool, typer.Option("--skip-verify", help="Do not run verify after apply.")] = False) -> None:
     """Deploy: synth, policy gate, state bootstrap, terraform init/plan, gate the plan, apply, then verify."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from policies.gate import checkov_for
     from scripts.deploy import plan_env
 
     loaded = _load(blueprint)
@@ -312,15 +319,20 @@ def up(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, pro
     failed = False
     for e, r in zip(envs, results):
         t0 = time.perf_counter()
-        if not _gate(e, json_path=r.json_path):
+        # Fast layers first: nothing is touched when they fail. checkov then runs beside terraform
+        # init/plan (it only has to finish before apply), and all three layers gate the apply.
+        if not _gate(e, json_path=r.json_path, with_checkov=False, quiet_pass=True):
             err.print(f"[bold red]refusing to deploy {r.stack}[/]: the policy gate failed (see above)")
             raise typer.Exit(EXIT_POLICY)
-        err.print(f"[bold]{r.stack}[/]")
-        tf, summary = plan_env(r.directory, r.stack, e, target, _report, _progress(r.stack))
-        out.print(f"[bold]{r.stack}[/]: {summary.counts()}", highlight=False)
-        if not summary.empty and not _gate(e, plan=tf.show_json(), allow=allow_destroy):
-            err.print(f"[bold red]refusing to apply {r.stack}[/]: the plan breaks a change rule (see above)")
-            raise typer.Exit(EXIT_POLICY)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            checkov = pool.submit(checkov_for, e, r.json_path)
+            err.print(f"[bold]{r.stack}[/]")
+            tf, summary = plan_env(r.directory, r.stack, e, target, _report, _progress(r.stack))
+            out.print(f"[bold]{r.stack}[/]: {summary.counts()}", highlight=False)
+            plan_json = None if summary.empty else tf.show_json()
+            if not _gate(e, json_path=r.json_path, plan=plan_json, allow=allow_destroy, checkov=checkov.result()):
+                err.print(f"[bold red]refusing to apply {r.stack}[/]: the policy gate failed (see above)")
+                raise typer.Exit(EXIT_POLICY)
         if summary.empty:
             out.print(f"[green]up to date[/] {r.stack}: no changes", highlight=False)
         else:
