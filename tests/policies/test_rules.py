@@ -57,3 +57,27 @@ def test_a_crashing_rule_fails_closed():
 
     [f] = run_rule(Rule("MLOPS_AWS_999", "x", "high", "t", "resource", "aws", boom), str, Doc({}))
     assert (f.passed, f.error) == (False, True) and "rule crashed: KeyError" in f.message
+
+
+BP_FIXTURES = FIXTURES.parent / "blueprint"
+BLUEPRINT_RULES = [r for r in all_rules().values() if r.layer == "blueprint"]
+
+
+@pytest.mark.parametrize("rule", BLUEPRINT_RULES, ids=lambda r: r.id)
+@pytest.mark.parametrize("kind", ["pass", "fail"])
+def test_blueprint_rule_fixture(rule, kind):
+    from blueprints import load
+
+    path = BP_FIXTURES / rule.id / f"{kind}.yaml"
+    lines = path.read_text().splitlines()
+    env = lines[0].removeprefix("# env: ").strip()
+    expect = [p.strip() for p in lines[1].removeprefix("# expect_fail:").split(",") if p.strip()]
+    resolved = load(path).envs[env]
+    findings = run_rule(rule, lambda a: a, resolved.blueprint, env)
+    assert findings, "the fixture must exercise the rule"
+    assert sorted(f.address for f in findings if not f.passed) == expect
+
+
+def test_every_blueprint_rule_has_its_own_file():
+    files = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "policies/rules/blueprint").glob("r*.py"))
+    assert [f"MLOPS_BP_{f[1:4]}" for f in files] == sorted(r.id for r in BLUEPRINT_RULES)
