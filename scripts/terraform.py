@@ -94,11 +94,11 @@ class Terraform:
 
     def __init__(self, stack_dir: Path, *, stack: str, env: dict[str, str], mirror: Path | None,
                  on_line: Callable[[str], None] | None = None):
-        self.dir = stack_dir
+        self.dir = Path(stack_dir).resolve()  # terraform runs inside it: every path handed over must be absolute
         self.stack = stack
         self.binary = terraform_binary()
         self.env = dict(os.environ, **env, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1", TF_INPUT="0")
-        config = cli_config(stack_dir, mirror)
+        config = cli_config(self.dir, mirror)
         if config is not None:
             self.env["TF_CLI_CONFIG_FILE"] = str(config)
         elif not Path(self.env.get("TF_CLI_CONFIG_FILE", "/nonexistent")).exists():
