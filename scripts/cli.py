@@ -80,16 +80,16 @@ def _policy_errors() -> tuple[type[Exception], ...]:
 
 
 def _gate(env, *, json_path=None, plan=None, allow=(), min_severity="low", with_checkov=True, checkov=None,
-          quiet_pass=False) -> bool:
-    """Run the policy gate for one environment, print it (unless it passed and quiet_pass), return whether it passed."""
+          quiet_pass=False):
+    """Run the policy gate for one environment and print it (unless it passed and quiet_pass).
+    Returns (passed, report)."""
     from policies.gate import evaluate
     from policies.report import ordered
 
     report = evaluate(env, json_path=json_path, plan=plan, allow_destroy=tuple(allow), with_checkov=with_checkov,
                       checkov=checkov)
-    _gate.last = report  # type: ignore[attr-defined]
     if quiet_pass and report.ok(min_severity):
-        return True
+        return True, report
     name = f"{env.blueprint.metadata.name}-{env.name}"
     failed = [f for f in ordered(report.findings) if not f.passed]
     table = Table(title=f"policy gate {name}" + (" (change rules)" if plan is not None and json_path is None else ""))
@@ -117,7 +117,7 @@ def _gate(env, *, json_path=None, plan=None, allow=(), min_severity="low", with_
         out.print("  fix the resource or the blueprint, or waive a finding in the blueprint's policies.waivers "
                   "(check, resource, reason >= 10 chars, owner, expires); a planned data loss needs --allow-destroy",
                   highlight=False)
-    return ok
+    return ok, report
 
 
 def _load(path: Path) -> LoadedBlueprint:
@@ -248,17 +248,19 @@ def check(blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path(
     if plan_file is not None:
         if env is None:
             raise typer.BadParameter("--plan belongs to one environment: add --env")
-        try:
-            plan = validate_plan(json.loads(plan_file.read_text()), str(plan_file))
-        except (OSError, ValueError) as exc:
-            from policies.change import NotAPlan
+        from policies.change import NotAPlan
 
-            raise NotAPlan(f"{plan_file}: {exc}" if not isinstance(exc, NotAPlan) else str(exc)) from None
+        try:
+            data = json.loads(plan_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise NotAPlan(f"{plan_file} cannot be read as JSON: {exc}") from None
+        plan = validate_plan(data, str(plan_file))
     envs, results = _synth_for(loaded, env, False, output)
     reports, ok = {}, True
     for e, r in zip(envs, results):
-        ok &= _gate(e, json_path=r.json_path, plan=plan, allow=allow_destroy, min_severity=min_severity)
-        reports[e.name] = _gate.last  # type: ignore[attr-defined]
+        passed, reports[e.name] = _gate(e, json_path=r.json_path, plan=plan, allow=allow_destroy,
+                                        min_severity=min_severity)
+        ok &= passed
     if format:
         text = RENDER[format](reports, min_severity)
         if output_file:
@@ -282,13 +284,13 @@ def plan(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, p
     envs, results = _synth_for(loaded, env, local, output)
     ok = True
     for e, r in zip(envs, results):
-        if not _gate(e, json_path=r.json_path):
+        if not _gate(e, json_path=r.json_path)[0]:
             ok = False
             continue
         err.print(f"[bold]{r.stack}[/]")
         tf, summary = plan_env(r.directory, r.stack, e, target, _report, _progress(r.stack))
         _print_summary(r.stack, summary)
-        ok &= _gate(e, plan=tf.show_json(), allow=allow_destroy)
+        ok &= _gate(e, plan=tf.show_json(), allow=allow_destroy)[0]
     if not ok:
         raise typer.Exit(EXIT_POLICY)
 
@@ -321,7 +323,7 @@ def up(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, pro
         t0 = time.perf_counter()
         # Fast layers first: nothing is touched when they fail. checkov then runs beside terraform
         # init/plan (it only has to finish before apply), and all three layers gate the apply.
-        if not _gate(e, json_path=r.json_path, with_checkov=False, quiet_pass=True):
+        if not _gate(e, json_path=r.json_path, with_checkov=False, quiet_pass=True)[0]:
             err.print(f"[bold red]refusing to deploy {r.stack}[/]: the policy gate failed (see above)")
             raise typer.Exit(EXIT_POLICY)
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -330,7 +332,7 @@ def up(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, pro
             tf, summary = plan_env(r.directory, r.stack, e, target, _report, _progress(r.stack))
             out.print(f"[bold]{r.stack}[/]: {summary.counts()}", highlight=False)
             plan_json = None if summary.empty else tf.show_json()
-            if not _gate(e, json_path=r.json_path, plan=plan_json, allow=allow_destroy, checkov=checkov.result()):
+            if not _gate(e, json_path=r.json_path, plan=plan_json, allow=allow_destroy, checkov=checkov.result())[0]:
                 err.print(f"[bold red]refusing to apply {r.stack}[/]: the policy gate failed (see above)")
                 raise typer.Exit(EXIT_POLICY)
         if summary.empty:

@@ -38,13 +38,16 @@ def stack_name(blueprint: str, env: str) -> str:
     return f"{blueprint}-{env}"
 
 
-def build(app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], settings: DeploySettings) -> list[str]:
-    """Add one stack per environment to `app`. Returns the stack names."""
-    cloud = loaded.base.target.cloud
+def require_modules(cloud: str) -> None:
     if cloud not in clouds.IMPLEMENTED_CLOUDS:
         raise TargetNotAvailable(
             f"target.cloud {cloud!r}: modules are not available yet for {cloud}; "
             f"available now: {', '.join(clouds.IMPLEMENTED_CLOUDS)}")
+
+
+def build(app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], settings: DeploySettings) -> list[str]:
+    """Add one stack per environment to `app`. Returns the stack names."""
+    require_modules(loaded.base.target.cloud)
     from stacks.aws import AwsEnvironmentStack
 
     names = []
@@ -59,9 +62,7 @@ def synth(loaded: LoadedBlueprint, envs: list[ResolvedEnv], outdir: Path,
           settings: DeploySettings = DeploySettings()) -> list[SynthResult]:
     """Synthesize into `outdir/stacks/<stack>/cdk.tf.json`, all or nothing: stacks are written to a
     scratch folder first and moved in only when every one of them synthesized."""
-    cloud = loaded.base.target.cloud
-    if cloud not in clouds.IMPLEMENTED_CLOUDS:
-        build(None, loaded, envs, settings)  # raises TargetNotAvailable before the bindings load
+    require_modules(loaded.base.target.cloud)  # before the bindings load
     from cdktn import App
 
     outdir = Path(outdir)
