@@ -7,6 +7,8 @@ never prints and never exits: it raises `BlueprintError`, which the CLI renders.
 from __future__ import annotations
 
 import copy
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,13 +191,11 @@ def _allowed_fields(loc: PathT) -> list[str]:
 
 
 def _unwrap(ann: object) -> type:
-    import typing
-
     for _ in range(4):
         origin = typing.get_origin(ann)
         if origin is typing.Annotated:
             ann = typing.get_args(ann)[0]
-        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        elif origin in (typing.Union, types.UnionType):
             ann = next(a for a in typing.get_args(ann) if a is not type(None))
         elif origin is dict:
             ann = typing.get_args(ann)[1]

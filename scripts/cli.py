@@ -120,15 +120,11 @@ def _gate(env, *, json_path=None, plan=None, allow=(), min_severity="low", with_
     return ok, report
 
 
-def _load(path: Path) -> LoadedBlueprint:
-    return load(path)
-
-
 @app.command()
 @user_errors
 def validate(blueprint: BlueprintArg, env: EnvOpt = None) -> None:
     """Validate a blueprint and every environment's overlay (no synth, no network)."""
-    loaded = _load(blueprint)
+    loaded = load(blueprint)
     envs = loaded.select(env)
     bp = loaded.base
     c = bp.components
@@ -160,7 +156,7 @@ def synth(blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path(
     from stacks import synth as do_synth
     from stacks.settings import DeploySettings
 
-    loaded = _load(blueprint)
+    loaded = load(blueprint)
     envs = loaded.select(env)
     t0 = time.perf_counter()
     with err.status("synthesizing (loading provider bindings)…"):
@@ -220,7 +216,7 @@ def _report(msg: str) -> None:
     err.print(f"  [cyan]>[/] {msg}", highlight=False)
 
 
-def _local_gaps(loaded: LoadedBlueprint, local: bool) -> None:
+def _local_gaps(local: bool) -> None:
     if local:
         from scripts.emulator_shims import SHIMS
 
@@ -242,7 +238,7 @@ def check(blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path(
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
     if min_severity not in ("critical", "high", "medium", "low"):
         raise typer.BadParameter("--min-severity must be critical, high, medium or low")
-    loaded = _load(blueprint)
+    loaded = load(blueprint)
     envs = loaded.select(env)
     plan = None
     if plan_file is not None:
@@ -279,7 +275,7 @@ def plan(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, p
     """Gate, then plan each environment, then gate the plan (data-loss guard); print what would change."""
     from scripts.deploy import plan_env
 
-    loaded = _load(blueprint)
+    loaded = load(blueprint)
     target = _target(local, provider_mirror, loaded.base.target.region)
     envs, results = _synth_for(loaded, env, local, output)
     ok = True
@@ -314,9 +310,9 @@ def up(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, pro
     from policies.gate import checkov_for
     from scripts.deploy import plan_env
 
-    loaded = _load(blueprint)
+    loaded = load(blueprint)
     target = _target(local, provider_mirror, loaded.base.target.region, port)
-    _local_gaps(loaded, local)
+    _local_gaps(local)
     envs, results = _synth_for(loaded, env, local, output)
     failed = False
     for e, r in zip(envs, results):
@@ -355,7 +351,7 @@ def down(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, p
     """Destroy each environment. Protected environments (protect_stateful) refuse, by design."""
     from scripts.deploy import delete_state, plan_env
 
-    loaded = _load(blueprint)
+    loaded = load(blueprint)
     envs = loaded.select(env)
     protected = [e.name for e in envs if e.settings.protect_stateful]
     if protected:
@@ -397,7 +393,7 @@ def _verify_env(e, target) -> bool:
 @user_errors
 def verify(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False) -> None:
     """Check through the cloud's SDK that what the blueprint describes exists with the promised settings."""
-    loaded = _load(blueprint)
+    loaded = load(blueprint)
     target = _target(local, None, loaded.base.target.region, start=False)
     ok = all([_verify_env(e, target) for e in loaded.select(env)])
     if not ok:
