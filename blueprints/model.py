@@ -21,6 +21,8 @@ Name = Annotated[str, StringConstraints(pattern=r"^[a-z](?:[a-z0-9-]{0,22}[a-z0-
 # Catalog database names: letters, digits, underscores (Glue, BigQuery and Hive all accept these).
 DbName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# minute hour day-of-month month day-of-week; day of week by name so that every cloud reads it alike.
+CRON = r"^[0-9*/,-]+ [0-9*/,-]+ [0-9*/,?-]+ [0-9*/,-]+ (\*|\?|(MON|TUE|WED|THU|FRI|SAT|SUN)([-,](MON|TUE|WED|THU|FRI|SAT|SUN))*)$"
 EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,9}$")]
 
 PERSONAS: tuple[str, ...] = ("data_engineers", "data_scientists", "ml_engineers", "app_consumers")
@@ -54,7 +56,10 @@ class Target(Strict):
     account_id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")] | None = Field(
         default=None, description="AWS account the stacks may deploy to; omitted: any (checked by `verify`)."
     )
-    project_id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")] | None = None
+    project_id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")] | None = Field(
+        default=None, description="GCP project the stacks deploy into; required when cloud is gcp.")
+    billing_account: Annotated[str, StringConstraints(pattern=r"^[A-F0-9]{6}-[A-F0-9]{6}-[A-F0-9]{6}$")] | None = Field(
+        default=None, description="GCP billing account for the budget; omitted: no GCP budget (AWS budgets need none).")
 
 
 class Network(Strict):
@@ -96,7 +101,9 @@ class Database(Strict):
 
 class Catalog(Strict):
     databases: Annotated[dict[DbName, Database], Field(min_length=1)]
-    crawl_schedule: str = Field(default="cron(0 3 * * ? *)", description="When crawlers run; omitted: daily at 03:00 UTC.")
+    crawl_schedule: Annotated[str, StringConstraints(pattern=CRON)] = Field(
+        default="0 3 * * *", description="When the lake is scanned into the catalog, as a 5-field cron in UTC "
+        "(day of week as *, or names such as MON-FRI); omitted: daily at 03:00.")
 
 
 class Pool(Strict):
@@ -131,6 +138,8 @@ class Endpoint(Strict):
     capture_requests: bool = Field(default=True, description="Record requests and responses; omitted: on.")
     capture_percent: Annotated[int, Field(ge=1, le=100)] = 100
     image_tag: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = "bootstrap"
+    private: bool = Field(default=True, description="Reachable only from the platform network (GCP: Private Service "
+                          "Connect; AWS: invoked through the VPC endpoint); omitted: private.")
 
 
 class Serving(Strict):
@@ -199,9 +208,15 @@ class Environment(Strict):
 
 
 class StateConfig(Strict):
-    backend: Literal["s3", "gcs", "azurerm", "kubernetes", "local"] = "s3"
+    backend: Literal["s3", "gcs", "azurerm", "kubernetes", "local"] | None = Field(
+        default=None, description="Omitted: the target cloud's own (s3 on aws, gcs on gcp), so retargeting moves it.")
     bucket: str | None = Field(default=None, description="Omitted: <name>-<env>-tfstate, one per environment.")
-    lock_table: str | None = Field(default=None, description="Omitted: <name>-<env>-tflock.")
+    lock_table: str | None = Field(default=None, description="s3 only (gcs locks natively). Omitted: <name>-<env>-tflock.")
+
+    def backend_for(self, cloud: str) -> str:
+        from blueprints.clouds import STATE_BACKENDS
+
+        return self.backend or STATE_BACKENDS[cloud]
 
 
 class Waiver(Strict):
@@ -214,7 +229,9 @@ class Waiver(Strict):
 
 class PolicyConfig(Strict):
     packs: list[Literal["baseline", "regulated"]] = ["baseline"]
-    allowed_regions: list[str] = Field(default_factory=list, description="Omitted: every region the cloud module supports.")
+    allowed_regions: list[str] = Field(default_factory=list, description=(
+        "Regions of any cloud the blueprint may run in (list each cloud's, so a retarget stays inside them); "
+        "omitted: every region the cloud module supports."))
     waivers: list[Waiver] = Field(default_factory=list)
 
 

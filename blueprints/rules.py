@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from blueprints import clouds
 from blueprints.model import PERSONAS, Blueprint
-from blueprints.naming import NameRuleError, Naming
+from blueprints.naming import GCP_WORKLOAD_ACCOUNTS, PERSONA_SLUGS, NameRuleError, Naming
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str]
@@ -20,7 +20,7 @@ Problem = tuple[Path, str]
 
 def check(bp: Blueprint, env: str | None) -> list[Problem]:
     out: list[Problem] = []
-    for rule in (_target, _lake, _catalog, _training, _serving, _access, _names, _waivers):
+    for rule in (_target, _state, _lake, _catalog, _training, _serving, _access, _names, _waivers):
         out.extend(rule(bp, env))
     return out
 
@@ -30,11 +30,24 @@ def _target(bp: Blueprint, env: str | None) -> Iterator[Problem]:
     if region not in clouds.REGIONS[cloud]:
         yield ("target", "region"), f"region {region!r} is not supported for {cloud}; allowed: {', '.join(clouds.REGIONS[cloud])}"
     if cloud == "gcp" and bp.target.project_id is None:
-        yield ("target",), "target.project_id is required when target.cloud is gcp"
-    allowed = bp.policies.allowed_regions
-    for i, r in enumerate(allowed):
-        if r not in clouds.REGIONS[cloud]:
-            yield ("policies", "allowed_regions", i), f"{r!r} is not a {cloud} region; allowed: {', '.join(clouds.REGIONS[cloud])}"
+        yield ("target",), "target.project_id is required when target.cloud is gcp (the project the stacks deploy into)"
+    for field, owner in (("account_id", "aws"), ("project_id", "gcp"), ("billing_account", "gcp")):
+        if getattr(bp.target, field) is not None and cloud != owner:
+            yield ("target", field), f"target.{field} belongs to {owner}, not {cloud}; remove it when retargeting"
+    for i, r in enumerate(bp.policies.allowed_regions):
+        if clouds.region_of(r) is None:
+            known = "; ".join(f"{c}: {', '.join(rs)}" for c, rs in clouds.REGIONS.items())
+            yield ("policies", "allowed_regions", i), f"{r!r} is not a region of any supported cloud; known: {known}"
+
+
+def _state(bp: Blueprint, env: str | None) -> Iterator[Problem]:
+    cloud, backend = bp.target.cloud, bp.state.backend
+    native = clouds.STATE_BACKENDS[cloud]
+    if backend not in (None, "local", native):
+        yield ("state", "backend"), (f"state backend {backend!r} does not belong to {cloud}; use {native!r} or "
+                                     "omit state.backend (it follows target.cloud)")
+    if bp.state.lock_table is not None and bp.state.backend_for(cloud) != "s3":
+        yield ("state", "lock_table"), f"state.lock_table is for the s3 backend only; {bp.state.backend_for(cloud)} locks by itself"
 
 
 def _lake(bp: Blueprint, env: str | None) -> Iterator[Problem]:
@@ -74,10 +87,17 @@ def _training(bp: Blueprint, env: str | None) -> Iterator[Problem]:
         if table is None:
             continue  # cloud without modules yet: synth says so
         if pool.accelerator not in table:
-            yield base + ("accelerator",), f"accelerator {pool.accelerator!r} is not available on {cloud}; allowed: {', '.join(table)}"
-        elif pool.gpus_per_node not in table[pool.accelerator]:
+            near = clouds.NEAREST.get(cloud, {}).get(pool.accelerator)
+            hint = f" (the nearest is {near})" if near else ""
+            yield base + ("accelerator",), f"accelerator {pool.accelerator!r} is not available on {cloud}{hint}; allowed: {', '.join(table)}"
+            continue
+        if pool.gpus_per_node not in table[pool.accelerator]:
             counts = ", ".join(str(n) for n in table[pool.accelerator])
-            yield base + ("gpus_per_node",), f"{pool.accelerator} on {cloud} comes with {counts} GPUs per node, not {pool.gpus_per_node}"
+            yield base + ("gpus_per_node",), f"{pool.accelerator} on {cloud} comes with {counts} accelerators per node, not {pool.gpus_per_node}"
+        regions = clouds.accelerator_regions(cloud, pool.accelerator)
+        if regions is not None and bp.target.region not in regions:
+            yield base + ("accelerator",), (f"accelerator {pool.accelerator!r} is not offered in {cloud} region "
+                                            f"{bp.target.region}; regions that have it: {', '.join(regions)}")
 
 
 def _serving(bp: Blueprint, env: str | None) -> Iterator[Problem]:
@@ -120,19 +140,31 @@ def _access(bp: Blueprint, env: str | None) -> Iterator[Problem]:
 
 def _names(bp: Blueprint, env: str | None) -> Iterator[Problem]:
     """Every name the modules will make must satisfy the cloud's rules."""
-    if bp.target.cloud != "aws":
+    cloud = bp.target.cloud
+    if cloud not in ("aws", "gcp"):
         return
     envs = [env] if env else list(bp.environments)
+    c = bp.components
     for e in envs:
         n = Naming(bp.metadata.name, e)
-        candidates: list[tuple[Path, object]] = []
-        if bp.components.data_lake:
-            for zone in bp.components.data_lake.zones:
+        candidates: list[tuple[Path, object]] = [
+            (("state", "bucket"), lambda: n.state_bucket(bp.state.bucket, cloud))]
+        if cloud == "aws":
+            for zone in c.data_lake.zones if c.data_lake else []:
                 candidates.append((("components", "data_lake", "zones"), lambda z=zone: n.bucket(z)))
-        for ep in (bp.components.serving.endpoints if bp.components.serving else {}):
-            candidates.append((("components", "serving", "endpoints", ep), lambda ep=ep: n.sagemaker(ep)))
-        candidates.append((("state", "bucket"), lambda: n.state_bucket(bp.state.bucket)))
-        candidates.append((("metadata", "name"), lambda: n.bucket("inference-capture")))
+            for ep in (c.serving.endpoints if c.serving else {}):
+                candidates.append((("components", "serving", "endpoints", ep), lambda ep=ep: n.sagemaker(ep)))
+            candidates.append((("metadata", "name"), lambda: n.bucket("inference-capture")))
+        else:
+            for zone in c.data_lake.zones if c.data_lake else []:
+                candidates.append((("components", "data_lake", "zones"), lambda z=zone: n.gcs_bucket(z)))
+            for slug in (*PERSONA_SLUGS.values(), *GCP_WORKLOAD_ACCOUNTS):
+                candidates.append((("metadata", "name"), lambda s=slug: n.service_account(s)))
+            for pool in (c.training.pools if c.training else {}):
+                candidates.append((("components", "training", "pools", pool), lambda p=pool: n.gke(p)))
+            for model in (c.registry.models if c.registry else []):
+                candidates.append((("components", "registry", "models"), lambda m=model: n.gcp_id(m)))
+            candidates.append((("metadata", "name"), lambda: n.gcs_bucket("model-artifacts")))
         for path, make in candidates:
             try:
                 make()  # type: ignore[operator]

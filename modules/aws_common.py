@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cdktn import TerraformResourceLifecycle
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.iam_role_policy import IamRolePolicy
 from cdktn_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
@@ -29,10 +28,21 @@ from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
 from cdktn_provider_aws.s3_bucket_versioning import S3BucketVersioningA as S3Versioning
 from constructs import Construct
 
+from modules.common import protect
 
-def protect(enabled: bool) -> TerraformResourceLifecycle | None:
-    """`prevent_destroy` for stateful resources when the environment protects them."""
-    return TerraformResourceLifecycle(prevent_destroy=True) if enabled else None
+__all__ = ["protect", "aws_cron", "statement", "document", "assume_role_policy", "service_role", "attach",
+           "BucketProps", "SecureBucket"]
+
+
+def aws_cron(expr: str) -> str:
+    """A blueprint cron (5 fields, day of week by name) as an AWS schedule expression: AWS wants a
+    year field and `?` in exactly one of day-of-month and day-of-week."""
+    minute, hour, dom, month, dow = expr.split()
+    if dow in ("*", "?"):
+        dow = "?"
+    else:
+        dom = "?"
+    return f"cron({minute} {hour} {dom} {month} {dow} *)"
 
 
 def statement(actions: Iterable[str], resources: Iterable[str], sid: str | None = None,

@@ -47,13 +47,20 @@ def require_modules(cloud: str) -> None:
 
 def build(app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], settings: DeploySettings) -> list[str]:
     """Add one stack per environment to `app`. Returns the stack names."""
-    require_modules(loaded.base.target.cloud)
-    from stacks.aws import AwsEnvironmentStack
+    cloud = loaded.base.target.cloud
+    require_modules(cloud)
+    if cloud == "gcp":
+        if settings.local:
+            raise TargetNotAvailable("--local is the embedded AWS emulator; there is no GCP emulator "
+                                     "(synth, check and the glue's fakes cover GCP offline)")
+        from stacks.gcp import GcpEnvironmentStack as Stack
+    else:
+        from stacks.aws import AwsEnvironmentStack as Stack
 
     names = []
     for env in envs:
         name = stack_name(loaded.name, env.name)
-        AwsEnvironmentStack(app, name, env=env, settings=settings)
+        Stack(app, name, env=env, settings=settings)
         names.append(name)
     return names
 

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from blueprints.model import Catalog
 from blueprints.naming import Naming
-from modules.aws_common import attach, protect, service_role
+from modules.aws_common import attach, aws_cron, protect, service_role
 from modules.baseline.aws import AwsBaseline
 from modules.data_lake.aws import AwsDataLake
 
@@ -57,7 +57,7 @@ class AwsCatalog(Construct):
         for db, dbzones in crawled.items():
             GlueCrawler(self, f"crawler-{db}", name=n.name("crawl", db.replace("_", "-")),
                         database_name=self.databases[db].name, role=self.crawler_role.arn,
-                        schedule=props.spec.crawl_schedule,
+                        schedule=aws_cron(props.spec.crawl_schedule),
                         s3_target=[GlueCrawlerS3Target(path=f"s3://{lake.zones[z].name}/") for z in dbzones])
 
     def grant(self, role: IamRole, level: str, *, id: str) -> None:

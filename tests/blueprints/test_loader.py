@@ -80,7 +80,7 @@ def test_gpu_count_without_an_instance_type(write):
     p = write(MINIMAL.replace("accelerator: nvidia-a10g", "accelerator: nvidia-a100, gpus_per_node: 1"))
     [(_, _, path, msg)] = problems(p)
     assert path == "components.training.pools.gpu.gpus_per_node"
-    assert "comes with 8 GPUs per node" in msg
+    assert "comes with 8 accelerators per node" in msg
 
 
 def test_unknown_size_literal(write):

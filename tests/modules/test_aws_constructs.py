@@ -100,7 +100,7 @@ def test_catalog_databases_crawlers_and_lake_formation(starter):
 
 def test_gpu_pool_node_group(starter):
     ng = one(starter["dev"], "aws_eks_node_group", node_group_name="starter-dev-gpu-a")
-    assert ng["instance_types"] == ["g5.xlarge"] and ng["capacity_type"] == "SPOT"
+    assert ng["instance_types"] == ["g6.xlarge"] and ng["capacity_type"] == "SPOT"
     assert ng["scaling_config"] == {"min_size": 0, "max_size": 1, "desired_size": 0}  # dev override: max 1
     assert ng["taint"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
     assert ng["labels"] == {"mlops.io/pool": "gpu-a", "mlops.io/accelerator": "nvidia-a10g"}

@@ -1,0 +1,41 @@
+"""The data lake on GCP: one secure Cloud Storage bucket per zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from blueprints.model import DataLake
+from blueprints.naming import Naming
+from modules.baseline.gcp import GcpBaseline
+from modules.gcp_common import BucketProps, SecureBucket
+
+
+@dataclass(frozen=True)
+class DataLakeProps:
+    """spec: zones, versioning (omitted: on), retention (omitted: kept). protect: prevent_destroy, no force_destroy."""
+
+    naming: Naming
+    spec: DataLake
+    baseline: GcpBaseline
+    protect: bool
+
+
+class GcpDataLake(Construct):
+    """GCS per zone: CMEK with the data key, versioning, lifecycle, uniform access, public access prevented."""
+
+    def __init__(self, scope: Construct, id: str, *, props: DataLakeProps):
+        super().__init__(scope, id)
+        b = props.baseline
+        self.zones: dict[str, SecureBucket] = {
+            zone: SecureBucket(self, zone, props=BucketProps(
+                name=props.naming.gcs_bucket(zone), location=b.region, kms_key=b.key("data"), protect=props.protect,
+                versioning=props.spec.versioning, expire_days=props.spec.retention_days.get(zone),
+                noncurrent_days=props.spec.noncurrent_version_days, depends_on=tuple(b.with_key("data"))))
+            for zone in props.spec.zones}
+
+    def grant(self, member: str, *, read: list[str], write: list[str], id: str) -> None:
+        """Object access to named zones for one IAM member (unknown zones are ignored: callers filter)."""
+        for zone, bucket in self.zones.items():
+            bucket.grant(member, read=zone in read, write=zone in write, id=f"{id}-{zone}")

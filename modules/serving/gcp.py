@@ -1,0 +1,113 @@
+"""Serving on GCP: a Vertex AI endpoint per blueprint endpoint (CMEK, Private Service Connect when
+private, request-response logging to BigQuery), the service account deployed models run as, and
+endpoint-scoped roles for invoking and deploying. Models are deployed by `mlops-blueprint rollout`."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from cdktn_provider_google.bigquery_dataset import BigqueryDataset
+from cdktn_provider_google.project_iam_custom_role import ProjectIamCustomRole
+from cdktn_provider_google.project_iam_member import ProjectIamMember
+from cdktn_provider_google.service_account import ServiceAccount
+from cdktn_provider_google.service_account_iam_member import ServiceAccountIamMember
+from cdktn_provider_google.vertex_ai_endpoint import VertexAiEndpoint
+from cdktn_provider_google_beta.google_vertex_ai_endpoint_iam_member import GoogleVertexAiEndpointIamMember
+from constructs import Construct
+
+from blueprints import clouds
+from blueprints.model import Serving
+from blueprints.naming import Naming
+from modules.baseline.gcp import GcpBaseline
+from modules.gcp_common import protect
+from modules.registry.gcp import GcpRegistry
+
+INVOKE_PERMISSIONS = ("aiplatform.endpoints.predict", "aiplatform.endpoints.get")
+DEPLOY_PERMISSIONS = ("aiplatform.endpoints.get", "aiplatform.endpoints.deploy", "aiplatform.endpoints.undeploy",
+                      "aiplatform.endpoints.update", "aiplatform.endpoints.predict")
+MODEL_DEPLOY_PERMISSIONS = ("aiplatform.models.get", "aiplatform.models.deploy", "aiplatform.models.undeploy",
+                            "aiplatform.operations.list")
+
+
+def endpoint_id(display_name: str) -> str:
+    """Vertex AI endpoint ids are numeric (at most 10 digits, no leading zero). Derived from the name,
+    so that the same blueprint always names the same endpoint (no random suffix)."""
+    return str(1_000_000_000 + int(hashlib.sha256(display_name.encode()).hexdigest(), 16) % 9_000_000_000)
+
+
+@dataclass(frozen=True)
+class ServingProps:
+    """spec: endpoints (omitted: cpu-medium, 1..2 replicas, capture 100 % of requests, private)."""
+
+    naming: Naming
+    spec: Serving
+    baseline: GcpBaseline
+    registry: GcpRegistry
+    protect: bool
+
+
+class GcpServing(Construct):
+    def __init__(self, scope: Construct, id: str, *, props: ServingProps):
+        super().__init__(scope, id)
+        n, b, reg = props.naming, props.baseline, props.registry
+        self._baseline = b
+        for name, ep in props.spec.endpoints.items():
+            if clouds.serving_instance("gcp", ep.size) is None:
+                raise ValueError(f"endpoint {name!r}: size {ep.size!r} has no GCP machine type")
+        self.account = ServiceAccount(self, "runtime", account_id=n.service_account("serving"),
+                                      display_name=f"deployed models of {n.prefix}")
+        reg.grant_pull(self.account.member, id="serving-reads-registry")
+        self.capture = BigqueryDataset(
+            self, "capture", dataset_id=n.underscored("inference_capture"), location=b.region,
+            description="Requests and responses of the endpoints (request-response logging)",
+            default_encryption_configuration={"kms_key_name": b.key("ml")},
+            delete_contents_on_destroy=not props.protect, lifecycle=protect(props.protect), depends_on=b.with_key("ml"))
+        self.endpoints: dict[str, VertexAiEndpoint] = {}
+        self.names: dict[str, str] = {}
+        for name, ep in props.spec.endpoints.items():
+            display = n.name(name)
+            table = f"{name.replace('-', '_')}_requests"
+            self.endpoints[name] = VertexAiEndpoint(
+                self, name, name=endpoint_id(display), display_name=display, location=b.region, region=b.region,
+                description=f"{ep.model} ({ep.size}, {ep.min_replicas}-{ep.max_replicas} replicas)",
+                encryption_spec={"kms_key_name": b.key("ml")},
+                private_service_connect_config={"enable_private_service_connect": True, "project_allowlist": [b.project]}
+                if ep.private else None,
+                dedicated_endpoint_enabled=None if ep.private else True,
+                predict_request_response_logging_config={
+                    "enabled": ep.capture_requests, "sampling_rate": ep.capture_percent / 100,
+                    "bigquery_destination": {"output_uri": f"bq://{b.project}.{self.capture.dataset_id}.{table}"}},
+                labels={"mlops-endpoint": name, "mlops-model": ep.model}, depends_on=b.with_key("ml"))
+            self.names[name] = display
+        self.invoker = ProjectIamCustomRole(
+            self, "invoker-role", role_id=n.underscored("endpoint_invoker", what="IAM custom role", limit=64),
+            title=f"{n.prefix} endpoint invoker", permissions=list(INVOKE_PERMISSIONS),
+            description="Send prediction requests to the platform's endpoints")
+        self.deployer = ProjectIamCustomRole(
+            self, "deployer-role", role_id=n.underscored("endpoint_deployer", what="IAM custom role", limit=64),
+            title=f"{n.prefix} endpoint deployer", permissions=list(DEPLOY_PERMISSIONS),
+            description="Deploy, undeploy and split traffic on the platform's endpoints")
+        self.model_deployer = ProjectIamCustomRole(
+            self, "model-deployer-role", role_id=n.underscored("model_deployer", what="IAM custom role", limit=64),
+            title=f"{n.prefix} model deployer", permissions=list(MODEL_DEPLOY_PERMISSIONS),
+            description="Read and deploy model versions (the endpoint side is endpoint-scoped)")
+
+    def _on_endpoints(self, member: str, role: ProjectIamCustomRole, id: str) -> None:
+        for name, ep in self.endpoints.items():
+            GoogleVertexAiEndpointIamMember(self, f"{id}-{name}", project=self._baseline.project,
+                                            location=self._baseline.region, endpoint=ep.name, role=role.name,
+                                            member=member)
+
+    def grant_invoke(self, member: str, *, id: str) -> None:
+        """Predict on each endpoint, granted on the endpoint itself."""
+        self._on_endpoints(member, self.invoker, id)
+
+    def grant_deploy(self, member: str, *, id: str) -> None:
+        """Roll model versions out: deploy/undeploy/traffic on each endpoint, deploy model versions,
+        and act as the runtime service account the deployed models run as."""
+        self._on_endpoints(member, self.deployer, id)
+        ProjectIamMember(self, f"{id}-models", project=self._baseline.project, role=self.model_deployer.name,
+                         member=member)
+        ServiceAccountIamMember(self, f"{id}-act-as", service_account_id=self.account.name,
+                                role="roles/iam.serviceAccountUser", member=member)

@@ -1,0 +1,123 @@
+"""GPU training pools on GCP: a private GKE cluster with Workload Identity and one autoscaled
+accelerator node pool per blueprint pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktn import TerraformResourceLifecycle
+from cdktn_provider_google.container_cluster import (
+    ContainerCluster,
+    ContainerClusterMasterAuthorizedNetworksConfigCidrBlocks as CidrBlock,
+)
+from cdktn_provider_google.container_node_pool import (
+    ContainerNodePool,
+    ContainerNodePoolNodeConfig,
+    ContainerNodePoolNodeConfigGuestAccelerator as GuestAccelerator,
+    ContainerNodePoolNodeConfigTaint as Taint,
+)
+from cdktn_provider_google.project_iam_member import ProjectIamMember
+from cdktn_provider_google.service_account import ServiceAccount
+from cdktn_provider_google.service_account_iam_member import ServiceAccountIamMember
+from constructs import Construct
+
+from blueprints import clouds
+from blueprints.model import Training
+from blueprints.naming import Naming
+from modules.baseline.gcp import GKE_MASTER_RANGE, GcpBaseline
+
+GPU_TAINT = ("nvidia.com/gpu", "present", "NO_SCHEDULE")
+TPU_TAINT = ("google.com/tpu", "present", "NO_SCHEDULE")
+NODE_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
+              "roles/stackdriver.resourceMetadata.writer")
+TRAINING_NAMESPACE, TRAINER_KSA = "mlops-training", "trainer"
+SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+
+
+@dataclass(frozen=True)
+class TrainingProps:
+    """spec: pools in neutral terms (omitted min_nodes: 0, spot: off, disk: 200 GB). cidr: the network's,
+    the only range allowed to reach the control plane."""
+
+    naming: Naming
+    spec: Training
+    baseline: GcpBaseline
+    cidr: str
+    protect: bool
+
+
+def machine_for(name: str, accelerator: str, count: int) -> tuple[str, str | None]:
+    machine = clouds.training_instance("gcp", accelerator, count)
+    if machine is None:  # the validator refuses this first; a construct must not trust its caller
+        raise ValueError(f"pool {name!r}: {accelerator} x{count} has no GCP machine type")
+    return machine, clouds.GCP_ACCELERATOR_TYPES[accelerator]
+
+
+class GcpTraining(Construct):
+    """Nodes have no public IPs, the control plane only a private endpoint reachable from the platform
+    network; nodes run as a dedicated service account with GKE metadata (Workload Identity), shielded
+    boot and CMEK boot disks. Training jobs run as the `trainer` service account through the
+    `mlops-training/trainer` Kubernetes service account."""
+
+    def __init__(self, scope: Construct, id: str, *, props: TrainingProps):
+        super().__init__(scope, id)
+        n, b = props.naming, props.baseline
+        self.cluster_name = n.gke("training")
+        self.nodes = ServiceAccount(self, "nodes", account_id=n.service_account("gke-nodes"),
+                                    display_name=f"GKE nodes of {n.prefix}")
+        for role in NODE_ROLES:
+            ProjectIamMember(self, f"nodes-{role.split('/')[1]}", project=b.project, role=role, member=self.nodes.member)
+        node_security = {"workload_metadata_config": {"mode": "GKE_METADATA"},
+                         "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+                         "metadata": {"disable-legacy-endpoints": "true"}}
+        self.cluster = ContainerCluster(
+            self, "cluster", name=self.cluster_name, location=b.region, node_locations=b.zones,
+            network=b.network.id, subnetwork=b.subnet.id, networking_mode="VPC_NATIVE",
+            remove_default_node_pool=True, initial_node_count=1,
+            node_config={"service_account": self.nodes.email, "oauth_scopes": SCOPES, **node_security},
+            ip_allocation_policy={"cluster_secondary_range_name": "pods", "services_secondary_range_name": "services"},
+            private_cluster_config={"enable_private_nodes": True, "enable_private_endpoint": True,
+                                    "master_ipv4_cidr_block": GKE_MASTER_RANGE},
+            master_authorized_networks_config={"cidr_blocks": [CidrBlock(cidr_block=props.cidr, display_name="platform network")]},
+            master_auth={"client_certificate_config": {"issue_client_certificate": False}},
+            workload_identity_config={"workload_pool": f"{b.project}.svc.id.goog"},
+            database_encryption={"state": "ENCRYPTED", "key_name": b.key("ml")},
+            release_channel={"channel": "REGULAR"}, min_master_version=props.spec.kubernetes_version,
+            datapath_provider="ADVANCED_DATAPATH", enable_shielded_nodes=True, enable_legacy_abac=False,
+            enable_intranode_visibility=True,
+            binary_authorization={"evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE"},
+            logging_config={"enable_components": ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"]},
+            monitoring_config={"enable_components": ["SYSTEM_COMPONENTS"], "managed_prometheus": {"enabled": True}},
+            deletion_protection=props.protect, depends_on=b.with_key("ml"),
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["node_config"]))
+        self.node_pools: dict[str, ContainerNodePool] = {}
+        for name, pool in props.spec.pools.items():
+            machine, accel_type = machine_for(name, pool.accelerator, pool.gpus_per_node)
+            taint = TPU_TAINT if accel_type is None else GPU_TAINT
+            accelerators = [GuestAccelerator(type=accel_type, count=pool.gpus_per_node,
+                                             gpu_driver_installation_config={"gpu_driver_version": "LATEST"})] \
+                if accel_type else None
+            self.node_pools[name] = ContainerNodePool(
+                self, f"pool-{name}", name=n.gke(name), cluster=self.cluster.id, location=b.region,
+                node_locations=b.zones, initial_node_count=0 if pool.min_nodes == 0 else 1,
+                autoscaling={"total_min_node_count": pool.min_nodes, "total_max_node_count": pool.max_nodes,
+                             "location_policy": "ANY"},
+                management={"auto_repair": True, "auto_upgrade": True},
+                node_config=ContainerNodePoolNodeConfig(
+                    machine_type=machine, spot=pool.spot, disk_size_gb=pool.disk_gb, disk_type="pd-balanced",
+                    boot_disk_kms_key=b.key("ml"), service_account=self.nodes.email, oauth_scopes=SCOPES,
+                    labels={"mlops.io/pool": name, "mlops.io/accelerator": pool.accelerator},
+                    taint=[Taint(key=taint[0], value=taint[1], effect=taint[2])], guest_accelerator=accelerators,
+                    **node_security),
+                lifecycle=TerraformResourceLifecycle(ignore_changes=["initial_node_count"]))
+        self.trainer = ServiceAccount(self, "trainer", account_id=n.service_account("trainer"),
+                                      display_name=f"training jobs of {n.prefix}")
+        ServiceAccountIamMember(self, "trainer-workload-identity", service_account_id=self.trainer.name,
+                                role="roles/iam.workloadIdentityUser",
+                                member=f"serviceAccount:{b.project}.svc.id.goog[{TRAINING_NAMESPACE}/{TRAINER_KSA}]",
+                                depends_on=[self.cluster])
+        self._project = b.project
+
+    def grant_submit(self, member: str, *, id: str) -> None:
+        """Let a persona find the cluster and get credentials for it (RBAC inside grants the rest)."""
+        ProjectIamMember(self, id, project=self._project, role="roles/container.clusterViewer", member=member)
