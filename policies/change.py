@@ -19,6 +19,12 @@ STATEFUL_TYPES = {
     "aws_sagemaker_model_package_group": "model registry group",
     "aws_kms_key": "encryption key",
     "aws_dynamodb_table": "state lock table",
+    "google_storage_bucket": "lake or registry bucket",
+    "google_bigquery_dataset": "catalog or capture dataset",
+    "google_artifact_registry_repository": "image repository",
+    "google_vertex_ai_metadata_store": "model lineage store",
+    "google_kms_crypto_key": "encryption key",
+    "google_kms_key_ring": "key ring",
 }
 
 

@@ -31,6 +31,17 @@ def binary() -> str:
     return found
 
 
+def _address(addr: str, doc: Doc) -> str:
+    """checkov 3.3 names some resources `resource.<name>` in terraform_json (seen on google_* types);
+    restore `type.name` so the finding maps to its component and waivers match."""
+    if addr.startswith("resource."):
+        name = addr.removeprefix("resource.")
+        for rtype, items in doc.res.items():
+            if name in items:
+                return f"{rtype}.{name}"
+    return addr
+
+
 def run(json_path: Path, doc: Doc, skip: dict[str, str]) -> list[Finding]:
     cmd = [binary(), "-f", str(json_path), "--framework", "terraform_json", "--skip-download", "--compact",
            "-o", "json", "--skip-check", ",".join(sorted(skip)) or "NONE"]
@@ -47,7 +58,7 @@ def run(json_path: Path, doc: Doc, skip: dict[str, str]) -> list[Finding]:
     out = []
     for key, passed in (("passed_checks", True), ("failed_checks", False)):
         for r in results.get(key, []):
-            addr = r["resource"]
+            addr = _address(r["resource"], doc)
             out.append(Finding(r["check_id"], r["check_name"], (r.get("severity") or "medium").lower(), "resource",
                                doc.subject(addr), addr, passed, "" if passed else r["check_name"], source="checkov"))
     return out

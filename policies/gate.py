@@ -28,11 +28,12 @@ def blueprint_layer(env: ResolvedEnv, enforced: set[str]) -> list[Finding]:
 
 
 def resource_layer(json_path: Path, enforced: set[str]) -> list[Finding]:
-    """The project's own resource rules on one synthesized stack."""
+    """The project's own resource rules for the stack's cloud on one synthesized stack."""
     doc = Doc(json.loads(Path(json_path).read_text()))
+    cloud = doc.cloud()
     out = []
     for r in all_rules().values():
-        if r.layer == "resource" and r.id in enforced:
+        if r.layer == "resource" and r.id in enforced and r.cloud in (None, cloud):
             out += run_rule(r, doc.subject, doc)
     return out
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 PACKS: dict[str, dict] = {
     "baseline": {
         "rules": [f"MLOPS_BP_{i:03d}" for i in range(1, 7)]
-        + [f"MLOPS_AWS_{i:03d}" for i in range(1, 27)] + ["MLOPS_CHG_001"],
+        + [f"MLOPS_AWS_{i:03d}" for i in range(1, 27)]
+        + [f"MLOPS_GCP_{i:03d}" for i in range(1, 25) if i not in (18, 22)] + ["MLOPS_CHG_001"],
         "checkov_not_enforced": {
             "CKV_AWS_144": "cross-region replication is a disaster-recovery decision, made per program, not per platform",
             "CKV_AWS_18": "S3 server access logs go to a central log archive account outside this blueprint",
@@ -21,10 +22,17 @@ PACKS: dict[str, dict] = {
             "CKV_AWS_394": "availability zones are selected by the provider, pinned by subnet CIDR order",
             "CKV_AWS_195": "crawlers read encrypted buckets through their role; Glue security configurations come with ETL jobs",
             "CKV_AWS_37": "control-plane logs: api, audit and authenticator are on; scheduler and controllerManager are noise",
+            "CKV2_GCP_33": "endpoints are private through Private Service Connect, which this check does not read "
+                           "(it looks for VPC peering); MLOPS_GCP_018 checks both",
+            "CKV_GCP_12": "network policy is enforced by GKE Dataplane V2 (ADVANCED_DATAPATH), which this check does not read",
+            "CKV_GCP_62": "bucket access is recorded by Data Access audit logs, routed to the organisation's log sink",
+            "CKV_GCP_65": "Google Groups for RBAC needs the organisation's gke-security-groups domain, set per organisation",
+            "CKV_GCP_82": "keys get prevent_destroy where the environment protects stateful resources (protect_stateful); "
+                          "the data-loss guard (MLOPS_CHG_001) blocks their destruction in every environment",
         },
     },
     "regulated": {
-        "rules": ["MLOPS_AWS_027", "MLOPS_AWS_028"],
+        "rules": ["MLOPS_AWS_027", "MLOPS_AWS_028", "MLOPS_GCP_018", "MLOPS_GCP_022"],
         "checkov_not_enforced": {},
     },
 }

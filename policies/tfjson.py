@@ -27,12 +27,22 @@ class Doc:
         return [(a, b) for a, b in self.of(rtype) if target in refs(b.get(attr))]
 
     def environment(self) -> str:
-        for p in self.doc.get("provider", {}).get("aws", []):
+        """The blueprint environment, from the provider's default tags (AWS) or labels (GCP)."""
+        providers = self.doc.get("provider", {})
+        for p in providers.get("aws", []):
             for dt in p.get("default_tags", []):
                 env = dt.get("tags", {}).get("mlops:environment")
                 if env:
                     return env
+        for p in providers.get("google", []):
+            env = (p.get("default_labels") or {}).get("mlops-environment")
+            if env:
+                return env
         return ""
+
+    def cloud(self) -> str:
+        providers = self.doc.get("provider", {})
+        return "gcp" if "google" in providers else "aws" if "aws" in providers else ""
 
     def subject(self, address: str) -> str:
         """The blueprint name of a resource: `component.logical` from its construct path."""
@@ -56,6 +66,18 @@ def refs(value: object) -> set[str]:
         for v in value:
             out |= refs(v)
     return out
+
+
+def block(body: dict, *path: str) -> dict:
+    """A nested block by path; Terraform JSON writes a single block as an object or a one-item list."""
+    cur: object = body
+    for key in path:
+        if isinstance(cur, list):
+            cur = cur[0] if cur else {}
+        cur = (cur or {}).get(key) if isinstance(cur, dict) else None
+    if isinstance(cur, list):
+        cur = cur[0] if cur else {}
+    return cur if isinstance(cur, dict) else {}
 
 
 def as_list(v: object) -> list:

@@ -88,6 +88,7 @@ class GcpTraining(Construct):
             binary_authorization={"evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE"},
             logging_config={"enable_components": ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"]},
             monitoring_config={"enable_components": ["SYSTEM_COMPONENTS"], "managed_prometheus": {"enabled": True}},
+            resource_labels={"mlops-component": "training"},
             deletion_protection=props.protect, depends_on=b.with_key("ml"),
             lifecycle=TerraformResourceLifecycle(ignore_changes=["node_config"]))
         self.node_pools: dict[str, ContainerNodePool] = {}

@@ -10,20 +10,28 @@ from policies.packs import PACKS
 from policies.rules_md import OUT, render
 from policies.tfjson import Doc
 
-FIXTURES = Path(__file__).resolve().parents[2] / "policies" / "fixtures" / "aws"
+ROOT = Path(__file__).resolve().parents[2] / "policies" / "fixtures"
+FIXTURES = ROOT / "aws"
 RESOURCE_RULES = [r for r in all_rules().values() if r.layer == "resource"]
 
 
-def test_pack_has_at_least_20_resource_rules_each_with_fixtures():
-    assert len(RESOURCE_RULES) >= 20
+def test_pack_has_at_least_20_aws_and_8_gcp_resource_rules_each_with_fixtures():
+    assert len([r for r in RESOURCE_RULES if r.cloud == "aws"]) >= 20
+    assert len([r for r in RESOURCE_RULES if r.cloud == "gcp"]) >= 8
     for r in RESOURCE_RULES:
-        assert (FIXTURES / r.id / "pass.json").exists() and (FIXTURES / r.id / "fail.json").exists(), r.id
+        folder = ROOT / r.cloud / r.id
+        assert (folder / "pass.json").exists() and (folder / "fail.json").exists(), r.id
+
+
+def test_gcp_rules_cover_lake_pools_registry_endpoints_iam_and_monitoring():
+    categories = {r.category for r in RESOURCE_RULES if r.cloud == "gcp"}
+    assert {"data_lake", "training", "registry", "serving", "iam", "monitoring"} <= categories
 
 
 @pytest.mark.parametrize("rule", RESOURCE_RULES, ids=lambda r: r.id)
 @pytest.mark.parametrize("kind", ["pass", "fail"])
 def test_rule_fixture(rule, kind):
-    data = json.loads((FIXTURES / rule.id / f"{kind}.json").read_text())
+    data = json.loads((ROOT / rule.cloud / rule.id / f"{kind}.json").read_text())
     doc = Doc(data)
     findings = run_rule(rule, doc.subject, doc)
     assert not any(f.error for f in findings), [f.message for f in findings if f.error]
@@ -33,9 +41,10 @@ def test_rule_fixture(rule, kind):
 
 
 def test_rule_ids_are_stable_and_unique_per_file():
-    files = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "policies/rules/aws").glob("r*.py"))
-    assert len(files) == len(RESOURCE_RULES)
-    assert [f"MLOPS_AWS_{f[1:4]}" for f in files] == sorted(r.id for r in RESOURCE_RULES)
+    for cloud in ("aws", "gcp"):
+        rules = sorted(r.id for r in RESOURCE_RULES if r.cloud == cloud)
+        files = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / f"policies/rules/{cloud}").glob("r*.py"))
+        assert [f"MLOPS_{cloud.upper()}_{f[1:4]}" for f in files] == rules
 
 
 def test_every_pack_names_only_known_rules():

@@ -1,0 +1,1 @@
+"""GCP resource rules: one file each, MLOPS_GCP_NNN."""
