@@ -35,7 +35,7 @@ class Doc:
                 if env:
                     return env
         for p in providers.get("google", []):
-            env = (p.get("default_labels") or {}).get("mlops-environment")
+            env = (p.get("default_labels") or {}).get("mlops_environment")
             if env:
                 return env
         return ""

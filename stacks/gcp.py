@@ -24,11 +24,12 @@ from stacks.settings import DeploySettings
 
 
 def labels_for(env: ResolvedEnv) -> dict[str, str]:
-    """The AWS tags, as GCP labels (lowercase keys and values; an email's @ and . become -)."""
+    """The AWS tags, as GCP labels: lowercase; keys with underscores (the provider block's map keys
+    are written snake_case by the CDK, so a hyphenated key would not survive); an email's @ and . become -."""
     md = env.blueprint.metadata
-    return {"mlops-blueprint": md.name, "mlops-environment": env.name, "owner": label_value(md.owner),
-            "cost-center": label_value(md.cost_center), "data-classification": md.data_classification,
-            "managed-by": "mlops-blueprint"}
+    return {"mlops_blueprint": md.name, "mlops_environment": env.name, "owner": label_value(md.owner),
+            "cost_center": label_value(md.cost_center), "data_classification": md.data_classification,
+            "managed_by": "mlops-blueprint"}
 
 
 class GcpEnvironmentStack(TerraformStack):

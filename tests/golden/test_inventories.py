@@ -21,9 +21,14 @@ from tests.conftest import REFERENCE
 HERE = os.path.dirname(__file__)
 NAMED = {"aws_s3_bucket": "bucket", "aws_iam_role": "name", "aws_eks_node_group": "node_group_name",
          "aws_sagemaker_endpoint": "name", "aws_cloudwatch_metric_alarm": "alarm_name",
-         "aws_glue_catalog_database": "name", "aws_ecr_repository": "name"}
+         "aws_glue_catalog_database": "name", "aws_ecr_repository": "name",
+         "google_storage_bucket": "name", "google_service_account": "account_id", "google_container_node_pool": "name",
+         "google_vertex_ai_endpoint": "display_name", "google_monitoring_alert_policy": "display_name",
+         "google_bigquery_dataset": "dataset_id", "google_artifact_registry_repository": "repository_id",
+         "google_project_iam_custom_role": "role_id"}
 STATEFUL = ("aws_s3_bucket", "aws_kms_key", "aws_ecr_repository", "aws_sagemaker_model_package_group",
-            "aws_glue_catalog_database")
+            "aws_glue_catalog_database", "google_storage_bucket", "google_kms_key_ring", "google_kms_crypto_key",
+            "google_artifact_registry_repository", "google_bigquery_dataset", "google_vertex_ai_metadata_store")
 REGEN = "UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/golden -q"
 
 
