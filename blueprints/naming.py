@@ -6,6 +6,7 @@ broken, so the validator can point at the field that produced the name.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -63,6 +64,12 @@ def gcp_service_account(account_id: str) -> str:
         raise NameRuleError(f"GCP service account id {account_id!r} must start with a letter and hold only lowercase "
                             "letters, digits and hyphens")
     return account_id
+
+
+def vertex_endpoint_id(display_name: str) -> str:
+    """Vertex AI endpoint ids are numeric (at most 10 digits, no leading zero). Derived from the
+    endpoint's name, so the same blueprint always names the same endpoint (no random suffix)."""
+    return str(1_000_000_000 + int(hashlib.sha256(display_name.encode()).hexdigest(), 16) % 9_000_000_000)
 
 
 def bounded(name: str, limit: int, what: str, pattern: str = r"^[A-Za-z0-9][A-Za-z0-9-]*$") -> str:

@@ -1,4 +1,4 @@
-"""`mlops-blueprint`: validate, schema, synth, plan, up, down, verify, emulator start|stop|status.
+"""`mlops-blueprint`: validate, schema, synth, check, plan, up, down, verify, rollout, emulator start|stop|status.
 
 User errors print `file:line:col: field: message` (or a plain sentence) and exit non-zero with
 no traceback. Heavy imports (provider bindings, boto3) happen inside the commands that need them.
@@ -58,6 +58,9 @@ def user_errors(fn):
         except TargetNotAvailable as exc:
             err.print(f"[bold red]error[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_INPUT) from None
+        except _rollout_error() as exc:
+            err.print(f"[bold red]error[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_INPUT) from None
         except (ToolMissing, EmulatorError) as exc:
             err.print(f"[bold red]error[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_TOOL) from None
@@ -70,6 +73,12 @@ def user_errors(fn):
             raise typer.Exit(EXIT_DEPLOY) from None
 
     return wrapper
+
+
+def _rollout_error() -> type[Exception]:
+    from scripts.rollout import RolloutError
+
+    return RolloutError
 
 
 def _policy_errors() -> tuple[type[Exception], ...]:
@@ -276,6 +285,7 @@ def plan(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, p
     from scripts.deploy import plan_env
 
     loaded = load(blueprint)
+    _no_gcp_emulator(loaded, local)
     target = _target(local, provider_mirror, loaded.base.target.region)
     envs, results = _synth_for(loaded, env, local, output)
     ok = True
@@ -311,6 +321,7 @@ def up(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, pro
     from scripts.deploy import plan_env
 
     loaded = load(blueprint)
+    _no_gcp_emulator(loaded, local)
     target = _target(local, provider_mirror, loaded.base.target.region, port)
     _local_gaps(local)
     envs, results = _synth_for(loaded, env, local, output)
@@ -352,6 +363,7 @@ def down(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, p
     from scripts.deploy import delete_state, plan_env
 
     loaded = load(blueprint)
+    _no_gcp_emulator(loaded, local)
     envs = loaded.select(env)
     protected = [e.name for e in envs if e.settings.protect_stateful]
     if protected:
@@ -373,11 +385,17 @@ def down(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, p
 
 
 def _verify_env(e, target) -> bool:
-    from scripts.deploy import client
-    from scripts.verify_aws import verify as run_verify
-
     region = e.blueprint.target.region
-    checks = run_verify(e, lambda service: client(target, service, region))
+    if e.blueprint.target.cloud == "gcp":
+        from scripts import rollout as glue
+        from scripts.verify_gcp import verify as run_verify_gcp
+
+        checks = run_verify_gcp(e, glue.gcp_clients(region))
+    else:
+        from scripts.deploy import client
+        from scripts.verify_aws import verify as run_verify
+
+        checks = run_verify(e, lambda service: client(target, service, region))
     table = Table(title=f"verify {e.blueprint.metadata.name}-{e.name}", show_lines=False)
     for col in ("component", "subject", "result", "detail"):
         table.add_column(col)
@@ -394,10 +412,49 @@ def _verify_env(e, target) -> bool:
 def verify(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False) -> None:
     """Check through the cloud's SDK that what the blueprint describes exists with the promised settings."""
     loaded = load(blueprint)
-    target = _target(local, None, loaded.base.target.region, start=False)
+    _no_gcp_emulator(loaded, local)
+    target = None if loaded.base.target.cloud == "gcp" else _target(local, None, loaded.base.target.region, start=False)
     ok = all([_verify_env(e, target) for e in loaded.select(env)])
     if not ok:
         raise typer.Exit(EXIT_VERIFY)
+
+
+def _no_gcp_emulator(loaded: LoadedBlueprint, local: bool) -> None:
+    if local and loaded.base.target.cloud != "aws":
+        from stacks import TargetNotAvailable
+
+        raise TargetNotAvailable(f"--local is the embedded AWS emulator; there is no emulator for "
+                                 f"{loaded.base.target.cloud} (synth and check run offline; verify and rollout "
+                                 "need the cloud)")
+
+
+@app.command()
+@user_errors
+def rollout(blueprint: BlueprintArg,
+            endpoint: Annotated[str, typer.Option("--endpoint", help="The blueprint endpoint to roll out to.", show_default=False)],
+            image_tag: Annotated[str, typer.Option("--image-tag", help="Tag of the model's serving image in the registry.", show_default=False)],
+            env: Annotated[str, typer.Option("--env", "-e", help="The environment.", show_default=False)],
+            traffic: Annotated[int, typer.Option("--traffic", help="Percent of traffic for the new version (100 promotes it).")] = 10,
+            artifact: Annotated[Optional[str], typer.Option("--artifact", help="Model artifact URI (default: the registry bucket's <model>/<tag>/).")] = None,
+            local: LocalOpt = False) -> None:
+    """Register a new model version and send a share of an endpoint's traffic to it (canary), or all of it."""
+    from scripts import rollout as glue
+
+    loaded = load(blueprint)
+    _no_gcp_emulator(loaded, local)
+    e = loaded.select(env)[0]
+    if e.blueprint.target.cloud == "gcp":
+        result = glue.rollout_gcp(e, endpoint, image_tag, traffic, glue.gcp_clients(e.blueprint.target.region), artifact)
+    else:
+        from scripts.deploy import client
+
+        target = _target(local, None, e.blueprint.target.region, start=False)
+        result = glue.rollout_aws(e, endpoint, image_tag, traffic,
+                                  lambda service: client(target, service, e.blueprint.target.region), artifact)
+    for step in result.steps:
+        _report(step)
+    out.print(f"[green]rolled out[/] {result.version} to {result.endpoint}: "
+              + ", ".join(f"{k} {v}%" for k, v in result.traffic.items()), highlight=False)
 
 
 @emulator_app.command("start")

@@ -107,9 +107,35 @@ def terraform_for(stack_dir: Path, stack: str, target: Target, region: str, on_l
     return Terraform(stack_dir, stack=stack, env=env, mirror=target.mirror, on_line=on_line)
 
 
+def bootstrap_gcs_state(env: ResolvedEnv, storage_client, report: Reporter) -> None:
+    """Create the GCS state bucket (versioned, uniform access, public access prevented) if it is missing.
+    `storage_client`: a google.cloud.storage.Client for the target project."""
+    from google.api_core.exceptions import NotFound
+
+    n = Naming(env.blueprint.metadata.name, env.name)
+    name = n.state_bucket(env.blueprint.state.bucket, "gcp")
+    try:
+        storage_client.get_bucket(name)
+        return
+    except NotFound:
+        pass
+    report(f"creating state bucket gs://{name}")
+    bucket = storage_client.bucket(name)
+    bucket.versioning_enabled = True
+    bucket.iam_configuration.uniform_bucket_level_access_enabled = True
+    bucket.iam_configuration.public_access_prevention = "enforced"
+    storage_client.create_bucket(bucket, location=env.blueprint.target.region)
+
+
 def plan_env(stack_dir: Path, stack: str, env: ResolvedEnv, target: Target, report: Reporter,
              on_line: Reporter | None = None, destroy: bool = False) -> tuple[Terraform, PlanSummary]:
-    bootstrap_state(env, target, report)
+    backend = env.blueprint.state.backend_for(env.blueprint.target.cloud)
+    if backend == "s3":
+        bootstrap_state(env, target, report)
+    elif backend == "gcs":
+        from google.cloud import storage
+
+        bootstrap_gcs_state(env, storage.Client(project=env.blueprint.target.project_id), report)
     tf = terraform_for(stack_dir, stack, target, env.blueprint.target.region, on_line)
     report("terraform init")
     tf.init()

@@ -21,6 +21,8 @@ SHIMS: dict[str, str] = {
     "sagemaker-network-isolation": "keep a model's EnableNetworkIsolation (moto drops it: a perpetual replace)",
     "lakeformation-revoke": "match a revoke to its grant whether or not CatalogId is spelled out, and answer "
                             "'No permissions revoked' once nothing is left, as AWS does (destroy looped until timeout)",
+    "sagemaker-update-endpoint": "SageMaker UpdateEndpoint (moto lacks it): the endpoint takes the new configuration's "
+                                 "variants and weights, as a finished AWS update does (used by `rollout`)",
     "eks-no-default-ssh-key": "no invented remote_access ssh key on node groups (moto adds one: a perpetual replace)",
 }
 
@@ -136,6 +138,25 @@ def _sagemaker() -> None:
         return result
 
     SageMakerResponse.create_model = create_model_keeping_isolation
+
+    def update_endpoint(self) -> ActionResult:
+        backend = self.sagemaker_backend
+        name, config_name = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
+        from moto.sagemaker.exceptions import ValidationError
+
+        endpoint = backend.endpoints.get(name)
+        if endpoint is None:
+            raise ValidationError(message=f"Could not find endpoint '{name}'.")
+        config = backend.endpoint_configs.get(config_name)
+        if config is None:
+            raise ValidationError(message=f"Could not find endpoint configuration '{config_name}'.")
+        endpoint.endpoint_config_name = config_name
+        endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
+        endpoint.data_capture_config = config.data_capture_config
+        endpoint.last_modified_time = sm.utcnow()
+        return ActionResult({"EndpointArn": endpoint.arn})
+
+    SageMakerResponse.update_endpoint = update_endpoint
 
     original = sm.FakeEndpointConfig.validate_instance_type
 

@@ -76,7 +76,10 @@ class AwsServing(Construct):
                     destination_s3_uri=f"s3://{self.capture.name}/{name}", kms_key_id=b.keys["ml"].arn,
                     capture_options=[CaptureOption(capture_mode="Input"), CaptureOption(capture_mode="Output")]),
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
-            endpoint = SagemakerEndpoint(self, name, name=ep_name, endpoint_config_name=config.name)
+            # `rollout` moves the endpoint to new configurations (canary, promote); Terraform creates it
+            # with the bootstrap configuration and then leaves the configuration to rollouts.
+            endpoint = SagemakerEndpoint(self, name, name=ep_name, endpoint_config_name=config.name,
+                                         lifecycle=TerraformResourceLifecycle(ignore_changes=["endpoint_config_name"]))
             target = AppautoscalingTarget(
                 self, f"{name}-scaling", service_namespace="sagemaker", scalable_dimension="sagemaker:variant:DesiredInstanceCount",
                 resource_id=f"endpoint/{endpoint.name}/variant/{VARIANT}", min_capacity=ep.min_replicas,

@@ -4,9 +4,9 @@ endpoint-scoped roles for invoking and deploying. Models are deployed by `mlops-
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
+from cdktn import TerraformResourceLifecycle
 from cdktn_provider_google.bigquery_dataset import BigqueryDataset
 from cdktn_provider_google.project_iam_custom_role import ProjectIamCustomRole
 from cdktn_provider_google.project_iam_member import ProjectIamMember
@@ -18,7 +18,7 @@ from constructs import Construct
 
 from blueprints import clouds
 from blueprints.model import Serving
-from blueprints.naming import Naming
+from blueprints.naming import Naming, vertex_endpoint_id as endpoint_id
 from modules.baseline.gcp import GcpBaseline
 from modules.gcp_common import protect
 from modules.registry.gcp import GcpRegistry
@@ -28,12 +28,6 @@ DEPLOY_PERMISSIONS = ("aiplatform.endpoints.get", "aiplatform.endpoints.deploy",
                       "aiplatform.endpoints.update", "aiplatform.endpoints.predict")
 MODEL_DEPLOY_PERMISSIONS = ("aiplatform.models.get", "aiplatform.models.deploy", "aiplatform.models.undeploy",
                             "aiplatform.operations.list")
-
-
-def endpoint_id(display_name: str) -> str:
-    """Vertex AI endpoint ids are numeric (at most 10 digits, no leading zero). Derived from the name,
-    so that the same blueprint always names the same endpoint (no random suffix)."""
-    return str(1_000_000_000 + int(hashlib.sha256(display_name.encode()).hexdigest(), 16) % 9_000_000_000)
 
 
 @dataclass(frozen=True)
@@ -78,7 +72,9 @@ class GcpServing(Construct):
                 predict_request_response_logging_config={
                     "enabled": ep.capture_requests, "sampling_rate": ep.capture_percent / 100,
                     "bigquery_destination": {"output_uri": f"bq://{b.project}.{self.capture.dataset_id}.{table}"}},
-                labels={"mlops-endpoint": name, "mlops-model": ep.model}, depends_on=b.with_key("ml"))
+                labels={"mlops-endpoint": name, "mlops-model": ep.model}, depends_on=b.with_key("ml"),
+                # `rollout` owns the traffic split once models are deployed
+                lifecycle=TerraformResourceLifecycle(ignore_changes=["traffic_split"]))
             self.names[name] = display
         self.invoker = ProjectIamCustomRole(
             self, "invoker-role", role_id=n.underscored("endpoint_invoker", what="IAM custom role", limit=64),
