@@ -8,7 +8,6 @@ from cdktn_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
 from blueprints.loader import ResolvedEnv
-from blueprints.model import PERSONAS
 from blueprints.naming import Naming
 from modules.baseline.aws import AwsBaseline, BaselineProps
 from modules.catalog.aws import AwsCatalog, CatalogProps
@@ -18,6 +17,7 @@ from modules.registry.aws import AwsRegistry, RegistryProps
 from modules.serving.aws import AwsServing, ServingProps
 from modules.training.aws import AwsTraining, TrainingProps
 from stacks.settings import DeploySettings
+from stacks.wiring import grant_personas
 
 
 def tags_for(env: ResolvedEnv) -> dict[str, str]:
@@ -76,23 +76,8 @@ class AwsEnvironmentStack(TerraformStack):
                 training=training, serving_capacity=capacity))
 
         # Access: each persona gets exactly what the blueprint's access block says.
-        for persona in PERSONAS:
-            spec, role = getattr(bp.access, persona), baseline.roles[persona]
-            if lake:
-                lake.grant(role, read=[z for z in spec.lake.read if z in lake.zones],
-                           write=[z for z in spec.lake.write if z in lake.zones], id=f"{persona}-lake")
-            if catalog:
-                catalog.grant(role, spec.catalog, id=f"{persona}-catalog")
-            if training and spec.training:
-                training.grant_submit(role, id=f"{persona}-training")
-            if registry and spec.registry == "read":
-                registry.grant_pull(role, id=f"{persona}-registry")
-            elif registry and spec.registry == "write":
-                registry.grant_push(role, id=f"{persona}-registry")
-            if serving and spec.serving == "invoke":
-                serving.grant_invoke(role, id=f"{persona}-serving")
-            elif serving and spec.serving == "deploy":
-                serving.grant_deploy(role, id=f"{persona}-serving")
+        grant_personas(bp, baseline.roles, lake=lake, catalog=catalog, training=training, registry=registry,
+                       serving=serving)
 
         TerraformOutput(self, "persona_roles", value={p: r.arn for p, r in baseline.roles.items()})
         if lake:

@@ -10,7 +10,6 @@ from cdktn_provider_google_beta.provider import GoogleBetaProvider
 from constructs import Construct
 
 from blueprints.loader import ResolvedEnv
-from blueprints.model import PERSONAS
 from blueprints.naming import Naming
 from modules.baseline.gcp import BaselineProps, GcpBaseline
 from modules.catalog.gcp import CatalogProps, GcpCatalog
@@ -21,6 +20,7 @@ from modules.registry.gcp import GcpRegistry, RegistryProps
 from modules.serving.gcp import GcpServing, ServingProps
 from modules.training.gcp import GcpTraining, TrainingProps
 from stacks.settings import DeploySettings
+from stacks.wiring import grant_personas
 
 
 def labels_for(env: ResolvedEnv) -> dict[str, str]:
@@ -82,23 +82,8 @@ class GcpEnvironmentStack(TerraformStack):
             registry.artifacts.grant(training.trainer.member, read=True, write=True, id="trainer-artifacts")
 
         # Access: each persona gets exactly what the blueprint's access block says.
-        for persona in PERSONAS:
-            spec, member = getattr(bp.access, persona), baseline.personas[persona].member
-            if lake:
-                lake.grant(member, read=[z for z in spec.lake.read if z in lake.zones],
-                           write=[z for z in spec.lake.write if z in lake.zones], id=f"{persona}-lake")
-            if catalog:
-                catalog.grant(member, spec.catalog, id=f"{persona}-catalog")
-            if training and spec.training:
-                training.grant_submit(member, id=f"{persona}-training")
-            if registry and spec.registry == "read":
-                registry.grant_pull(member, id=f"{persona}-registry")
-            elif registry and spec.registry == "write":
-                registry.grant_push(member, id=f"{persona}-registry")
-            if serving and spec.serving == "invoke":
-                serving.grant_invoke(member, id=f"{persona}-serving")
-            elif serving and spec.serving == "deploy":
-                serving.grant_deploy(member, id=f"{persona}-serving")
+        members = {p: sa.member for p, sa in baseline.personas.items()}
+        grant_personas(bp, members, lake=lake, catalog=catalog, training=training, registry=registry, serving=serving)
 
         TerraformOutput(self, "persona_service_accounts", value={p: sa.email for p, sa in baseline.personas.items()})
         if lake:

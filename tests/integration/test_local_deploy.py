@@ -47,6 +47,33 @@ def test_up_again_verify_down_leaves_the_emulator_empty(emulator, emulator_home,
     rc, log = cli("verify", STARTER, "--env", "dev", "--local", home=emulator_home)
     assert rc == 0, log
 
+    # rollout: a canary (10 %) next to the bootstrap model, then promotion; Terraform leaves it alone.
+    sm = aws("sagemaker")
+    rc, log = cli("rollout", STARTER, "--env", "dev", "--endpoint", "fraud-api", "--image-tag", "v2", "--traffic", "10",
+                  "--local", home=emulator_home)
+    assert rc == 0, log
+    assert "primary 90%, canary 10%" in log
+    [package] = sm.list_model_packages(ModelPackageGroupName="starter-dev-fraud")["ModelPackageSummaryList"]
+    assert package["ModelApprovalStatus"] == "Approved"
+    ep = sm.describe_endpoint(EndpointName="starter-dev-fraud-api")
+    assert {v["VariantName"]: v["CurrentWeight"] for v in ep["ProductionVariants"]} == {"primary": 90.0, "canary": 10.0}
+    config = sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"])
+    canary = next(v for v in config["ProductionVariants"] if v["VariantName"] == "canary")
+    model = sm.describe_model(ModelName=canary["ModelName"])
+    assert model["PrimaryContainer"]["ModelPackageName"] == package["ModelPackageArn"] and model["EnableNetworkIsolation"]
+    assert config["KmsKeyId"] and config["DataCaptureConfig"]["EnableCapture"] is True
+
+    rc, log = cli("rollout", STARTER, "--env", "dev", "--endpoint", "fraud-api", "--image-tag", "v2", "--traffic", "100",
+                  "--local", home=emulator_home)
+    assert rc == 0 and "primary 100%" in log, log
+    ep = sm.describe_endpoint(EndpointName="starter-dev-fraud-api")
+    assert [v["VariantName"] for v in ep["ProductionVariants"]] == ["primary"]
+    rc, log = cli("up", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home)
+    assert rc == 0 and "up to date starter-dev: no changes" in log, log  # the rollout is not reverted
+    rc, log = cli("rollout", STARTER, "--env", "dev", "--endpoint", "nope", "--image-tag", "v3", "--local",
+                  home=emulator_home)
+    assert rc == 2 and "endpoint 'nope' is not in the blueprint; endpoints: fraud-api" in log
+
     # Data-loss guard: the lake (and the catalog over it) removed from the blueprint. prevent_destroy
     # cannot catch this (the block is gone with it); the change rule on the plan does.
     text = STARTER.read_text()

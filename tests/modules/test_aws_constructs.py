@@ -103,7 +103,7 @@ def test_gpu_pool_node_group(starter):
     assert ng["instance_types"] == ["g6.xlarge"] and ng["capacity_type"] == "SPOT"
     assert ng["scaling_config"] == {"min_size": 0, "max_size": 1, "desired_size": 0}  # dev override: max 1
     assert ng["taint"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
-    assert ng["labels"] == {"mlops.io/pool": "gpu-a", "mlops.io/accelerator": "nvidia-a10g"}
+    assert ng["labels"] == {"mlops.io/pool": "gpu-a", "mlops.io/accelerator": "nvidia-l4"}
     assert ng["tags"]["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"] == "1"
     assert ng["tags"]["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"] == "present:NoSchedule"
     prod = one(starter["prod"], "aws_eks_node_group", node_group_name="starter-prod-gpu-a")

@@ -110,3 +110,19 @@ def test_node_groups_get_no_invented_ssh_key(aws):
     eks.create_nodegroup(clusterName="c1", nodegroupName="n1", subnets=["subnet-1"],
                          nodeRole="arn:aws:iam::123456789012:role/x", diskSize=50)
     assert not eks.describe_nodegroup(clusterName="c1", nodegroupName="n1")["nodegroup"].get("remoteAccess")
+
+
+def test_update_endpoint_takes_the_new_configuration(aws):
+    sm = aws("sagemaker")
+    sm.create_model(ModelName="u1", ExecutionRoleArn="arn:aws:iam::123456789012:role/x", PrimaryContainer={"Image": "img"})
+    for name, variants in (("cfg-a", [("primary", 1.0)]), ("cfg-b", [("primary", 80.0), ("canary", 20.0)])):
+        sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
+            {"VariantName": v, "ModelName": "u1", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1,
+             "InitialVariantWeight": w} for v, w in variants])
+    sm.create_endpoint(EndpointName="e-upd", EndpointConfigName="cfg-a")
+    arn = sm.update_endpoint(EndpointName="e-upd", EndpointConfigName="cfg-b")["EndpointArn"]
+    ep = sm.describe_endpoint(EndpointName="e-upd")
+    assert ep["EndpointArn"] == arn and ep["EndpointConfigName"] == "cfg-b"
+    assert {v["VariantName"]: v["CurrentWeight"] for v in ep["ProductionVariants"]} == {"primary": 80.0, "canary": 20.0}
+    with pytest.raises(ClientError, match="Could not find endpoint configuration"):
+        sm.update_endpoint(EndpointName="e-upd", EndpointConfigName="missing")
