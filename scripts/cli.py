@@ -70,9 +70,26 @@ def user_errors(fn):
         except TerraformFailed as exc:
             err.print(f"[bold red]terraform {exc.command} failed[/] for {exc.stack}:", highlight=False)
             err.print(exc.tail, highlight=False, markup=False)
+            if "registry.terraform.io" in exc.tail:
+                err.print("hint: the provider registry is unreachable; on an offline machine point at a provider "
+                          "mirror with --provider-mirror DIR or MLOPS_PROVIDER_MIRROR (make uses /opt/tf-plugins "
+                          "when it exists)", highlight=False)
             raise typer.Exit(EXIT_DEPLOY) from None
+        except _credential_errors() as exc:
+            err.print(f"[bold red]error[/] no cloud credentials: {str(exc).splitlines()[0]}", highlight=False, soft_wrap=True)
+            err.print("  on GCP run `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS)",
+                      highlight=False)
+            raise typer.Exit(EXIT_TOOL) from None
 
     return wrapper
+
+
+def _credential_errors() -> tuple[type[Exception], ...]:
+    try:
+        from google.auth.exceptions import DefaultCredentialsError
+    except ImportError:  # the gcp extra is not installed
+        return ()
+    return (DefaultCredentialsError,)
 
 
 def _rollout_error() -> type[Exception]:

@@ -53,7 +53,11 @@ def build(app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], setting
         if settings.local:
             raise TargetNotAvailable("--local is the embedded AWS emulator; there is no GCP emulator "
                                      "(synth, check and the glue's fakes cover GCP offline)")
-        from stacks.gcp import GcpEnvironmentStack as Stack
+        try:
+            from stacks.gcp import GcpEnvironmentStack as Stack
+        except ImportError as exc:
+            raise TargetNotAvailable(f"the GCP provider bindings are not installed ({exc.name}); "
+                                     "install them with `pip install -e '.[gcp]'` (`make install` does)") from None
     else:
         from stacks.aws import AwsEnvironmentStack as Stack
 

@@ -200,3 +200,16 @@ def test_gcs_state_bucket_is_created_once_versioned_and_private(dev):
     bootstrap_gcs_state(dev, fake, said.append)
     assert fake.created == [("vision-dev-tfstate", "us-central1", True, True, "enforced")]
     assert said == ["creating state bucket gs://vision-dev-tfstate"]
+
+
+def test_missing_google_credentials_is_a_clear_error(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, GOOGLE_APPLICATION_CREDENTIALS=str(tmp_path / "missing.json"), NO_COLOR="1")
+    p = subprocess.run([sys.executable, "-m", "scripts.cli", "verify", str(VISION), "--env", "dev"], capture_output=True,
+                       text=True, cwd=ROOT, env=env, timeout=300)
+    assert p.returncode == 3, p.stderr
+    assert "no cloud credentials" in p.stderr and "gcloud auth application-default login" in p.stderr
+    assert "Traceback" not in p.stderr
