@@ -14,10 +14,7 @@ from constructs import Construct
 
 from modules.common import protect
 
-__all__ = ["protect", "label_value", "BucketProps", "SecureBucket", "PRIMITIVE_ROLES"]
-
-# Roles a least-privilege platform never grants (MLOPS_GCP rules refuse them too).
-PRIMITIVE_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
+__all__ = ["protect", "label_value", "BucketProps", "SecureBucket"]
 
 
 def label_value(value: str) -> str:
