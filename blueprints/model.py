@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
 
-from blueprints.clouds import Accelerator, Cloud, Size
+from blueprints.clouds import STATE_BACKENDS, Accelerator, Cloud, Size
 
 # A logical name: the part after the prefix in every cloud resource name.
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$")]
@@ -214,8 +214,6 @@ class StateConfig(Strict):
     lock_table: str | None = Field(default=None, description="s3 only (gcs locks natively). Omitted: <name>-<env>-tflock.")
 
     def backend_for(self, cloud: str) -> str:
-        from blueprints.clouds import STATE_BACKENDS
-
         return self.backend or STATE_BACKENDS[cloud]
 
 
