@@ -15,8 +15,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from blueprints import rules
-from blueprints.model import Blueprint, Environment
+from mlops_blueprint.blueprints import rules
+from mlops_blueprint.blueprints.model import Blueprint, Environment
 
 Mark = tuple[int, int]  # 1-based line, column
 PathT = tuple[str | int, ...]

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
 
-from blueprints.clouds import STATE_BACKENDS, Accelerator, Cloud, Size
+from mlops_blueprint.blueprints.clouds import STATE_BACKENDS, Accelerator, Cloud, Size
 
 # A logical name: the part after the prefix in every cloud resource name.
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$")]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from blueprints import clouds
-from blueprints.model import PERSONAS, Blueprint
-from blueprints.naming import GCP_WORKLOAD_ACCOUNTS, PERSONA_SLUGS, NameRuleError, Naming
+from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.blueprints.model import PERSONAS, Blueprint
+from mlops_blueprint.blueprints.naming import GCP_WORKLOAD_ACCOUNTS, PERSONA_SLUGS, NameRuleError, Naming
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str]

@@ -28,7 +28,7 @@ from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
 from cdktn_provider_aws.s3_bucket_versioning import S3BucketVersioningA as S3Versioning
 from constructs import Construct
 
-from modules.common import protect
+from mlops_blueprint.modules.common import protect
 
 __all__ = ["protect", "aws_cron", "statement", "document", "assume_role_policy", "service_role", "attach",
            "BucketProps", "SecureBucket"]

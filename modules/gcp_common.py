@@ -12,7 +12,7 @@ from cdktn_provider_google.storage_bucket import (
 from cdktn_provider_google.storage_bucket_iam_member import StorageBucketIamMember
 from constructs import Construct
 
-from modules.common import protect
+from mlops_blueprint.modules.common import protect
 
 __all__ = ["protect", "label_value", "BucketProps", "SecureBucket"]
 

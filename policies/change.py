@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from policies.engine import Finding, rule
+from mlops_blueprint.policies.engine import Finding, rule
 
 STATEFUL_TYPES = {
     "aws_s3_bucket": "lake or registry bucket",
@@ -84,7 +84,7 @@ def allowances_used(plan: dict, allow: Iterable[str]) -> list[str]:
 
 
 def findings_for_plan(plan: dict, allow: Iterable[str]) -> list[Finding]:
-    from policies.engine import all_rules, run_rule
+    from mlops_blueprint.policies.engine import all_rules, run_rule
 
     r = all_rules()["MLOPS_CHG_001"]
     subjects = {rc["address"]: subject_of(rc) for rc in plan.get("resource_changes", [])}

@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from policies.engine import Finding
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import Finding
+from mlops_blueprint.policies.tfjson import Doc
 
 
 class CheckovUnavailable(Exception):

@@ -101,11 +101,11 @@ def rule(*, id: str, name: str, severity: str, category: str, layer: str = "reso
 def all_rules() -> dict[str, Rule]:
     if not _LOADED:
         _LOADED.append(True)
-        import policies.rules as pkg
+        import mlops_blueprint.policies.rules as pkg
 
         for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
             importlib.import_module(mod.name)
-        import policies.change  # noqa: F401  (registers the change rules)
+        import mlops_blueprint.policies.change  # noqa: F401  (registers the change rules)
     return dict(sorted(_REGISTRY.items()))
 
 

@@ -7,10 +7,10 @@ import json
 import re
 from pathlib import Path
 
-from blueprints.loader import ResolvedEnv
-from policies import change, packs
-from policies.engine import Finding, Report, Waiver, all_rules, apply_waivers, run_rule
-from policies.tfjson import Doc
+from mlops_blueprint.blueprints.loader import ResolvedEnv
+from mlops_blueprint.policies import change, packs
+from mlops_blueprint.policies.engine import Finding, Report, Waiver, all_rules, apply_waivers, run_rule
+from mlops_blueprint.policies.tfjson import Doc
 
 CHECKOV_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
 
@@ -45,7 +45,7 @@ def checkov_for(env: ResolvedEnv, json_path: Path) -> list[Finding]:
 
 def checkov_layer(json_path: Path, skip: dict[str, str]) -> list[Finding]:
     """checkov's built-ins on the same JSON; missing or crashing checkov is a failed finding (fail closed)."""
-    from policies import checkov_runner
+    from mlops_blueprint.policies import checkov_runner
 
     try:
         return checkov_runner.run(Path(json_path), Doc(json.loads(Path(json_path).read_text())), skip)

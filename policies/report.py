@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from xml.sax.saxutils import escape
 
-from policies.engine import RANK, Finding, Report
+from mlops_blueprint.policies.engine import RANK, Finding, Report
 
 FORMATS = ("json", "markdown", "sarif", "junit")
 

@@ -41,17 +41,17 @@ def median(f, n: int) -> float:
 
 
 def bench_validate(n: int) -> dict:
-    cli = median(lambda: timed([PY, "-m", "scripts.cli", "validate", str(STARTER)]), n)
+    cli = median(lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "validate", str(STARTER)]), n)
     inproc = median(lambda: timed([PY, "-c", f"from blueprints import load; load({str(STARTER)!r})"]), n)
     return {"validate (CLI process)": cli, "validate (import + load, no CLI)": inproc}
 
 
 def bench_synth(n: int) -> dict:
     out = Path(tempfile.mkdtemp())
-    one = median(lambda: timed([PY, "-m", "scripts.cli", "synth", str(REGULATED), "--env", "dev", "-o", str(out / "a")]), n)
-    every = median(lambda: timed([PY, "-m", "scripts.cli", "synth", str(REGULATED), "-o", str(out / "b")]), n)
-    gcp_one = median(lambda: timed([PY, "-m", "scripts.cli", "synth", str(VISION), "--env", "dev", "-o", str(out / "c")]), n)
-    gcp_every = median(lambda: timed([PY, "-m", "scripts.cli", "synth", str(VISION), "-o", str(out / "d")]), n)
+    one = median(lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(REGULATED), "--env", "dev", "-o", str(out / "a")]), n)
+    every = median(lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(REGULATED), "-o", str(out / "b")]), n)
+    gcp_one = median(lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(VISION), "--env", "dev", "-o", str(out / "c")]), n)
+    gcp_every = median(lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(VISION), "-o", str(out / "d")]), n)
     shutil.rmtree(out)
     return {"synth 1 env (regulated)": one, "synth 3 envs (regulated)": every,
             "synth 1 env (gcp-vision)": gcp_one, "synth 2 envs (gcp-vision)": gcp_every}
@@ -60,11 +60,11 @@ def bench_synth(n: int) -> dict:
 def bench_gate(n: int) -> dict:
     """Gate figures on one synthesized environment of the regulated blueprint (in-process, after warm-up)."""
     sys.path.insert(0, str(ROOT))
-    from blueprints import load
-    from policies import checkov_runner, packs
-    from policies.gate import blueprint_layer, evaluate, resource_layer
-    from policies.tfjson import Doc
-    from stacks import synth
+    from mlops_blueprint.blueprints import load
+    from mlops_blueprint.policies import checkov_runner, packs
+    from mlops_blueprint.policies.gate import blueprint_layer, evaluate, resource_layer
+    from mlops_blueprint.policies.tfjson import Doc
+    from mlops_blueprint.stacks import synth
 
     lb = load(REGULATED)
     env = lb.envs["prod"]
@@ -96,9 +96,9 @@ def bench_deploy() -> dict:
     home = Path(tempfile.mkdtemp())
     env = dict(ENV, MLOPS_HOME=str(home))
     out = home / "out"
-    cli = [PY, "-m", "scripts.cli"]
+    cli = [PY, "-m", "mlops_blueprint.scripts.cli"]
     sys.path.insert(0, str(ROOT))
-    from scripts import emulator
+    from mlops_blueprint.scripts import emulator
 
     os.environ["MLOPS_HOME"] = str(home)
     try:
@@ -107,8 +107,8 @@ def bench_deploy() -> dict:
         emulator.stop()
         emu, _ = emulator.start()
         # bare terraform on the same JSON: bootstrap the same state bucket and table, then init + apply
-        from blueprints import load
-        from scripts.deploy import Target, bootstrap_state
+        from mlops_blueprint.blueprints import load
+        from mlops_blueprint.scripts.deploy import Target, bootstrap_state
 
         target = Target(local=True, mirror=None, env=emu.aws_env("eu-central-1"), endpoint=emu.endpoint)
         bootstrap_state(load(STARTER).envs["dev"], target, lambda m: None)
@@ -118,7 +118,7 @@ def bench_deploy() -> dict:
         tf_env = dict(env, **emu.aws_env("eu-central-1"), CHECKPOINT_DISABLE="1")
         mirror = os.environ.get("MLOPS_PROVIDER_MIRROR")
         if mirror:
-            from scripts.terraform import cli_config
+            from mlops_blueprint.scripts.terraform import cli_config
 
             tf_env["TF_CLI_CONFIG_FILE"] = str(cli_config(bare_dir, Path(mirror)))
         t0 = time.perf_counter()

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from blueprints import BlueprintError, LoadedBlueprint, load
+from mlops_blueprint.blueprints import BlueprintError, LoadedBlueprint, load
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="An MLOps platform from one blueprint file: validate, synthesize, deploy, verify.")
@@ -44,9 +44,9 @@ def user_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from scripts.emulator import EmulatorError
-        from scripts.terraform import TerraformFailed, ToolMissing
-        from stacks import TargetNotAvailable
+        from mlops_blueprint.scripts.emulator import EmulatorError
+        from mlops_blueprint.scripts.terraform import TerraformFailed, ToolMissing
+        from mlops_blueprint.stacks import TargetNotAvailable
 
         try:
             return fn(*args, **kwargs)
@@ -93,14 +93,14 @@ def _credential_errors() -> tuple[type[Exception], ...]:
 
 
 def _rollout_error() -> type[Exception]:
-    from scripts.rollout import RolloutError
+    from mlops_blueprint.scripts.rollout import RolloutError
 
     return RolloutError
 
 
 def _policy_errors() -> tuple[type[Exception], ...]:
-    from policies.change import NotAPlan
-    from policies.packs import UnknownPack
+    from mlops_blueprint.policies.change import NotAPlan
+    from mlops_blueprint.policies.packs import UnknownPack
 
     return (NotAPlan, UnknownPack)
 
@@ -109,8 +109,8 @@ def _gate(env, *, json_path=None, plan=None, allow=(), min_severity="low", with_
           quiet_pass=False):
     """Run the policy gate for one environment and print it (unless it passed and quiet_pass).
     Returns (passed, report)."""
-    from policies.gate import evaluate
-    from policies.report import ordered
+    from mlops_blueprint.policies.gate import evaluate
+    from mlops_blueprint.policies.report import ordered
 
     report = evaluate(env, json_path=json_path, plan=plan, allow_destroy=tuple(allow), with_checkov=with_checkov,
                       checkov=checkov)
@@ -163,7 +163,7 @@ def validate(blueprint: BlueprintArg, env: EnvOpt = None) -> None:
 @user_errors
 def schema(output: Annotated[Path, typer.Option("--output", "-o")] = Path("blueprints/blueprint.schema.json")) -> None:
     """Write the blueprint JSON Schema (editors use it through the yaml-language-server modeline)."""
-    from blueprints.model import Blueprint
+    from mlops_blueprint.blueprints.model import Blueprint
 
     data = Blueprint.model_json_schema()
     data["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -179,8 +179,8 @@ def schema(output: Annotated[Path, typer.Option("--output", "-o")] = Path("bluep
 @user_errors
 def synth(blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path("cdktf.out"), local: LocalOpt = False) -> None:
     """Synthesize one Terraform stack per environment into OUTPUT/stacks/<blueprint>-<env>/cdk.tf.json."""
-    from stacks import synth as do_synth
-    from stacks.settings import DeploySettings
+    from mlops_blueprint.stacks import synth as do_synth
+    from mlops_blueprint.stacks.settings import DeploySettings
 
     loaded = load(blueprint)
     envs = loaded.select(env)
@@ -199,9 +199,9 @@ def _resource_count(path: Path) -> int:
 
 
 def _target(local: bool, mirror: str | None, region: str, port: int | None = None, start: bool = True):
-    from scripts import emulator
-    from scripts.deploy import Target
-    from scripts.terraform import mirror_from_env, terraform_binary
+    from mlops_blueprint.scripts import emulator
+    from mlops_blueprint.scripts.deploy import Target
+    from mlops_blueprint.scripts.terraform import mirror_from_env, terraform_binary
 
     terraform_binary()  # fail early and clearly
     m = mirror_from_env(mirror)
@@ -222,8 +222,8 @@ def _target(local: bool, mirror: str | None, region: str, port: int | None = Non
 
 
 def _synth_for(loaded: LoadedBlueprint, env: str | None, local: bool, output: Path):
-    from stacks import synth as do_synth
-    from stacks.settings import DeploySettings
+    from mlops_blueprint.stacks import synth as do_synth
+    from mlops_blueprint.stacks.settings import DeploySettings
 
     envs = loaded.select(env)
     with err.status("synthesizing (loading provider bindings)…"):
@@ -244,7 +244,7 @@ def _report(msg: str) -> None:
 
 def _local_gaps(local: bool) -> None:
     if local:
-        from scripts.emulator_shims import SHIMS
+        from mlops_blueprint.scripts.emulator_shims import SHIMS
 
         err.print(f"[dim]emulator shims in use: {', '.join(SHIMS)} (see README: what the emulator does not cover)[/]")
 
@@ -257,8 +257,8 @@ def check(blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path(
           format: Annotated[Optional[str], typer.Option("--format", help="json|markdown|sarif|junit (with --output-file).")] = None,
           output_file: Annotated[Optional[Path], typer.Option("--output-file", help="Where the --format report is written.")] = None) -> None:
     """The policy gate: blueprint rules, resource rules (own pack + checkov), and change rules on a plan."""
-    from policies.change import validate_plan
-    from policies.report import FORMATS, RENDER
+    from mlops_blueprint.policies.change import validate_plan
+    from mlops_blueprint.policies.report import FORMATS, RENDER
 
     if format and format not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
@@ -270,7 +270,7 @@ def check(blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path(
     if plan_file is not None:
         if env is None:
             raise typer.BadParameter("--plan belongs to one environment: add --env")
-        from policies.change import NotAPlan
+        from mlops_blueprint.policies.change import NotAPlan
 
         try:
             data = json.loads(plan_file.read_text())
@@ -299,7 +299,7 @@ def check(blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path(
 def plan(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, provider_mirror: MirrorOpt = None,
          output: OutputOpt = Path("cdktf.out"), allow_destroy: AllowOpt = []) -> None:
     """Gate, then plan each environment, then gate the plan (data-loss guard); print what would change."""
-    from scripts.deploy import plan_env
+    from mlops_blueprint.scripts.deploy import plan_env
 
     loaded = load(blueprint)
     _no_gcp_emulator(loaded, local)
@@ -334,8 +334,8 @@ def up(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, pro
     """Deploy: synth, policy gate, state bootstrap, terraform init/plan, gate the plan, apply, then verify."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from policies.gate import checkov_for
-    from scripts.deploy import plan_env
+    from mlops_blueprint.policies.gate import checkov_for
+    from mlops_blueprint.scripts.deploy import plan_env
 
     loaded = load(blueprint)
     _no_gcp_emulator(loaded, local)
@@ -377,7 +377,7 @@ def down(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, p
          output: OutputOpt = Path("cdktf.out"),
          keep_state: Annotated[bool, typer.Option("--keep-state", help="Keep the state bucket and lock table.")] = False) -> None:
     """Destroy each environment. Protected environments (protect_stateful) refuse, by design."""
-    from scripts.deploy import delete_state, plan_env
+    from mlops_blueprint.scripts.deploy import delete_state, plan_env
 
     loaded = load(blueprint)
     _no_gcp_emulator(loaded, local)
@@ -404,13 +404,13 @@ def down(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, p
 def _verify_env(e, target) -> bool:
     region = e.blueprint.target.region
     if e.blueprint.target.cloud == "gcp":
-        from scripts import rollout as glue
-        from scripts.verify_gcp import verify as run_verify_gcp
+        from mlops_blueprint.scripts import rollout as glue
+        from mlops_blueprint.scripts.verify_gcp import verify as run_verify_gcp
 
         checks = run_verify_gcp(e, glue.gcp_clients(region))
     else:
-        from scripts.deploy import client
-        from scripts.verify_aws import verify as run_verify
+        from mlops_blueprint.scripts.deploy import client
+        from mlops_blueprint.scripts.verify_aws import verify as run_verify
 
         checks = run_verify(e, lambda service: client(target, service, region))
     table = Table(title=f"verify {e.blueprint.metadata.name}-{e.name}", show_lines=False)
@@ -438,7 +438,7 @@ def verify(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False)
 
 def _no_gcp_emulator(loaded: LoadedBlueprint, local: bool) -> None:
     if local and loaded.base.target.cloud != "aws":
-        from stacks import TargetNotAvailable
+        from mlops_blueprint.stacks import TargetNotAvailable
 
         raise TargetNotAvailable(f"--local is the embedded AWS emulator; there is no emulator for "
                                  f"{loaded.base.target.cloud} (synth and check run offline; verify and rollout "
@@ -455,7 +455,7 @@ def rollout(blueprint: BlueprintArg,
             artifact: Annotated[Optional[str], typer.Option("--artifact", help="Model artifact URI (default: the registry bucket's <model>/<tag>/).")] = None,
             local: LocalOpt = False) -> None:
     """Register a new model version and send a share of an endpoint's traffic to it (canary), or all of it."""
-    from scripts import rollout as glue
+    from mlops_blueprint.scripts import rollout as glue
 
     loaded = load(blueprint)
     _no_gcp_emulator(loaded, local)
@@ -463,7 +463,7 @@ def rollout(blueprint: BlueprintArg,
     if e.blueprint.target.cloud == "gcp":
         result = glue.rollout_gcp(e, endpoint, image_tag, traffic, glue.gcp_clients(e.blueprint.target.region), artifact)
     else:
-        from scripts.deploy import client
+        from mlops_blueprint.scripts.deploy import client
 
         target = _target(local, None, e.blueprint.target.region, start=False)
         result = glue.rollout_aws(e, endpoint, image_tag, traffic,
@@ -478,7 +478,7 @@ def rollout(blueprint: BlueprintArg,
 @user_errors
 def emulator_start(port: Annotated[Optional[int], typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None) -> None:
     """Start the embedded AWS (or report the running one)."""
-    from scripts import emulator
+    from mlops_blueprint.scripts import emulator
 
     emu, started = emulator.start(port)
     out.print(f"{'started' if started else 'already running'}: {emu.endpoint} (pid {emu.pid})")
@@ -487,7 +487,7 @@ def emulator_start(port: Annotated[Optional[int], typer.Option(help="Port on 127
 @emulator_app.command("stop")
 def emulator_stop() -> None:
     """Stop the embedded AWS; everything deployed into it is gone."""
-    from scripts import emulator
+    from mlops_blueprint.scripts import emulator
 
     emu = emulator.stop()
     out.print(f"stopped {emu.endpoint}" if emu else "no emulator was running")
@@ -496,7 +496,7 @@ def emulator_stop() -> None:
 @emulator_app.command("status")
 def emulator_status() -> None:
     """Is the embedded AWS running, and where."""
-    from scripts import emulator
+    from mlops_blueprint.scripts import emulator
 
     emu = emulator.status()
     if emu is None:

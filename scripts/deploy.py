@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blueprints.loader import ResolvedEnv
-from blueprints.naming import Naming
-from scripts.terraform import PlanSummary, Terraform
+from mlops_blueprint.blueprints.loader import ResolvedEnv
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.scripts.terraform import PlanSummary, Terraform
 
 Reporter = Callable[[str], None]
 

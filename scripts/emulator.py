@@ -120,7 +120,7 @@ def start(port: int | None = None, host: str = "127.0.0.1", wait: float = 30.0) 
     log = open(home() / "emulator.log", "ab")
     project_root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [project_root, os.environ.get("PYTHONPATH")])))
-    proc = subprocess.Popen([sys.executable, "-m", "scripts.emulator_server", "--port", str(port), "--host", host],
+    proc = subprocess.Popen([sys.executable, "-m", "mlops_blueprint.scripts.emulator_server", "--port", str(port), "--host", host],
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                             start_new_session=True, cwd=project_root)
     emu = Emulator(pid=proc.pid, port=port, host=host)

@@ -1,7 +1,7 @@
 """The embedded AWS: a moto server with the project's shims, on loopback.
 
 Run by `mlops-blueprint emulator start` as a detached process:
-    python -m scripts.emulator_server --port 4566
+    python -m mlops_blueprint.scripts.emulator_server --port 4566
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def main() -> None:
 
     from moto.server import ThreadedMotoServer
 
-    from scripts import emulator_shims
+    from mlops_blueprint.scripts import emulator_shims
 
     emulator_shims.install()
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)

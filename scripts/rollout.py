@@ -19,9 +19,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from blueprints import clouds
-from blueprints.loader import ResolvedEnv
-from blueprints.naming import Naming, vertex_endpoint_id
+from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.blueprints.loader import ResolvedEnv
+from mlops_blueprint.blueprints.naming import Naming, vertex_endpoint_id
 
 CANARY, PRIMARY = "canary", "primary"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from blueprints import clouds
-from blueprints.loader import ResolvedEnv
-from blueprints.naming import Naming
+from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.blueprints.loader import ResolvedEnv
+from mlops_blueprint.blueprints.naming import Naming
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ of each blueprint model the Vertex AI Model Registry holds.
 
 from __future__ import annotations
 
-from blueprints.loader import ResolvedEnv
-from blueprints.naming import Naming, vertex_endpoint_id
-from scripts.rollout import GcpClients
-from scripts.verify_aws import Check
+from mlops_blueprint.blueprints.loader import ResolvedEnv
+from mlops_blueprint.blueprints.naming import Naming, vertex_endpoint_id
+from mlops_blueprint.scripts.rollout import GcpClients
+from mlops_blueprint.scripts.verify_aws import Check
 
 
 def verify(env: ResolvedEnv, clients: GcpClients) -> list[Check]:

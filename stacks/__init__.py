@@ -11,9 +11,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from blueprints import clouds
-from blueprints.loader import LoadedBlueprint, ResolvedEnv
-from stacks.settings import DeploySettings
+from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.blueprints.loader import LoadedBlueprint, ResolvedEnv
+from mlops_blueprint.stacks.settings import DeploySettings
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
@@ -54,12 +54,12 @@ def build(app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], setting
             raise TargetNotAvailable("--local is the embedded AWS emulator; there is no GCP emulator "
                                      "(synth, check and the glue's fakes cover GCP offline)")
         try:
-            from stacks.gcp import GcpEnvironmentStack as Stack
+            from mlops_blueprint.stacks.gcp import GcpEnvironmentStack as Stack
         except ImportError as exc:
             raise TargetNotAvailable(f"the GCP provider bindings are not installed ({exc.name}); "
                                      "install them with `pip install -e '.[gcp]'` (`make install` does)") from None
     else:
-        from stacks.aws import AwsEnvironmentStack as Stack
+        from mlops_blueprint.stacks.aws import AwsEnvironmentStack as Stack
 
     names = []
     for env in envs:

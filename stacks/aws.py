@@ -7,17 +7,17 @@ from cdktn import S3Backend, TerraformOutput, TerraformStack
 from cdktn_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
-from blueprints.loader import ResolvedEnv
-from blueprints.naming import Naming
-from modules.baseline.aws import AwsBaseline, BaselineProps
-from modules.catalog.aws import AwsCatalog, CatalogProps
-from modules.data_lake.aws import AwsDataLake, DataLakeProps
-from modules.monitoring.aws import AwsMonitoring, MonitoringProps
-from modules.registry.aws import AwsRegistry, RegistryProps
-from modules.serving.aws import AwsServing, ServingProps
-from modules.training.aws import AwsTraining, TrainingProps
-from stacks.settings import DeploySettings
-from stacks.wiring import grant_personas
+from mlops_blueprint.blueprints.loader import ResolvedEnv
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.baseline.aws import AwsBaseline, BaselineProps
+from mlops_blueprint.modules.catalog.aws import AwsCatalog, CatalogProps
+from mlops_blueprint.modules.data_lake.aws import AwsDataLake, DataLakeProps
+from mlops_blueprint.modules.monitoring.aws import AwsMonitoring, MonitoringProps
+from mlops_blueprint.modules.registry.aws import AwsRegistry, RegistryProps
+from mlops_blueprint.modules.serving.aws import AwsServing, ServingProps
+from mlops_blueprint.modules.training.aws import AwsTraining, TrainingProps
+from mlops_blueprint.stacks.settings import DeploySettings
+from mlops_blueprint.stacks.wiring import grant_personas
 
 
 def tags_for(env: ResolvedEnv) -> dict[str, str]:

@@ -9,18 +9,18 @@ from cdktn_provider_google.provider import GoogleProvider
 from cdktn_provider_google_beta.provider import GoogleBetaProvider
 from constructs import Construct
 
-from blueprints.loader import ResolvedEnv
-from blueprints.naming import Naming
-from modules.baseline.gcp import BaselineProps, GcpBaseline
-from modules.catalog.gcp import CatalogProps, GcpCatalog
-from modules.data_lake.gcp import DataLakeProps, GcpDataLake
-from modules.gcp_common import label_value
-from modules.monitoring.gcp import GcpMonitoring, MonitoringProps
-from modules.registry.gcp import GcpRegistry, RegistryProps
-from modules.serving.gcp import GcpServing, ServingProps
-from modules.training.gcp import GcpTraining, TrainingProps
-from stacks.settings import DeploySettings
-from stacks.wiring import grant_personas
+from mlops_blueprint.blueprints.loader import ResolvedEnv
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.baseline.gcp import BaselineProps, GcpBaseline
+from mlops_blueprint.modules.catalog.gcp import CatalogProps, GcpCatalog
+from mlops_blueprint.modules.data_lake.gcp import DataLakeProps, GcpDataLake
+from mlops_blueprint.modules.gcp_common import label_value
+from mlops_blueprint.modules.monitoring.gcp import GcpMonitoring, MonitoringProps
+from mlops_blueprint.modules.registry.gcp import GcpRegistry, RegistryProps
+from mlops_blueprint.modules.serving.gcp import GcpServing, ServingProps
+from mlops_blueprint.modules.training.gcp import GcpTraining, TrainingProps
+from mlops_blueprint.stacks.settings import DeploySettings
+from mlops_blueprint.stacks.wiring import grant_personas
 
 
 def labels_for(env: ResolvedEnv) -> dict[str, str]:

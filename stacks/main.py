@@ -10,9 +10,9 @@ import sys
 
 from cdktn import App
 
-from blueprints import BlueprintError, load
-from stacks import build
-from stacks.settings import DeploySettings
+from mlops_blueprint.blueprints import BlueprintError, load
+from mlops_blueprint.stacks import build
+from mlops_blueprint.stacks.settings import DeploySettings
 
 
 def main() -> None:

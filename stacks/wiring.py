@@ -4,7 +4,7 @@ grant to (an IAM role on AWS, an IAM member string on GCP)."""
 
 from __future__ import annotations
 
-from blueprints.model import PERSONAS, Blueprint
+from mlops_blueprint.blueprints.model import PERSONAS, Blueprint
 
 
 def grant_personas(bp: Blueprint, principals: dict, *, lake=None, catalog=None, training=None, registry=None,

@@ -12,7 +12,7 @@ def emulator(emulator_home):
     test module, so that no module sees what another left behind."""
     import os
 
-    from scripts import emulator as emu
+    from mlops_blueprint.scripts import emulator as emu
 
     old = os.environ.get("MLOPS_HOME")
     os.environ["MLOPS_HOME"] = str(emulator_home)

@@ -22,9 +22,9 @@ from cdktn_provider_aws.vpc_endpoint import VpcEndpoint
 from cdktn import Fn
 from constructs import Construct
 
-from blueprints.model import PERSONAS, Baseline
-from blueprints.naming import Naming
-from modules.aws_common import assume_role_policy, protect
+from mlops_blueprint.blueprints.model import PERSONAS, Baseline
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.aws_common import assume_role_policy, protect
 
 KEY_PURPOSES = ("data", "ml", "ops")
 INTERFACE_ENDPOINTS = ("sts", "kms", "logs", "secretsmanager", "ecr.api", "ecr.dkr", "sagemaker.api", "sagemaker.runtime")

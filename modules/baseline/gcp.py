@@ -28,9 +28,9 @@ from cdktn_provider_google.service_account import ServiceAccount
 from cdktn_provider_google_beta.google_project_service_identity import GoogleProjectServiceIdentity
 from constructs import Construct
 
-from blueprints.model import PERSONAS, Baseline
-from blueprints.naming import PERSONA_SLUGS, Naming
-from modules.gcp_common import protect
+from mlops_blueprint.blueprints.model import PERSONAS, Baseline
+from mlops_blueprint.blueprints.naming import PERSONA_SLUGS, Naming
+from mlops_blueprint.modules.gcp_common import protect
 
 KEY_PURPOSES = ("data", "ml", "ops")
 ROTATION = "7776000s"  # 90 days

@@ -11,11 +11,11 @@ from cdktn_provider_aws.lakeformation_permissions import LakeformationPermission
 from cdktn_provider_aws.lakeformation_resource import LakeformationResource
 from constructs import Construct
 
-from blueprints.model import Catalog
-from blueprints.naming import Naming
-from modules.aws_common import attach, aws_cron, protect, service_role
-from modules.baseline.aws import AwsBaseline
-from modules.data_lake.aws import AwsDataLake
+from mlops_blueprint.blueprints.model import Catalog
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.aws_common import attach, aws_cron, protect, service_role
+from mlops_blueprint.modules.baseline.aws import AwsBaseline
+from mlops_blueprint.modules.data_lake.aws import AwsDataLake
 
 READ = ["DESCRIBE"]
 WRITE = ["CREATE_TABLE", "ALTER", "DESCRIBE"]

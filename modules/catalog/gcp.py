@@ -14,11 +14,11 @@ from cdktn_provider_google.dataplex_zone import DataplexZone
 from cdktn_provider_google.project_iam_member import ProjectIamMember
 from constructs import Construct
 
-from blueprints.model import Catalog
-from blueprints.naming import Naming
-from modules.baseline.gcp import GcpBaseline
-from modules.data_lake.gcp import GcpDataLake
-from modules.gcp_common import protect
+from mlops_blueprint.blueprints.model import Catalog
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.baseline.gcp import GcpBaseline
+from mlops_blueprint.modules.data_lake.gcp import GcpDataLake
+from mlops_blueprint.modules.gcp_common import protect
 
 DATASET_ROLE = {"read": "roles/bigquery.dataViewer", "write": "roles/bigquery.dataEditor"}
 LAKE_ROLE = {"read": "roles/dataplex.dataReader", "write": "roles/dataplex.dataWriter"}

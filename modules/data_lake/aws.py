@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from cdktn_provider_aws.iam_role import IamRole
 from constructs import Construct
 
-from blueprints.model import DataLake
-from blueprints.naming import Naming
-from modules.aws_common import BucketProps, SecureBucket, attach
-from modules.baseline.aws import AwsBaseline
+from mlops_blueprint.blueprints.model import DataLake
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.aws_common import BucketProps, SecureBucket, attach
+from mlops_blueprint.modules.baseline.aws import AwsBaseline
 
 
 @dataclass(frozen=True)

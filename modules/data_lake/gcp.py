@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from blueprints.model import DataLake
-from blueprints.naming import Naming
-from modules.baseline.gcp import GcpBaseline
-from modules.gcp_common import BucketProps, SecureBucket
+from mlops_blueprint.blueprints.model import DataLake
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.baseline.gcp import GcpBaseline
+from mlops_blueprint.modules.gcp_common import BucketProps, SecureBucket
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
-from blueprints.model import Monitoring
-from blueprints.naming import Naming
-from modules.baseline.aws import AwsBaseline
-from modules.serving.aws import VARIANT, AwsServing
-from modules.training.aws import AwsTraining
+from mlops_blueprint.blueprints.model import Monitoring
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.baseline.aws import AwsBaseline
+from mlops_blueprint.modules.serving.aws import VARIANT, AwsServing
+from mlops_blueprint.modules.training.aws import AwsTraining
 
 
 @dataclass(frozen=True)

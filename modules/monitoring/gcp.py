@@ -18,11 +18,11 @@ from cdktn_provider_google.monitoring_alert_policy import (
 from cdktn_provider_google.monitoring_dashboard import MonitoringDashboard
 from constructs import Construct
 
-from blueprints.model import Monitoring
-from blueprints.naming import Naming
-from modules.baseline.gcp import GcpBaseline
-from modules.serving.gcp import GcpServing
-from modules.training.gcp import GcpTraining
+from mlops_blueprint.blueprints.model import Monitoring
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.baseline.gcp import GcpBaseline
+from mlops_blueprint.modules.serving.gcp import GcpServing
+from mlops_blueprint.modules.training.gcp import GcpTraining
 
 TEMPLATES = Path(__file__).parent / "templates"
 VERTEX = 'resource.type = "aiplatform.googleapis.com/Endpoint" AND resource.labels.endpoint_id = "{id}"'

@@ -11,10 +11,10 @@ from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.sagemaker_model_package_group import SagemakerModelPackageGroup
 from constructs import Construct
 
-from blueprints.model import Registry
-from blueprints.naming import Naming
-from modules.aws_common import BucketProps, SecureBucket, attach, protect, statement
-from modules.baseline.aws import AwsBaseline
+from mlops_blueprint.blueprints.model import Registry
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.aws_common import BucketProps, SecureBucket, attach, protect, statement
+from mlops_blueprint.modules.baseline.aws import AwsBaseline
 
 
 @dataclass(frozen=True)

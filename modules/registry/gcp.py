@@ -16,10 +16,10 @@ from cdktn_provider_google.project_iam_member import ProjectIamMember
 from cdktn_provider_google_beta.google_vertex_ai_metadata_store import GoogleVertexAiMetadataStore
 from constructs import Construct
 
-from blueprints.model import Registry
-from blueprints.naming import Naming
-from modules.baseline.gcp import GcpBaseline
-from modules.gcp_common import BucketProps, SecureBucket, protect
+from mlops_blueprint.blueprints.model import Registry
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.baseline.gcp import GcpBaseline
+from mlops_blueprint.modules.gcp_common import BucketProps, SecureBucket, protect
 
 # What publishing a model version needs in the Vertex AI Model Registry, and nothing else.
 PUBLISH_PERMISSIONS = ("aiplatform.models.upload", "aiplatform.models.get", "aiplatform.models.list",

@@ -19,12 +19,12 @@ from cdktn_provider_aws.sagemaker_endpoint_configuration import (
 from cdktn_provider_aws.sagemaker_model import SagemakerModel, SagemakerModelPrimaryContainer
 from constructs import Construct
 
-from blueprints import clouds
-from blueprints.model import Serving
-from blueprints.naming import Naming
-from modules.aws_common import BucketProps, SecureBucket, attach, service_role, statement
-from modules.baseline.aws import AwsBaseline
-from modules.registry.aws import AwsRegistry
+from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.blueprints.model import Serving
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.aws_common import BucketProps, SecureBucket, attach, service_role, statement
+from mlops_blueprint.modules.baseline.aws import AwsBaseline
+from mlops_blueprint.modules.registry.aws import AwsRegistry
 
 VARIANT = "primary"
 

@@ -16,12 +16,12 @@ from cdktn_provider_google.vertex_ai_endpoint import VertexAiEndpoint
 from cdktn_provider_google_beta.google_vertex_ai_endpoint_iam_member import GoogleVertexAiEndpointIamMember
 from constructs import Construct
 
-from blueprints import clouds
-from blueprints.model import Serving
-from blueprints.naming import Naming, vertex_endpoint_id as endpoint_id
-from modules.baseline.gcp import GcpBaseline
-from modules.gcp_common import protect
-from modules.registry.gcp import GcpRegistry
+from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.blueprints.model import Serving
+from mlops_blueprint.blueprints.naming import Naming, vertex_endpoint_id as endpoint_id
+from mlops_blueprint.modules.baseline.gcp import GcpBaseline
+from mlops_blueprint.modules.gcp_common import protect
+from mlops_blueprint.modules.registry.gcp import GcpRegistry
 
 INVOKE_PERMISSIONS = ("aiplatform.endpoints.predict", "aiplatform.endpoints.get")
 DEPLOY_PERMISSIONS = ("aiplatform.endpoints.get", "aiplatform.endpoints.deploy", "aiplatform.endpoints.undeploy",

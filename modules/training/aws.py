@@ -10,11 +10,11 @@ from cdktn_provider_aws.eks_node_group import EksNodeGroup, EksNodeGroupTaint
 from cdktn_provider_aws.iam_role import IamRole
 from constructs import Construct
 
-from blueprints import clouds
-from blueprints.model import Training
-from blueprints.naming import Naming
-from modules.aws_common import attach, service_role
-from modules.baseline.aws import AwsBaseline
+from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.blueprints.model import Training
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.aws_common import attach, service_role
+from mlops_blueprint.modules.baseline.aws import AwsBaseline
 
 GPU_TAINT = ("nvidia.com/gpu", "present", "NO_SCHEDULE")
 AMI_TYPE = "AL2_x86_64_GPU"

@@ -21,10 +21,10 @@ from cdktn_provider_google.service_account import ServiceAccount
 from cdktn_provider_google.service_account_iam_member import ServiceAccountIamMember
 from constructs import Construct
 
-from blueprints import clouds
-from blueprints.model import Training
-from blueprints.naming import Naming
-from modules.baseline.gcp import GKE_MASTER_RANGE, GcpBaseline
+from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.blueprints.model import Training
+from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.modules.baseline.gcp import GKE_MASTER_RANGE, GcpBaseline
 
 GPU_TAINT = ("nvidia.com/gpu", "present", "NO_SCHEDULE")
 TPU_TAINT = ("google.com/tpu", "present", "NO_SCHEDULE")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from blueprints import BlueprintError, load
+from mlops_blueprint.blueprints import BlueprintError, load
 from tests.conftest import MINIMAL
 
 GCP = MINIMAL.replace("target: {cloud: aws, region: eu-central-1}",
@@ -81,7 +81,7 @@ def test_allowed_regions_may_name_every_cloud_but_not_unknown_regions(write):
 
 
 def test_gpu_sizes_and_tpu_chips_map_on_gcp(write):
-    from blueprints import clouds
+    from mlops_blueprint.blueprints import clouds
 
     assert clouds.training_instance("gcp", "google-tpu-v5e", 4) == "ct5lp-hightpu-4t"
     assert clouds.GCP_ACCELERATOR_TYPES["google-tpu-v5e"] is None
@@ -92,7 +92,7 @@ def test_gpu_sizes_and_tpu_chips_map_on_gcp(write):
 
 
 def test_cron_is_cloud_neutral(write):
-    from modules.aws_common import aws_cron
+    from mlops_blueprint.modules.aws_common import aws_cron
 
     text = GCP.replace("  registry:", "  catalog: {databases: {sales: {zones: [raw]}}, crawl_schedule: 'cron(0 3 * * ? *)'}\n  registry:")
     [(_, path, msg)] = problems(write(text))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from blueprints import BlueprintError, load
+from mlops_blueprint.blueprints import BlueprintError, load
 from tests.conftest import MINIMAL
 
 

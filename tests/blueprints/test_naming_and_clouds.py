@@ -1,7 +1,7 @@
 import pytest
 
-from blueprints import clouds
-from blueprints.naming import NameRuleError, Naming, aws_bucket
+from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.blueprints.naming import NameRuleError, Naming, aws_bucket
 
 
 def test_names_are_prefix_plus_logical_name():

@@ -13,9 +13,9 @@ from collections import Counter
 
 import pytest
 
-from blueprints import load
-from stacks import synth
-from stacks.settings import DeploySettings
+from mlops_blueprint.blueprints import load
+from mlops_blueprint.stacks import synth
+from mlops_blueprint.stacks.settings import DeploySettings
 from tests.conftest import REFERENCE
 
 HERE = os.path.dirname(__file__)

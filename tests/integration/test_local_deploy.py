@@ -19,7 +19,7 @@ STARTER = ROOT / "blueprints/reference/starter.yaml"
 
 def cli(*args, home):
     env = dict(os.environ, MLOPS_HOME=str(home), NO_COLOR="1", COLUMNS="200")
-    p = subprocess.run([sys.executable, "-m", "scripts.cli", *map(str, args)], capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)], capture_output=True, text=True,
                        cwd=ROOT, env=env, timeout=1200)
     return p.returncode, p.stdout + p.stderr
 

@@ -171,10 +171,10 @@ def test_construct_refuses_an_unmappable_pool():
     """A construct validates its props even when a caller skipped the blueprint validator."""
     from cdktn import App, TerraformStack
 
-    from blueprints.model import Baseline, Pool, Training
-    from blueprints.naming import Naming
-    from modules.baseline.aws import AwsBaseline, BaselineProps
-    from modules.training.aws import AwsTraining, TrainingProps
+    from mlops_blueprint.blueprints.model import Baseline, Pool, Training
+    from mlops_blueprint.blueprints.naming import Naming
+    from mlops_blueprint.modules.baseline.aws import AwsBaseline, BaselineProps
+    from mlops_blueprint.modules.training.aws import AwsTraining, TrainingProps
 
     stack = TerraformStack(App(), "t")
     n = Naming("t", "dev")
@@ -186,7 +186,7 @@ def test_construct_refuses_an_unmappable_pool():
 
 
 def test_wildcard_allow_is_refused_when_building_a_policy():
-    from modules.aws_common import statement
+    from mlops_blueprint.modules.aws_common import statement
 
     with pytest.raises(ValueError, match="wildcard"):
         statement(["s3:*"], ["arn:aws:s3:::x"])

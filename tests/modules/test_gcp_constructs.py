@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from blueprints import load
-from modules.monitoring.gcp import render_dashboard
-from modules.serving.gcp import endpoint_id
-from stacks import synth
-from stacks.settings import DeploySettings
+from mlops_blueprint.blueprints import load
+from mlops_blueprint.modules.monitoring.gcp import render_dashboard
+from mlops_blueprint.modules.serving.gcp import endpoint_id
+from mlops_blueprint.stacks import synth
+from mlops_blueprint.stacks.settings import DeploySettings
 from tests.conftest import REFERENCE
 from tests.modules.conftest import one, resources, retarget
 
@@ -170,7 +170,7 @@ def test_labels_and_gcs_backend(gcp_starter):
 
 
 def test_a_construct_refuses_an_unmappable_pool():
-    from modules.training.gcp import machine_for
+    from mlops_blueprint.modules.training.gcp import machine_for
 
     with pytest.raises(ValueError, match="nvidia-a10g x1 has no GCP machine type"):
         machine_for("p", "nvidia-a10g", 1)

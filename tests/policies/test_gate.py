@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from blueprints import load
-from policies import change
-from policies.engine import Finding, Report, Waiver, apply_waivers
-from policies.gate import blueprint_layer, evaluate
-from policies.packs import UnknownPack, resolve
-from policies.report import RENDER
+from mlops_blueprint.blueprints import load
+from mlops_blueprint.policies import change
+from mlops_blueprint.policies.engine import Finding, Report, Waiver, apply_waivers
+from mlops_blueprint.policies.gate import blueprint_layer, evaluate
+from mlops_blueprint.policies.packs import UnknownPack, resolve
+from mlops_blueprint.policies.report import RENDER
 from tests.conftest import MINIMAL, ROOT
 
 TODAY = dt.date(2026, 11, 23)
@@ -36,7 +36,7 @@ def test_region_allow_list(write):
 
 
 def test_unknown_pack_is_refused_by_the_validator_and_the_resolver(write):
-    from blueprints import BlueprintError
+    from mlops_blueprint.blueprints import BlueprintError
 
     with pytest.raises(BlueprintError, match="'baseline' or 'regulated'"):
         load(write(MINIMAL + "policies: {packs: [strictest]}\n"))
@@ -69,7 +69,7 @@ def test_unknown_check_in_a_waiver_is_an_error_and_unmatched_is_a_warning():
 
 
 def test_waiver_needs_a_real_reason(write):
-    from blueprints import BlueprintError
+    from mlops_blueprint.blueprints import BlueprintError
 
     text = MINIMAL + "policies:\n  waivers:\n    - {check: MLOPS_AWS_016, resource: registry, reason: meh, owner: a@b.co, expires: 2027-01-01}\n"
     with pytest.raises(BlueprintError, match="at least 10 characters"):
@@ -125,7 +125,7 @@ def test_min_severity_threshold():
 def cli(*args, **env):
     import os
 
-    return subprocess.run([sys.executable, "-m", "scripts.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)], capture_output=True, text=True,
                           cwd=ROOT, env=dict(os.environ, **env))
 
 
@@ -153,12 +153,12 @@ def test_check_cli_refuses_a_file_that_is_not_a_plan(tmp_path):
 
 
 def test_missing_checkov_fails_closed(tmp_path, monkeypatch):
-    from policies import checkov_runner
+    from mlops_blueprint.policies import checkov_runner
 
     monkeypatch.setattr(checkov_runner, "binary", lambda: (_ for _ in ()).throw(
         checkov_runner.CheckovUnavailable("checkov is not installed")))
     e = load(ROOT / "blueprints/reference/starter.yaml").envs["dev"]
-    from stacks import synth
+    from mlops_blueprint.stacks import synth
 
     [res] = synth(load(ROOT / "blueprints/reference/starter.yaml"), [e], tmp_path)
     r = evaluate(e, json_path=res.json_path)
@@ -168,9 +168,9 @@ def test_missing_checkov_fails_closed(tmp_path, monkeypatch):
 
 
 def test_checkov_findings_map_back_to_components(tmp_path):
-    from policies.checkov_runner import run
-    from policies.tfjson import Doc
-    from stacks import synth
+    from mlops_blueprint.policies.checkov_runner import run
+    from mlops_blueprint.policies.tfjson import Doc
+    from mlops_blueprint.stacks import synth
 
     lb = load(ROOT / "blueprints/reference/starter.yaml")
     [res] = synth(lb, [lb.envs["dev"]], tmp_path)
@@ -182,7 +182,7 @@ def test_checkov_findings_map_back_to_components(tmp_path):
 
 @pytest.mark.parametrize("path", sorted((ROOT / "blueprints/reference").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_reference_blueprint_passes_its_packs(path, tmp_path):
-    from stacks import synth
+    from mlops_blueprint.stacks import synth
 
     lb = load(path)
     for res, e in zip(synth(lb, lb.select(None), tmp_path), lb.select(None)):

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from policies.engine import all_rules, run_rule
-from policies.packs import PACKS
-from policies.rules_md import OUT, render
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import all_rules, run_rule
+from mlops_blueprint.policies.packs import PACKS
+from mlops_blueprint.policies.rules_md import OUT, render
+from mlops_blueprint.policies.tfjson import Doc
 
 ROOT = Path(__file__).resolve().parents[2] / "policies" / "fixtures"
 FIXTURES = ROOT / "aws"
@@ -54,11 +54,11 @@ def test_every_pack_names_only_known_rules():
 
 
 def test_rules_md_is_current():
-    assert OUT.read_text() == render(), "policies/RULES.md is stale: run `python -m policies.rules_md`"
+    assert OUT.read_text() == render(), "policies/RULES.md is stale: run `python -m mlops_blueprint.policies.rules_md`"
 
 
 def test_a_crashing_rule_fails_closed():
-    from policies.engine import Rule
+    from mlops_blueprint.policies.engine import Rule
 
     def boom(doc):
         raise KeyError("oops")
@@ -75,7 +75,7 @@ BLUEPRINT_RULES = [r for r in all_rules().values() if r.layer == "blueprint"]
 @pytest.mark.parametrize("rule", BLUEPRINT_RULES, ids=lambda r: r.id)
 @pytest.mark.parametrize("kind", ["pass", "fail"])
 def test_blueprint_rule_fixture(rule, kind):
-    from blueprints import load
+    from mlops_blueprint.blueprints import load
 
     path = BP_FIXTURES / rule.id / f"{kind}.yaml"
     lines = path.read_text().splitlines()

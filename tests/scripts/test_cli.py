@@ -7,7 +7,7 @@ import sys
 
 from tests.conftest import MINIMAL, REFERENCE, ROOT
 
-CLI = [sys.executable, "-m", "scripts.cli"]
+CLI = [sys.executable, "-m", "mlops_blueprint.scripts.cli"]
 
 
 def run(*args, env=None, cwd=ROOT):

@@ -3,8 +3,8 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from scripts import emulator as emu
-from scripts.emulator_shims import SHIMS
+from mlops_blueprint.scripts import emulator as emu
+from mlops_blueprint.scripts.emulator_shims import SHIMS
 
 
 def test_every_shim_is_documented_in_the_readme():

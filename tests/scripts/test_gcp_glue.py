@@ -7,10 +7,10 @@ import pytest
 from google.api_core import exceptions as gexc
 from google.cloud import aiplatform_v1 as v1
 
-from blueprints import load
-from blueprints.naming import vertex_endpoint_id
-from scripts.rollout import GcpClients, RolloutError, rollout_gcp, split
-from scripts.verify_gcp import verify
+from mlops_blueprint.blueprints import load
+from mlops_blueprint.blueprints.naming import vertex_endpoint_id
+from mlops_blueprint.scripts.rollout import GcpClients, RolloutError, rollout_gcp, split
+from mlops_blueprint.scripts.verify_gcp import verify
 from tests.conftest import ROOT
 
 VISION = ROOT / "blueprints/reference/gcp-vision.yaml"
@@ -158,8 +158,8 @@ def test_verify_fails_a_public_endpoint_with_a_google_key_and_a_missing_one(dev)
 def test_cli_rollout_and_verify_on_gcp_use_the_glue(monkeypatch):
     from typer.testing import CliRunner
 
-    from scripts import rollout as glue
-    from scripts.cli import app
+    from mlops_blueprint.scripts import rollout as glue
+    from mlops_blueprint.scripts.cli import app
 
     fake = FakeVertex(endpoint=endpoint({"111": 100}))
     monkeypatch.setattr(glue, "gcp_clients", lambda region: clients(fake))
@@ -176,7 +176,7 @@ def test_cli_rollout_and_verify_on_gcp_use_the_glue(monkeypatch):
 def test_gcs_state_bucket_is_created_once_versioned_and_private(dev):
     from google.cloud import storage
 
-    from scripts.deploy import bootstrap_gcs_state
+    from mlops_blueprint.scripts.deploy import bootstrap_gcs_state
 
     class FakeStorage:
         def __init__(self):
@@ -208,7 +208,7 @@ def test_missing_google_credentials_is_a_clear_error(tmp_path):
     import sys
 
     env = dict(os.environ, GOOGLE_APPLICATION_CREDENTIALS=str(tmp_path / "missing.json"), NO_COLOR="1")
-    p = subprocess.run([sys.executable, "-m", "scripts.cli", "verify", str(VISION), "--env", "dev"], capture_output=True,
+    p = subprocess.run([sys.executable, "-m", "mlops_blueprint.scripts.cli", "verify", str(VISION), "--env", "dev"], capture_output=True,
                        text=True, cwd=ROOT, env=env, timeout=300)
     assert p.returncode == 3, p.stderr
     assert "no cloud credentials" in p.stderr and "gcloud auth application-default login" in p.stderr

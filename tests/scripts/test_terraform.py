@@ -2,7 +2,7 @@
 
 import pytest
 
-from scripts.terraform import PlanSummary, Terraform, ToolMissing, cli_config
+from mlops_blueprint.scripts.terraform import PlanSummary, Terraform, ToolMissing, cli_config
 
 
 def make_mirror(root):

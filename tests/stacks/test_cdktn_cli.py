@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from blueprints import load
-from stacks import synth
+from mlops_blueprint.blueprints import load
+from mlops_blueprint.stacks import synth
 from tests.conftest import ROOT
 
 BIN = ROOT / ".tools" / "node_modules" / ".bin"

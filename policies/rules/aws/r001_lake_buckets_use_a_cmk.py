@@ -1,7 +1,7 @@
 """MLOPS_AWS_001: S3 buckets are encrypted with a customer-managed KMS key."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list, refs
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list, refs
 
 
 @rule(id="MLOPS_AWS_001", name='S3 buckets are encrypted with a customer-managed KMS key', severity="high", category="data_lake", applies_to=('aws_s3_bucket',))

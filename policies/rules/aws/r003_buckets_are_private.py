@@ -1,7 +1,7 @@
 """MLOPS_AWS_003: S3 buckets block every form of public access."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_003", name='S3 buckets block every form of public access', severity="critical", category="data_lake", applies_to=('aws_s3_bucket',))

@@ -1,7 +1,7 @@
 """MLOPS_AWS_004: S3 buckets expire old versions and aborted uploads."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list
 
 
 @rule(id="MLOPS_AWS_004", name='S3 buckets expire old versions and aborted uploads', severity="low", category="data_lake", applies_to=('aws_s3_bucket',))

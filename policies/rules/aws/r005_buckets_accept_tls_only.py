@@ -2,8 +2,8 @@
 
 import json
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list
 
 
 @rule(id="MLOPS_AWS_005", name='S3 buckets refuse requests that are not over TLS', severity="high", category="data_lake", applies_to=('aws_s3_bucket',))

@@ -1,7 +1,7 @@
 """MLOPS_AWS_006: KMS keys rotate yearly."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_006", name='KMS keys rotate yearly', severity="medium", category="baseline", applies_to=('aws_kms_key',))

@@ -2,8 +2,8 @@
 
 import json
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list
 
 
 @rule(id="MLOPS_AWS_007", name='IAM policies name their actions (no * or service:*)', severity="critical", category="baseline", applies_to=('aws_iam_role_policy', 'aws_iam_policy'))

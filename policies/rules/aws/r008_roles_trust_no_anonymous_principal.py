@@ -2,8 +2,8 @@
 
 import json
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list
 
 
 @rule(id="MLOPS_AWS_008", name='IAM roles are assumable only by named accounts or services', severity="critical", category="baseline", applies_to=('aws_iam_role',))

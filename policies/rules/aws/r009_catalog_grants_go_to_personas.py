@@ -1,7 +1,7 @@
 """MLOPS_AWS_009: Lake Formation grants go only to the platform persona roles."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, refs
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, refs
 
 
 @rule(id="MLOPS_AWS_009", name='Lake Formation grants go only to the platform persona roles', severity="high", category="catalog", applies_to=('aws_lakeformation_permissions',))

@@ -1,7 +1,7 @@
 """MLOPS_AWS_010: The training cluster API is reachable only from inside the network."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_010", name='The training cluster API is reachable only from inside the network', severity="high", category="training", applies_to=('aws_eks_cluster',))

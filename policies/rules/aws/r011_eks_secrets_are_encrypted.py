@@ -1,7 +1,7 @@
 """MLOPS_AWS_011: The training cluster encrypts Kubernetes secrets with a KMS key."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list
 
 
 @rule(id="MLOPS_AWS_011", name='The training cluster encrypts Kubernetes secrets with a KMS key', severity="high", category="training", applies_to=('aws_eks_cluster',))

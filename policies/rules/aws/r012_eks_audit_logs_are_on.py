@@ -1,7 +1,7 @@
 """MLOPS_AWS_012: The training cluster writes API and audit logs."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_012", name='The training cluster writes API and audit logs', severity="medium", category="training", applies_to=('aws_eks_cluster',))

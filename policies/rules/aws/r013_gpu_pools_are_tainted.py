@@ -1,7 +1,7 @@
 """MLOPS_AWS_013: GPU node groups carry the nvidia.com/gpu NoSchedule taint."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list
 
 
 @rule(id="MLOPS_AWS_013", name='GPU node groups carry the nvidia.com/gpu NoSchedule taint', severity="medium", category="training", applies_to=('aws_eks_node_group',))

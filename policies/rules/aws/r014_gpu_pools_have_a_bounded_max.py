@@ -1,7 +1,7 @@
 """MLOPS_AWS_014: GPU node groups cap their size at 64 nodes or fewer."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_014", name='GPU node groups cap their size at 64 nodes or fewer', severity="high", category="training", applies_to=('aws_eks_node_group',))

@@ -1,7 +1,7 @@
 """MLOPS_AWS_015: GPU node groups scale to zero outside prod."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_015", name='GPU node groups scale to zero outside prod', severity="medium", category="training", applies_to=('aws_eks_node_group',))

@@ -1,7 +1,7 @@
 """MLOPS_AWS_016: Image repositories refuse to overwrite a tag."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_016", name='Image repositories refuse to overwrite a tag', severity="high", category="registry", applies_to=('aws_ecr_repository',))

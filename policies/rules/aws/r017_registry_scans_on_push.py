@@ -1,7 +1,7 @@
 """MLOPS_AWS_017: Image repositories scan every pushed image."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_017", name='Image repositories scan every pushed image', severity="medium", category="registry", applies_to=('aws_ecr_repository',))

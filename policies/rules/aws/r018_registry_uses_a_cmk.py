@@ -1,7 +1,7 @@
 """MLOPS_AWS_018: Image repositories are encrypted with a KMS key."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list
 
 
 @rule(id="MLOPS_AWS_018", name='Image repositories are encrypted with a KMS key', severity="medium", category="registry", applies_to=('aws_ecr_repository',))

@@ -1,7 +1,7 @@
 """MLOPS_AWS_019: Serving endpoint storage is encrypted with a KMS key."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_019", name='Serving endpoint storage is encrypted with a KMS key', severity="high", category="serving", applies_to=('aws_sagemaker_endpoint_configuration',))

@@ -1,7 +1,7 @@
 """MLOPS_AWS_020: Serving endpoints capture requests and responses, encrypted."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_020", name='Serving endpoints capture requests and responses, encrypted', severity="medium", category="serving", applies_to=('aws_sagemaker_endpoint_configuration',))

@@ -1,7 +1,7 @@
 """MLOPS_AWS_021: Serving endpoints autoscale with a target-tracking policy."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, refs
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, refs
 
 
 @rule(id="MLOPS_AWS_021", name='Serving endpoints autoscale with a target-tracking policy', severity="medium", category="serving", applies_to=('aws_sagemaker_endpoint',))

@@ -1,7 +1,7 @@
 """MLOPS_AWS_022: Models run network-isolated inside the platform VPC."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_022", name='Models run network-isolated inside the platform VPC', severity="high", category="serving", applies_to=('aws_sagemaker_model',))

@@ -1,7 +1,7 @@
 """MLOPS_AWS_023: Every endpoint and GPU pool has an alarm."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list
 
 
 @rule(id="MLOPS_AWS_023", name='Every endpoint and GPU pool has an alarm', severity="medium", category="monitoring", applies_to=('aws_sagemaker_endpoint', 'aws_eks_node_group'))

@@ -1,7 +1,7 @@
 """MLOPS_AWS_024: Alarms notify a topic that has subscribers."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, refs
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, refs
 
 
 @rule(id="MLOPS_AWS_024", name='Alarms notify a topic that has subscribers', severity="medium", category="monitoring", applies_to=('aws_cloudwatch_metric_alarm',))

@@ -1,7 +1,7 @@
 """MLOPS_AWS_025: Notification topics are encrypted with a KMS key."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_025", name='Notification topics are encrypted with a KMS key', severity="low", category="monitoring", applies_to=('aws_sns_topic',))

@@ -3,8 +3,8 @@
 import json
 import re
 
-from policies.engine import rule
-from policies.tfjson import Doc, refs
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, refs
 
 
 @rule(id="MLOPS_AWS_026", name='No secret value is written in the synthesized configuration', severity="critical", category="baseline", applies_to=())

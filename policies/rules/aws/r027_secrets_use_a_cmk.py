@@ -1,7 +1,7 @@
 """MLOPS_AWS_027: Secrets are encrypted with a customer-managed key."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_027", name='Secrets are encrypted with a customer-managed key', severity="medium", category="baseline", applies_to=('aws_secretsmanager_secret',))

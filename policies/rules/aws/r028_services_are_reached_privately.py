@@ -1,7 +1,7 @@
 """MLOPS_AWS_028: AWS services are reached through VPC endpoints, with no internet gateway."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_AWS_028", name='AWS services are reached through VPC endpoints, with no internet gateway', severity="high", category="baseline", applies_to=('aws_vpc',))

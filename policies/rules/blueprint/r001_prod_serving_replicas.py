@@ -1,6 +1,6 @@
 """MLOPS_BP_001: Prod serving runs at least two replicas. A blueprint rule: yields (field path, passed, message)."""
 
-from policies.engine import rule
+from mlops_blueprint.policies.engine import rule
 
 
 @rule(id="MLOPS_BP_001", name="Prod serving runs at least two replicas", severity="high", category="serving",

@@ -1,7 +1,7 @@
 """MLOPS_BP_002: The region is in the allow-list. A blueprint rule: yields (field path, passed, message)."""
 
-from blueprints import clouds
-from policies.engine import rule
+from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.policies.engine import rule
 
 
 @rule(id="MLOPS_BP_002", name="The region is in the allow-list", severity="high", category="baseline",

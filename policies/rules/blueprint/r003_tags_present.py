@@ -1,6 +1,6 @@
 """MLOPS_BP_003: Owner, cost center and data classification tags are set. A blueprint rule: yields (field path, passed, message)."""
 
-from policies.engine import rule
+from mlops_blueprint.policies.engine import rule
 
 
 @rule(id="MLOPS_BP_003", name="Owner, cost center and data classification tags are set", severity="medium",

@@ -1,6 +1,6 @@
 """MLOPS_BP_004: Every GPU pool has a finite maximum of at most 64 nodes. A blueprint rule: yields (field path, passed, message)."""
 
-from policies.engine import rule
+from mlops_blueprint.policies.engine import rule
 
 
 @rule(id="MLOPS_BP_004", name="Every GPU pool has a finite maximum of at most 64 nodes", severity="high",

@@ -1,6 +1,6 @@
 """MLOPS_BP_005: Confidential data is kept in remote, encrypted state. A blueprint rule: yields (field path, passed, message)."""
 
-from policies.engine import rule
+from mlops_blueprint.policies.engine import rule
 
 
 @rule(id="MLOPS_BP_005", name="Confidential data is kept in remote, encrypted state", severity="high",

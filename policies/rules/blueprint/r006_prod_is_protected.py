@@ -1,6 +1,6 @@
 """MLOPS_BP_006: Production environments protect their stateful resources. A blueprint rule: yields (field path, passed, message)."""
 
-from policies.engine import rule
+from mlops_blueprint.policies.engine import rule
 
 
 @rule(id="MLOPS_BP_006", name="Production environments protect their stateful resources", severity="critical",

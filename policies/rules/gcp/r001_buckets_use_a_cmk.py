@@ -1,7 +1,7 @@
 """MLOPS_GCP_001: GCS buckets are encrypted with a customer-managed KMS key."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, block, refs
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, block, refs
 
 
 @rule(id="MLOPS_GCP_001", name='GCS buckets are encrypted with a customer-managed KMS key', severity="high", category="data_lake", cloud="gcp",

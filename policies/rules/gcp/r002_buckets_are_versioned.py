@@ -1,7 +1,7 @@
 """MLOPS_GCP_002: GCS buckets keep object versions."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, block
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, block
 
 
 @rule(id="MLOPS_GCP_002", name='GCS buckets keep object versions', severity="medium", category="data_lake", cloud="gcp",

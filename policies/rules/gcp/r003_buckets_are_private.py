@@ -1,7 +1,7 @@
 """MLOPS_GCP_003: GCS buckets enforce uniform access and public access prevention."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_GCP_003", name='GCS buckets enforce uniform access and public access prevention', severity="critical", category="data_lake", cloud="gcp",

@@ -1,7 +1,7 @@
 """MLOPS_GCP_004: GCS buckets expire noncurrent versions."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list, block
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list, block
 
 
 @rule(id="MLOPS_GCP_004", name='GCS buckets expire noncurrent versions', severity="medium", category="data_lake", cloud="gcp",

@@ -1,7 +1,7 @@
 """MLOPS_GCP_005: KMS keys rotate at least every 90 days."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_GCP_005", name='KMS keys rotate at least every 90 days', severity="high", category="baseline", cloud="gcp",

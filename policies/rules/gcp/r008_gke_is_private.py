@@ -1,7 +1,7 @@
 """MLOPS_GCP_008: GKE clusters have private nodes, a private endpoint and authorized networks."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list, block
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list, block
 
 
 @rule(id="MLOPS_GCP_008", name='GKE clusters have private nodes, a private endpoint and authorized networks', severity="critical", category="training", cloud="gcp",

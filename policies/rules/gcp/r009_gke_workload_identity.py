@@ -1,7 +1,7 @@
 """MLOPS_GCP_009: GKE uses Workload Identity and hides node metadata."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, block
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, block
 
 
 @rule(id="MLOPS_GCP_009", name='GKE uses Workload Identity and hides node metadata', severity="high", category="training", cloud="gcp",

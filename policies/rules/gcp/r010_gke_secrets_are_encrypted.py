@@ -1,7 +1,7 @@
 """MLOPS_GCP_010: GKE encrypts Kubernetes secrets with a customer-managed key."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, block, refs
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, block, refs
 
 
 @rule(id="MLOPS_GCP_010", name='GKE encrypts Kubernetes secrets with a customer-managed key', severity="high", category="training", cloud="gcp",

@@ -1,7 +1,7 @@
 """MLOPS_GCP_011: Accelerator node pools are tainted so only accelerator jobs land there."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list, block
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list, block
 
 
 @rule(id="MLOPS_GCP_011", name='Accelerator node pools are tainted so only accelerator jobs land there', severity="medium", category="training", cloud="gcp",

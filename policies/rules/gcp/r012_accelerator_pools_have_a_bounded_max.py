@@ -1,7 +1,7 @@
 """MLOPS_GCP_012: Accelerator node pools autoscale with a bounded maximum."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, block
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, block
 
 MAX_NODES = 64  # beyond this, a pool needs a reviewed quota, not a blueprint default
 

@@ -1,7 +1,7 @@
 """MLOPS_GCP_013: Accelerator node pools scale to zero outside prod."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, block
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, block
 
 
 @rule(id="MLOPS_GCP_013", name='Accelerator node pools scale to zero outside prod', severity="medium", category="training", cloud="gcp",

@@ -1,7 +1,7 @@
 """MLOPS_GCP_014: GKE nodes run as a dedicated service account, not the default compute one."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, block, refs
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, block, refs
 
 
 @rule(id="MLOPS_GCP_014", name='GKE nodes run as a dedicated service account, not the default compute one', severity="high", category="iam", cloud="gcp",

@@ -1,7 +1,7 @@
 """MLOPS_GCP_015: Artifact Registry tags are immutable."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, block
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, block
 
 
 @rule(id="MLOPS_GCP_015", name='Artifact Registry tags are immutable', severity="high", category="registry", cloud="gcp",

@@ -1,7 +1,7 @@
 """MLOPS_GCP_016: Artifact Registry repositories are encrypted with a customer-managed key."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, refs
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, refs
 
 
 @rule(id="MLOPS_GCP_016", name='Artifact Registry repositories are encrypted with a customer-managed key', severity="high", category="registry", cloud="gcp",

@@ -1,7 +1,7 @@
 """MLOPS_GCP_017: Vertex AI endpoints are encrypted with a customer-managed key."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, block, refs
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, block, refs
 
 
 @rule(id="MLOPS_GCP_017", name='Vertex AI endpoints are encrypted with a customer-managed key', severity="high", category="serving", cloud="gcp",

@@ -1,7 +1,7 @@
 """MLOPS_GCP_018: Vertex AI endpoints are reachable only privately."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, block
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, block
 
 
 @rule(id="MLOPS_GCP_018", name='Vertex AI endpoints are reachable only privately', severity="high", category="serving", cloud="gcp",

@@ -1,7 +1,7 @@
 """MLOPS_GCP_019: Vertex AI endpoints log requests and responses."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, block
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, block
 
 
 @rule(id="MLOPS_GCP_019", name='Vertex AI endpoints log requests and responses', severity="medium", category="serving", cloud="gcp",

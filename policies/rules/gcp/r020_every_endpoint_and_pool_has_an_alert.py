@@ -1,7 +1,7 @@
 """MLOPS_GCP_020: Every endpoint and accelerator pool has an alert policy."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list, block
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list, block
 
 
 @rule(id="MLOPS_GCP_020", name='Every endpoint and accelerator pool has an alert policy', severity="medium", category="monitoring", cloud="gcp",

@@ -1,7 +1,7 @@
 """MLOPS_GCP_021: Alert policies notify a channel."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list
 
 
 @rule(id="MLOPS_GCP_021", name='Alert policies notify a channel', severity="medium", category="monitoring", cloud="gcp",

@@ -1,7 +1,7 @@
 """MLOPS_GCP_022: Secret Manager secrets are encrypted with a customer-managed key."""
 
-from policies.engine import rule
-from policies.tfjson import Doc, as_list, block, refs
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc, as_list, block, refs
 
 
 @rule(id="MLOPS_GCP_022", name='Secret Manager secrets are encrypted with a customer-managed key', severity="medium", category="baseline", cloud="gcp",

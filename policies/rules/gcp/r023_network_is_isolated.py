@@ -1,7 +1,7 @@
 """MLOPS_GCP_023: The network has no internet route and reaches Google APIs privately."""
 
-from policies.engine import rule
-from policies.tfjson import Doc
+from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.tfjson import Doc
 
 
 @rule(id="MLOPS_GCP_023", name='The network has no internet route and reaches Google APIs privately', severity="high", category="baseline", cloud="gcp",
