@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from mlops_blueprint.blueprints import rules
+from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.blueprints.model import Blueprint, Environment
 
 Mark = tuple[int, int]  # 1-based line, column
@@ -35,8 +36,8 @@ class Problem:
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
-class BlueprintError(Exception):
-    """A user error in a blueprint: one or more problems, each with a location."""
+class BlueprintError(UserError):
+    """A user error in a blueprint: one or more problems, each with a location (exit 2)."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
@@ -120,6 +121,10 @@ def _read(path: Path) -> tuple[object, dict[PathT, Mark]]:
         raise BlueprintError([Problem(f, 0, 0, "", "blueprint file not found")]) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise BlueprintError([Problem(f, 0, 0, "", f"cannot read blueprint: {exc}")]) from None
+    return _parse(text, f)
+
+
+def _parse(text: str, f: str) -> tuple[dict, dict[PathT, Mark]]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -163,7 +168,7 @@ def _pydantic_problems(f: str, exc: ValidationError, marks: dict[PathT, Mark], n
             line, col = _locate(marks, loc)
             if err["type"] == "literal_error":
                 msg = f"{msg}; got {err['input']!r}"
-            if msg.startswith("Value error, "):
+            elif msg.startswith("Value error, "):
                 msg = msg[len("Value error, "):]
             elif "input" in err and not isinstance(err["input"], (dict, list)):
                 msg = f"{msg} (got {err['input']!r})"
@@ -260,9 +265,25 @@ def _apply_overrides(f: str, data: dict, env: str, marks: dict[PathT, Mark]) -> 
 
 def load(path: str | Path) -> LoadedBlueprint:
     """Read, validate and resolve every environment of a blueprint file."""
-    p = Path(path)
-    f = str(path)
-    data, marks = _read(p)
+    data, marks = _read(Path(path))
+    return _resolve(Path(path), data, marks)
+
+
+def loads(text: str, name: str = "<string>") -> LoadedBlueprint:
+    """Validate a blueprint given as YAML text; `name` stands for the file in error locations."""
+    data, marks = _parse(text, name)
+    return _resolve(Path(name), data, marks)
+
+
+def from_dict(data: dict, name: str = "<dict>") -> LoadedBlueprint:
+    """Validate a blueprint given as a mapping (no line numbers: errors point at the field path)."""
+    if not isinstance(data, dict):
+        raise BlueprintError([Problem(name, 1, 1, "", "the blueprint must be a mapping with apiVersion, kind, metadata, ...")])
+    return _resolve(Path(name), copy.deepcopy(data), {})
+
+
+def _resolve(p: Path, data: dict, marks: dict[PathT, Mark]) -> LoadedBlueprint:
+    f = str(p)
     base = _validate(f, data, marks, None)
     loaded = LoadedBlueprint(path=p, base=base)
     problems: list[Problem] = []

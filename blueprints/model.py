@@ -14,7 +14,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
 
-from mlops_blueprint.blueprints.clouds import STATE_BACKENDS, Accelerator, Cloud, Size
+from mlops_blueprint.blueprints import registry
+from mlops_blueprint.blueprints.neutral import Accelerator, Size
+
+# The registered target clouds (`blueprints/registry.py`).
+Cloud = Literal[registry.NAMES]  # type: ignore[valid-type]
 
 # A logical name: the part after the prefix in every cloud resource name.
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$")]
@@ -53,6 +57,7 @@ class Metadata(Strict):
 class Target(Strict):
     cloud: Cloud
     region: str
+    # Fields of one cloud (its registry entry lists them; another cloud's field is a validation error).
     account_id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")] | None = Field(
         default=None, description="AWS account the stacks may deploy to; omitted: any (checked by `verify`)."
     )
@@ -60,6 +65,10 @@ class Target(Strict):
         default=None, description="GCP project the stacks deploy into; required when cloud is gcp.")
     billing_account: Annotated[str, StringConstraints(pattern=r"^[A-F0-9]{6}-[A-F0-9]{6}-[A-F0-9]{6}$")] | None = Field(
         default=None, description="GCP billing account for the budget; omitted: no GCP budget (AWS budgets need none).")
+    subscription_id: Annotated[str, StringConstraints(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")] | None = Field(
+        default=None, description="Azure subscription the stacks deploy into (a lowercase GUID); required when cloud "
+                                  "is azure. Environments may override it (one subscription per environment).")
 
 
 class Network(Strict):
@@ -139,7 +148,7 @@ class Endpoint(Strict):
     capture_percent: Annotated[int, Field(ge=1, le=100)] = 100
     image_tag: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = "bootstrap"
     private: bool = Field(default=True, description="Reachable only from the platform network (GCP: Private Service "
-                          "Connect; AWS: invoked through the VPC endpoint); omitted: private.")
+                          "Connect; AWS: invoked only through the platform's SageMaker runtime VPC endpoint); omitted: private.")
 
 
 class Serving(Strict):
@@ -214,7 +223,7 @@ class StateConfig(Strict):
     lock_table: str | None = Field(default=None, description="s3 only (gcs locks natively). Omitted: <name>-<env>-tflock.")
 
     def backend_for(self, cloud: str) -> str:
-        return self.backend or STATE_BACKENDS[cloud]
+        return self.backend or registry.get(cloud).catalog.state_backend
 
 
 class Waiver(Strict):
@@ -246,3 +255,11 @@ class Blueprint(Strict):
     environments: Annotated[dict[EnvName, Environment], Field(min_length=1)]
     state: StateConfig = StateConfig()
     policies: PolicyConfig = PolicyConfig()
+
+
+def json_schema() -> dict:
+    """The blueprint JSON Schema (`blueprints/blueprint.schema.json`; `mlops-blueprint schema` writes it)."""
+    data = Blueprint.model_json_schema()
+    data["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    data["$id"] = "https://mlops.blueprint/v1/blueprint.schema.json"
+    return data

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.blueprints import registry
 from mlops_blueprint.blueprints.model import PERSONAS, Blueprint
-from mlops_blueprint.blueprints.naming import GCP_WORKLOAD_ACCOUNTS, PERSONA_SLUGS, NameRuleError, Naming
+from mlops_blueprint.blueprints.naming import NameRuleError
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str]
@@ -26,23 +26,27 @@ def check(bp: Blueprint, env: str | None) -> list[Problem]:
 
 
 def _target(bp: Blueprint, env: str | None) -> Iterator[Problem]:
-    cloud, region = bp.target.cloud, bp.target.region
-    if region not in clouds.REGIONS[cloud]:
-        yield ("target", "region"), f"region {region!r} is not supported for {cloud}; allowed: {', '.join(clouds.REGIONS[cloud])}"
-    if cloud == "gcp" and bp.target.project_id is None:
-        yield ("target",), "target.project_id is required when target.cloud is gcp (the project the stacks deploy into)"
-    for field, owner in (("account_id", "aws"), ("project_id", "gcp"), ("billing_account", "gcp")):
-        if getattr(bp.target, field) is not None and cloud != owner:
-            yield ("target", field), f"target.{field} belongs to {owner}, not {cloud}; remove it when retargeting"
+    cloud = registry.get(bp.target.cloud)
+    name, region = cloud.name, bp.target.region
+    if region not in cloud.catalog.regions:
+        yield ("target", "region"), f"region {region!r} is not supported for {name}; allowed: {', '.join(cloud.catalog.regions)}"
+    for field in cloud.required_target_fields:
+        if getattr(bp.target, field) is None:
+            yield ("target",), (f"target.{field} is required when target.cloud is {name} "
+                                f"({cloud.target_fields[field]})")
+    for other in registry.every():
+        for field in other.target_fields:
+            if other is not cloud and getattr(bp.target, field, None) is not None:
+                yield ("target", field), f"target.{field} belongs to {other.name}, not {name}; remove it when retargeting"
     for i, r in enumerate(bp.policies.allowed_regions):
-        if clouds.region_of(r) is None:
-            known = "; ".join(f"{c}: {', '.join(rs)}" for c, rs in clouds.REGIONS.items())
+        if registry.region_owner(r) is None:
+            known = "; ".join(f"{c.name}: {', '.join(c.catalog.regions)}" for c in registry.every())
             yield ("policies", "allowed_regions", i), f"{r!r} is not a region of any supported cloud; known: {known}"
 
 
 def _state(bp: Blueprint, env: str | None) -> Iterator[Problem]:
     cloud, backend = bp.target.cloud, bp.state.backend
-    native = clouds.STATE_BACKENDS[cloud]
+    native = registry.get(cloud).catalog.state_backend
     if backend not in (None, "local", native):
         yield ("state", "backend"), (f"state backend {backend!r} does not belong to {cloud}; use {native!r} or "
                                      "omit state.backend (it follows target.cloud)")
@@ -79,22 +83,21 @@ def _training(bp: Blueprint, env: str | None) -> Iterator[Problem]:
     if tr is None:
         return
     cloud = bp.target.cloud
+    catalog = registry.get(cloud).catalog
+    table = catalog.training
     for name, pool in tr.pools.items():
         base = ("components", "training", "pools", name)
         if pool.min_nodes > pool.max_nodes:
             yield base + ("min_nodes",), f"min_nodes ({pool.min_nodes}) is greater than max_nodes ({pool.max_nodes}); min_nodes must be <= max_nodes"
-        table = clouds.TRAINING_INSTANCES.get(cloud)
-        if table is None:
-            continue  # cloud without modules yet: synth says so
         if pool.accelerator not in table:
-            near = clouds.NEAREST.get(cloud, {}).get(pool.accelerator)
+            near = catalog.nearest.get(pool.accelerator)
             hint = f" (the nearest is {near})" if near else ""
             yield base + ("accelerator",), f"accelerator {pool.accelerator!r} is not available on {cloud}{hint}; allowed: {', '.join(table)}"
             continue
         if pool.gpus_per_node not in table[pool.accelerator]:
             counts = ", ".join(str(n) for n in table[pool.accelerator])
             yield base + ("gpus_per_node",), f"{pool.accelerator} on {cloud} comes with {counts} accelerators per node, not {pool.gpus_per_node}"
-        regions = clouds.accelerator_regions(cloud, pool.accelerator)
+        regions = catalog.regions_for(pool.accelerator)
         if regions is not None and bp.target.region not in regions:
             yield base + ("accelerator",), (f"accelerator {pool.accelerator!r} is not offered in {cloud} region "
                                             f"{bp.target.region}; regions that have it: {', '.join(regions)}")
@@ -105,7 +108,7 @@ def _serving(bp: Blueprint, env: str | None) -> Iterator[Problem]:
     if sv is None:
         return
     models = bp.components.registry.models if bp.components.registry else []
-    table = clouds.SERVING_INSTANCES.get(bp.target.cloud)
+    table = registry.get(bp.target.cloud).catalog.serving
     for name, ep in sv.endpoints.items():
         base = ("components", "serving", "endpoints", name)
         if ep.model not in models:
@@ -140,34 +143,11 @@ def _access(bp: Blueprint, env: str | None) -> Iterator[Problem]:
 
 def _names(bp: Blueprint, env: str | None) -> Iterator[Problem]:
     """Every name the modules will make must satisfy the cloud's rules."""
-    cloud = bp.target.cloud
-    if cloud not in ("aws", "gcp"):
-        return
-    envs = [env] if env else list(bp.environments)
-    c = bp.components
-    for e in envs:
-        n = Naming(bp.metadata.name, e)
-        candidates: list[tuple[Path, object]] = [
-            (("state", "bucket"), lambda: n.state_bucket(bp.state.bucket, cloud))]
-        if cloud == "aws":
-            for zone in c.data_lake.zones if c.data_lake else []:
-                candidates.append((("components", "data_lake", "zones"), lambda z=zone: n.bucket(z)))
-            for ep in (c.serving.endpoints if c.serving else {}):
-                candidates.append((("components", "serving", "endpoints", ep), lambda ep=ep: n.sagemaker(ep)))
-            candidates.append((("metadata", "name"), lambda: n.bucket("inference-capture")))
-        else:
-            for zone in c.data_lake.zones if c.data_lake else []:
-                candidates.append((("components", "data_lake", "zones"), lambda z=zone: n.gcs_bucket(z)))
-            for slug in (*PERSONA_SLUGS.values(), *GCP_WORKLOAD_ACCOUNTS):
-                candidates.append((("metadata", "name"), lambda s=slug: n.service_account(s)))
-            for pool in (c.training.pools if c.training else {}):
-                candidates.append((("components", "training", "pools", pool), lambda p=pool: n.gke(p)))
-            for model in (c.registry.models if c.registry else []):
-                candidates.append((("components", "registry", "models"), lambda m=model: n.gcp_id(m)))
-            candidates.append((("metadata", "name"), lambda: n.gcs_bucket("model-artifacts")))
-        for path, make in candidates:
+    cloud = registry.get(bp.target.cloud)
+    for e in [env] if env else list(bp.environments):
+        for path, make in cloud.name_checks(bp, cloud.names(bp.metadata.name, e)):
             try:
-                make()  # type: ignore[operator]
+                make()
             except NameRuleError as exc:
                 yield path, f"{exc} (environment {e!r})"
 

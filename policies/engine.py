@@ -1,12 +1,16 @@
 """The policy engine: rules, findings, waivers. Pure Python, no provider bindings.
 
-Three layers:
-- blueprint rules: functions of the validated Blueprint (fast, no synth);
-- resource rules: functions of a synthesized Terraform JSON document (`cdk.tf.json`), one file per rule
-  under `policies/rules/<cloud>/`, each with a pass and a fail fixture;
-- change rules: the data-loss guard on a Terraform plan JSON (`policies/change.py`).
+Three layers, one folder each under `policies/rules/`, one rule per file:
+- blueprint rules (`rules/blueprint/`): functions of the validated Blueprint (fast, no synth);
+- resource rules (`rules/<cloud>/`): functions of a synthesized Terraform JSON document
+  (`cdk.tf.json`), each with a pass and a fail fixture; a rule declares the resource types it reads
+  (`applies_to`) and its cloud is the folder it lives in;
+- change rules (`rules/change/`): functions of a Terraform plan JSON (the data-loss guard);
+  `policies/change.py` reads the plan and runs them.
 
-A rule that raises counts as a failure (fail closed) and its error is shown.
+`all_rules()` imports every module under `policies/rules/`; importing a rule file registers it. This
+module imports no rule and no layer helper. Packs (`policies/packs.py`) say which rules a blueprint
+is held to. A rule that raises counts as a failure (fail closed) and its error is shown.
 """
 
 from __future__ import annotations
@@ -20,6 +24,19 @@ from dataclasses import dataclass, field, replace
 
 SEVERITIES = ("critical", "high", "medium", "low")
 RANK = {s: i for i, s in enumerate(SEVERITIES)}
+LAYERS = ("blueprint", "resource", "change")
+RULES_PACKAGE = "mlops_blueprint.policies.rules"
+NEUTRAL_FOLDERS = ("blueprint", "change")  # folders under rules/ that hold a layer, not a cloud
+ANY_TYPE = "*"  # applies_to=(ANY_TYPE,): the rule reads every resource of the stack
+
+
+def cloud_of_module(module: str) -> str | None:
+    """The cloud of a rule defined in `module`: `policies.rules.<cloud>.<file>` -> <cloud>;
+    None for the cloud-neutral folders (blueprint, change) and for modules outside `policies/rules/`."""
+    if not module.startswith(RULES_PACKAGE + "."):
+        return None
+    folder = module[len(RULES_PACKAGE) + 1:].split(".")[0]
+    return None if folder in NEUTRAL_FOLDERS else folder
 
 
 @dataclass(frozen=True)
@@ -29,9 +46,22 @@ class Rule:
     severity: str
     category: str
     layer: str  # blueprint | resource | change
-    cloud: str | None
     check: Callable
-    applies_to: tuple[str, ...] = ()  # resource types the rule reads (resource rules)
+    applies_to: tuple[str, ...] = ()  # resource types the rule reads (resource rules: never empty)
+    module: str = ""  # the module that defines the rule; its folder under policies/rules/ is its cloud
+
+    @property
+    def cloud(self) -> str | None:
+        """The cloud folder the rule lives in (`policies/rules/<cloud>/`); None when cloud-neutral."""
+        return cloud_of_module(self.module)
+
+    def in_package(self, package: str) -> bool:
+        """Whether the rule is defined under `package` (a cloud's `rules_package`)."""
+        return self.module.startswith(package + ".")
+
+    def reads_any(self, types: Iterable[str]) -> bool:
+        """Whether a document holding resources of `types` gives the rule something to read."""
+        return ANY_TYPE in self.applies_to or not set(self.applies_to).isdisjoint(types)
 
 
 @dataclass(frozen=True)
@@ -83,29 +113,50 @@ _REGISTRY: dict[str, Rule] = {}
 _LOADED: list[bool] = []
 
 
-def rule(*, id: str, name: str, severity: str, category: str, layer: str = "resource", cloud: str | None = "aws",
+def register(*, id: str, name: str, severity: str, category: str, layer: str, check: Callable,
+             applies_to: Iterable[str] = (), module: str) -> Rule:
+    """Register one rule (the `rule` decorator and `policies.checks.value_rule` call this).
+
+    Refuses a malformed id, an unknown severity or layer, a duplicate id, and a resource rule that
+    does not say which resource types it reads."""
+    applies_to = tuple(applies_to)
+    if not re.fullmatch(r"MLOPS_[A-Z]+_\d{3}", id):
+        raise ValueError(f"rule id {id!r} must look like MLOPS_<AREA>_<3 digits>, e.g. MLOPS_AWS_001")
+    if severity not in SEVERITIES:
+        raise ValueError(f"{id}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+    if layer not in LAYERS:
+        raise ValueError(f"{id}: layer {layer!r} is not one of {', '.join(LAYERS)}")
+    if layer == "resource" and not applies_to:
+        raise ValueError(f"{id}: a resource rule must name the resource types it reads in applies_to "
+                         f"(or applies_to=({ANY_TYPE!r},) when it reads every resource)")
+    if id in _REGISTRY:
+        raise ValueError(f"duplicate rule id {id} (in {module} and {_REGISTRY[id].module})")
+    _REGISTRY[id] = r = Rule(id, name, severity, category, layer, check, applies_to, module)
+    return r
+
+
+def rule(*, id: str, name: str, severity: str, category: str, layer: str = "resource",
          applies_to: Iterable[str] = ()) -> Callable:
-    """Decorator: register `fn` as a rule. Resource rules yield (address, passed, message)."""
-    assert severity in SEVERITIES, severity
-    assert re.fullmatch(r"MLOPS_[A-Z]+_\d{3}", id), id
+    """Decorator: register `fn` as a rule; its cloud is the folder of its module.
+
+    Blueprint rules take (blueprint, env name), resource rules a `tfjson.Doc`, change rules (plan,
+    allowances); each yields (address or field path, passed, message)."""
 
     def deco(fn: Callable) -> Callable:
-        if id in _REGISTRY:
-            raise ValueError(f"duplicate rule id {id}")
-        _REGISTRY[id] = Rule(id, name, severity, category, layer, cloud, fn, tuple(applies_to))
+        register(id=id, name=name, severity=severity, category=category, layer=layer, check=fn,
+                 applies_to=applies_to, module=fn.__module__)
         return fn
 
     return deco
 
 
 def all_rules() -> dict[str, Rule]:
+    """Every rule under `policies/rules/`, by id (importing a rule file registers it)."""
     if not _LOADED:
         _LOADED.append(True)
-        import mlops_blueprint.policies.rules as pkg
-
+        pkg = importlib.import_module(RULES_PACKAGE)
         for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
             importlib.import_module(mod.name)
-        import mlops_blueprint.policies.change  # noqa: F401  (registers the change rules)
     return dict(sorted(_REGISTRY.items()))
 
 
@@ -136,7 +187,9 @@ def apply_waivers(report: Report, waivers: Iterable[Waiver], known_ids: set[str]
 
 
 def run_rule(r: Rule, subject_of: Callable[[str], str], *args) -> list[Finding]:
-    """Run one resource/blueprint rule; a crash is a failed finding that shows the error."""
+    """Run one rule of any layer on `args`; a crash is a failed finding that shows the error.
+
+    `subject_of` maps each address the rule yields to its blueprint name (the finding's subject)."""
     try:
         results = list(r.check(*args))
     except Exception as exc:  # fail closed

@@ -7,9 +7,10 @@ import json
 import re
 from pathlib import Path
 
+from mlops_blueprint.blueprints import registry
 from mlops_blueprint.blueprints.loader import ResolvedEnv
 from mlops_blueprint.policies import change, packs
-from mlops_blueprint.policies.engine import Finding, Report, Waiver, all_rules, apply_waivers, run_rule
+from mlops_blueprint.policies.engine import Finding, Report, Rule, Waiver, all_rules, apply_waivers, run_rule
 from mlops_blueprint.policies.tfjson import Doc
 
 CHECKOV_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
@@ -27,14 +28,23 @@ def blueprint_layer(env: ResolvedEnv, enforced: set[str]) -> list[Finding]:
     return out
 
 
+def resource_rules_for(doc: Doc, enforced: set[str]) -> list[Rule]:
+    """The enforced resource rules of the stack's cloud (its registered `rules_package`) that read a
+    resource type the stack holds. A stack of no registered cloud gets none."""
+    cloud = registry.cloud_of_doc(doc.doc)
+    if cloud is None:
+        return []
+    held = {t for t, items in doc.res.items() if items}
+    return [r for r in all_rules().values() if r.layer == "resource" and r.id in enforced
+            and r.in_package(cloud.rules_package) and r.reads_any(held)]
+
+
 def resource_layer(json_path: Path, enforced: set[str]) -> list[Finding]:
-    """The project's own resource rules for the stack's cloud on one synthesized stack."""
+    """The project's own resource rules on one synthesized stack (see `resource_rules_for`)."""
     doc = Doc(json.loads(Path(json_path).read_text()))
-    cloud = doc.cloud()
     out = []
-    for r in all_rules().values():
-        if r.layer == "resource" and r.id in enforced and r.cloud in (None, cloud):
-            out += run_rule(r, doc.subject, doc)
+    for r in resource_rules_for(doc, enforced):
+        out += run_rule(r, doc.subject, doc)
     return out
 
 
@@ -58,6 +68,7 @@ def evaluate(env: ResolvedEnv, *, json_path: Path | None = None, plan: dict | No
              allow_destroy: tuple[str, ...] = (), with_checkov: bool = True, checkov: list[Finding] | None = None,
              today: dt.date | None = None) -> Report:
     """All layers that have input: blueprint always, resources when synthesized, change when planned.
+    The packs select the blueprint and resource rules; the change rules run on every plan.
 
     `checkov`: findings already computed (e.g. while terraform planned); omitted, checkov runs here."""
     enforced, skip = packs.resolve(list(env.blueprint.policies.packs))

@@ -1,45 +1,81 @@
-"""Packs: which rules a blueprint is held to. Rules stay separate from packs.
+"""Packs: which rules a blueprint is held to. Rules stay separate from packs (cdk-nag's NagPack).
 
-`baseline` is every rule marked baseline; `regulated` adds stricter rules and treats medium as blocking.
-checkov's built-in checks run in every pack; those a pack does not enforce are listed with the reason,
-and every report shows that list.
+Each pack names its rules one by one: a new rule is in no pack until a pack names it, and a test
+fails while a registered rule belongs to no pack. A blueprint picks its packs in `policies.packs`
+(default: baseline); the gate enforces the union of their rules, each at its own severity.
+
+- `baseline`: the rules every platform is held to.
+- `regulated`: stricter rules for regulated data (customer-managed keys on secrets, private
+  endpoints); a regulated blueprint names both packs.
+
+checkov's built-in checks run in every pack; those a pack does not enforce are listed with the
+reason, and every report shows that list.
 """
 
 from __future__ import annotations
 
-PACKS: dict[str, dict] = {
-    "baseline": {
-        "rules": [f"MLOPS_BP_{i:03d}" for i in range(1, 7)]
-        + [f"MLOPS_AWS_{i:03d}" for i in range(1, 27)]
-        + [f"MLOPS_GCP_{i:03d}" for i in range(1, 25) if i not in (18, 22)] + ["MLOPS_CHG_001"],
-        "checkov_not_enforced": {
-            "CKV_AWS_144": "cross-region replication is a disaster-recovery decision, made per program, not per platform",
-            "CKV_AWS_18": "S3 server access logs go to a central log archive account outside this blueprint",
-            "CKV2_AWS_62": "bucket event notifications are added by pipelines that consume them",
-            "CKV2_AWS_57": "the shared-connections secret holds third-party credentials rotated by their owners",
-            "CKV2_AWS_11": "VPC flow logs are collected by the organisation's network account",
-            "CKV2_AWS_12": "the default security group is unused: every workload gets an explicit group",
-            "CKV_AWS_394": "availability zones are selected by the provider, pinned by subnet CIDR order",
-            "CKV_AWS_195": "crawlers read encrypted buckets through their role; Glue security configurations come with ETL jobs",
-            "CKV_AWS_37": "control-plane logs: api, audit and authenticator are on; scheduler and controllerManager are noise",
-            "CKV2_GCP_33": "endpoints are private through Private Service Connect, which this check does not read "
-                           "(it looks for VPC peering); MLOPS_GCP_018 checks both",
-            "CKV_GCP_12": "network policy is enforced by GKE Dataplane V2 (ADVANCED_DATAPATH), which this check does not read",
-            "CKV_GCP_62": "bucket access is recorded by Data Access audit logs, routed to the organisation's log sink",
-            "CKV_GCP_65": "Google Groups for RBAC needs the organisation's gke-security-groups domain, set per organisation",
-            "CKV_GCP_82": "keys get prevent_destroy where the environment protects stateful resources (protect_stateful); "
-                          "the data-loss guard (MLOPS_CHG_001) blocks their destruction in every environment",
-        },
-    },
-    "regulated": {
-        "rules": ["MLOPS_AWS_027", "MLOPS_AWS_028", "MLOPS_GCP_018", "MLOPS_GCP_022"],
-        "checkov_not_enforced": {},
-    },
-}
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mlops_blueprint.blueprints.errors import UserError
 
 
-class UnknownPack(ValueError):
-    pass
+@dataclass(frozen=True)
+class Pack:
+    name: str
+    rules: tuple[str, ...]
+    checkov_not_enforced: Mapping[str, str] = field(default_factory=dict)  # check id -> why not
+
+
+BASELINE = Pack(
+    name="baseline",
+    rules=(
+        # blueprint rules
+        "MLOPS_BP_001", "MLOPS_BP_002", "MLOPS_BP_003", "MLOPS_BP_004", "MLOPS_BP_005", "MLOPS_BP_006",
+        # AWS resource rules
+        "MLOPS_AWS_001", "MLOPS_AWS_002", "MLOPS_AWS_003", "MLOPS_AWS_004", "MLOPS_AWS_005", "MLOPS_AWS_006",
+        "MLOPS_AWS_007", "MLOPS_AWS_008", "MLOPS_AWS_009", "MLOPS_AWS_010", "MLOPS_AWS_011", "MLOPS_AWS_012",
+        "MLOPS_AWS_013", "MLOPS_AWS_014", "MLOPS_AWS_015", "MLOPS_AWS_016", "MLOPS_AWS_017", "MLOPS_AWS_018",
+        "MLOPS_AWS_019", "MLOPS_AWS_020", "MLOPS_AWS_021", "MLOPS_AWS_022", "MLOPS_AWS_023", "MLOPS_AWS_024",
+        "MLOPS_AWS_025", "MLOPS_AWS_026",
+        # GCP resource rules (018 and 022 are in regulated)
+        "MLOPS_GCP_001", "MLOPS_GCP_002", "MLOPS_GCP_003", "MLOPS_GCP_004", "MLOPS_GCP_005", "MLOPS_GCP_006",
+        "MLOPS_GCP_007", "MLOPS_GCP_008", "MLOPS_GCP_009", "MLOPS_GCP_010", "MLOPS_GCP_011", "MLOPS_GCP_012",
+        "MLOPS_GCP_013", "MLOPS_GCP_014", "MLOPS_GCP_015", "MLOPS_GCP_016", "MLOPS_GCP_017", "MLOPS_GCP_019",
+        "MLOPS_GCP_020", "MLOPS_GCP_021", "MLOPS_GCP_023", "MLOPS_GCP_024",
+        # change rules
+        "MLOPS_CHG_001",
+    ),
+    checkov_not_enforced={
+        "CKV_AWS_144": "cross-region replication is a disaster-recovery decision, made per program, not per platform",
+        "CKV_AWS_18": "S3 server access logs go to a central log archive account outside this blueprint",
+        "CKV2_AWS_62": "bucket event notifications are added by pipelines that consume them",
+        "CKV2_AWS_57": "the shared-connections secret holds third-party credentials rotated by their owners",
+        "CKV2_AWS_11": "VPC flow logs are collected by the organisation's network account",
+        "CKV2_AWS_12": "the default security group is unused: every workload gets an explicit group",
+        "CKV_AWS_394": "availability zones are selected by the provider, pinned by subnet CIDR order",
+        "CKV_AWS_195": "crawlers read encrypted buckets through their role; Glue security configurations come with ETL jobs",
+        "CKV_AWS_37": "control-plane logs: api, audit and authenticator are on; scheduler and controllerManager are noise",
+        "CKV2_GCP_33": "endpoints are private through Private Service Connect, which this check does not read "
+                       "(it looks for VPC peering); MLOPS_GCP_018 checks both",
+        "CKV_GCP_12": "network policy is enforced by GKE Dataplane V2 (ADVANCED_DATAPATH), which this check does not read",
+        "CKV_GCP_62": "bucket access is recorded by Data Access audit logs, routed to the organisation's log sink",
+        "CKV_GCP_65": "Google Groups for RBAC needs the organisation's gke-security-groups domain, set per organisation",
+        "CKV_GCP_82": "keys get prevent_destroy where the environment protects stateful resources (protect_stateful); "
+                      "the data-loss guard (MLOPS_CHG_001) blocks their destruction in every environment",
+    },
+)
+
+REGULATED = Pack(
+    name="regulated",
+    rules=("MLOPS_AWS_027", "MLOPS_AWS_028", "MLOPS_GCP_018", "MLOPS_GCP_022"),
+)
+
+PACKS: dict[str, Pack] = {p.name: p for p in (BASELINE, REGULATED)}
+
+
+class UnknownPack(UserError):
+    """A pack name no pack has (bad input: exit 2)."""
 
 
 def resolve(packs: list[str]) -> tuple[set[str], dict[str, str]]:
@@ -49,6 +85,6 @@ def resolve(packs: list[str]) -> tuple[set[str], dict[str, str]]:
     for p in packs:
         if p not in PACKS:
             raise UnknownPack(f"unknown policy pack {p!r}; available: {', '.join(PACKS)}")
-        rules |= set(PACKS[p]["rules"])
-        skips.update(PACKS[p]["checkov_not_enforced"])
+        rules |= set(PACKS[p].rules)
+        skips.update(PACKS[p].checkov_not_enforced)
     return rules, skips

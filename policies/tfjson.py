@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from mlops_blueprint.blueprints import registry
+
 REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)(?:\.[a-z_0-9\[\]\.]+)?\}")
 
 
@@ -27,22 +29,14 @@ class Doc:
         return [(a, b) for a, b in self.of(rtype) if target in refs(b.get(attr))]
 
     def environment(self) -> str:
-        """The blueprint environment, from the provider's default tags (AWS) or labels (GCP)."""
-        providers = self.doc.get("provider", {})
-        for p in providers.get("aws", []):
-            for dt in p.get("default_tags", []):
-                env = dt.get("tags", {}).get("mlops:environment")
-                if env:
-                    return env
-        for p in providers.get("google", []):
-            env = (p.get("default_labels") or {}).get("mlops_environment")
-            if env:
-                return env
-        return ""
+        """The blueprint environment the stack was made for (its cloud reads it off the provider block)."""
+        cloud = registry.cloud_of_doc(self.doc)
+        return cloud.environment_of(self.doc) if cloud else ""
 
     def cloud(self) -> str:
-        providers = self.doc.get("provider", {})
-        return "gcp" if "google" in providers else "aws" if "aws" in providers else ""
+        """The registered cloud whose provider the stack configures ("" when none)."""
+        cloud = registry.cloud_of_doc(self.doc)
+        return cloud.name if cloud else ""
 
     def subject(self, address: str) -> str:
         """The blueprint name of a resource: `component.logical` from its construct path."""

@@ -86,7 +86,7 @@ def bench_gate(n: int) -> dict:
         "gate: whole gate (one env)": median(lambda: t(lambda: evaluate(env, json_path=res.json_path)), max(1, n // 2)),
     }
     r["gate: blueprint rules, fresh process (import + load + rules)"] = median(lambda: timed(
-        [PY, "-c", "from blueprints import load; from policies.gate import blueprint_layer; from policies.packs import resolve; "
+        [PY, "-c", "from blueprints import load; from mlops_blueprint.policies.gate import blueprint_layer; from policies.packs import resolve; "
                    f"e = load({str(REGULATED)!r}).envs['prod']; blueprint_layer(e, resolve(['baseline'])[0])"]), n)
     shutil.rmtree(out)
     return r

@@ -18,13 +18,17 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from mlops_blueprint.blueprints.errors import EXIT_TOOL, UserError
+
 ACCESS_KEY = "test"
 SECRET_KEY = "test"
 ACCOUNT_ID = "123456789012"  # moto's account
 
 
-class EmulatorError(Exception):
-    """A user-facing problem with the emulator (port taken, failed to start)."""
+class EmulatorError(UserError):
+    """A user-facing problem with the emulator (port taken, failed to start, not running): exit 3."""
+
+    exit_code = EXIT_TOOL
 
 
 @dataclass(frozen=True)
@@ -155,3 +159,15 @@ def stop() -> Emulator | None:
             os.kill(emu.pid, signal.SIGKILL)
     _state_file().unlink(missing_ok=True)
     return emu
+
+
+def environment(emu: Emulator, region: str) -> dict[str, str]:
+    """What terraform and the SDKs need to talk to the emulator instead of AWS."""
+    return emu.aws_env(region)
+
+
+def gaps() -> list[str]:
+    """The shims that stand in for what moto lacks (README: what the emulator does not cover)."""
+    from mlops_blueprint.scripts.emulator_shims import SHIMS
+
+    return list(SHIMS)

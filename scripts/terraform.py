@@ -10,17 +10,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlops_blueprint.blueprints.errors import EXIT_DEPLOY, ToolMissing, UserError
+
 MIRROR_ENV = "MLOPS_PROVIDER_MIRROR"
 
+__all__ = ["MIRROR_ENV", "PlanSummary", "Terraform", "TerraformFailed", "ToolMissing", "cli_config", "mirror_from_env",
+           "terraform_binary"]
 
-class ToolMissing(Exception):
-    """A required external tool (terraform) is not installed: a user error."""
 
+class TerraformFailed(UserError):
+    """terraform exited non-zero (exit 4). `tail`: its error blocks, which the message carries."""
 
-class TerraformFailed(Exception):
+    exit_code = EXIT_DEPLOY
+
     def __init__(self, stack: str, command: str, tail: str):
         self.stack, self.command, self.tail = stack, command, tail
-        super().__init__(f"terraform {command} failed for {stack}:\n{tail}")
+        hint = None
+        if "registry.terraform.io" in tail:
+            hint = ("the provider registry is unreachable; on an offline machine point at a provider mirror with "
+                    "--provider-mirror DIR or MLOPS_PROVIDER_MIRROR (make uses /opt/tf-plugins when it exists)")
+        super().__init__(f"terraform {command} failed for {stack}:\n{tail}", hint=hint)
 
 
 def terraform_binary() -> str:

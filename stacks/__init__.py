@@ -11,16 +11,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.blueprints import registry
+from mlops_blueprint.blueprints.errors import TargetNotAvailable
 from mlops_blueprint.blueprints.loader import LoadedBlueprint, ResolvedEnv
 from mlops_blueprint.stacks.settings import DeploySettings
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-
-
-class TargetNotAvailable(Exception):
-    """The blueprint targets a cloud whose modules do not exist yet (a user error, not a bug)."""
 
 
 @dataclass(frozen=True)
@@ -38,33 +35,25 @@ def stack_name(blueprint: str, env: str) -> str:
     return f"{blueprint}-{env}"
 
 
-def require_modules(cloud: str) -> None:
-    if cloud not in clouds.IMPLEMENTED_CLOUDS:
-        raise TargetNotAvailable(
-            f"target.cloud {cloud!r}: modules are not available yet for {cloud}; "
-            f"available now: {', '.join(clouds.IMPLEMENTED_CLOUDS)}")
+def stack_class(loaded: LoadedBlueprint, settings: DeploySettings) -> type:
+    """The target cloud's TerraformStack class (its provider bindings load here, not before)."""
+    cloud = registry.get(loaded.base.target.cloud)
+    if settings.local and cloud.emulator is None:
+        raise TargetNotAvailable(f"--local is the embedded emulator; there is no emulator for {cloud.name} ({cloud.no_emulator_hint})")
+    try:
+        return cloud.load("stack")
+    except ImportError as exc:
+        raise TargetNotAvailable(f"the {cloud.title} provider bindings are not installed ({exc.name}); install them with "
+                                 f"`pip install -e '.[{cloud.name}]'` (`make install` does)") from None
 
 
 def build(app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], settings: DeploySettings) -> list[str]:
     """Add one stack per environment to `app`. Returns the stack names."""
-    cloud = loaded.base.target.cloud
-    require_modules(cloud)
-    if cloud == "gcp":
-        if settings.local:
-            raise TargetNotAvailable("--local is the embedded AWS emulator; there is no GCP emulator "
-                                     "(synth, check and the glue's fakes cover GCP offline)")
-        try:
-            from mlops_blueprint.stacks.gcp import GcpEnvironmentStack as Stack
-        except ImportError as exc:
-            raise TargetNotAvailable(f"the GCP provider bindings are not installed ({exc.name}); "
-                                     "install them with `pip install -e '.[gcp]'` (`make install` does)") from None
-    else:
-        from mlops_blueprint.stacks.aws import AwsEnvironmentStack as Stack
-
+    stack = stack_class(loaded, settings)
     names = []
     for env in envs:
         name = stack_name(loaded.name, env.name)
-        Stack(app, name, env=env, settings=settings)
+        stack(app, name, env=env, settings=settings)
         names.append(name)
     return names
 
@@ -73,7 +62,7 @@ def synth(loaded: LoadedBlueprint, envs: list[ResolvedEnv], outdir: Path,
           settings: DeploySettings = DeploySettings()) -> list[SynthResult]:
     """Synthesize into `outdir/stacks/<stack>/cdk.tf.json`, all or nothing: stacks are written to a
     scratch folder first and moved in only when every one of them synthesized."""
-    require_modules(loaded.base.target.cloud)  # before the bindings load
+    stack_class(loaded, settings)  # a missing target or bindings fails before anything is written
     from cdktn import App
 
     outdir = Path(outdir)

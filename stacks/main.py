@@ -10,7 +10,8 @@ import sys
 
 from cdktn import App
 
-from mlops_blueprint.blueprints import BlueprintError, load
+from mlops_blueprint.blueprints import load
+from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.stacks import build
 from mlops_blueprint.stacks.settings import DeploySettings
 
@@ -19,11 +20,12 @@ def main() -> None:
     path = os.environ.get("MLOPS_BLUEPRINT", "blueprints/reference/starter.yaml")
     try:
         loaded = load(path)
-    except BlueprintError as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(2) from None
-    app = App()
-    build(app, loaded, loaded.select(os.environ.get("MLOPS_ENV")), DeploySettings.for_local(os.environ.get("MLOPS_LOCAL") == "1"))
+        app = App()
+        build(app, loaded, loaded.select(os.environ.get("MLOPS_ENV")),
+              DeploySettings.for_local(os.environ.get("MLOPS_LOCAL") == "1"))
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
     app.synth()
 
 

@@ -23,7 +23,7 @@ from cdktn import Fn
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import PERSONAS, Baseline
-from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.stacks.aws.names import AwsNames
 from mlops_blueprint.modules.aws_common import assume_role_policy, protect
 
 KEY_PURPOSES = ("data", "ml", "ops")
@@ -35,7 +35,7 @@ class BaselineProps:
     """naming: the environment's names. spec: network and budget (omitted: /16 over two zones, 1000 USD).
     notify: budget alert recipients. protect: prevent_destroy on the keys."""
 
-    naming: Naming
+    naming: AwsNames
     spec: Baseline
     region: str
     notify: tuple[str, ...]
@@ -63,7 +63,7 @@ class AwsBaseline(Construct):
             key = KmsKey(self, f"key-{purpose}", description=f"{n.prefix} {purpose} encryption",
                          enable_key_rotation=True, deletion_window_in_days=30,
                          policy=self._key_policy(root, purpose), lifecycle=protect(props.protect))
-            KmsAlias(self, f"key-{purpose}-alias", name=f"alias/{n.name(purpose)}", target_key_id=key.key_id)
+            KmsAlias(self, f"key-{purpose}-alias", name=n.key_alias(purpose), target_key_id=key.key_id)
             self.keys[purpose] = key
 
         # Network: private subnets only; AWS services through endpoints.
@@ -93,14 +93,15 @@ class AwsBaseline(Construct):
                                         cidr_blocks=[spec.network.cidr])])
         VpcEndpoint(self, "endpoint-s3", vpc_id=self.vpc.id, service_name=f"com.amazonaws.{props.region}.s3",
                     vpc_endpoint_type="Gateway", route_table_ids=[self.route_table.id])
+        self.interface_endpoints: dict[str, VpcEndpoint] = {}
         for svc in INTERFACE_ENDPOINTS:
-            VpcEndpoint(self, f"endpoint-{svc.replace('.', '-')}", vpc_id=self.vpc.id,
+            self.interface_endpoints[svc] = VpcEndpoint(self, f"endpoint-{svc.replace('.', '-')}", vpc_id=self.vpc.id,
                         service_name=f"com.amazonaws.{props.region}.{svc}", vpc_endpoint_type="Interface",
                         private_dns_enabled=True, subnet_ids=self.subnet_ids, security_group_ids=[self.endpoint_sg.id])
 
         # Personas: roles the organisation's SSO maps people to. Components grant them access.
         self.roles: dict[str, IamRole] = {
-            p: IamRole(self, f"role-{p}", name=n.iam_role(p.replace("_", "-")), assume_role_policy=assume_role_policy(aws=root),
+            p: IamRole(self, f"role-{p}", name=n.persona_role(p), assume_role_policy=assume_role_policy(aws=root),
                        max_session_duration=3600, description=f"{p.replace('_', ' ')} of {n.prefix}")
             for p in PERSONAS
         }
@@ -116,6 +117,11 @@ class AwsBaseline(Construct):
                           comparison_operator="GREATER_THAN", threshold=spec.budget.alert_at_percent,
                           threshold_type="PERCENTAGE", notification_type="FORECASTED",
                           subscriber_email_addresses=list(props.notify))])
+
+    @property
+    def personas(self) -> dict[str, IamRole]:
+        """The persona roles (the principals components grant to)."""
+        return self.roles
 
     def _key_policy(self, root: str, purpose: str) -> str:
         statements: list[dict] = [{"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": root},

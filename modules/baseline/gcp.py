@@ -29,7 +29,7 @@ from cdktn_provider_google_beta.google_project_service_identity import GooglePro
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import PERSONAS, Baseline
-from mlops_blueprint.blueprints.naming import PERSONA_SLUGS, Naming
+from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.modules.gcp_common import protect
 
 KEY_PURPOSES = ("data", "ml", "ops")
@@ -57,7 +57,7 @@ class BaselineProps:
     notify: alert and budget recipients (email channels). billing_account: omitted, no budget.
     protect: prevent_destroy on the keys and key ring."""
 
-    naming: Naming
+    naming: GcpNames
     spec: Baseline
     project: str
     region: str
@@ -84,7 +84,7 @@ class GcpBaseline(Construct):
                          for api in APIS]
 
         # Keys: one per purpose so that a grant on ML artifacts never opens the lake.
-        self.key_ring = KmsKeyRing(self, "keyring", name=n.gcp_id("keys", what="KMS key ring"), location=props.region,
+        self.key_ring = KmsKeyRing(self, "keyring", name=n.key_ring, location=props.region,
                                    lifecycle=protect(props.protect), depends_on=self.services)
         self.keys: dict[str, KmsCryptoKey] = {
             purpose: KmsCryptoKey(self, f"key-{purpose}", name=purpose, key_ring=self.key_ring.id,
@@ -152,7 +152,7 @@ class GcpBaseline(Construct):
 
         # Personas: service accounts the organisation's groups impersonate. Components grant them access.
         self.personas: dict[str, ServiceAccount] = {
-            p: ServiceAccount(self, f"sa-{p}", account_id=n.service_account(PERSONA_SLUGS[p]),
+            p: ServiceAccount(self, f"sa-{p}", account_id=n.persona_account(p),
                               display_name=f"{p.replace('_', ' ')} of {n.prefix}",
                               description="Persona identity; roles come only from the components' grants")
             for p in PERSONAS}

@@ -12,7 +12,7 @@ from cdktn_provider_aws.lakeformation_resource import LakeformationResource
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Catalog
-from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.stacks.aws.names import AwsNames
 from mlops_blueprint.modules.aws_common import attach, aws_cron, protect, service_role
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
 from mlops_blueprint.modules.data_lake.aws import AwsDataLake
@@ -25,7 +25,7 @@ WRITE = ["CREATE_TABLE", "ALTER", "DESCRIBE"]
 class CatalogProps:
     """spec: databases and the zones crawled into each (omitted schedule: daily 03:00 UTC)."""
 
-    naming: Naming
+    naming: AwsNames
     spec: Catalog
     baseline: AwsBaseline
     lake: AwsDataLake | None

@@ -12,10 +12,11 @@ from cdktn_provider_google.dataplex_lake import DataplexLake
 from cdktn_provider_google.dataplex_lake_iam_member import DataplexLakeIamMember
 from cdktn_provider_google.dataplex_zone import DataplexZone
 from cdktn_provider_google.project_iam_member import ProjectIamMember
+from cdktn_provider_google.service_account import ServiceAccount
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Catalog
-from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.modules.baseline.gcp import GcpBaseline
 from mlops_blueprint.modules.data_lake.gcp import GcpDataLake
 from mlops_blueprint.modules.gcp_common import protect
@@ -28,7 +29,7 @@ LAKE_ROLE = {"read": "roles/dataplex.dataReader", "write": "roles/dataplex.dataW
 class CatalogProps:
     """spec: databases and the lake zones discovered for them (omitted schedule: daily 03:00 UTC)."""
 
-    naming: Naming
+    naming: GcpNames
     spec: Catalog
     baseline: GcpBaseline
     lake: GcpDataLake | None
@@ -68,9 +69,10 @@ class GcpCatalog(Construct):
                           resource_spec={"name": f"projects/{b.project}/buckets/{lake.zones[zone].name}",
                                          "type": "STORAGE_BUCKET"})
 
-    def grant(self, member: str, level: str, *, id: str) -> None:
+    def grant(self, principal: ServiceAccount, level: str, *, id: str) -> None:
         """read: dataViewer on every dataset and dataReader on the lake; write: dataEditor and dataWriter.
         Both can run query jobs (bigquery.jobUser: jobs only, no data)."""
+        member = principal.member
         if level == "none":
             return
         for db, ds in self.datasets.items():

@@ -8,7 +8,7 @@ from cdktn_provider_aws.iam_role import IamRole
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import DataLake
-from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.stacks.aws.names import AwsNames
 from mlops_blueprint.modules.aws_common import BucketProps, SecureBucket, attach
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
 
@@ -17,7 +17,7 @@ from mlops_blueprint.modules.baseline.aws import AwsBaseline
 class DataLakeProps:
     """spec: zones, versioning (omitted: on), retention (omitted: kept). protect: prevent_destroy, no force_destroy."""
 
-    naming: Naming
+    naming: AwsNames
     spec: DataLake
     baseline: AwsBaseline
     protect: bool

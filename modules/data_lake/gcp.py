@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktn_provider_google.service_account import ServiceAccount
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import DataLake
-from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.modules.baseline.gcp import GcpBaseline
 from mlops_blueprint.modules.gcp_common import BucketProps, SecureBucket
 
@@ -16,7 +17,7 @@ from mlops_blueprint.modules.gcp_common import BucketProps, SecureBucket
 class DataLakeProps:
     """spec: zones, versioning (omitted: on), retention (omitted: kept). protect: prevent_destroy, no force_destroy."""
 
-    naming: Naming
+    naming: GcpNames
     spec: DataLake
     baseline: GcpBaseline
     protect: bool
@@ -35,7 +36,8 @@ class GcpDataLake(Construct):
                 noncurrent_days=props.spec.noncurrent_version_days, depends_on=tuple(b.with_key("data"))))
             for zone in props.spec.zones}
 
-    def grant(self, member: str, *, read: list[str], write: list[str], id: str) -> None:
+    def grant(self, principal: ServiceAccount, *, read: list[str], write: list[str], id: str) -> None:
         """Object access to named zones for one IAM member (unknown zones are ignored: callers filter)."""
+        member = principal.member
         for zone, bucket in self.zones.items():
             bucket.grant(member, read=zone in read, write=zone in write, id=f"{id}-{zone}")

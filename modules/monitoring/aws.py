@@ -13,7 +13,7 @@ from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Monitoring
-from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.stacks.aws.names import AwsNames
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
 from mlops_blueprint.modules.serving.aws import VARIANT, AwsServing
 from mlops_blueprint.modules.training.aws import AwsTraining
@@ -23,7 +23,7 @@ from mlops_blueprint.modules.training.aws import AwsTraining
 class MonitoringProps:
     """spec: thresholds (omitted: p99 500 ms, 1 % errors, GPU 95 %) and who to notify."""
 
-    naming: Naming
+    naming: AwsNames
     spec: Monitoring
     baseline: AwsBaseline
     region: str
@@ -36,7 +36,7 @@ class AwsMonitoring(Construct):
     def __init__(self, scope: Construct, id: str, *, props: MonitoringProps):
         super().__init__(scope, id)
         n, spec = props.naming, props.spec
-        self.topic = SnsTopic(self, "alerts", name=n.name("alerts"), kms_master_key_id=props.baseline.keys["ops"].arn)
+        self.topic = SnsTopic(self, "alerts", name=n.alerts_topic, kms_master_key_id=props.baseline.keys["ops"].arn)
         for i, email in enumerate(spec.notify):
             SnsTopicSubscription(self, f"notify-{i}", topic_arn=self.topic.arn, protocol="email", endpoint=email)
         self.alarms: dict[str, CloudwatchMetricAlarm] = {}

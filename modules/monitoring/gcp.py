@@ -19,7 +19,7 @@ from cdktn_provider_google.monitoring_dashboard import MonitoringDashboard
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Monitoring
-from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.modules.baseline.gcp import GcpBaseline
 from mlops_blueprint.modules.serving.gcp import GcpServing
 from mlops_blueprint.modules.training.gcp import GcpTraining
@@ -37,7 +37,7 @@ ACCEL = 'metric.type = "kubernetes.io/container/accelerator/{m}"'
 class MonitoringProps:
     """spec: thresholds (omitted: p99 500 ms, 1 % errors, accelerators 95 %); channels come from the baseline."""
 
-    naming: Naming
+    naming: GcpNames
     spec: Monitoring
     baseline: GcpBaseline
     serving: GcpServing | None

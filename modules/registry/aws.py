@@ -12,7 +12,7 @@ from cdktn_provider_aws.sagemaker_model_package_group import SagemakerModelPacka
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Registry
-from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.stacks.aws.names import AwsNames
 from mlops_blueprint.modules.aws_common import BucketProps, SecureBucket, attach, protect, statement
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
 
@@ -21,7 +21,7 @@ from mlops_blueprint.modules.baseline.aws import AwsBaseline
 class RegistryProps:
     """spec: models (omitted: immutable tags, scan on push, keep 30 images). protect: prevent_destroy."""
 
-    naming: Naming
+    naming: AwsNames
     spec: Registry
     baseline: AwsBaseline
     protect: bool
@@ -33,12 +33,12 @@ class AwsRegistry(Construct):
         n, b, spec = props.naming, props.baseline, props.spec
         self._baseline = b
         self.artifacts = SecureBucket(self, "artifacts", props=BucketProps(
-            name=n.bucket("model-artifacts"), kms_key_arn=b.keys["ml"].arn, protect=props.protect))
+            name=n.artifacts_bucket, kms_key_arn=b.keys["ml"].arn, protect=props.protect))
         self.groups: dict[str, SagemakerModelPackageGroup] = {}
         self.repositories: dict[str, EcrRepository] = {}
         for model in spec.models:
             self.groups[model] = SagemakerModelPackageGroup(
-                self, f"group-{model}", model_package_group_name=n.sagemaker(model),
+                self, f"group-{model}", model_package_group_name=n.model_group(model),
                 model_package_group_description=f"Versions of {model}", lifecycle=protect(props.protect))
             repo = EcrRepository(
                 self, f"repo-{model}", name=n.ecr_repository(model),

@@ -14,10 +14,11 @@ from cdktn_provider_google.artifact_registry_repository_iam_member import Artifa
 from cdktn_provider_google.project_iam_custom_role import ProjectIamCustomRole
 from cdktn_provider_google.project_iam_member import ProjectIamMember
 from cdktn_provider_google_beta.google_vertex_ai_metadata_store import GoogleVertexAiMetadataStore
+from cdktn_provider_google.service_account import ServiceAccount
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Registry
-from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.modules.baseline.gcp import GcpBaseline
 from mlops_blueprint.modules.gcp_common import BucketProps, SecureBucket, protect
 
@@ -32,7 +33,7 @@ PUBLISH_PERMISSIONS = ("aiplatform.models.upload", "aiplatform.models.get", "aip
 class RegistryProps:
     """spec: models (omitted: immutable tags, vulnerability scanning, keep 30 images). protect: prevent_destroy."""
 
-    naming: Naming
+    naming: GcpNames
     spec: Registry
     baseline: GcpBaseline
     protect: bool
@@ -44,12 +45,12 @@ class GcpRegistry(Construct):
         n, b, spec = props.naming, props.baseline, props.spec
         self._baseline, self.naming = b, n
         self.artifacts = SecureBucket(self, "artifacts", props=BucketProps(
-            name=n.gcs_bucket("model-artifacts"), location=b.region, kms_key=b.key("ml"), protect=props.protect,
+            name=n.artifacts_bucket, location=b.region, kms_key=b.key("ml"), protect=props.protect,
             depends_on=tuple(b.with_key("ml"))))
         self.repositories: dict[str, ArtifactRegistryRepository] = {}
         for model in spec.models:
             self.repositories[model] = ArtifactRegistryRepository(
-                self, f"repo-{model}", repository_id=n.gcp_id(model, what="Artifact Registry repository"),
+                self, f"repo-{model}", repository_id=n.repository(model),
                 location=b.region, format="DOCKER", mode="STANDARD_REPOSITORY", description=f"Images of {model}",
                 kms_key_name=b.key("ml"), docker_config={"immutable_tags": spec.immutable_tags},
                 vulnerability_scanning_config={"enablement_config": "INHERITED" if spec.image_scanning else "DISABLED"},
@@ -60,7 +61,7 @@ class GcpRegistry(Construct):
                                   most_recent_versions={"keep_count": spec.keep_images})],
                 lifecycle=protect(props.protect), depends_on=b.with_key("ml"))
         self.metadata_store = GoogleVertexAiMetadataStore(
-            self, "metadata", name=n.gcp_id("metadata", what="Vertex AI metadata store"), region=b.region,
+            self, "metadata", name=n.metadata_store, region=b.region,
             project=b.project, description=f"Lineage of {n.prefix}'s models",
             encryption_spec={"kms_key_name": b.key("ml")}, lifecycle=protect(props.protect), depends_on=b.with_key("ml"))
         self.publisher = ProjectIamCustomRole(
@@ -69,14 +70,15 @@ class GcpRegistry(Construct):
             description="Upload and label model versions in the Vertex AI Model Registry")
 
     def model_display_name(self, model: str) -> str:
-        return self.naming.name(model)
+        return self.naming.model_display_name(model)
 
     def image_uri(self, model: str, tag: str) -> str:
         repo = self.repositories[model]
         return f"{self._baseline.region}-docker.pkg.dev/{self._baseline.project}/{repo.repository_id}/{model}:{tag}"
 
-    def grant_pull(self, member: str, *, id: str) -> None:
+    def grant_pull(self, principal: ServiceAccount, *, id: str) -> None:
         """Read images, model versions and artifacts: what serving, nodes and scientists need."""
+        member = principal.member
         for model, repo in self.repositories.items():
             ArtifactRegistryRepositoryIamMember(self, f"{id}-{model}", repository=repo.name, location=repo.location,
                                                 role="roles/artifactregistry.reader", member=member)
@@ -84,8 +86,9 @@ class GcpRegistry(Construct):
         ProjectIamMember(self, f"{id}-vertex", project=self._baseline.project, role="roles/aiplatform.viewer",
                          member=member)
 
-    def grant_push(self, member: str, *, id: str) -> None:
+    def grant_push(self, principal: ServiceAccount, *, id: str) -> None:
         """Publish images, upload model versions and artifacts: what ML engineers need."""
+        member = principal.member
         for model, repo in self.repositories.items():
             ArtifactRegistryRepositoryIamMember(self, f"{id}-{model}", repository=repo.name, location=repo.location,
                                                 role="roles/artifactregistry.writer", member=member)

@@ -19,9 +19,9 @@ from cdktn_provider_aws.sagemaker_endpoint_configuration import (
 from cdktn_provider_aws.sagemaker_model import SagemakerModel, SagemakerModelPrimaryContainer
 from constructs import Construct
 
-from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.stacks.aws.catalog import CATALOG
 from mlops_blueprint.blueprints.model import Serving
-from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.stacks.aws.names import AwsNames
 from mlops_blueprint.modules.aws_common import BucketProps, SecureBucket, attach, service_role, statement
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
 from mlops_blueprint.modules.registry.aws import AwsRegistry
@@ -33,7 +33,7 @@ VARIANT = "primary"
 class ServingProps:
     """spec: endpoints (omitted: cpu-medium, 1..2 replicas, capture 100 % of requests)."""
 
-    naming: Naming
+    naming: AwsNames
     spec: Serving
     baseline: AwsBaseline
     registry: AwsRegistry
@@ -45,8 +45,8 @@ class AwsServing(Construct):
         super().__init__(scope, id)
         n, b, reg = props.naming, props.baseline, props.registry
         self.capture = SecureBucket(self, "capture", props=BucketProps(
-            name=n.bucket("inference-capture"), kms_key_arn=b.keys["ml"].arn, protect=props.protect))
-        self.role = service_role(self, "execution-role", name=n.iam_role("serving"), service="sagemaker.amazonaws.com")
+            name=n.capture_bucket, kms_key_arn=b.keys["ml"].arn, protect=props.protect))
+        self.role = service_role(self, "execution-role", name=n.serving_role, service="sagemaker.amazonaws.com")
         reg.grant_pull(self.role, id="serving-reads-registry")
         attach(self, "serving-writes-capture", self.role, *self.capture.write_statements(),
                b.key_statements("ml", write=True),
@@ -56,9 +56,12 @@ class AwsServing(Construct):
                          [f"arn:aws:logs:{b.region}:{b.account_id}:log-group:/aws/sagemaker/Endpoints/{n.prefix}-*"]))
         self.endpoints: dict[str, SagemakerEndpoint] = {}
         self.names: dict[str, str] = {}
+        self.private: dict[str, bool] = {}
+        # Private endpoints are invoked only through the platform's SageMaker runtime VPC endpoint.
+        self._runtime_vpce = b.interface_endpoints["sagemaker.runtime"]
         for name, ep in props.spec.endpoints.items():
-            ep_name = n.sagemaker(name)
-            instance = clouds.serving_instance("aws", ep.size)
+            ep_name = n.endpoint(name)
+            instance = CATALOG.serving_instance(ep.size)
             if instance is None:
                 raise ValueError(f"endpoint {name!r}: size {ep.size!r} has no AWS instance type")
             model = SagemakerModel(
@@ -93,9 +96,20 @@ class AwsServing(Construct):
                     "predefined_metric_specification": {"predefined_metric_type": "SageMakerVariantInvocationsPerInstance"}})
             self.endpoints[name] = endpoint
             self.names[name] = ep_name
+            self.private[name] = ep.private
 
     def grant_invoke(self, role: IamRole, *, id: str) -> None:
-        attach(self, id, role, statement(["sagemaker:InvokeEndpoint"], [e.arn for e in self.endpoints.values()]))
+        """InvokeEndpoint on every endpoint; on a private one (the default) only through the platform's
+        SageMaker runtime VPC endpoint (`aws:SourceVpce`), so the role's keys are useless outside it."""
+        private = [e.arn for k, e in self.endpoints.items() if self.private[k]]
+        public = [e.arn for k, e in self.endpoints.items() if not self.private[k]]
+        statements = []
+        if private:
+            statements.append(statement(["sagemaker:InvokeEndpoint"], private, sid="InvokePrivateEndpoints",
+                                        condition={"StringEquals": {"aws:SourceVpce": self._runtime_vpce.id}}))
+        if public:
+            statements.append(statement(["sagemaker:InvokeEndpoint"], public, sid="InvokePublicEndpoints"))
+        attach(self, id, role, *statements)
 
     def grant_deploy(self, role: IamRole, *, id: str) -> None:
         """Roll new model versions out: new model + endpoint config, update the endpoint, pass the execution role."""

@@ -16,9 +16,9 @@ from cdktn_provider_google.vertex_ai_endpoint import VertexAiEndpoint
 from cdktn_provider_google_beta.google_vertex_ai_endpoint_iam_member import GoogleVertexAiEndpointIamMember
 from constructs import Construct
 
-from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.stacks.gcp.catalog import CATALOG
 from mlops_blueprint.blueprints.model import Serving
-from mlops_blueprint.blueprints.naming import Naming, vertex_endpoint_id as endpoint_id
+from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.modules.baseline.gcp import GcpBaseline
 from mlops_blueprint.modules.gcp_common import protect
 from mlops_blueprint.modules.registry.gcp import GcpRegistry
@@ -34,7 +34,7 @@ MODEL_DEPLOY_PERMISSIONS = ("aiplatform.models.get", "aiplatform.models.deploy",
 class ServingProps:
     """spec: endpoints (omitted: cpu-medium, 1..2 replicas, capture 100 % of requests, private)."""
 
-    naming: Naming
+    naming: GcpNames
     spec: Serving
     baseline: GcpBaseline
     registry: GcpRegistry
@@ -47,11 +47,11 @@ class GcpServing(Construct):
         n, b, reg = props.naming, props.baseline, props.registry
         self._baseline = b
         for name, ep in props.spec.endpoints.items():
-            if clouds.serving_instance("gcp", ep.size) is None:
+            if CATALOG.serving_instance(ep.size) is None:
                 raise ValueError(f"endpoint {name!r}: size {ep.size!r} has no GCP machine type")
         self.account = ServiceAccount(self, "runtime", account_id=n.service_account("serving"),
                                       display_name=f"deployed models of {n.prefix}")
-        reg.grant_pull(self.account.member, id="serving-reads-registry")
+        reg.grant_pull(self.account, id="serving-reads-registry")
         self.capture = BigqueryDataset(
             self, "capture", dataset_id=n.underscored("inference_capture"), location=b.region,
             description="Requests and responses of the endpoints (request-response logging)",
@@ -60,10 +60,10 @@ class GcpServing(Construct):
         self.endpoints: dict[str, VertexAiEndpoint] = {}
         self.names: dict[str, str] = {}
         for name, ep in props.spec.endpoints.items():
-            display = n.name(name)
+            display = n.endpoint_display_name(name)
             table = f"{name.replace('-', '_')}_requests"
             self.endpoints[name] = VertexAiEndpoint(
-                self, name, name=endpoint_id(display), display_name=display, location=b.region, region=b.region,
+                self, name, name=n.endpoint_id(name), display_name=display, location=b.region, region=b.region,
                 description=f"{ep.model} ({ep.size}, {ep.min_replicas}-{ep.max_replicas} replicas)",
                 encryption_spec={"kms_key_name": b.key("ml")},
                 private_service_connect_config={"enable_private_service_connect": True, "project_allowlist": [b.project]}
@@ -95,13 +95,15 @@ class GcpServing(Construct):
                                             location=self._baseline.region, endpoint=ep.name, role=role.name,
                                             member=member)
 
-    def grant_invoke(self, member: str, *, id: str) -> None:
+    def grant_invoke(self, principal: ServiceAccount, *, id: str) -> None:
         """Predict on each endpoint, granted on the endpoint itself."""
+        member = principal.member
         self._on_endpoints(member, self.invoker, id)
 
-    def grant_deploy(self, member: str, *, id: str) -> None:
+    def grant_deploy(self, principal: ServiceAccount, *, id: str) -> None:
         """Roll model versions out: deploy/undeploy/traffic on each endpoint, deploy model versions,
         and act as the runtime service account the deployed models run as."""
+        member = principal.member
         self._on_endpoints(member, self.deployer, id)
         ProjectIamMember(self, f"{id}-models", project=self._baseline.project, role=self.model_deployer.name,
                          member=member)

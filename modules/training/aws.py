@@ -10,10 +10,10 @@ from cdktn_provider_aws.eks_node_group import EksNodeGroup, EksNodeGroupTaint
 from cdktn_provider_aws.iam_role import IamRole
 from constructs import Construct
 
-from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.stacks.aws.catalog import CATALOG
 from mlops_blueprint.blueprints.model import Training
-from mlops_blueprint.blueprints.naming import Naming
-from mlops_blueprint.modules.aws_common import attach, service_role
+from mlops_blueprint.stacks.aws.names import AwsNames
+from mlops_blueprint.modules.aws_common import attach, protect, service_role
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
 
 GPU_TAINT = ("nvidia.com/gpu", "present", "NO_SCHEDULE")
@@ -22,11 +22,13 @@ AMI_TYPE = "AL2_x86_64_GPU"
 
 @dataclass(frozen=True)
 class TrainingProps:
-    """spec: pools in neutral terms (omitted min_nodes: 0, spot: off, disk: 200 GB)."""
+    """spec: pools in neutral terms (omitted min_nodes: 0, spot: off, disk: 200 GB).
+    protect: prevent_destroy on the cluster (omitted: protected), as on every cloud."""
 
-    naming: Naming
+    naming: AwsNames
     spec: Training
     baseline: AwsBaseline
+    protect: bool = True
 
 
 def autoscaler_tags(cluster: str, pool: str, accelerator: str, gpus: int) -> dict[str, str]:
@@ -46,7 +48,7 @@ class AwsTraining(Construct):
     def __init__(self, scope: Construct, id: str, *, props: TrainingProps):
         super().__init__(scope, id)
         n, b = props.naming, props.baseline
-        self.cluster_name = n.name("training")
+        self.cluster_name = n.cluster
         cluster_role = service_role(self, "cluster-role", name=n.iam_role("eks-cluster"), service="eks.amazonaws.com",
                                     managed=["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"])
         self.node_role = service_role(self, "node-role", name=n.iam_role("eks-nodes"), service="ec2.amazonaws.com",
@@ -58,15 +60,15 @@ class AwsTraining(Construct):
             vpc_config={"subnet_ids": b.subnet_ids, "endpoint_private_access": True, "endpoint_public_access": False,
                         "security_group_ids": [b.workload_sg.id]},
             encryption_config={"provider": {"key_arn": b.keys["ml"].arn}, "resources": ["secrets"]},
-            enabled_cluster_log_types=["api", "audit", "authenticator"])
+            enabled_cluster_log_types=["api", "audit", "authenticator"], lifecycle=protect(props.protect))
         self.node_groups: dict[str, EksNodeGroup] = {}
         for name, pool in props.spec.pools.items():
-            instance = clouds.training_instance("aws", pool.accelerator, pool.gpus_per_node)
+            instance = CATALOG.training_instance(pool.accelerator, pool.gpus_per_node)
             if instance is None:  # the validator refuses this first; a construct must not trust its caller
                 raise ValueError(f"pool {name!r}: {pool.accelerator} x{pool.gpus_per_node} has no AWS instance type")
             labels = {"mlops.io/pool": name, "mlops.io/accelerator": pool.accelerator}
             self.node_groups[name] = EksNodeGroup(
-                self, f"pool-{name}", cluster_name=self.cluster.name, node_group_name=n.name(name),
+                self, f"pool-{name}", cluster_name=self.cluster.name, node_group_name=n.node_group(name),
                 node_role_arn=self.node_role.arn, subnet_ids=b.subnet_ids, ami_type=AMI_TYPE,
                 instance_types=[instance], capacity_type="SPOT" if pool.spot else "ON_DEMAND", disk_size=pool.disk_gb,
                 scaling_config={"min_size": pool.min_nodes, "max_size": pool.max_nodes, "desired_size": pool.min_nodes},

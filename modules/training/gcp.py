@@ -21,9 +21,9 @@ from cdktn_provider_google.service_account import ServiceAccount
 from cdktn_provider_google.service_account_iam_member import ServiceAccountIamMember
 from constructs import Construct
 
-from mlops_blueprint.blueprints import clouds
+from mlops_blueprint.stacks.gcp.catalog import CATALOG
 from mlops_blueprint.blueprints.model import Training
-from mlops_blueprint.blueprints.naming import Naming
+from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.modules.baseline.gcp import GKE_MASTER_RANGE, GcpBaseline
 
 GPU_TAINT = ("nvidia.com/gpu", "present", "NO_SCHEDULE")
@@ -39,7 +39,7 @@ class TrainingProps:
     """spec: pools in neutral terms (omitted min_nodes: 0, spot: off, disk: 200 GB). cidr: the network's,
     the only range allowed to reach the control plane."""
 
-    naming: Naming
+    naming: GcpNames
     spec: Training
     baseline: GcpBaseline
     cidr: str
@@ -47,10 +47,10 @@ class TrainingProps:
 
 
 def machine_for(name: str, accelerator: str, count: int) -> tuple[str, str | None]:
-    machine = clouds.training_instance("gcp", accelerator, count)
+    machine = CATALOG.training_instance(accelerator, count)
     if machine is None:  # the validator refuses this first; a construct must not trust its caller
         raise ValueError(f"pool {name!r}: {accelerator} x{count} has no GCP machine type")
-    return machine, clouds.GCP_ACCELERATOR_TYPES[accelerator]
+    return machine, CATALOG.accelerator_types[accelerator]
 
 
 class GcpTraining(Construct):
@@ -119,6 +119,7 @@ class GcpTraining(Construct):
                                 depends_on=[self.cluster])
         self._project = b.project
 
-    def grant_submit(self, member: str, *, id: str) -> None:
+    def grant_submit(self, principal: ServiceAccount, *, id: str) -> None:
         """Let a persona find the cluster and get credentials for it (RBAC inside grants the rest)."""
+        member = principal.member
         ProjectIamMember(self, id, project=self._project, role="roles/container.clusterViewer", member=member)

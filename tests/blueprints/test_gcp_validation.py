@@ -81,11 +81,12 @@ def test_allowed_regions_may_name_every_cloud_but_not_unknown_regions(write):
 
 
 def test_gpu_sizes_and_tpu_chips_map_on_gcp(write):
-    from mlops_blueprint.blueprints import clouds
+    from mlops_blueprint.blueprints import registry
 
-    assert clouds.training_instance("gcp", "google-tpu-v5e", 4) == "ct5lp-hightpu-4t"
-    assert clouds.GCP_ACCELERATOR_TYPES["google-tpu-v5e"] is None
-    assert clouds.serving_instance("gcp", "gpu-small") == "g2-standard-4"
+    gcp = registry.get("gcp").catalog
+    assert gcp.training_instance("google-tpu-v5e", 4) == "ct5lp-hightpu-4t"
+    assert gcp.accelerator_types["google-tpu-v5e"] is None
+    assert gcp.serving_instance("gpu-small") == "g2-standard-4"
     [(_, path, msg)] = problems(write(GCP.replace("accelerator: nvidia-l4", "accelerator: nvidia-l4, gpus_per_node: 8")
                                       .replace("nvidia-l4, gpus_per_node: 8", "nvidia-t4, gpus_per_node: 8")))
     assert path == "components.training.pools.gpu.gpus_per_node" and "comes with 1, 2, 4 accelerators per node, not 8" in msg

@@ -1,7 +1,10 @@
 import pytest
 
-from mlops_blueprint.blueprints import clouds
-from mlops_blueprint.blueprints.naming import NameRuleError, Naming, aws_bucket
+from mlops_blueprint.blueprints import registry
+from mlops_blueprint.blueprints.naming import NameRuleError
+from mlops_blueprint.stacks.aws.names import AwsNames as Naming, aws_bucket
+
+AWS = registry.get("aws").catalog
 
 
 def test_names_are_prefix_plus_logical_name():
@@ -31,14 +34,14 @@ def test_iam_role_length_limit():
     ("nvidia-l4", 1, "g6.xlarge"), ("nvidia-a100", 8, "p4d.24xlarge"), ("nvidia-h100", 8, "p5.48xlarge"),
 ])
 def test_aws_accelerator_mapping(acc, gpus, instance):
-    assert clouds.training_instance("aws", acc, gpus) == instance
+    assert AWS.training_instance(acc, gpus) == instance
 
 
 def test_unmappable_choices_have_no_instance():
-    assert clouds.training_instance("aws", "google-tpu-v5e", 1) is None
-    assert clouds.training_instance("aws", "nvidia-a100", 1) is None
+    assert AWS.training_instance("google-tpu-v5e", 1) is None
+    assert AWS.training_instance("nvidia-a100", 1) is None
 
 
 def test_aws_serving_sizes():
-    assert {s: clouds.serving_instance("aws", s) for s in ("cpu-small", "cpu-medium", "gpu-small")} == {
+    assert {s: AWS.serving_instance(s) for s in ("cpu-small", "cpu-medium", "gpu-small")} == {
         "cpu-small": "ml.m5.large", "cpu-medium": "ml.m5.xlarge", "gpu-small": "ml.g5.xlarge"}

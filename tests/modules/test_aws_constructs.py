@@ -172,7 +172,7 @@ def test_construct_refuses_an_unmappable_pool():
     from cdktn import App, TerraformStack
 
     from mlops_blueprint.blueprints.model import Baseline, Pool, Training
-    from mlops_blueprint.blueprints.naming import Naming
+    from mlops_blueprint.stacks.aws.names import AwsNames as Naming
     from mlops_blueprint.modules.baseline.aws import AwsBaseline, BaselineProps
     from mlops_blueprint.modules.training.aws import AwsTraining, TrainingProps
 

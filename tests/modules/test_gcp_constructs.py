@@ -7,7 +7,7 @@ import pytest
 
 from mlops_blueprint.blueprints import load
 from mlops_blueprint.modules.monitoring.gcp import render_dashboard
-from mlops_blueprint.modules.serving.gcp import endpoint_id
+from mlops_blueprint.stacks.gcp.names import vertex_endpoint_id as endpoint_id
 from mlops_blueprint.stacks import synth
 from mlops_blueprint.stacks.settings import DeploySettings
 from tests.conftest import REFERENCE

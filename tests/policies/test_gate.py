@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from mlops_blueprint.blueprints import load
+from mlops_blueprint.blueprints import load, registry
+from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.policies import change
 from mlops_blueprint.policies.engine import Finding, Report, Waiver, apply_waivers
 from mlops_blueprint.policies.gate import blueprint_layer, evaluate
@@ -88,6 +89,18 @@ def test_data_loss_guard(actions, passed):
     assert f.passed is passed and f.subject == "data_lake.raw"
 
 
+@pytest.mark.parametrize("rtype", sorted(registry.stateful_types()))
+def test_data_loss_guard_covers_every_clouds_stateful_types(rtype):
+    [f] = change.findings_for_plan(plan_with(["delete"], rtype), [])
+    assert not f.passed and f"plan would destroy {registry.stateful_types()[rtype]} {rtype}." in f.message
+
+
+def test_data_loss_guard_ignores_data_sources():
+    plan = plan_with(["delete"])
+    plan["resource_changes"][0]["mode"] = "data"
+    assert change.findings_for_plan(plan, []) == []
+
+
 def test_data_loss_guard_ignores_stateless_resources_and_honours_allowances():
     assert change.findings_for_plan(plan_with(["delete"], "aws_cloudwatch_metric_alarm", "monitoring_x"), []) == []
     for allow in (["data_lake"], ["data_lake.raw"], ["aws_s3_bucket.data_lake_raw_bucket_ABC"]):
@@ -98,8 +111,9 @@ def test_data_loss_guard_ignores_stateless_resources_and_honours_allowances():
 
 
 def test_not_a_plan():
-    with pytest.raises(change.NotAPlan, match="not Terraform plan JSON"):
+    with pytest.raises(change.NotAPlan, match="not Terraform plan JSON") as info:
         change.validate_plan({"resource": {}}, "x.json")
+    assert isinstance(info.value, UserError) and info.value.exit_code == 2
 
 
 def test_reports_in_every_format_list_waivers_and_failures():

@@ -1,17 +1,17 @@
-"""Every resource rule against its pass and fail fixture, asserted exactly."""
+"""Every rule against its pass and fail fixture, asserted exactly; one rule per file."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from mlops_blueprint.policies.engine import all_rules, run_rule
-from mlops_blueprint.policies.packs import PACKS
+from mlops_blueprint.blueprints import registry
+from mlops_blueprint.policies.engine import ANY_TYPE, Rule, all_rules, run_rule
 from mlops_blueprint.policies.rules_md import OUT, render
 from mlops_blueprint.policies.tfjson import Doc
 
-ROOT = Path(__file__).resolve().parents[2] / "policies" / "fixtures"
-FIXTURES = ROOT / "aws"
+REPO = Path(__file__).resolve().parents[2]
+ROOT = REPO / "policies" / "fixtures"
 RESOURCE_RULES = [r for r in all_rules().values() if r.layer == "resource"]
 
 
@@ -40,17 +40,25 @@ def test_rule_fixture(rule, kind):
     assert any(f.passed for f in findings) or kind == "fail", "a pass fixture must exercise the rule"
 
 
+@pytest.mark.parametrize("rule", RESOURCE_RULES, ids=lambda r: r.id)
+def test_a_rule_reports_only_the_types_it_declares(rule):
+    """The gate skips a rule on a stack holding none of its `applies_to` types; that is only sound
+    when every finding the rule yields is about a resource of a declared type."""
+    assert rule.applies_to, "a resource rule declares the types it reads"
+    if ANY_TYPE in rule.applies_to:
+        return
+    for kind in ("pass", "fail"):
+        doc = Doc(json.loads((ROOT / rule.cloud / rule.id / f"{kind}.json").read_text()))
+        for f in run_rule(rule, doc.subject, doc):
+            assert f.address.split(".")[0] in rule.applies_to, (kind, f.address)
+
+
 def test_rule_ids_are_stable_and_unique_per_file():
-    for cloud in ("aws", "gcp"):
-        rules = sorted(r.id for r in RESOURCE_RULES if r.cloud == cloud)
-        files = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / f"policies/rules/{cloud}").glob("r*.py"))
-        assert [f"MLOPS_{cloud.upper()}_{f[1:4]}" for f in files] == rules
-
-
-def test_every_pack_names_only_known_rules():
-    known = set(all_rules())
-    for name, spec in PACKS.items():
-        assert set(spec["rules"]) <= known, name
+    for cloud in registry.every():
+        rules = sorted(r.id for r in RESOURCE_RULES if r.cloud == cloud.name)
+        folder = REPO / Path(*cloud.rules_package.split(".")[1:])
+        files = sorted(p.stem for p in folder.glob("r*.py"))
+        assert [f"MLOPS_{cloud.name.upper()}_{f[1:4]}" for f in files] == rules
 
 
 def test_rules_md_is_current():
@@ -58,17 +66,15 @@ def test_rules_md_is_current():
 
 
 def test_a_crashing_rule_fails_closed():
-    from mlops_blueprint.policies.engine import Rule
-
     def boom(doc):
         raise KeyError("oops")
         yield  # pragma: no cover
 
-    [f] = run_rule(Rule("MLOPS_AWS_999", "x", "high", "t", "resource", "aws", boom), str, Doc({}))
+    [f] = run_rule(Rule("MLOPS_AWS_999", "x", "high", "t", "resource", boom, ("aws_s3_bucket",)), str, Doc({}))
     assert (f.passed, f.error) == (False, True) and "rule crashed: KeyError" in f.message
 
 
-BP_FIXTURES = FIXTURES.parent / "blueprint"
+BP_FIXTURES = ROOT / "blueprint"
 BLUEPRINT_RULES = [r for r in all_rules().values() if r.layer == "blueprint"]
 
 
@@ -88,5 +94,11 @@ def test_blueprint_rule_fixture(rule, kind):
 
 
 def test_every_blueprint_rule_has_its_own_file():
-    files = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "policies/rules/blueprint").glob("r*.py"))
+    files = sorted(p.stem for p in (REPO / "policies/rules/blueprint").glob("r*.py"))
     assert [f"MLOPS_BP_{f[1:4]}" for f in files] == sorted(r.id for r in BLUEPRINT_RULES)
+
+
+def test_every_change_rule_has_its_own_file():
+    files = sorted(p.stem for p in (REPO / "policies/rules/change").glob("r*.py"))
+    change_rules = sorted(r.id for r in all_rules().values() if r.layer == "change")
+    assert [f"MLOPS_CHG_{f[1:4]}" for f in files] == change_rules == ["MLOPS_CHG_001"]

@@ -41,11 +41,15 @@ def test_synth_of_a_bad_blueprint_writes_nothing(write, tmp_path):
     assert p.returncode == 2 and not out.exists()
 
 
-def test_other_clouds_fail_at_synth_with_a_clear_message(write, tmp_path):
-    bp = write(MINIMAL.replace("{cloud: aws, region: eu-central-1}", "{cloud: azure, region: westeurope}"))
-    assert run("validate", bp).returncode == 0
-    p = run("synth", bp, "--output", tmp_path / "out")
-    assert p.returncode == 2 and "not available yet for azure" in p.stderr
+def test_an_unregistered_cloud_is_refused_at_validate_naming_the_registered_ones(write, tmp_path):
+    from mlops_blueprint.blueprints import registry
+
+    bp = write(MINIMAL.replace("{cloud: aws, region: eu-central-1}", "{cloud: mainframe, region: westeurope}"))
+    for cmd in ("validate", "synth"):
+        p = run(cmd, bp, "--output", tmp_path / "out") if cmd == "synth" else run(cmd, bp)
+        assert p.returncode == 2 and "bp.yaml:4:17: target.cloud: Input should be" in p.stderr, p.stderr
+        assert all(repr(c) in p.stderr for c in registry.NAMES) and "got 'mainframe'" in p.stderr
+        assert p.stderr.count("mainframe") == 1 and "Traceback" not in p.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -8,9 +8,9 @@ from google.api_core import exceptions as gexc
 from google.cloud import aiplatform_v1 as v1
 
 from mlops_blueprint.blueprints import load
-from mlops_blueprint.blueprints.naming import vertex_endpoint_id
-from mlops_blueprint.scripts.rollout import GcpClients, RolloutError, rollout_gcp, split
-from mlops_blueprint.scripts.verify_gcp import verify
+from mlops_blueprint.scripts.glue import RolloutError, split
+from mlops_blueprint.scripts.glue.gcp import GcpClients, rollout_with as rollout_gcp, verify_with as verify
+from mlops_blueprint.stacks.gcp.names import vertex_endpoint_id
 from tests.conftest import ROOT
 
 VISION = ROOT / "blueprints/reference/gcp-vision.yaml"
@@ -158,7 +158,7 @@ def test_verify_fails_a_public_endpoint_with_a_google_key_and_a_missing_one(dev)
 def test_cli_rollout_and_verify_on_gcp_use_the_glue(monkeypatch):
     from typer.testing import CliRunner
 
-    from mlops_blueprint.scripts import rollout as glue
+    from mlops_blueprint.scripts.glue import gcp as glue
     from mlops_blueprint.scripts.cli import app
 
     fake = FakeVertex(endpoint=endpoint({"111": 100}))
@@ -176,7 +176,7 @@ def test_cli_rollout_and_verify_on_gcp_use_the_glue(monkeypatch):
 def test_gcs_state_bucket_is_created_once_versioned_and_private(dev):
     from google.cloud import storage
 
-    from mlops_blueprint.scripts.deploy import bootstrap_gcs_state
+    from mlops_blueprint.scripts.glue.gcp import bootstrap_state_with as bootstrap_gcs_state
 
     class FakeStorage:
         def __init__(self):

@@ -1,11 +1,7 @@
 """MLOPS_AWS_025: Notification topics are encrypted with a KMS key."""
 
-from mlops_blueprint.policies.engine import rule
-from mlops_blueprint.policies.tfjson import Doc
+from mlops_blueprint.policies.checks import ANY_VALUE, value_rule
 
-
-@rule(id="MLOPS_AWS_025", name='Notification topics are encrypted with a KMS key', severity="low", category="monitoring", applies_to=('aws_sns_topic',))
-def check(d: Doc):
-    for addr, b in d.of("aws_sns_topic"):
-        ok = bool(b.get("kms_master_key_id"))
-        yield addr, ok, "" if ok else "kms_master_key_id is not set"
+value_rule(id="MLOPS_AWS_025", name="Notification topics are encrypted with a KMS key", severity="low", category="monitoring",
+           resource_type="aws_sns_topic", path=("kms_master_key_id",), expected=ANY_VALUE,
+           message="kms_master_key_id is not set")

@@ -3,11 +3,11 @@
 import json
 import re
 
-from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.engine import ANY_TYPE, rule
 from mlops_blueprint.policies.tfjson import Doc, refs
 
 
-@rule(id="MLOPS_AWS_026", name='No secret value is written in the synthesized configuration', severity="critical", category="baseline", applies_to=())
+@rule(id="MLOPS_AWS_026", name='No secret value is written in the synthesized configuration', severity="critical", category="baseline", applies_to=(ANY_TYPE,))
 def check(d: Doc):
     secret = re.compile(r"AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----")
     leaked = set()

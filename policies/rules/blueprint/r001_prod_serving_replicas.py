@@ -4,7 +4,7 @@ from mlops_blueprint.policies.engine import rule
 
 
 @rule(id="MLOPS_BP_001", name="Prod serving runs at least two replicas", severity="high", category="serving",
-      layer="blueprint", cloud=None)
+      layer="blueprint")
 def prod_replicas(bp, env):
     if env != "prod" or not bp.components.serving:
         return

@@ -1,12 +1,7 @@
 """MLOPS_GCP_002: GCS buckets keep object versions."""
 
-from mlops_blueprint.policies.engine import rule
-from mlops_blueprint.policies.tfjson import Doc, block
+from mlops_blueprint.policies.checks import value_rule
 
-
-@rule(id="MLOPS_GCP_002", name='GCS buckets keep object versions', severity="medium", category="data_lake", cloud="gcp",
-      applies_to=('google_storage_bucket',))
-def check(d: Doc):
-    for addr, b in d.of("google_storage_bucket"):
-        ok = block(b, "versioning").get("enabled") is True
-        yield addr, ok, "" if ok else "versioning is off: an overwrite or delete loses data"
+value_rule(id="MLOPS_GCP_002", name="GCS buckets keep object versions", severity="medium", category="data_lake",
+           resource_type="google_storage_bucket", path=("versioning", "enabled"), expected=True,
+           message="versioning is off: an overwrite or delete loses data")

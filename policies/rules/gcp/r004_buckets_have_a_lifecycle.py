@@ -4,7 +4,7 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, as_list, block
 
 
-@rule(id="MLOPS_GCP_004", name='GCS buckets expire noncurrent versions', severity="medium", category="data_lake", cloud="gcp",
+@rule(id="MLOPS_GCP_004", name='GCS buckets expire noncurrent versions', severity="medium", category="data_lake",
       applies_to=('google_storage_bucket',))
 def check(d: Doc):
     for addr, b in d.of("google_storage_bucket"):

@@ -4,7 +4,7 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, as_list, block
 
 
-@rule(id="MLOPS_GCP_008", name='GKE clusters have private nodes, a private endpoint and authorized networks', severity="critical", category="training", cloud="gcp",
+@rule(id="MLOPS_GCP_008", name='GKE clusters have private nodes, a private endpoint and authorized networks', severity="critical", category="training",
       applies_to=('google_container_cluster',))
 def check(d: Doc):
     for addr, b in d.of("google_container_cluster"):

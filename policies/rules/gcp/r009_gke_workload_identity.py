@@ -4,7 +4,7 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, block
 
 
-@rule(id="MLOPS_GCP_009", name='GKE uses Workload Identity and hides node metadata', severity="high", category="training", cloud="gcp",
+@rule(id="MLOPS_GCP_009", name='GKE uses Workload Identity and hides node metadata', severity="high", category="training",
       applies_to=('google_container_cluster', 'google_container_node_pool'))
 def check(d: Doc):
     for addr, b in d.of("google_container_cluster"):

@@ -4,7 +4,7 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, block, refs
 
 
-@rule(id="MLOPS_GCP_010", name='GKE encrypts Kubernetes secrets with a customer-managed key', severity="high", category="training", cloud="gcp",
+@rule(id="MLOPS_GCP_010", name='GKE encrypts Kubernetes secrets with a customer-managed key', severity="high", category="training",
       applies_to=('google_container_cluster', 'google_kms_crypto_key'))
 def check(d: Doc):
     keys = {k for k, _ in d.of("google_kms_crypto_key")}

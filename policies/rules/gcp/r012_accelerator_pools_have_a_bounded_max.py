@@ -6,7 +6,7 @@ from mlops_blueprint.policies.tfjson import Doc, block
 MAX_NODES = 64  # beyond this, a pool needs a reviewed quota, not a blueprint default
 
 
-@rule(id="MLOPS_GCP_012", name='Accelerator node pools autoscale with a bounded maximum', severity="high", category="training", cloud="gcp",
+@rule(id="MLOPS_GCP_012", name='Accelerator node pools autoscale with a bounded maximum', severity="high", category="training",
       applies_to=('google_container_node_pool',))
 def check(d: Doc):
     for addr, b in d.of("google_container_node_pool"):

@@ -4,7 +4,7 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, block, refs
 
 
-@rule(id="MLOPS_GCP_014", name='GKE nodes run as a dedicated service account, not the default compute one', severity="high", category="iam", cloud="gcp",
+@rule(id="MLOPS_GCP_014", name='GKE nodes run as a dedicated service account, not the default compute one', severity="high", category="iam",
       applies_to=('google_container_node_pool', 'google_service_account'))
 def check(d: Doc):
     accounts = {k for k, _ in d.of("google_service_account")}

@@ -1,12 +1,7 @@
 """MLOPS_GCP_015: Artifact Registry tags are immutable."""
 
-from mlops_blueprint.policies.engine import rule
-from mlops_blueprint.policies.tfjson import Doc, block
+from mlops_blueprint.policies.checks import value_rule
 
-
-@rule(id="MLOPS_GCP_015", name='Artifact Registry tags are immutable', severity="high", category="registry", cloud="gcp",
-      applies_to=('google_artifact_registry_repository',))
-def check(d: Doc):
-    for addr, b in d.of("google_artifact_registry_repository"):
-        ok = block(b, "docker_config").get("immutable_tags") is True
-        yield addr, ok, "" if ok else "mutable tags: a deployed image can change under the same tag"
+value_rule(id="MLOPS_GCP_015", name="Artifact Registry tags are immutable", severity="high", category="registry",
+           resource_type="google_artifact_registry_repository", path=("docker_config", "immutable_tags"), expected=True,
+           message="mutable tags: a deployed image can change under the same tag")

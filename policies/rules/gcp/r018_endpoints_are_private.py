@@ -4,7 +4,7 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, block
 
 
-@rule(id="MLOPS_GCP_018", name='Vertex AI endpoints are reachable only privately', severity="high", category="serving", cloud="gcp",
+@rule(id="MLOPS_GCP_018", name='Vertex AI endpoints are reachable only privately', severity="high", category="serving",
       applies_to=('google_vertex_ai_endpoint',))
 def check(d: Doc):
     for addr, b in d.of("google_vertex_ai_endpoint"):

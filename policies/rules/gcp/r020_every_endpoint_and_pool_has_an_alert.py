@@ -4,7 +4,7 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, as_list, block
 
 
-@rule(id="MLOPS_GCP_020", name='Every endpoint and accelerator pool has an alert policy', severity="medium", category="monitoring", cloud="gcp",
+@rule(id="MLOPS_GCP_020", name='Every endpoint and accelerator pool has an alert policy', severity="medium", category="monitoring",
       applies_to=('google_vertex_ai_endpoint', 'google_container_node_pool', 'google_monitoring_alert_policy'))
 def check(d: Doc):
     filters = [block(c, "condition_threshold").get("filter", "")

@@ -4,7 +4,7 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, as_list, block, refs
 
 
-@rule(id="MLOPS_GCP_022", name='Secret Manager secrets are encrypted with a customer-managed key', severity="medium", category="baseline", cloud="gcp",
+@rule(id="MLOPS_GCP_022", name='Secret Manager secrets are encrypted with a customer-managed key', severity="medium", category="baseline",
       applies_to=('google_secret_manager_secret', 'google_kms_crypto_key'))
 def check(d: Doc):
     keys = {k for k, _ in d.of("google_kms_crypto_key")}

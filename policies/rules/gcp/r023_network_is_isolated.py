@@ -4,7 +4,7 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc
 
 
-@rule(id="MLOPS_GCP_023", name='The network has no internet route and reaches Google APIs privately', severity="high", category="baseline", cloud="gcp",
+@rule(id="MLOPS_GCP_023", name='The network has no internet route and reaches Google APIs privately', severity="high", category="baseline",
       applies_to=('google_compute_network', 'google_compute_subnetwork', 'google_compute_route'))
 def check(d: Doc):
     open_routes = [a for a, r in d.of("google_compute_route")

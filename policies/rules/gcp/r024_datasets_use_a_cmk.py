@@ -4,7 +4,7 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, block, refs
 
 
-@rule(id="MLOPS_GCP_024", name='BigQuery datasets are encrypted with a customer-managed key', severity="high", category="catalog", cloud="gcp",
+@rule(id="MLOPS_GCP_024", name='BigQuery datasets are encrypted with a customer-managed key', severity="high", category="catalog",
       applies_to=('google_bigquery_dataset', 'google_kms_crypto_key'))
 def check(d: Doc):
     keys = {k for k, _ in d.of("google_kms_crypto_key")}

@@ -1,0 +1,306 @@
+"""AWS glue (boto3): state bootstrap, `verify` and `rollout`.
+
+verify: read back, through boto3, what the blueprint says exists, with its promised settings.
+
+rollout: a SageMaker model package in the model's group -> a model from that package -> an endpoint
+configuration with the current model as `primary` and the new one as `canary` (weights 100-p / p)
+-> UpdateEndpoint. `--traffic 100` promotes: one `primary` variant with the new model (the
+autoscaling target keeps pointing at `primary`).
+
+Every function takes its clients from a factory, so the tests drive it through the embedded emulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mlops_blueprint.blueprints.loader import ResolvedEnv
+from mlops_blueprint.blueprints.model import PERSONAS
+from mlops_blueprint.scripts.glue import (
+    CANARY,
+    PRIMARY,
+    Check,
+    Reporter,
+    RolloutError,
+    RolloutResult,
+    Target,
+    bounded,
+    check_share,
+    endpoint_spec,
+    run_checks,
+)
+from mlops_blueprint.stacks.aws.catalog import CATALOG
+from mlops_blueprint.stacks.aws.names import AwsNames
+
+CREDENTIALS_HINT = "on AWS configure credentials (`aws configure`, `aws sso login`, or AWS_PROFILE)"
+
+
+def credential_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import NoCredentialsError, PartialCredentialsError
+
+    return (NoCredentialsError, PartialCredentialsError)
+
+
+def state_names(env: ResolvedEnv) -> tuple[str, str]:
+    bp = env.blueprint
+    n = AwsNames(bp.metadata.name, env.name)
+    return n.state_bucket(bp.state.bucket), n.lock_table(bp.state.lock_table)
+
+
+def boto_session(target: Target, region: str):
+    import boto3
+
+    if target.local:
+        return boto3.session.Session(aws_access_key_id=target.env["AWS_ACCESS_KEY_ID"],
+                                     aws_secret_access_key=target.env["AWS_SECRET_ACCESS_KEY"], region_name=region)
+    return boto3.session.Session(region_name=region)
+
+
+def client(target: Target, service: str, region: str):
+    return boto_session(target, region).client(service, endpoint_url=target.endpoint)
+
+
+def bootstrap_state(env: ResolvedEnv, target: Target, report: Reporter) -> None:
+    """Create the state bucket (versioned, encrypted, private) and the lock table if they are missing."""
+    from botocore.exceptions import ClientError
+
+    region = env.blueprint.target.region
+    bucket, table = state_names(env)
+    s3 = client(target, "s3", region)
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        report(f"creating state bucket {bucket}")
+        kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        s3.create_bucket(Bucket=bucket, **kwargs)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]})
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    ddb = client(target, "dynamodb", region)
+    try:
+        ddb.describe_table(TableName=table)
+    except ClientError:
+        report(f"creating lock table {table}")
+        ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+                         DeletionProtectionEnabled=env.settings.protect_stateful and not target.local)
+
+
+def delete_state(env: ResolvedEnv, target: Target, report: Reporter) -> None:
+    """Remove the state bucket (every version) and the lock table: only after a complete destroy."""
+    from botocore.exceptions import ClientError
+
+    region = env.blueprint.target.region
+    bucket, table = state_names(env)
+    s3 = client(target, "s3", region)
+    try:
+        paginator = s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=bucket):
+            objs = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            if objs:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": objs})
+        s3.delete_bucket(Bucket=bucket)
+        report(f"deleted state bucket {bucket}")
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("NoSuchBucket", "404"):
+            raise
+    try:
+        client(target, "dynamodb", region).delete_table(TableName=table)
+        report(f"deleted lock table {table}")
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+
+
+def verify_with(env: ResolvedEnv, client: Callable[[str], Any]) -> list[Check]:
+    """`client(service)` returns a boto3 client for the environment's region and endpoint."""
+    from botocore.exceptions import ClientError
+
+    bp = env.blueprint
+    n = AwsNames(bp.metadata.name, env.name)
+    c = bp.components
+    out: list[Check] = []
+    check = run_checks(out, (ClientError,), lambda exc: (
+        f"{exc.response['Error'].get('Code')}: {exc.response['Error'].get('Message')}"))  # type: ignore[attr-defined]
+
+    s3 = client("s3")
+
+    def bucket_ok(name: str, versioned: bool) -> tuple[bool, str]:
+        enc = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
+        algo = enc["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+        ver = s3.get_bucket_versioning(Bucket=name).get("Status")
+        pab = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+        private = all(pab.get(k) for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"))
+        problems = []
+        if algo != "aws:kms":
+            problems.append(f"encryption {algo}, expected aws:kms")
+        if versioned and ver != "Enabled":
+            problems.append(f"versioning {ver}")
+        if not private:
+            problems.append("public access not fully blocked")
+        return not problems, "; ".join(problems) or "SSE-KMS, versioned, private"
+
+    kms = client("kms")
+    aliases = {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
+    for purpose in ("data", "ml", "ops"):
+        alias = n.key_alias(purpose)
+        check("baseline", alias, lambda a=alias: (a in aliases, "key alias present" if a in aliases else "missing"))
+    iam = client("iam")
+    for persona in PERSONAS:
+        role = n.persona_role(persona)
+        check("baseline", f"role {role}", lambda r=role: (iam.get_role(RoleName=r)["Role"]["RoleName"] == r, "present"))
+
+    if c.data_lake:
+        for zone in c.data_lake.zones:
+            name = n.bucket(zone)
+            check("data_lake", name, lambda b=name: bucket_ok(b, c.data_lake.versioning))
+    if c.catalog:
+        glue = client("glue")
+        for db in c.catalog.databases:
+            name = n.glue_database(db)
+            check("catalog", f"database {name}", lambda d=name: (glue.get_database(Name=d)["Database"]["Name"] == d, "present"))
+    if c.training:
+        eks = client("eks")
+        cluster = n.cluster
+        for pool, spec in c.training.pools.items():
+            def ng_ok(pool=pool, spec=spec) -> tuple[bool, str]:
+                ng = eks.describe_nodegroup(clusterName=cluster, nodegroupName=n.node_group(pool))["nodegroup"]
+                sc, taints = ng["scalingConfig"], ng.get("taints", [])
+                gpu_taint = any(t["key"] == "nvidia.com/gpu" and t["effect"] == "NO_SCHEDULE" for t in taints)
+                want = CATALOG.training_instance(spec.accelerator, spec.gpus_per_node)
+                problems = []
+                if not gpu_taint:
+                    problems.append("no nvidia.com/gpu NoSchedule taint")
+                if sc["minSize"] != spec.min_nodes or sc["maxSize"] != spec.max_nodes:
+                    problems.append(f"scaling {sc['minSize']}..{sc['maxSize']}, expected {spec.min_nodes}..{spec.max_nodes}")
+                if ng.get("instanceTypes") != [want]:
+                    problems.append(f"instance types {ng.get('instanceTypes')}, expected [{want}]")
+                return not problems, "; ".join(problems) or f"{want}, GPU taint, min {sc['minSize']} max {sc['maxSize']}"
+            check("training", f"node group {n.node_group(pool)}", ng_ok)
+    if c.registry:
+        sm, ecr = client("sagemaker"), client("ecr")
+        for model in c.registry.models:
+            group = n.model_group(model)
+            check("registry", f"model group {group}", lambda g=group: (
+                sm.describe_model_package_group(ModelPackageGroupName=g)["ModelPackageGroupName"] == g, "present"))
+            repo = n.ecr_repository(model)
+
+            def repo_ok(repo=repo) -> tuple[bool, str]:
+                r = ecr.describe_repositories(repositoryNames=[repo])["repositories"][0]
+                mut, scan = r["imageTagMutability"], r["imageScanningConfiguration"]["scanOnPush"]
+                want_mut = "IMMUTABLE" if c.registry.immutable_tags else "MUTABLE"
+                ok = mut == want_mut and scan == c.registry.image_scanning
+                return ok, f"tags {mut}, scan on push {scan}"
+            check("registry", f"repository {repo}", repo_ok)
+        check("registry", n.artifacts_bucket, lambda: bucket_ok(n.artifacts_bucket, True))
+    if c.serving:
+        sm = client("sagemaker")
+        for name, ep in c.serving.endpoints.items():
+            ep_name = n.endpoint(name)
+
+            def ep_ok(ep_name=ep_name, ep=ep) -> tuple[bool, str]:
+                d = sm.describe_endpoint(EndpointName=ep_name)
+                cfg = sm.describe_endpoint_config(EndpointConfigName=d["EndpointConfigName"])
+                capture = cfg.get("DataCaptureConfig", {})
+                problems = []
+                if d["EndpointStatus"] != "InService":
+                    problems.append(f"status {d['EndpointStatus']}")
+                if ep.capture_requests and not capture.get("EnableCapture"):
+                    problems.append("data capture off")
+                if not cfg.get("KmsKeyId"):
+                    problems.append("no KMS key")
+                return not problems, "; ".join(problems) or f"InService, capture {capture.get('InitialSamplingPercentage')} %"
+            check("serving", f"endpoint {ep_name}", ep_ok)
+    if c.monitoring:
+        cw, sns = client("cloudwatch"), client("sns")
+        alarms = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmNamePrefix=n.prefix)["MetricAlarms"]}
+        topic = next((t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{n.alerts_topic}")), None)
+        check("monitoring", f"topic {n.alerts_topic}", lambda: (topic is not None, "present" if topic else "missing"))
+        if topic:
+            subs = {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]}
+            missing = set(c.monitoring.notify) - subs
+            check("monitoring", "subscribers", lambda: (not missing, f"missing {sorted(missing)}" if missing else f"{len(subs)} subscribed"))
+        expected = []
+        for name in (c.serving.endpoints if c.serving else {}):
+            expected += [n.name(name, "latency-p99"), n.name(name, "error-rate"), n.name(name, "at-capacity")]
+        for pool in (c.training.pools if c.training else {}):
+            expected.append(n.name(pool, "gpu-saturated"))
+        for alarm in expected:
+            def alarm_ok(alarm=alarm) -> tuple[bool, str]:
+                a = alarms.get(alarm)
+                if a is None:
+                    return False, "missing"
+                return (topic in a.get("AlarmActions", []), "notifies the alerts topic")
+            check("monitoring", f"alarm {alarm}", alarm_ok)
+    return out
+
+
+def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, client: Callable[[str], Any],
+                 artifact: str | None = None) -> RolloutResult:
+    check_share(traffic)
+    ep = endpoint_spec(env, endpoint)
+    n = AwsNames(env.blueprint.metadata.name, env.name)
+    sm, ecr, iam = client("sagemaker"), client("ecr"), client("iam")
+    ep_name = n.endpoint(endpoint)
+    current = sm.describe_endpoint(EndpointName=ep_name)
+    config = sm.describe_endpoint_config(EndpointConfigName=current["EndpointConfigName"])
+    variants = {v["VariantName"]: v for v in config["ProductionVariants"]}
+    if PRIMARY not in variants:
+        raise RolloutError(f"endpoint {ep_name} has no '{PRIMARY}' variant; was it deployed by this blueprint?")
+    repo = ecr.describe_repositories(repositoryNames=[n.ecr_repository(ep.model)])["repositories"][0]
+    image = f"{repo['repositoryUri']}:{image_tag}"
+    data = artifact or f"s3://{n.artifacts_bucket}/{ep.model}/{image_tag}/model.tar.gz"
+    result = RolloutResult(endpoint=ep_name, version="", traffic={})
+
+    package = sm.create_model_package(
+        ModelPackageGroupName=n.model_group(ep.model), ModelApprovalStatus="Approved",
+        ModelPackageDescription=f"{ep.model} {image_tag}",
+        InferenceSpecification={"Containers": [{"Image": image, "ModelDataUrl": data}],
+                                "SupportedContentTypes": ["application/json"],
+                                "SupportedResponseMIMETypes": ["application/json"]})
+    arn = package["ModelPackageArn"]
+    version = arn.rsplit("/", 1)[-1]
+    result.version = arn
+    result.steps.append(f"registered model package {arn}")
+
+    old_model = sm.describe_model(ModelName=variants[PRIMARY]["ModelName"])
+    model_name = bounded(f"{ep_name}-v{version}", 63)
+    sm.create_model(ModelName=model_name, ExecutionRoleArn=iam.get_role(RoleName=n.serving_role)["Role"]["Arn"],
+                    PrimaryContainer={"ModelPackageName": arn}, EnableNetworkIsolation=True,
+                    **({"VpcConfig": old_model["VpcConfig"]} if old_model.get("VpcConfig") else {}))
+    result.steps.append(f"created model {model_name}")
+
+    primary = variants[PRIMARY]
+    # Size and replicas come from the blueprint, so a changed size lands with the next rollout.
+    base = {"InstanceType": CATALOG.serving_instance(ep.size), "InitialInstanceCount": ep.min_replicas}
+    if traffic == 100:
+        new_variants = [dict(base, VariantName=PRIMARY, ModelName=model_name, InitialVariantWeight=1.0)]
+        result.traffic = {PRIMARY: 100}
+    else:
+        new_variants = [dict(base, VariantName=PRIMARY, ModelName=primary["ModelName"], InitialVariantWeight=float(100 - traffic)),
+                        dict(base, VariantName=CANARY, ModelName=model_name, InitialInstanceCount=1,
+                             InitialVariantWeight=float(traffic))]
+        result.traffic = {PRIMARY: 100 - traffic, CANARY: traffic}
+    config_name = bounded(f"{ep_name}-v{version}-{traffic}", 63)
+    extra = {k: config[k] for k in ("KmsKeyId", "DataCaptureConfig") if config.get(k)}
+    sm.create_endpoint_config(EndpointConfigName=config_name, ProductionVariants=new_variants, **extra)
+    result.steps.append(f"created endpoint configuration {config_name}")
+    sm.update_endpoint(EndpointName=ep_name, EndpointConfigName=config_name)
+    result.steps.append(f"updated endpoint {ep_name}: " + ", ".join(f"{k} {v}%" for k, v in result.traffic.items()))
+    return result
+
+
+def verify(env: ResolvedEnv, target: Target) -> list[Check]:
+    region = env.blueprint.target.region
+    return verify_with(env, lambda service: client(target, service, region))
+
+
+def rollout(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target,
+            artifact: str | None = None) -> RolloutResult:
+    region = env.blueprint.target.region
+    return rollout_with(env, endpoint, image_tag, traffic, lambda service: client(target, service, region), artifact)

@@ -1,0 +1,354 @@
+"""The pipeline library: validate, synth, check, plan, up, down, verify, rollout.
+
+Each step is a function that reports progress as events (`scripts/events.py`) to a callback and
+raises a `UserError` (with its exit code) when the user must act. The CLI only parses arguments
+and renders the events; a CI job or a user's own script calls the same functions:
+
+    from mlops_blueprint import pipeline
+    loaded = pipeline.validate("blueprints/reference/starter.yaml")
+    pipeline.up(loaded, env="dev", local=True, events=print)
+
+Everything cloud-specific is reached through the registry (`registry.get(target.cloud)`): the
+stack class, the glue (state bootstrap, verify, rollout, credential errors) and the emulator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlops_blueprint.blueprints import registry
+from mlops_blueprint.blueprints.errors import EXIT_POLICY, EXIT_VERIFY, TargetNotAvailable, ToolMissing, UserError
+from mlops_blueprint.blueprints.loader import LoadedBlueprint, ResolvedEnv, load
+from mlops_blueprint.scripts.events import (
+    Applied,
+    Destroyed,
+    EmulatorReady,
+    Event,
+    GateChecked,
+    Note,
+    Planned,
+    RolledOut,
+    StepFinished,
+    StepLine,
+    StepStarted,
+    Synthesized,
+    Verified,
+)
+from mlops_blueprint.scripts.glue import Check, RolloutResult, Target
+
+Events = Callable[[Event], None]
+OUTDIR = Path("cdktf.out")
+SEVERITIES = ("critical", "high", "medium", "low")
+
+
+def _quiet(event: Event) -> None:
+    """The default sink: a library caller that passes no callback hears nothing."""
+
+
+class PolicyRefused(UserError):
+    """The policy gate failed: nothing was planned, applied or destroyed past that point (exit 6)."""
+
+    exit_code = EXIT_POLICY
+
+
+class VerifyFailed(UserError):
+    """What was deployed does not match the blueprint (exit 5)."""
+
+    exit_code = EXIT_VERIFY
+
+
+class BadOption(UserError):
+    """An option's value is not allowed (exit 2)."""
+
+
+# --- steps without the cloud -------------------------------------------------------------------
+
+def validate(source: str | Path | LoadedBlueprint, env: str | None = None) -> LoadedBlueprint:
+    """Load and validate a blueprint (every environment's overlay); `env`, when given, must exist."""
+    loaded = source if isinstance(source, LoadedBlueprint) else load(source)
+    loaded.select(env)
+    return loaded
+
+
+def synth(loaded: LoadedBlueprint, env: str | None = None, outdir: Path = OUTDIR, local: bool = False,
+          events: Events = _quiet) -> list[Any]:
+    """One stack per environment into `outdir/stacks/<blueprint>-<env>/cdk.tf.json`, all or nothing."""
+    from mlops_blueprint.stacks import synth as do_synth
+    from mlops_blueprint.stacks.settings import DeploySettings
+
+    envs = loaded.select(env)
+    with _step(events, loaded.name, "synth", long=True):
+        results = do_synth(loaded, envs, Path(outdir), DeploySettings.for_local(local))
+    for r in results:
+        doc = json.loads(r.json_path.read_text())
+        events(Synthesized(r.stack, r.json_path, sum(len(v) for v in doc.get("resource", {}).values())))
+    return results
+
+
+@dataclass
+class CheckOutcome:
+    reports: dict[str, Any]  # env -> policies.engine.Report
+    ok: bool
+    rendered: str | None = None  # the --format report, when one was asked for
+
+    def raise_if_failed(self) -> None:
+        if not self.ok:
+            failed = [e for e, r in self.reports.items() if not r.ok(self._min)]
+            raise PolicyRefused(f"the policy gate failed for {', '.join(failed)}")
+
+    _min: str = "low"
+
+
+def check(loaded: LoadedBlueprint, env: str | None = None, outdir: Path = OUTDIR, plan: Path | dict | None = None,
+          allow_destroy: tuple[str, ...] = (), min_severity: str = "low", report_format: str | None = None,
+          events: Events = _quiet) -> CheckOutcome:
+    """The policy gate on every environment: blueprint rules, resource rules (own pack + checkov),
+    and change rules on a plan (`terraform show -json`, for one environment)."""
+    from mlops_blueprint.policies.change import NotAPlan, validate_plan
+    from mlops_blueprint.policies.report import FORMATS, RENDER
+
+    if report_format and report_format not in FORMATS:
+        raise BadOption(f"--format must be one of {', '.join(FORMATS)}")
+    if min_severity not in SEVERITIES:
+        raise BadOption(f"--min-severity must be one of {', '.join(SEVERITIES)}")
+    plan_doc = None
+    if plan is not None:
+        if env is None:
+            raise BadOption("a plan belongs to one environment: add --env")
+        if isinstance(plan, dict):
+            plan_doc = validate_plan(plan, "the plan")
+        else:
+            try:
+                data = json.loads(Path(plan).read_text())
+            except (OSError, ValueError) as exc:
+                raise NotAPlan(f"{plan} cannot be read as JSON: {exc}") from None
+            plan_doc = validate_plan(data, str(plan))
+    results = synth(loaded, env, outdir, events=events)
+    reports, ok = {}, True
+    for e, r in zip(loaded.select(env), results):
+        passed, reports[e.name] = _gate(e, r.stack, events, json_path=r.json_path, plan=plan_doc,
+                                        allow=allow_destroy, min_severity=min_severity)
+        ok &= passed
+    rendered = RENDER[report_format](reports, min_severity) if report_format else None
+    return CheckOutcome(reports, ok, rendered, min_severity)
+
+
+# --- steps on the cloud ------------------------------------------------------------------------
+
+def plan(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False, mirror: str | None = None,
+         outdir: Path = OUTDIR, allow_destroy: tuple[str, ...] = (), events: Events = _quiet) -> dict[str, Any]:
+    """Gate, then plan each environment, then gate the plan (data-loss guard). Returns env -> PlanSummary."""
+    cloud = registry.get(loaded.base.target.cloud)
+    target = _target(loaded, local, mirror, events)
+    results = synth(loaded, env, outdir, local, events)
+    summaries, refused = {}, []
+    for e, r in zip(loaded.select(env), results):
+        if not _gate(e, r.stack, events, json_path=r.json_path)[0]:
+            refused.append(r.stack)
+            continue
+        tf, summary = _plan_env(cloud, r, e, target, events)
+        summaries[e.name] = summary
+        if not _gate(e, r.stack, events, plan=tf.show_json(), allow=allow_destroy)[0]:
+            refused.append(r.stack)
+    if refused:
+        raise PolicyRefused(f"the policy gate failed for {', '.join(refused)}",
+                            hint="fix the resource or the blueprint, waive the finding in policies.waivers, or pass "
+                                 "--allow-destroy for an intended data loss")
+    return summaries
+
+
+def up(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False, mirror: str | None = None,
+       port: int | None = None, outdir: Path = OUTDIR, allow_destroy: tuple[str, ...] = (), verify: bool = True,
+       events: Events = _quiet) -> None:
+    """Deploy: synth, the fast gate layers, state bootstrap and terraform init/plan with checkov beside
+    them, the whole gate on the plan, apply (skipped when nothing changes), then verify."""
+    from mlops_blueprint.policies.gate import checkov_for
+
+    cloud = registry.get(loaded.base.target.cloud)
+    target = _target(loaded, local, mirror, events, port=port)
+    if local:
+        events(Note(f"emulator shims in use: {', '.join(cloud.load('emulator').gaps())} "
+                    "(see README: what the emulator does not cover)", level="dim"))
+    results = synth(loaded, env, outdir, local, events)
+    failed_verify = []
+    for e, r in zip(loaded.select(env), results):
+        t0 = time.perf_counter()
+        # Fast layers first: nothing is touched when they fail. checkov then runs beside terraform
+        # init/plan (it only has to finish before apply), and all three layers gate the apply.
+        if not _gate(e, r.stack, events, json_path=r.json_path, with_checkov=False, quiet_pass=True)[0]:
+            raise PolicyRefused(f"refusing to deploy {r.stack}: the policy gate failed")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            events(StepStarted(r.stack, "checkov", long=True))
+            checkov = pool.submit(checkov_for, e, r.json_path)
+            checkov.add_done_callback(lambda _f, s=r.stack: events(StepFinished(s, "checkov", time.perf_counter() - t0)))
+            tf, summary = _plan_env(cloud, r, e, target, events)
+            plan_json = None if summary.empty else tf.show_json()
+            if not _gate(e, r.stack, events, json_path=r.json_path, plan=plan_json, allow=allow_destroy,
+                         checkov=checkov.result())[0]:
+                raise PolicyRefused(f"refusing to apply {r.stack}: the policy gate failed",
+                                    hint="a planned data loss needs --allow-destroy")
+        if not summary.empty:
+            with _step(events, r.stack, "terraform apply", long=True):
+                tf.apply()
+        events(Applied(r.stack, time.perf_counter() - t0, changed=not summary.empty))
+        if verify and not _verify_env(cloud, e, r.stack, target, events):
+            failed_verify.append(r.stack)
+    if failed_verify:
+        raise VerifyFailed(f"verification failed for {', '.join(failed_verify)} (see the table above)")
+
+
+def down(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False, mirror: str | None = None,
+         outdir: Path = OUTDIR, keep_state: bool = False, events: Events = _quiet) -> None:
+    """Destroy each environment. Environments that protect their stateful resources refuse, by design."""
+    envs = loaded.select(env)
+    protected = [e.name for e in envs if e.settings.protect_stateful]
+    if protected:
+        raise UserError(f"environment(s) {', '.join(protected)} protect their stateful resources (protect_stateful: "
+                        "true). Set protect_stateful: false for that environment, deploy it, then run down.")
+    cloud = registry.get(loaded.base.target.cloud)
+    target = _target(loaded, local, mirror, events)
+    results = synth(loaded, env, outdir, local, events)
+    glue = cloud.load("glue")
+    for e, r in zip(envs, results):
+        tf, summary = _plan_env(cloud, r, e, target, events, destroy=True)
+        if not summary.empty:
+            with _step(events, r.stack, "terraform apply (destroy)", long=True):
+                tf.apply()
+        if local and not keep_state:
+            glue.delete_state(e, target, _reporter(events, r.stack))
+        events(Destroyed(r.stack))
+
+
+def verify(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False,
+           events: Events = _quiet) -> dict[str, list[Check]]:
+    """Read back through the cloud's SDK what the blueprint promises. Raises VerifyFailed on a mismatch."""
+    cloud = registry.get(loaded.base.target.cloud)
+    target = _target(loaded, local, None, events, start=False, need_terraform=False)
+    out, bad = {}, []
+    for e in loaded.select(env):
+        stack = f"{loaded.name}-{e.name}"
+        out[e.name] = checks = _checks(cloud, e, target)
+        events(Verified(stack, checks))
+        if not all(c.ok for c in checks):
+            bad.append(stack)
+    if bad:
+        raise VerifyFailed(f"verification failed for {', '.join(bad)}")
+    return out
+
+
+def rollout(loaded: LoadedBlueprint, env: str, endpoint: str, image_tag: str, *, traffic: int = 10,
+            artifact: str | None = None, local: bool = False, events: Events = _quiet) -> RolloutResult:
+    """Register a new model version and give it `traffic` percent of an endpoint's traffic (100 promotes)."""
+    cloud = registry.get(loaded.base.target.cloud)
+    e = loaded.select(env)[0]
+    target = _target(loaded, local, None, events, start=False, need_terraform=False)
+    glue = cloud.load("glue")
+    with _credentials(glue):
+        result = glue.rollout(e, endpoint, image_tag, traffic, target, artifact)
+    events(RolledOut(result))
+    return result
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _step(events: Events, stack: str, step: str, long: bool = False) -> Iterator[None]:
+    t0 = time.perf_counter()
+    events(StepStarted(stack, step, long))
+    try:
+        yield
+    finally:
+        events(StepFinished(stack, step, time.perf_counter() - t0))
+
+
+def _reporter(events: Events, stack: str) -> Callable[[str], None]:
+    return lambda message: events(Note(message, stack=stack))
+
+
+@contextlib.contextmanager
+def _credentials(glue: Any) -> Iterator[None]:
+    """The SDK's "no credentials" errors, as a plain message (exit 3)."""
+    errors = glue.credential_errors()
+    if not errors:
+        yield
+        return
+    try:
+        yield
+    except errors as exc:
+        raise ToolMissing(f"no cloud credentials: {str(exc).splitlines()[0]}", hint=glue.CREDENTIALS_HINT) from None
+
+
+def _target(loaded: LoadedBlueprint, local: bool, mirror: str | None, events: Events, *, port: int | None = None,
+            start: bool = True, need_terraform: bool = True) -> Target:
+    from mlops_blueprint.scripts.terraform import mirror_from_env, terraform_binary
+
+    cloud = registry.get(loaded.base.target.cloud)
+    if local and cloud.emulator is None:
+        raise TargetNotAvailable(f"--local is the embedded emulator; there is no emulator for {cloud.name} ({cloud.no_emulator_hint})")
+    if need_terraform:
+        terraform_binary()  # fail early and clearly
+    m = mirror_from_env(mirror)
+    if not local:
+        return Target(local=False, mirror=m)
+    emulator = cloud.load("emulator")
+    if start:
+        emu, started = emulator.start(port)
+    else:
+        emu, started = emulator.status(), False
+        if emu is None:
+            raise emulator.EmulatorError("no emulator is running; deploy first with `up --local`")
+    events(EmulatorReady(emu.endpoint, emu.pid, started))
+    return Target(local=True, mirror=m, env=emulator.environment(emu, loaded.base.target.region), endpoint=emu.endpoint)
+
+
+def _plan_env(cloud: registry.Cloud, r: Any, e: ResolvedEnv, target: Target, events: Events,
+              destroy: bool = False) -> tuple[Any, Any]:
+    from mlops_blueprint.scripts.terraform import Terraform
+
+    glue = cloud.load("glue")
+    with _credentials(glue):
+        glue.bootstrap_state(e, target, _reporter(events, r.stack))
+    tf = Terraform(r.directory, stack=r.stack, env=dict(target.env), mirror=target.mirror,
+                   on_line=lambda line: events(StepLine(r.stack, line)))
+    with _step(events, r.stack, "terraform init", long=True):
+        tf.init()
+    with _step(events, r.stack, "terraform plan" + (" -destroy" if destroy else ""), long=True):
+        summary = tf.plan(destroy=destroy)
+    events(Planned(r.stack, summary))
+    return tf, summary
+
+
+def _gate(e: ResolvedEnv, stack: str, events: Events, *, json_path: Path | None = None, plan: dict | None = None,
+          allow: tuple[str, ...] = (), min_severity: str = "low", with_checkov: bool = True,
+          checkov: list | None = None, quiet_pass: bool = False) -> tuple[bool, Any]:
+    from mlops_blueprint.policies.gate import evaluate
+
+    if with_checkov and checkov is None and json_path is not None:
+        with _step(events, stack, "checkov", long=True):
+            report = evaluate(e, json_path=json_path, plan=plan, allow_destroy=tuple(allow))
+    else:
+        report = evaluate(e, json_path=json_path, plan=plan, allow_destroy=tuple(allow), with_checkov=with_checkov,
+                          checkov=checkov)
+    ok = report.ok(min_severity)
+    phase = "change rules" if plan is not None and json_path is None else "gate"
+    events(GateChecked(stack, report, ok, min_severity, phase, quiet=quiet_pass and ok))
+    return ok, report
+
+
+def _checks(cloud: registry.Cloud, e: ResolvedEnv, target: Target) -> list[Check]:
+    glue = cloud.load("glue")
+    with _credentials(glue):
+        return glue.verify(e, target)
+
+
+def _verify_env(cloud: registry.Cloud, e: ResolvedEnv, stack: str, target: Target, events: Events) -> bool:
+    checks = _checks(cloud, e, target)
+    events(Verified(stack, checks))
+    return all(c.ok for c in checks)

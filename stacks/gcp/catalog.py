@@ -1,0 +1,47 @@
+"""What Google Cloud offers in the blueprint's neutral words (a static catalog, reviewed 2026-11;
+`gcloud compute accelerator-types list` is the live truth)."""
+
+from __future__ import annotations
+
+from mlops_blueprint.blueprints.registry import Catalog
+
+_COMMON = ("us-central1", "us-east1", "us-east4", "us-west1", "europe-west1", "europe-west3",
+           "europe-west4", "asia-northeast1", "asia-southeast1")
+
+CATALOG = Catalog(
+    reviewed="2026-11",
+    regions=_COMMON,
+    # GCP has no A10G: the nearest (24 GB, inference-class) is the L4.
+    training={
+        "nvidia-t4": {1: "n1-standard-8", 2: "n1-standard-16", 4: "n1-standard-32"},
+        "nvidia-l4": {1: "g2-standard-8", 2: "g2-standard-24", 4: "g2-standard-48", 8: "g2-standard-96"},
+        "nvidia-a100": {1: "a2-highgpu-1g", 2: "a2-highgpu-2g", 4: "a2-highgpu-4g", 8: "a2-highgpu-8g"},
+        "nvidia-h100": {8: "a3-highgpu-8g"},
+        "google-tpu-v5e": {1: "ct5lp-hightpu-1t", 4: "ct5lp-hightpu-4t", 8: "ct5lp-hightpu-8t"},
+    },
+    nearest={"nvidia-a10g": "nvidia-l4"},
+    # Where each accelerator can be had: a region missing here is a validation error naming those that have it.
+    accelerator_regions={
+        "nvidia-t4": _COMMON,
+        "nvidia-l4": _COMMON,
+        "nvidia-a100": ("us-central1", "us-east1", "us-east4", "us-west1", "europe-west4", "asia-northeast1",
+                        "asia-southeast1"),
+        "nvidia-h100": ("us-central1", "us-east4", "us-west1", "europe-west4", "asia-southeast1"),
+        "google-tpu-v5e": ("us-central1", "us-east1", "us-west1", "europe-west4"),
+    },
+    # The GKE accelerator type of each neutral kind (TPU machine types carry their chips: no type).
+    accelerator_types={
+        "nvidia-t4": "nvidia-tesla-t4", "nvidia-l4": "nvidia-l4", "nvidia-a100": "nvidia-tesla-a100",
+        "nvidia-h100": "nvidia-h100-80gb", "google-tpu-v5e": None,
+    },
+    # Vertex AI machine types; the GPU sizes carry one L4.
+    serving={
+        "cpu-small": "n2-standard-2",
+        "cpu-medium": "n2-standard-4",
+        "cpu-large": "n2-standard-16",
+        "gpu-small": "g2-standard-4",
+        "gpu-medium": "g2-standard-8",
+    },
+    serving_accelerators={"gpu-small": ("NVIDIA_L4", 1), "gpu-medium": ("NVIDIA_L4", 1)},
+    state_backend="gcs",
+)

@@ -1,0 +1,135 @@
+"""One GCP TerraformStack per environment: the google and google-beta providers and the GCS backend
+(the only GCP file that makes them), then the one composition (`stacks/compose.py`) with the GCP
+constructs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktn import GcsBackend, LocalBackend, TerraformOutput, TerraformStack
+from cdktn_provider_google.provider import GoogleProvider
+from cdktn_provider_google.service_account import ServiceAccount
+from cdktn_provider_google_beta.provider import GoogleBetaProvider
+from constructs import Construct
+
+from mlops_blueprint.blueprints.loader import ResolvedEnv
+from mlops_blueprint.modules.baseline.gcp import BaselineProps, GcpBaseline
+from mlops_blueprint.modules.catalog.gcp import CatalogProps, GcpCatalog
+from mlops_blueprint.modules.data_lake.gcp import DataLakeProps, GcpDataLake
+from mlops_blueprint.modules.gcp_common import label_value
+from mlops_blueprint.modules.monitoring.gcp import GcpMonitoring, MonitoringProps
+from mlops_blueprint.modules.registry.gcp import GcpRegistry, RegistryProps
+from mlops_blueprint.modules.serving.gcp import GcpServing, ServingProps
+from mlops_blueprint.modules.training.gcp import GcpTraining, TrainingProps
+from mlops_blueprint.stacks.compose import Platform, compose
+from mlops_blueprint.stacks.gcp.names import GcpNames
+from mlops_blueprint.stacks.settings import DeploySettings
+
+
+def labels_for(env: ResolvedEnv) -> dict[str, str]:
+    """The AWS tags, as GCP labels: lowercase; keys with underscores (the provider block's map keys
+    are written snake_case by the CDK, so a hyphenated key would not survive); an email's @ and . become -."""
+    md = env.blueprint.metadata
+    return {"mlops_blueprint": md.name, "mlops_environment": env.name, "owner": label_value(md.owner),
+            "cost_center": label_value(md.cost_center), "data_classification": md.data_classification,
+            "managed_by": "mlops-blueprint"}
+
+
+@dataclass
+class GcpKit:
+    """The GCP constructs, each given its props from the environment."""
+
+    env: ResolvedEnv
+    names: GcpNames
+    project: str
+
+    @property
+    def protect(self) -> bool:
+        return self.env.settings.protect_stateful
+
+    def baseline(self, scope: Construct, id: str) -> GcpBaseline:
+        bp = self.env.blueprint
+        notify = tuple(bp.components.monitoring.notify) if bp.components.monitoring else (bp.metadata.owner,)
+        return GcpBaseline(scope, id, props=BaselineProps(
+            naming=self.names, spec=bp.baseline, project=self.project, region=bp.target.region, notify=notify,
+            billing_account=bp.target.billing_account, protect=self.protect))
+
+    def data_lake(self, scope: Construct, id: str, baseline: GcpBaseline) -> GcpDataLake:
+        spec = self.env.blueprint.components.data_lake
+        assert spec is not None
+        return GcpDataLake(scope, id, props=DataLakeProps(naming=self.names, spec=spec, baseline=baseline,
+                                                          protect=self.protect))
+
+    def catalog(self, scope: Construct, id: str, baseline: GcpBaseline, lake: GcpDataLake | None) -> GcpCatalog:
+        spec = self.env.blueprint.components.catalog
+        assert spec is not None
+        return GcpCatalog(scope, id, props=CatalogProps(naming=self.names, spec=spec, baseline=baseline, lake=lake,
+                                                        protect=self.protect))
+
+    def training(self, scope: Construct, id: str, baseline: GcpBaseline) -> GcpTraining:
+        bp = self.env.blueprint
+        assert bp.components.training is not None
+        return GcpTraining(scope, id, props=TrainingProps(naming=self.names, spec=bp.components.training,
+                                                          baseline=baseline, cidr=bp.baseline.network.cidr,
+                                                          protect=self.protect))
+
+    def registry(self, scope: Construct, id: str, baseline: GcpBaseline) -> GcpRegistry:
+        spec = self.env.blueprint.components.registry
+        assert spec is not None
+        return GcpRegistry(scope, id, props=RegistryProps(naming=self.names, spec=spec, baseline=baseline,
+                                                          protect=self.protect))
+
+    def serving(self, scope: Construct, id: str, baseline: GcpBaseline, registry: GcpRegistry) -> GcpServing:
+        spec = self.env.blueprint.components.serving
+        assert spec is not None
+        return GcpServing(scope, id, props=ServingProps(naming=self.names, spec=spec, baseline=baseline,
+                                                        registry=registry, protect=self.protect))
+
+    def monitoring(self, scope: Construct, id: str, baseline: GcpBaseline, serving: GcpServing | None,
+                   training: GcpTraining | None, capacity: dict[str, int]) -> GcpMonitoring:
+        spec = self.env.blueprint.components.monitoring
+        assert spec is not None
+        return GcpMonitoring(scope, id, props=MonitoringProps(
+            naming=self.names, spec=spec, baseline=baseline, serving=serving, training=training,
+            serving_capacity=capacity))
+
+    def workloads(self, p: Platform[ServiceAccount]) -> None:
+        """Nodes pull images; training jobs read what data scientists read and write model artifacts."""
+        training, registry, lake = p.training, p.registry, p.lake
+        if isinstance(training, GcpTraining) and isinstance(registry, GcpRegistry):
+            registry.grant_pull(training.nodes, id="nodes-registry")
+        if isinstance(training, GcpTraining) and isinstance(lake, GcpDataLake):
+            ds = self.env.blueprint.access.data_scientists.lake
+            lake.grant(training.trainer, read=[z for z in ds.read if z in lake.zones], write=[], id="trainer-lake")
+        if isinstance(training, GcpTraining) and isinstance(registry, GcpRegistry):
+            registry.artifacts.grant(training.trainer.member, read=True, write=True, id="trainer-artifacts")
+
+    def outputs(self, scope: Construct, p: Platform[ServiceAccount]) -> None:
+        TerraformOutput(scope, "persona_service_accounts", value={k: sa.email for k, sa in p.baseline.personas.items()})
+        if isinstance(p.lake, GcpDataLake):
+            TerraformOutput(scope, "lake_buckets", value={z: b.name for z, b in p.lake.zones.items()})
+        if isinstance(p.serving, GcpServing):
+            TerraformOutput(scope, "endpoints", value={k: e.name for k, e in p.serving.endpoints.items()})
+        if isinstance(p.training, GcpTraining):
+            TerraformOutput(scope, "training_cluster", value=p.training.cluster.name)
+        if isinstance(p.registry, GcpRegistry):
+            TerraformOutput(scope, "repositories", value={m: r.repository_id for m, r in p.registry.repositories.items()})
+
+
+class GcpEnvironmentStack(TerraformStack):
+    def __init__(self, scope: Construct, id: str, *, env: ResolvedEnv, settings: DeploySettings):
+        super().__init__(scope, id)
+        bp = env.blueprint
+        n = GcpNames(bp.metadata.name, env.name)
+        project, region = bp.target.project_id, bp.target.region
+        if project is None:  # the validator refuses this first
+            raise ValueError("target.project_id is required for gcp")
+        labels = labels_for(env)
+        GoogleProvider(self, "google", project=project, region=region, default_labels=labels)
+        GoogleBetaProvider(self, "google-beta", project=project, region=region, default_labels=labels)
+        if bp.state.backend_for("gcp") == "local":
+            LocalBackend(self, path=f"terraform.{n.prefix}.tfstate")
+        else:
+            GcsBackend(self, bucket=n.state_bucket(bp.state.bucket), prefix=f"{bp.metadata.name}/{env.name}")
+
+        compose(self, GcpKit(env, n, project))
