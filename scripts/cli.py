@@ -15,21 +15,16 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.blueprints.loader import BlueprintError
-from mlops_blueprint.scripts import events as ev
 from mlops_blueprint.scripts import pipeline
+from mlops_blueprint.scripts.render import Renderer, err, out, plain
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="An MLOps platform from one blueprint file: validate, synthesize, deploy, verify.")
 emulator_app = typer.Typer(no_args_is_help=True, help="The embedded AWS emulator (moto server on loopback).")
 app.add_typer(emulator_app, name="emulator")
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 BlueprintArg = Annotated[Path, typer.Argument(help="The blueprint YAML file.", show_default=False)]
 EnvOpt = Annotated[Optional[str], typer.Option("--env", "-e", help="One environment (default: every environment).")]
@@ -40,136 +35,6 @@ OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Where stacks ar
 AllowOpt = Annotated[list[str], typer.Option(
     "--allow-destroy", help="Let the plan destroy or replace this stateful resource (address, component.name or component).")]
 SeverityOpt = Annotated[str, typer.Option("--min-severity", help="Lowest severity that fails the gate: critical|high|medium|low.")]
-STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
-
-
-class Renderer:
-    """Renders pipeline events: a live spinner for long steps, tables for gates and checks."""
-
-    def __init__(self) -> None:
-        self.progress: Progress | None = None
-        self.tasks: dict[tuple[str, str], int] = {}
-
-    def __call__(self, e: ev.Event) -> None:
-        handler = getattr(self, f"on_{type(e).__name__}", None)
-        if handler:
-            handler(e)
-
-    def close(self) -> None:
-        if self.progress:
-            self.progress.stop()
-            self.progress = None
-
-    def on_StepStarted(self, e: ev.StepStarted) -> None:
-        if not e.long:
-            return
-        if self.progress is None:
-            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                     console=err, transient=True)
-            self.progress.start()
-        self.tasks[(e.stack, e.step)] = self.progress.add_task(f"{e.stack}: {e.step}", total=None)
-
-    def on_StepLine(self, e: ev.StepLine) -> None:
-        line = e.line.strip()
-        if any(k in line for k in ("Creating...", "Destroying...", "Modifying...", "Still ")):
-            for (stack, step), task in self.tasks.items():
-                if stack == e.stack and self.progress:
-                    self.progress.update(task, description=f"{stack}: {step} | {line[:100]}")
-
-    def on_StepFinished(self, e: ev.StepFinished) -> None:
-        task = self.tasks.pop((e.stack, e.step), None)
-        if task is not None and self.progress:
-            self.progress.remove_task(task)
-            err.print(f"  [cyan]>[/] {e.stack}: ", end="")
-            err.print(f"{e.step} ({e.seconds:.0f}s)", markup=False, style="dim")
-        if not self.tasks:
-            self.close()
-
-    def on_Note(self, e: ev.Note) -> None:
-        err.print(f"  {e.message}", markup=False, style={"dim": "dim", "warn": "yellow"}.get(e.level, ""))
-
-    def on_EmulatorReady(self, e: ev.EmulatorReady) -> None:
-        verb = "started on" if e.started else "reusing"
-        err.print(f"[cyan]emulator[/] {verb} {e.endpoint} (pid {e.pid})"
-                  + ("; it keeps running for plan/verify/down; stop it with `mlops-blueprint emulator stop`" if e.started else ""))
-
-    def on_Synthesized(self, e: ev.Synthesized) -> None:
-        out.print(f"[green]synthesized[/] {e.stack}: {e.resources} resources -> ", end="")
-        out.print(str(e.path), markup=False)
-
-    def on_GateChecked(self, e: ev.GateChecked) -> None:
-        if e.quiet:
-            return
-        self.close()
-        r = e.report
-        failed = [f for f in _ordered(r.findings) if not f.passed]
-        if failed:
-            table = Table(title=f"policy gate {e.stack}" + (" (change rules)" if e.phase == "change rules" else ""))
-            for col in ("severity", "rule", "component", "address", "message", "waiver"):
-                table.add_column(col, overflow="fold")
-            for f in failed:
-                table.add_row(f"[{STYLE[f.severity]}]{f.severity}[/]", *(_plain(x) for x in (
-                    f.rule, f.subject, f.address, f.message, f.waived_by or "")))
-            out.print(table)
-        for w in r.waivers_used:
-            out.print(f"  waiver used: {w.check} on {w.resource} - {w.reason} ({w.owner}, until {w.expires})", markup=False)
-        for label, lines, style in (("waiver problem", r.waiver_problems, "red"), ("waiver warning", r.waiver_warnings, "yellow"),
-                                    ("allowance", r.allowances, "yellow")):
-            for line in lines:
-                out.print(f"  [{style}]{label}:[/] ", end="")
-                out.print(line, markup=False)
-        n_fail = len(r.failures(e.min_severity))
-        waived = sum(1 for f in failed if f.waived_by)
-        out.print(f"[{'green' if e.passed else 'red'}]policy gate {'passed' if e.passed else 'FAILED'}[/] {e.stack}: "
-                  f"{sum(f.passed for f in r.findings)} passed, {n_fail} failing, {waived} waived")
-        if not e.passed:
-            out.print("  fix the resource or the blueprint, or waive a finding in the blueprint's policies.waivers "
-                      "(check, resource, reason >= 10 chars, owner, expires); a planned data loss needs --allow-destroy")
-
-    def on_Planned(self, e: ev.Planned) -> None:
-        self.close()
-        out.print(f"[bold]{e.stack}[/]: {e.summary.counts()}")
-        for label, items, style in (("replace", e.summary.replace, "yellow"), ("destroy", e.summary.delete, "red")):
-            for a in items:
-                out.print(f"  [{style}]{label}[/] ", end="")
-                out.print(a, markup=False)
-
-    def on_Applied(self, e: ev.Applied) -> None:
-        out.print(f"[green]applied[/] {e.stack} in {e.seconds:.0f}s" if e.changed else
-                  f"[green]up to date[/] {e.stack}: no changes")
-
-    def on_Destroyed(self, e: ev.Destroyed) -> None:
-        out.print(f"[green]destroyed[/] {e.stack}")
-
-    def on_Verified(self, e: ev.Verified) -> None:
-        self.close()
-        table = Table(title=f"verify {e.stack}")
-        for col in ("component", "subject", "result", "detail"):
-            table.add_column(col)
-        for c in e.checks:
-            table.add_row(_plain(c.component), _plain(c.subject), "[green]ok[/]" if c.ok else "[red]FAIL[/]", _plain(c.detail))
-        out.print(table)
-        bad = sum(not c.ok for c in e.checks)
-        out.print(f"[{'red' if bad else 'green'}]{len(e.checks) - bad}/{len(e.checks)} checks passed[/]")
-
-    def on_RolledOut(self, e: ev.RolledOut) -> None:
-        for step in e.result.steps:
-            err.print(f"  [cyan]>[/] {_plain(step)}")
-        out.print(f"[green]rolled out[/] {_plain(e.result.version)} to {_plain(e.result.endpoint)}: "
-                  + ", ".join(f"{k} {v}%" for k, v in e.result.traffic.items()))
-
-
-def _plain(text: object) -> str:
-    """User or cloud text inside a markup string: escaped, so `[/x]` prints as itself."""
-    from rich.markup import escape
-
-    return escape(str(text))
-
-
-def _ordered(findings: list) -> list:
-    from mlops_blueprint.policies.report import ordered
-
-    return ordered(findings)
 
 
 @contextlib.contextmanager
@@ -204,7 +69,7 @@ def validate(blueprint: BlueprintArg, env: EnvOpt = None) -> None:
         loaded = pipeline.validate(blueprint, env)
         bp, c = loaded.base, loaded.base.components
         built = [name for name in type(c).model_fields if getattr(c, name) is not None]
-        out.print(f"[green]ok[/] {_plain(blueprint)}: {bp.metadata.name} on {bp.target.cloud}/{bp.target.region}, "
+        out.print(f"[green]ok[/] {plain(blueprint)}: {bp.metadata.name} on {bp.target.cloud}/{bp.target.region}, "
                   f"environments {', '.join(e.name for e in loaded.select(env))}; components {', '.join(built) or 'none'}")
 
 
@@ -218,7 +83,7 @@ def schema(output: Annotated[Path, typer.Option("--output", "-o")] = Path("bluep
         tmp = output.with_suffix(".tmp")
         tmp.write_text(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")
         tmp.replace(output)
-        out.print(f"wrote {_plain(output)}")
+        out.print(f"wrote {plain(output)}")
 
 
 @app.command()
@@ -240,7 +105,7 @@ def check(blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path(
                                  min_severity=min_severity, report_format=format, events=renderer)
         if outcome.rendered is not None and output_file:
             output_file.write_text(outcome.rendered)
-            out.print(f"wrote {format} report to {_plain(output_file)}")
+            out.print(f"wrote {format} report to {plain(output_file)}")
         elif outcome.rendered is not None:
             print(outcome.rendered)
         outcome.raise_if_failed()
@@ -305,7 +170,7 @@ def emulator_start(port: Annotated[Optional[int], typer.Option(help="Port on 127
     try:
         emu, started = emulator.start(port)
     except UserError as exc:
-        err.print(f"[bold red]error[/] {_plain(exc)}")
+        err.print(f"[bold red]error[/] {plain(exc)}")
         raise typer.Exit(exc.exit_code) from None
     out.print(f"{'started' if started else 'already running'}: {emu.endpoint} (pid {emu.pid})")
 
