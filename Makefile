@@ -10,7 +10,7 @@ MLOPS_PROVIDER_MIRROR ?= $(firstword $(wildcard /opt/tf-plugins))
 export MLOPS_PROVIDER_MIRROR
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
-.PHONY: demo test install install-test down clean schema bench cdktn-cli
+.PHONY: demo test test-fast lint typecheck install install-test down clean schema bench cdktn-cli
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -33,8 +33,21 @@ cdktn-cli: .tools/node_modules/.bin/cdktn
 .tools/node_modules/.bin/cdktn:
 	npm install --prefix .tools --no-audit --no-fund --silent node@22 cdktn-cli@0.24.0
 
-test: install-test cdktn-cli
+test: install-test cdktn-cli lint
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The inner loop: everything but the emulator deployments, stopping at the first failure.
+test-fast: install-test
+	$(PY) -m pytest -q -p no:cacheprovider -x -m "not integration"
+
+lint: install-test typecheck
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# mypy checks the package `mlops_blueprint`, which is the repository root mapped under that name.
+typecheck: install-test
+	@mkdir -p build/typecheck && ln -sfn ../.. build/typecheck/mlops_blueprint
+	$(VENV)/bin/mypy
 
 down:
 	$(CLI) down $(BLUEPRINT) --env dev --local
@@ -46,4 +59,4 @@ bench: install-test
 	$(PY) scripts/bench.py
 
 clean:
-	rm -rf cdktf.out .pytest_cache
+	rm -rf cdktf.out .pytest_cache build .mypy_cache .ruff_cache

@@ -84,7 +84,7 @@ _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available:
 class _Loader(_Base):  # type: ignore[misc, valid-type]
     """SafeLoader that refuses duplicate keys (plain YAML keeps the last one silently)."""
 
-    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+    def construct_mapping(self, node, deep=False):
         seen: dict[object, yaml.Node] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
@@ -113,7 +113,7 @@ def _marks(node: yaml.Node, path: PathT, out: dict[PathT, Mark], key_mark: Mark 
             _marks(v, path + (i,), out)
 
 
-def _read(path: Path) -> tuple[object, dict[PathT, Mark]]:
+def _read(path: Path) -> tuple[dict, dict[PathT, Mark]]:
     f = str(path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -98,7 +98,7 @@ def _training(bp: Blueprint, env: str | None) -> Iterator[Problem]:
             counts = ", ".join(str(n) for n in table[pool.accelerator])
             yield base + ("gpus_per_node",), f"{pool.accelerator} on {cloud} comes with {counts} accelerators per node, not {pool.gpus_per_node}"
         regions = catalog.regions_for(pool.accelerator)
-        if regions is not None and bp.target.region not in regions:
+        if regions is not None and bp.target.region in catalog.regions and bp.target.region not in regions:
             yield base + ("accelerator",), (f"accelerator {pool.accelerator!r} is not offered in {cloud} region "
                                             f"{bp.target.region}; regions that have it: {', '.join(regions)}")
 

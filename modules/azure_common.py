@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from cdktn_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from constructs import Construct
@@ -13,7 +15,7 @@ __all__ = ["protect", "assign_role", "Principal"]
 # The principal every Azure component grants to: a user-assigned managed identity (a persona, or a
 # workload such as the cluster's kubelet). People reach a persona's identity through federation or
 # group membership managed outside the blueprint.
-Principal = UserAssignedIdentity
+Principal: TypeAlias = UserAssignedIdentity
 
 
 def assign_role(scope: Construct, id: str, *, on: str, principal: Principal, role: str) -> RoleAssignment:

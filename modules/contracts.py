@@ -15,14 +15,15 @@ from constructs import Construct
 from mlops_blueprint.blueprints.loader import ResolvedEnv
 
 P = TypeVar("P")
+P_co = TypeVar("P_co", covariant=True)
 P_contra = TypeVar("P_contra", contravariant=True)
 
 
-class Baseline(Protocol[P]):
+class Baseline(Protocol[P_co]):
     """One principal per persona, with nothing granted until a component grants it."""
 
     @property
-    def personas(self) -> Mapping[str, P]: ...
+    def personas(self) -> Mapping[str, P_co]: ...
 
 
 class Lake(Protocol[P_contra]):

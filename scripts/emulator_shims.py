@@ -98,7 +98,7 @@ def _tag_handlers(key_name: str, value_name: str, tag_list_key: str, as_map: boo
     def tag_resource(self) -> str:
         arn = self._get_param("ResourceARN") or self._get_param("ResourceArn")
         raw = self._get_param(tag_list_key) or ({} if as_map else [])
-        items = raw.items() if as_map else ((t[key_name], t[value_name]) for t in raw)
+        items = raw.items() if isinstance(raw, dict) else ((t[key_name], t[value_name]) for t in raw)
         _TAGS[arn].update(dict(items))
         return "{}"
 

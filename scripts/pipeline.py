@@ -187,7 +187,7 @@ def up(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False, 
         with ThreadPoolExecutor(max_workers=1) as pool:
             events(StepStarted(r.stack, "checkov", long=True))
             checkov = pool.submit(checkov_for, e, r.json_path)
-            checkov.add_done_callback(lambda _f, s=r.stack: events(StepFinished(s, "checkov", time.perf_counter() - t0)))
+            checkov.add_done_callback(_finished(events, r.stack, "checkov", t0))
             tf, summary = _plan_env(cloud, r, e, target, events)
             plan_json = None if summary.empty else tf.show_json()
             if not _gate(e, r.stack, events, json_path=r.json_path, plan=plan_json, allow=allow_destroy,
@@ -266,6 +266,10 @@ def _step(events: Events, stack: str, step: str, long: bool = False) -> Iterator
         yield
     finally:
         events(StepFinished(stack, step, time.perf_counter() - t0))
+
+
+def _finished(events: Events, stack: str, step: str, t0: float) -> Callable[[Any], None]:
+    return lambda _future: events(StepFinished(stack, step, time.perf_counter() - t0))
 
 
 def _reporter(events: Events, stack: str) -> Callable[[str], None]:

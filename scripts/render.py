@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mlops_blueprint.scripts import events as ev
@@ -34,7 +34,7 @@ class Renderer:
 
     def __init__(self) -> None:
         self.progress: Progress | None = None
-        self.tasks: dict[tuple[str, str], int] = {}
+        self.tasks: dict[tuple[str, str], TaskID] = {}
 
     def __call__(self, e: ev.Event) -> None:
         handler = getattr(self, f"on_{type(e).__name__}", None)

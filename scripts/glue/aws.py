@@ -190,11 +190,11 @@ def verify_with(env: ResolvedEnv, client: Callable[[str], Any]) -> list[Check]:
                 sm.describe_model_package_group(ModelPackageGroupName=g)["ModelPackageGroupName"] == g, "present"))
             repo = n.ecr_repository(model)
 
-            def repo_ok(repo=repo) -> tuple[bool, str]:
+            def repo_ok(repo=repo, spec=c.registry) -> tuple[bool, str]:
                 r = ecr.describe_repositories(repositoryNames=[repo])["repositories"][0]
                 mut, scan = r["imageTagMutability"], r["imageScanningConfiguration"]["scanOnPush"]
-                want_mut = "IMMUTABLE" if c.registry.immutable_tags else "MUTABLE"
-                ok = mut == want_mut and scan == c.registry.image_scanning
+                want_mut = "IMMUTABLE" if spec.immutable_tags else "MUTABLE"
+                ok = mut == want_mut and scan == spec.image_scanning
                 return ok, f"tags {mut}, scan on push {scan}"
             check("registry", f"repository {repo}", repo_ok)
         check("registry", n.artifacts_bucket, lambda: bucket_ok(n.artifacts_bucket, True))

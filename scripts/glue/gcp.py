@@ -46,8 +46,21 @@ def credential_errors() -> tuple[type[Exception], ...]:
 
 def bootstrap_state_with(env: ResolvedEnv, storage_client: Any, report: Reporter) -> None:
     """Create the GCS state bucket (versioned, uniform access, public access prevented) if it is missing.
-    `storage_client`: a google.cloud.storage.Client for the target project."""
+    `storage_client`: a google.cloud.storage.Client for the target project.
+
+    The settings go with the insert; when the created bucket reads back without them (the storage
+    emulator keeps only the name on insert), they are set again with a PATCH."""
     from google.api_core.exceptions import NotFound
+
+    def set_policy(bucket: Any) -> None:
+        bucket.versioning_enabled = True
+        bucket.iam_configuration.uniform_bucket_level_access_enabled = True
+        bucket.iam_configuration.public_access_prevention = "enforced"
+
+    def has_policy(bucket: Any) -> bool:
+        iam = bucket.iam_configuration
+        return bool(bucket.versioning_enabled and iam.uniform_bucket_level_access_enabled
+                    and iam.public_access_prevention == "enforced")
 
     n = GcpNames(env.blueprint.metadata.name, env.name)
     name = n.state_bucket(env.blueprint.state.bucket)
@@ -58,19 +71,20 @@ def bootstrap_state_with(env: ResolvedEnv, storage_client: Any, report: Reporter
         pass
     report(f"creating state bucket gs://{name}")
     bucket = storage_client.bucket(name)
-    bucket.versioning_enabled = True
-    bucket.iam_configuration.uniform_bucket_level_access_enabled = True
-    bucket.iam_configuration.public_access_prevention = "enforced"
-    storage_client.create_bucket(bucket, location=env.blueprint.target.region)
+    set_policy(bucket)
+    created = storage_client.create_bucket(bucket, location=env.blueprint.target.region) or bucket
+    if not has_policy(created):
+        set_policy(created)
+        created.patch()
 
 
 @dataclass(frozen=True)
 class GcpClients:
     """aiplatform_v1 clients for one region (tests pass fakes with the same methods)."""
 
-    models: object  # ModelServiceClient
-    endpoints: object  # EndpointServiceClient
-    metadata: object | None = None  # MetadataServiceClient (verify)
+    models: Any  # ModelServiceClient
+    endpoints: Any  # EndpointServiceClient
+    metadata: Any = None  # MetadataServiceClient (verify)
 
 
 def gcp_clients(region: str) -> GcpClients:

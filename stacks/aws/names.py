@@ -93,7 +93,8 @@ class AwsNames(Naming):
 def name_checks(bp: Blueprint, n: Naming) -> Iterator[tuple[tuple[str | int, ...], Callable[[], object]]]:
     assert isinstance(n, AwsNames)
     c = bp.components
-    yield ("state", "bucket"), lambda: n.state_bucket(bp.state.bucket)
+    state = ("state", "bucket") if bp.state.bucket else ("metadata", "name")
+    yield state, lambda: n.state_bucket(bp.state.bucket)
     for zone in c.data_lake.zones if c.data_lake else []:
         yield ("components", "data_lake", "zones"), lambda z=zone: n.bucket(z)  # type: ignore[misc]
     for ep in (c.serving.endpoints if c.serving else {}):

@@ -156,7 +156,8 @@ class AzureNames(Naming):
 def name_checks(bp: Blueprint, n: Naming) -> Iterator[tuple[tuple[str | int, ...], Callable[[], object]]]:
     assert isinstance(n, AzureNames)
     c = bp.components
-    yield ("state", "bucket"), lambda: n.state_account(bp.state.bucket)
+    state = ("state", "bucket") if bp.state.bucket else ("metadata", "name")
+    yield state, lambda: n.state_account(bp.state.bucket)
     yield ("metadata", "name"), lambda: n.key_vault
     yield ("metadata", "name"), lambda: n.resource_group
     if c.data_lake:

@@ -46,7 +46,7 @@ class TagEverything:
         if not hasattr(type(node), "tags_input"):
             return
         own = getattr(node, "tags_input", None) or {}
-        node.tags = {**self.tags, **own}  # type: ignore[attr-defined]
+        node.tags = {**self.tags, **own}
 
 
 @dataclass

@@ -113,7 +113,8 @@ class GcpNames(Naming):
 def name_checks(bp: Blueprint, n: Naming) -> Iterator[tuple[tuple[str | int, ...], Callable[[], object]]]:
     assert isinstance(n, GcpNames)
     c = bp.components
-    yield ("state", "bucket"), lambda: n.state_bucket(bp.state.bucket)
+    state = ("state", "bucket") if bp.state.bucket else ("metadata", "name")
+    yield state, lambda: n.state_bucket(bp.state.bucket)
     for zone in c.data_lake.zones if c.data_lake else []:
         yield ("components", "data_lake", "zones"), lambda z=zone: n.gcs_bucket(z)  # type: ignore[misc]
     for slug in (*PERSONA_SLUGS.values(), *WORKLOAD_ACCOUNTS):
