@@ -113,20 +113,77 @@ def _marks(node: yaml.Node, path: PathT, out: dict[PathT, Mark], key_mark: Mark 
             _marks(v, path + (i,), out)
 
 
+# Limits on what a blueprint may be before it is parsed or walked (blueprints arrive from pull
+# requests, so they are untrusted). A real blueprint is a few kilobytes, a few hundred nodes deep 6.
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+MAX_NODES = 50_000  # after alias expansion: ten anchors of ten aliases each would be 10^10
+
+
 def _read(path: Path) -> tuple[dict, dict[PathT, Mark]]:
     f = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise BlueprintError([Problem(f, 1, 1, "", f"the blueprint is {size} bytes; the limit is {MAX_BYTES}")])
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise BlueprintError([Problem(f, 0, 0, "", "blueprint file not found")]) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise BlueprintError([Problem(f, 0, 0, "", f"cannot read blueprint: {exc}")]) from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise BlueprintError([Problem(f, 0, 0, "", f"cannot read blueprint: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise BlueprintError([Problem(f, line, col, "", f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded "
+                                                      "(save the file as UTF-8)")]) from None
     return _parse(text, f)
 
 
+def _guard(text: str, f: str) -> None:
+    """Refuse, from the event stream and before anything is composed or walked, a document that is too
+    big, too deep, or that expands through aliases past MAX_NODES ("billion laughs")."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise BlueprintError([Problem(f, 1, 1, "", f"the blueprint is larger than {MAX_BYTES} bytes")])
+    sizes: dict[str, int] = {}  # anchor -> expanded node count
+    stack: list[list] = [[0, None]]  # per open collection: [expanded nodes so far, its anchor]
+    total = 0
+    for event in yaml.parse(text, Loader=_Base):
+        mark = event.start_mark
+        where = (mark.line + 1, mark.column + 1)
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            stack.append([1, event.anchor])
+            if len(stack) - 1 > MAX_DEPTH:
+                raise BlueprintError([Problem(f, *where, "", f"the blueprint nests deeper than {MAX_DEPTH} levels")])
+            continue
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            count, anchor = stack.pop()
+            if anchor:
+                sizes[anchor] = count
+            stack[-1][0] += count
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                sizes[event.anchor] = 1
+            stack[-1][0] += 1
+        elif isinstance(event, yaml.AliasEvent):
+            stack[-1][0] += sizes.get(event.anchor, 1)
+        else:
+            continue
+        total = sum(c for c, _ in stack)
+        if total > MAX_NODES:
+            raise BlueprintError([Problem(f, *where, "", f"the blueprint expands to more than {MAX_NODES} nodes "
+                                                         "(aliases included); a blueprint needs far fewer")])
+
+
 def _parse(text: str, f: str) -> tuple[dict, dict[PathT, Mark]]:
-    loader = _Loader(text)
     try:
+        _guard(text, f)
+    except yaml.YAMLError:
+        pass  # the loader below reports syntax errors with their location
+    loader = None
+    try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             raise BlueprintError([Problem(f, 1, 1, "", "the blueprint is empty")])
@@ -137,13 +194,28 @@ def _parse(text: str, f: str) -> tuple[dict, dict[PathT, Mark]]:
         m = exc.problem_mark or exc.context_mark
         line, col = (m.line + 1, m.column + 1) if m else (0, 0)
         raise BlueprintError([Problem(f, line, col, "", f"YAML syntax error: {exc.problem or exc.context}")]) from None
+    except yaml.YAMLError as exc:  # e.g. a reader error on a control character, which carries a position
+        line, col = _position(exc, text)
+        what = getattr(exc, "name", None) and f"character {getattr(exc, 'character', '?')!r}: {getattr(exc, 'reason', exc)}"
+        raise BlueprintError([Problem(f, line, col, "", f"YAML error: {what or str(exc).splitlines()[0]}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         raise BlueprintError([Problem(f, 1, 1, "", "the blueprint must be a mapping with apiVersion, kind, metadata, ...")])
     marks: dict[PathT, Mark] = {}
     _marks(node, (), marks)
     return data, marks
+
+
+def _position(exc: yaml.YAMLError, text: str) -> Mark:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        return mark.line + 1, mark.column + 1
+    pos = getattr(exc, "position", None)  # a ReaderError: a character offset into the text
+    if isinstance(pos, int):
+        return text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return 1, 1
 
 
 def _locate(marks: dict[PathT, Mark], path: PathT) -> Mark:

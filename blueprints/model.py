@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
 
 from mlops_blueprint.blueprints import registry
-from mlops_blueprint.blueprints.neutral import Accelerator, Size
+from mlops_blueprint.blueprints.neutral import Accelerator, SharingMode, Size
 
 # The registered target clouds (`blueprints/registry.py`).
 Cloud = Literal[registry.NAMES]  # type: ignore[valid-type]
@@ -65,6 +65,19 @@ class Target(Strict):
         default=None, description="GCP project the stacks deploy into; required when cloud is gcp.")
     billing_account: Annotated[str, StringConstraints(pattern=r"^[A-F0-9]{6}-[A-F0-9]{6}-[A-F0-9]{6}$")] | None = Field(
         default=None, description="GCP billing account for the budget; omitted: no GCP budget (AWS budgets need none).")
+    kube_context: Annotated[str, StringConstraints(min_length=1, max_length=253)] | None = Field(
+        default=None, description="On-prem: the kubeconfig context of the existing cluster; required when cloud is onprem.")
+    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] | None = Field(
+        default=None, description="On-prem: the cluster's Kubernetes minor version (manifests are validated against it).")
+    storage_class: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] | None = Field(
+        default=None, description="On-prem: the StorageClass for the platform's volumes.")
+    ingress_class: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] | None = Field(
+        default=None, description="On-prem: the IngressClass for the platform's UIs (MLflow, Grafana, the registry).")
+    gpu_node_labels: dict[Accelerator, dict[str, str]] | None = Field(
+        default=None, description="On-prem: the node labels that select each accelerator's nodes "
+        "(e.g. nvidia-a100: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}).")
+    object_store: Annotated[str, StringConstraints(pattern=r"^https://[^\s/]+(/[^\s]*)?$")] | None = Field(
+        default=None, description="On-prem: an existing S3-compatible endpoint for the lake; omitted: an in-cluster store.")
     subscription_id: Annotated[str, StringConstraints(
         pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")] | None = Field(
         default=None, description="Azure subscription the stacks deploy into (a lowercase GUID); required when cloud "
@@ -115,6 +128,18 @@ class Catalog(Strict):
         "(day of week as *, or names such as MON-FRI); omitted: daily at 03:00.")
 
 
+class Sharing(Strict):
+    """How a pool's GPUs are shared. mode none (omitted): one pod per GPU. time-slicing: `replicas` pods
+    take turns on each GPU (no memory isolation). mig: each GPU is split into Multi-Instance GPU slices
+    of `profile` (A100 and H100 only). Each cloud maps what it can and refuses the rest at `validate`."""
+
+    mode: SharingMode = "none"
+    replicas: Annotated[int, Field(ge=2, le=48)] | None = Field(
+        default=None, description="time-slicing only: pods per GPU.")
+    profile: Annotated[str, StringConstraints(pattern=r"^[1-7]g\.\d{1,3}gb$")] | None = Field(
+        default=None, description="mig only: the slice, such as 1g.10gb.")
+
+
 class Pool(Strict):
     accelerator: Accelerator
     gpus_per_node: Literal[1, 2, 4, 8] = 1
@@ -122,6 +147,7 @@ class Pool(Strict):
     max_nodes: Annotated[int, Field(ge=1, le=1000)]
     spot: bool = False
     disk_gb: Annotated[int, Field(ge=50, le=16000)] = 200
+    sharing: Sharing = Field(default=Sharing(), description="GPU sharing; omitted: none (a whole GPU per pod).")
 
 
 class Training(Strict):

@@ -27,6 +27,7 @@ _PACKAGES: dict[str, str] = {
     "aws": "mlops_blueprint.stacks.aws",
     "gcp": "mlops_blueprint.stacks.gcp",
     "azure": "mlops_blueprint.stacks.azure",
+    "onprem": "mlops_blueprint.stacks.onprem",
 }
 
 NAMES: tuple[str, ...] = tuple(_PACKAGES)
@@ -52,6 +53,11 @@ class Catalog:
     accelerator_regions: Mapping[str, tuple[str, ...]] | None = None
     serving_accelerators: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     accelerator_types: Mapping[str, str | None] = field(default_factory=dict)
+    # GPU sharing modes the cloud can build (`Pool.sharing.mode`), and why the others are refused.
+    sharing_modes: tuple[str, ...] = ("none",)
+    sharing_note: str = ""
+    # Kubernetes minor versions the cloud accepts (empty: not checked here).
+    kubernetes_versions: tuple[str, ...] = ()
 
     def training_instance(self, accelerator: str, gpus: int) -> str | None:
         return self.training.get(accelerator, {}).get(gpus)
@@ -96,6 +102,8 @@ class Cloud:
     glue: str
     emulator: str | None = None
     no_emulator_hint: str = "synth and check run offline; verify and rollout need the cloud"
+    # Validation only this cloud needs, beyond its catalog and names: yields (field path, message).
+    checks: Callable[[Blueprint], Iterable[tuple[Path, str]]] | None = None
 
     def load(self, part: str) -> Any:
         """Import a heavy part: 'stack' (the TerraformStack class), 'glue' or 'emulator' (modules)."""

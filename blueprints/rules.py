@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from mlops_blueprint.blueprints import registry
 from mlops_blueprint.blueprints.model import PERSONAS, Blueprint
 from mlops_blueprint.blueprints.naming import NameRuleError
+from mlops_blueprint.blueprints.neutral import MIG_PROFILES
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str]
@@ -20,9 +21,16 @@ Problem = tuple[Path, str]
 
 def check(bp: Blueprint, env: str | None) -> list[Problem]:
     out: list[Problem] = []
-    for rule in (_target, _state, _lake, _catalog, _training, _serving, _access, _names, _waivers):
+    for rule in (_target, _state, _lake, _catalog, _training, _serving, _access, _names, _waivers, _cloud):
         out.extend(rule(bp, env))
     return out
+
+
+def _cloud(bp: Blueprint, env: str | None) -> Iterator[Problem]:
+    """What only the target cloud checks (its registry entry's `checks`)."""
+    checks = registry.get(bp.target.cloud).checks
+    if checks is not None:
+        yield from checks(bp)
 
 
 def _target(bp: Blueprint, env: str | None) -> Iterator[Problem]:
@@ -97,10 +105,35 @@ def _training(bp: Blueprint, env: str | None) -> Iterator[Problem]:
         if pool.gpus_per_node not in table[pool.accelerator]:
             counts = ", ".join(str(n) for n in table[pool.accelerator])
             yield base + ("gpus_per_node",), f"{pool.accelerator} on {cloud} comes with {counts} accelerators per node, not {pool.gpus_per_node}"
+        yield from _sharing(base, pool, cloud, catalog)
         regions = catalog.regions_for(pool.accelerator)
         if regions is not None and bp.target.region in catalog.regions and bp.target.region not in regions:
             yield base + ("accelerator",), (f"accelerator {pool.accelerator!r} is not offered in {cloud} region "
                                             f"{bp.target.region}; regions that have it: {', '.join(regions)}")
+
+
+def _sharing(base: Path, pool, cloud: str, catalog) -> Iterator[Problem]:
+    sh, at = pool.sharing, base + ("sharing",)
+    if sh.mode not in catalog.sharing_modes:
+        note = f" ({catalog.sharing_note})" if catalog.sharing_note else ""
+        yield at + ("mode",), (f"GPU sharing {sh.mode!r} is not available on {cloud}{note}; "
+                               f"allowed: {', '.join(catalog.sharing_modes)}")
+        return
+    if sh.mode == "time-slicing" and sh.replicas is None:
+        yield at, "time-slicing needs replicas: how many pods share each GPU (2 to 48)"
+    if sh.mode != "time-slicing" and sh.replicas is not None:
+        yield at + ("replicas",), f"replicas is for time-slicing; this pool's sharing mode is {sh.mode!r}"
+    if sh.mode == "mig":
+        profiles = MIG_PROFILES.get(pool.accelerator)
+        if profiles is None:
+            yield at + ("mode",), (f"{pool.accelerator} cannot be partitioned with MIG (only "
+                                   f"{', '.join(MIG_PROFILES)} can); use time-slicing or none")
+        elif sh.profile is None:
+            yield at, f"mig needs a profile; {pool.accelerator} offers: {', '.join(profiles)}"
+        elif sh.profile not in profiles:
+            yield at + ("profile",), f"MIG profile {sh.profile!r} does not exist on {pool.accelerator}; allowed: {', '.join(profiles)}"
+    elif sh.profile is not None:
+        yield at + ("profile",), f"profile is for mig; this pool's sharing mode is {sh.mode!r}"
 
 
 def _serving(bp: Blueprint, env: str | None) -> Iterator[Problem]:

@@ -22,7 +22,7 @@ from cdktn_provider_google.service_account_iam_member import ServiceAccountIamMe
 from constructs import Construct
 
 from mlops_blueprint.stacks.gcp.catalog import CATALOG
-from mlops_blueprint.blueprints.model import Training
+from mlops_blueprint.blueprints.model import Sharing, Training
 from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.modules.baseline.gcp import GKE_MASTER_RANGE, GcpBaseline
 
@@ -44,6 +44,16 @@ class TrainingProps:
     baseline: GcpBaseline
     cidr: str
     protect: bool
+
+
+def gpu_sharing(sharing: Sharing) -> dict:
+    """GKE's own GPU sharing: time-sharing (`max_shared_clients_per_gpu`) or a MIG partition size."""
+    if sharing.mode == "time-slicing":
+        return {"gpu_sharing_config": {"gpu_sharing_strategy": "TIME_SHARING",
+                                       "max_shared_clients_per_gpu": sharing.replicas}}
+    if sharing.mode == "mig":
+        return {"gpu_partition_size": sharing.profile}
+    return {}
 
 
 def machine_for(name: str, accelerator: str, count: int) -> tuple[str, str | None]:
@@ -96,7 +106,8 @@ class GcpTraining(Construct):
             machine, accel_type = machine_for(name, pool.accelerator, pool.gpus_per_node)
             taint = TPU_TAINT if accel_type is None else GPU_TAINT
             accelerators = [GuestAccelerator(type=accel_type, count=pool.gpus_per_node,
-                                             gpu_driver_installation_config={"gpu_driver_version": "LATEST"})] \
+                                             gpu_driver_installation_config={"gpu_driver_version": "LATEST"},
+                                             **gpu_sharing(pool.sharing))] \
                 if accel_type else None
             self.node_pools[name] = ContainerNodePool(
                 self, f"pool-{name}", name=n.gke(name), cluster=self.cluster.id, location=b.region,

@@ -25,4 +25,5 @@ CATALOG = Catalog(
         "gpu-medium": "ml.g5.2xlarge",
     },
     state_backend="s3",
+    sharing_note="EKS managed node groups share no GPU by themselves; GKE, AKS (MIG) and on-prem do",
 )

@@ -44,4 +44,6 @@ CATALOG = Catalog(
     # The AKS node pool's GPU: (type, count per node) is in the VM size; the label names the neutral kind.
     accelerator_types={"nvidia-t4": "nvidia-t4", "nvidia-a100": "nvidia-a100", "nvidia-h100": "nvidia-h100"},
     state_backend="azurerm",
+    sharing_modes=("none", "mig"),
+    sharing_note="AKS partitions A100 and H100 node pools with MIG but has no native time-slicing",
 )

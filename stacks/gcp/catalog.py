@@ -44,4 +44,5 @@ CATALOG = Catalog(
     },
     serving_accelerators={"gpu-small": ("NVIDIA_L4", 1), "gpu-medium": ("NVIDIA_L4", 1)},
     state_backend="gcs",
+    sharing_modes=("none", "time-slicing", "mig"),
 )

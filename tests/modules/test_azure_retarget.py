@@ -24,7 +24,7 @@ COMPONENT_TYPES = {"azurerm_resource_group", "azurerm_virtual_network", "azurerm
                    "azurerm_machine_learning_workspace", "azurerm_container_registry", "azapi_resource",
                    "azurerm_monitor_action_group", "azurerm_monitor_metric_alert", "azurerm_role_assignment",
                    "azurerm_private_endpoint", "azurerm_monitor_diagnostic_setting", "azurerm_application_insights_workbook"}
-OTHERS = [p for p in REFERENCE if "cloud: azure" not in p.read_text()]
+OTHERS = [p for p in REFERENCE if re.search(r"^target: \{cloud: (aws|gcp),", p.read_text(), flags=re.M)]
 
 
 def retarget(text: str, region: str) -> str:
