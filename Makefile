@@ -16,10 +16,10 @@ $(PY):
 	python3 -m venv $(VENV)
 
 install: $(PY)
-	$(PIP) install -e '.[aws,gcp,azure,emulator,policy]'
+	$(PIP) install -e '.[aws,gcp,azure,onprem,emulator,policy]'
 
 install-test: $(PY)
-	$(PIP) install -e '.[aws,gcp,azure,emulator,policy,dev]'
+	$(PIP) install -e '.[aws,gcp,azure,onprem,emulator,policy,dev]'
 
 demo: install
 	$(CLI) validate $(BLUEPRINT)

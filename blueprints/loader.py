@@ -56,6 +56,7 @@ class LoadedBlueprint:
     path: Path
     base: Blueprint
     envs: dict[str, ResolvedEnv] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)  # allowed, but should change (e.g. a deprecated setting)
 
     @property
     def name(self) -> str:
@@ -358,6 +359,7 @@ def _resolve(p: Path, data: dict, marks: dict[PathT, Mark]) -> LoadedBlueprint:
     f = str(p)
     base = _validate(f, data, marks, None)
     loaded = LoadedBlueprint(path=p, base=base)
+    loaded.warnings = [Problem(f, *_locate(marks, path), _dotted(path), m) for path, m in rules.warnings(base)]
     problems: list[Problem] = []
     for env, settings in base.environments.items():
         try:

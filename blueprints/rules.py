@@ -26,6 +26,17 @@ def check(bp: Blueprint, env: str | None) -> list[Problem]:
     return out
 
 
+def warnings(bp: Blueprint) -> list[Problem]:
+    """What is allowed but should change: (path, message), shown by `validate` and every command."""
+    out: list[Problem] = []
+    if bp.state.lock_table is not None:
+        out.append((("state", "lock_table"), (
+            "DynamoDB state locking is deprecated since Terraform 1.10: new environments lock with the S3 lockfile "
+            "(use_lockfile). To migrate: deploy once with both (the stack keeps the table while state.lock_table is "
+            "set), then remove state.lock_table, run `plan` to confirm, and delete the table")))
+    return out
+
+
 def _cloud(bp: Blueprint, env: str | None) -> Iterator[Problem]:
     """What only the target cloud checks (its registry entry's `checks`)."""
     checks = registry.get(bp.target.cloud).checks

@@ -1,5 +1,5 @@
-"""Pieces every on-prem construct uses: the principal (a persona's ServiceAccount), namespaced
-RBAC grants, raw manifests and pinned Helm releases.
+"""Pieces every on-prem construct uses: the principal (a persona's ServiceAccount), raw manifests
+and pinned Helm releases. Namespaced RBAC grants are `OnpremBaseline.grant` (it refuses wildcards).
 
 Charts are pinned in `CHARTS` (repository, chart, version, and where its values schema comes from);
 a release is made only through `release()`, so no chart is ever unpinned.
@@ -12,13 +12,11 @@ from typing import Any
 
 from cdktn_provider_helm.release import Release
 from cdktn_provider_kubernetes.manifest import Manifest
-from cdktn_provider_kubernetes.role_binding_v1 import RoleBindingV1
-from cdktn_provider_kubernetes.role_v1 import RoleV1
 from constructs import Construct
 
 from mlops_blueprint.modules.common import protect
 
-__all__ = ["protect", "Principal", "Chart", "CHARTS", "release", "manifest", "grant_role"]
+__all__ = ["protect", "Principal", "Chart", "CHARTS", "release", "manifest"]
 
 
 @dataclass(frozen=True)
@@ -68,16 +66,3 @@ def manifest(scope: Construct, id: str, obj: dict[str, Any], *, depends_on: list
     """A raw Kubernetes object (custom resources: Kueue, KServe, Prometheus Operator). Tests validate
     every one against the Kubernetes OpenAPI schema of the target version or its vendored CRD schema."""
     return Manifest(scope, id, manifest=obj, depends_on=depends_on, lifecycle=protect(protect_it))
-
-
-def grant_role(scope: Construct, id: str, *, namespace: str, principal: Principal,
-               rules: list[dict[str, list[str]]]) -> RoleV1:
-    """A namespaced Role with exactly `rules` (named verbs and resources, never `*`) bound to the principal."""
-    for r in rules:
-        if "*" in r.get("verbs", []) or "*" in r.get("resources", []):
-            raise ValueError(f"role {id!r}: wildcard verbs or resources are not allowed (least privilege): {r}")
-    role = RoleV1(scope, id, metadata={"name": id, "namespace": namespace}, rule=rules)
-    RoleBindingV1(scope, f"{id}-binding", metadata={"name": id, "namespace": namespace},
-                  role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": id},
-                  subject=principal.subjects())
-    return role

@@ -120,7 +120,7 @@ def register(*, id: str, name: str, severity: str, category: str, layer: str, ch
     Refuses a malformed id, an unknown severity or layer, a duplicate id, and a resource rule that
     does not say which resource types it reads."""
     applies_to = tuple(applies_to)
-    if not re.fullmatch(r"MLOPS_[A-Z]+_\d{3}", id):
+    if not re.fullmatch(r"MLOPS_[A-Z][A-Z0-9]*_\d{3}", id):
         raise ValueError(f"rule id {id!r} must look like MLOPS_<AREA>_<3 digits>, e.g. MLOPS_AWS_001")
     if severity not in SEVERITIES:
         raise ValueError(f"{id}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")

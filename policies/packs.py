@@ -5,8 +5,9 @@ fails while a registered rule belongs to no pack. A blueprint picks its packs in
 (default: baseline); the gate enforces the union of their rules, each at its own severity.
 
 - `baseline`: the rules every platform is held to.
-- `regulated`: stricter rules for regulated data (customer-managed keys on secrets, private
-  endpoints); a regulated blueprint names both packs.
+- `regulated`: stricter rules for regulated data (customer-managed keys on secrets and, on Azure,
+  everywhere; private endpoints everywhere; private online endpoints); a regulated blueprint names
+  both packs.
 
 checkov's built-in checks run in every pack; those a pack does not enforce are listed with the
 reason, and every report shows that list.
@@ -43,6 +44,17 @@ BASELINE = Pack(
         "MLOPS_GCP_007", "MLOPS_GCP_008", "MLOPS_GCP_009", "MLOPS_GCP_010", "MLOPS_GCP_011", "MLOPS_GCP_012",
         "MLOPS_GCP_013", "MLOPS_GCP_014", "MLOPS_GCP_015", "MLOPS_GCP_016", "MLOPS_GCP_017", "MLOPS_GCP_019",
         "MLOPS_GCP_020", "MLOPS_GCP_021", "MLOPS_GCP_023", "MLOPS_GCP_024",
+        # Azure resource rules (025, 032 and 033 are in regulated)
+        "MLOPS_AZ_001", "MLOPS_AZ_002", "MLOPS_AZ_003", "MLOPS_AZ_004", "MLOPS_AZ_005", "MLOPS_AZ_006",
+        "MLOPS_AZ_007", "MLOPS_AZ_008", "MLOPS_AZ_009", "MLOPS_AZ_010", "MLOPS_AZ_011", "MLOPS_AZ_012",
+        "MLOPS_AZ_013", "MLOPS_AZ_014", "MLOPS_AZ_015", "MLOPS_AZ_016", "MLOPS_AZ_017", "MLOPS_AZ_018",
+        "MLOPS_AZ_019", "MLOPS_AZ_020", "MLOPS_AZ_021", "MLOPS_AZ_022", "MLOPS_AZ_023", "MLOPS_AZ_024",
+        "MLOPS_AZ_026", "MLOPS_AZ_027", "MLOPS_AZ_028", "MLOPS_AZ_029", "MLOPS_AZ_030", "MLOPS_AZ_031",
+        # on-prem Kubernetes resource rules (011 is in regulated)
+        "MLOPS_K8S_001", "MLOPS_K8S_002", "MLOPS_K8S_003", "MLOPS_K8S_004", "MLOPS_K8S_005", "MLOPS_K8S_006",
+        "MLOPS_K8S_007", "MLOPS_K8S_008", "MLOPS_K8S_009", "MLOPS_K8S_010", "MLOPS_K8S_012", "MLOPS_K8S_013",
+        "MLOPS_K8S_014", "MLOPS_K8S_015", "MLOPS_K8S_016", "MLOPS_K8S_017", "MLOPS_K8S_018", "MLOPS_K8S_019",
+        "MLOPS_K8S_020",
         # change rules
         "MLOPS_CHG_001",
     ),
@@ -63,12 +75,28 @@ BASELINE = Pack(
         "CKV_GCP_65": "Google Groups for RBAC needs the organisation's gke-security-groups domain, set per organisation",
         "CKV_GCP_82": "keys get prevent_destroy where the environment protects stateful resources (protect_stateful); "
                       "the data-loss guard (MLOPS_CHG_001) blocks their destruction in every environment",
+        "CKV_AZURE_164": "ACR content trust (Docker Content Trust) is not supported on registries encrypted with a "
+                         "customer-managed key, and Microsoft is retiring it; images are pushed once per tag by rollout",
+        "CKV_AZURE_165": "geo-replication of the registry is a disaster-recovery decision, made per program (as CKV_AWS_144)",
+        "CKV_AZURE_206": "accounts are zone-redundant (ZRS); geo-replication is a per-program disaster-recovery decision",
+        "CKV_AZURE_168": "Azure CNI overlay gives every node 250 pods by default; the check reads only an explicit max_pods",
+        "CKV_AZURE_172": "the Key Vault secrets provider add-on is off: pods read Key Vault through workload identity "
+                         "(MLOPS_AZ_017), so there are no CSI-mounted secrets to rotate",
+        "CKV_AZURE_226": "the system pool keeps managed OS disks so the customer-managed key applies through the disk "
+                         "encryption set (MLOPS_AZ_033), with encryption at host for caches and temp disks",
+        "CKV_AZURE_33": "classic Storage Analytics queue logging needs shared keys, which are off (MLOPS_AZ_002); "
+                        "resource logs go to Log Analytics through diagnostic settings (MLOPS_AZ_031)",
+        "CKV_AZURE_40": "key versions expire through the rotation policy (expire_after P2Y, a new version every 90 days, "
+                        "MLOPS_AZ_011); a fixed expiration_date would stop the key at a hard-coded date",
+        "CKV_AZURE_59": "the lake sets public_network_access = Disabled, the successor of public_network_access_enabled "
+                        "that this check reads; MLOPS_AZ_003 reads both spellings",
     },
 )
 
 REGULATED = Pack(
     name="regulated",
-    rules=("MLOPS_AWS_027", "MLOPS_AWS_028", "MLOPS_GCP_018", "MLOPS_GCP_022"),
+    rules=("MLOPS_AWS_027", "MLOPS_AWS_028", "MLOPS_GCP_018", "MLOPS_GCP_022",
+           "MLOPS_AZ_025", "MLOPS_AZ_032", "MLOPS_AZ_033", "MLOPS_K8S_011"),
 )
 
 PACKS: dict[str, Pack] = {p.name: p for p in (BASELINE, REGULATED)}

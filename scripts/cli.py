@@ -68,6 +68,9 @@ def validate(blueprint: BlueprintArg, env: EnvOpt = None) -> None:
         loaded = pipeline.validate(blueprint, env)
         bp, c = loaded.base, loaded.base.components
         built = [name for name in type(c).model_fields if getattr(c, name) is not None]
+        for w in loaded.warnings:
+            err.print("[yellow]warning[/] ", end="")
+            err.print(str(w), markup=False, soft_wrap=True)
         out.print(f"[green]ok[/] {plain(blueprint)}: {bp.metadata.name} on {bp.target.cloud}/{bp.target.region}, "
                   f"environments {', '.join(e.name for e in loaded.select(env))}; components {', '.join(built) or 'none'}")
 

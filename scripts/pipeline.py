@@ -84,6 +84,8 @@ def synth(loaded: LoadedBlueprint, env: str | None = None, outdir: Path = OUTDIR
     from mlops_blueprint.stacks.settings import DeploySettings
 
     envs = loaded.select(env)
+    for w in loaded.warnings:
+        events(Note(f"warning {w}", level="warn"))
     with _step(events, loaded.name, "synth", long=True):
         results = do_synth(loaded, envs, Path(outdir), DeploySettings.for_local(local))
     for r in results:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -26,7 +27,12 @@ class TerraformFailed(UserError):
     def __init__(self, stack: str, command: str, tail: str):
         self.stack, self.command, self.tail = stack, command, tail
         hint = None
-        if "registry.terraform.io" in tail:
+        lock = re.search(r"ID:\s+([0-9a-f-]{36})", tail)
+        if "Error acquiring the state lock" in tail:
+            hint = ("another terraform run holds this environment's state lock: wait for it and run again. If that run "
+                    "died, release the lock (and only then) with: terraform -chdir=<the stack folder> force-unlock "
+                    f"{lock.group(1) if lock else '<ID from the lock info above>'}")
+        elif "registry.terraform.io" in tail:
             hint = ("the provider registry is unreachable; on an offline machine point at a provider mirror with "
                     "--provider-mirror DIR or MLOPS_PROVIDER_MIRROR (make uses /opt/tf-plugins when it exists)")
         super().__init__(f"terraform {command} failed for {stack}:\n{tail}", hint=hint)

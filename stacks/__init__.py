@@ -47,9 +47,17 @@ def stack_class(loaded: LoadedBlueprint, settings: DeploySettings) -> type:
                                  f"`pip install -e '.[{cloud.name}]'` (`make install` does)") from None
 
 
+# The Terraform the stacks need: 1.10 for S3-native state locking (the S3 lockfile), 1.11 for the
+# write-only arguments some providers offer. cdktn validates the stacks against this.
+TARGET_VERSIONS = {"terraform": ">=1.10.0", "opentofu": ">=1.10.0"}
+
+
 def build(app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], settings: DeploySettings) -> list[str]:
     """Add one stack per environment to `app`. Returns the stack names."""
     stack = stack_class(loaded, settings)
+    node = app.node  # type: ignore[attr-defined]
+    if node.try_get_context("targetVersions") is None and not node.children:
+        node.set_context("targetVersions", TARGET_VERSIONS)
     names = []
     for env in envs:
         name = stack_name(loaded.name, env.name)

@@ -17,6 +17,12 @@ class DeploySettings:
     local: bool = False
     provider_constraint: str | None = None
     max_retries: int = 2
+    # Local mode under the CDK Terrain CLI: the emulator's endpoint and its dummy keys go into the
+    # stack itself, since cdktn runs terraform without `mlops-blueprint`'s environment. `up --local`
+    # leaves them out and passes them to terraform as environment variables instead.
+    endpoint: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
 
     @classmethod
     def for_local(cls, local: bool) -> DeploySettings:

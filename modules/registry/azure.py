@@ -87,7 +87,8 @@ class AzureRegistry(Construct):
       endpoint "amlworkspace" registers in privatelink.api.azureml.ms and privatelink.notebooks.azure.net.
     - `artifacts`: the workspace's storage (not HNS: Azure ML needs a flat namespace), blob versioning ON
       and 30 days of blob + container soft delete, CMK with the "ml" key, shared keys off, public access
-      off, TLS 1.2, infrastructure encryption; private endpoints for blob and file.
+      off, TLS 1.2, infrastructure encryption, queues and tables under the same key; private endpoints for
+      blob and file.
     - `acr`: Premium, admin user off, anonymous pull off, public network off, export off, quarantine on,
       zone redundant, dedicated data endpoints, CMK with the "ml" key (versionless: follows rotation);
       private endpoint "registry". `retention_policy_in_days` applies to untagged manifests only (7 days);
@@ -114,6 +115,8 @@ class AzureRegistry(Construct):
             min_tls_version="TLS1_2", https_traffic_only_enabled=True, allow_nested_items_to_be_public=False,
             cross_tenant_replication_enabled=False, infrastructure_encryption_enabled=True, local_user_enabled=False,
             sftp_enabled=False,
+            # queues and tables (Azure ML uses both) are encrypted with the account's customer-managed key too
+            queue_encryption_key_type="Account", table_encryption_key_type="Account",
             identity=StorageAccountIdentity(type="UserAssigned", identity_ids=[cmk_identity.id]),
             network_rules=StorageAccountNetworkRules(default_action="Deny", bypass=["AzureServices"]),
             blob_properties=StorageAccountBlobProperties(

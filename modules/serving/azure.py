@@ -57,7 +57,7 @@ INVOKE_ACTIONS = (f"{WS}/onlineEndpoints/read", f"{WS}/onlineEndpoints/score/act
 DEPLOY_ACTIONS = (f"{WS}/read",
                   f"{WS}/onlineEndpoints/read", f"{WS}/onlineEndpoints/write",
                   f"{WS}/onlineEndpoints/deployments/read", f"{WS}/onlineEndpoints/deployments/write",
-                  f"{WS}/models/read", f"{WS}/models/versions/read",
+                  f"{WS}/models/read", f"{WS}/models/versions/read", f"{WS}/models/versions/write",
                   f"{WS}/environments/read", f"{WS}/environments/versions/read",
                   f"{WS}/environments/versions/write")
 SCALE_IN_BELOW = 0.5  # scale in when requests per replica fall under half the target

@@ -44,7 +44,7 @@ from cdktn_provider_azurerm.role_definition import RoleDefinition, RoleDefinitio
 from cdktn_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from constructs import Construct
 
-from mlops_blueprint.blueprints.model import Training
+from mlops_blueprint.blueprints.model import Sharing, Training
 from mlops_blueprint.modules.azure_common import Principal, assign_role, protect
 from mlops_blueprint.modules.baseline.azure import AzureBaseline
 from mlops_blueprint.stacks.azure.catalog import CATALOG
@@ -78,6 +78,14 @@ class TrainingProps:
     protect: bool
 
 
+def mig_instance(sharing: Sharing) -> dict:
+    """AKS partitions a whole node pool's GPUs with MIG (`gpu_instance`: MIG1g..MIG7g), by the profile's
+    compute slices; time-slicing is refused at `validate` (AKS has no native time-slicing)."""
+    if sharing.mode == "mig" and sharing.profile:
+        return {"gpu_instance": f"MIG{sharing.profile.split('g.')[0]}g"}
+    return {}
+
+
 def vm_size_for(name: str, accelerator: str, gpus: int) -> str:
     """The Azure VM size for `gpus` x `accelerator` per node, or ValueError naming the pool."""
     size = CATALOG.training_instance(accelerator, gpus)
@@ -103,6 +111,8 @@ class AzureTraining(Construct):
       `kubelet` (node identity; the composition grants it AcrPull). No service principal, no secrets.
     - Disks: OS disks encrypted with the baseline's "ml" key through a disk encryption set (auto key
       rotation) that uses the baseline's encryption identity.
+      Encryption at host on every pool: temp disks and OS/data disk caches are encrypted on the VM host
+      and data flows to storage encrypted (the subscription needs the EncryptionAtHost feature).
     - Telemetry: Container Insights (oms_agent, managed identity auth) to the baseline's Log Analytics
       and managed Prometheus (monitor_metrics) into an Azure Monitor workspace `prometheus` through a
       data collection endpoint + rule. kube-state-metrics exports the pool label (`labels_allowed`), so
@@ -176,6 +186,7 @@ class AzureTraining(Construct):
             default_node_pool=KubernetesClusterDefaultNodePool(
                 name="system", vm_size=SYSTEM_VM_SIZE, auto_scaling_enabled=True, min_count=1, max_count=3,
                 only_critical_addons_enabled=True, vnet_subnet_id=workloads.id, os_disk_type="Managed",
+                host_encryption_enabled=True,
                 temporary_name_for_rotation="systemtmp",
                 upgrade_settings=KubernetesClusterDefaultNodePoolUpgradeSettings(max_surge="10%")),
             # Explicit node pools with the cluster autoscaler (no node auto-provisioning).
@@ -197,6 +208,7 @@ class AzureTraining(Construct):
                 self, f"pool-{name}", name=pool_names[name], kubernetes_cluster_id=self.cluster.id, mode="User",
                 vm_size=sizes[name], vnet_subnet_id=workloads.id, os_disk_size_gb=pool.disk_gb,
                 auto_scaling_enabled=True, min_count=pool.min_nodes, max_count=pool.max_nodes,
+                host_encryption_enabled=True, **mig_instance(pool.sharing),
                 node_taints=[GPU_TAINT], node_labels={POOL_LABEL: name, ACCELERATOR_LABEL: pool.accelerator},
                 **spot,
                 # The cluster autoscaler owns the node count.

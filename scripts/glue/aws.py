@@ -42,10 +42,12 @@ def credential_errors() -> tuple[type[Exception], ...]:
     return (NoCredentialsError, PartialCredentialsError)
 
 
-def state_names(env: ResolvedEnv) -> tuple[str, str]:
+def state_names(env: ResolvedEnv) -> tuple[str, str | None]:
+    """The state bucket, and the DynamoDB lock table when the blueprint still names one (new
+    environments lock with the S3 lockfile, Terraform >= 1.10, and need no table)."""
     bp = env.blueprint
     n = AwsNames(bp.metadata.name, env.name)
-    return n.state_bucket(bp.state.bucket), n.lock_table(bp.state.lock_table)
+    return n.state_bucket(bp.state.bucket), n.lock_table(bp.state.lock_table) if bp.state.lock_table else None
 
 
 def boto_session(target: Target, region: str):
@@ -62,7 +64,8 @@ def client(target: Target, service: str, region: str):
 
 
 def bootstrap_state(env: ResolvedEnv, target: Target, report: Reporter) -> None:
-    """Create the state bucket (versioned, encrypted, private) and the lock table if they are missing."""
+    """Create the state bucket (versioned, encrypted, private), and the legacy lock table when the
+    blueprint names one, if they are missing."""
     from botocore.exceptions import ClientError
 
     region = env.blueprint.target.region
@@ -79,6 +82,8 @@ def bootstrap_state(env: ResolvedEnv, target: Target, report: Reporter) -> None:
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]})
         s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
             "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    if table is None:
+        return
     ddb = client(target, "dynamodb", region)
     try:
         ddb.describe_table(TableName=table)
@@ -109,6 +114,8 @@ def delete_state(env: ResolvedEnv, target: Target, report: Reporter) -> None:
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in ("NoSuchBucket", "404"):
             raise
+    if table is None:
+        return
     try:
         client(target, "dynamodb", region).delete_table(TableName=table)
         report(f"deleted lock table {table}")

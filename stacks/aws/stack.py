@@ -23,6 +23,11 @@ from mlops_blueprint.stacks.compose import Platform, compose
 from mlops_blueprint.stacks.settings import DeploySettings
 
 
+# The AWS services the modules use: in local mode under the CDK Terrain CLI, each is pointed at the emulator.
+EMULATED_SERVICES = ("applicationautoscaling", "budgets", "cloudwatch", "dynamodb", "ec2", "ecr", "eks", "glue", "iam",
+                     "kms", "lakeformation", "logs", "s3", "sagemaker", "secretsmanager", "sns", "sts")
+
+
 def tags_for(env: ResolvedEnv) -> dict[str, str]:
     md = env.blueprint.metadata
     return {"mlops:blueprint": md.name, "mlops:environment": env.name, "owner": md.owner,
@@ -115,6 +120,9 @@ class AwsEnvironmentStack(TerraformStack):
             # so this JSON does not depend on the emulator's port. No retries: a missing API fails fast.
             provider_kwargs = dict(skip_credentials_validation=True, skip_metadata_api_check="true",
                                    skip_region_validation=True, s3_use_path_style=True, max_retries=settings.max_retries)
+            if settings.endpoint:
+                provider_kwargs.update(access_key=settings.access_key, secret_key=settings.secret_key,
+                                       endpoints=[{s: settings.endpoint for s in EMULATED_SERVICES}])
         elif bp.target.account_id:
             provider_kwargs["allowed_account_ids"] = [bp.target.account_id]
         AwsProvider(self, "aws", region=region, default_tags=[AwsProviderDefaultTags(tags=tags_for(env))], **provider_kwargs)
@@ -125,7 +133,13 @@ class AwsEnvironmentStack(TerraformStack):
         if local:
             backend_kwargs = dict(use_path_style=True, skip_credentials_validation=True, skip_region_validation=True,
                                   skip_requesting_account_id=True, skip_metadata_api_check=True)
+        if settings.endpoint:  # the CDK Terrain CLI in local mode: the stack itself says where the emulator is
+            backend_kwargs.update(endpoints={"s3": settings.endpoint, "sts": settings.endpoint, "dynamodb": settings.endpoint},
+                                  access_key=settings.access_key, secret_key=settings.secret_key)
+        # Locking: the S3 lockfile (Terraform >= 1.10); a blueprint that still names a DynamoDB lock
+        # table keeps it (and gets a validation warning with the migration steps).
+        lock = ({"dynamodb_table": n.lock_table(bp.state.lock_table)} if bp.state.lock_table else {"use_lockfile": True})
         S3Backend(self, bucket=n.state_bucket(bp.state.bucket), key=f"{bp.metadata.name}/{env.name}/terraform.tfstate",
-                  region=region, dynamodb_table=n.lock_table(bp.state.lock_table), encrypt=True, **backend_kwargs)
+                  region=region, encrypt=True, **lock, **backend_kwargs)
 
         compose(self, AwsKit(env, n))

@@ -120,7 +120,9 @@ class OnpremEnvironmentStack(TerraformStack):
         # The kubeconfig file comes from KUBE_CONFIG_PATH (the providers' own variable); the context is the target's.
         KubernetesProvider(self, "kubernetes", config_context=context)
         HelmProvider(self, "helm", kubernetes={"config_context": context})
-        self.add_override("terraform.backend", {"kubernetes": {
-            "secret_suffix": n.state_secret_suffix, "namespace": n.state_namespace, "config_context": context}})
+        # cdktn has no construct for the kubernetes backend: the stack's default (local) one is replaced.
+        self.add_override("terraform.backend.local", None)
+        self.add_override("terraform.backend.kubernetes", {
+            "secret_suffix": n.state_secret_suffix, "namespace": n.state_namespace, "config_context": context})
 
         compose(self, OnpremKit(env, n))

@@ -29,13 +29,13 @@ NAMED = {"aws_s3_bucket": "bucket", "aws_iam_role": "name", "aws_eks_node_group"
          "azurerm_storage_account": "name", "azurerm_user_assigned_identity": "name", "azurerm_key_vault": "name",
          "azurerm_kubernetes_cluster_node_pool": "name", "azurerm_container_registry": "name",
          "azurerm_machine_learning_workspace": "name", "azurerm_storage_data_lake_gen2_filesystem": "name",
-         "azurerm_monitor_metric_alert": "name", "azapi_resource": "name"}
+         "azurerm_monitor_metric_alert": "name", "azapi_resource": "name", "helm_release": "name"}
 STATEFUL = ("aws_s3_bucket", "aws_kms_key", "aws_ecr_repository", "aws_sagemaker_model_package_group",
             "aws_glue_catalog_database", "google_storage_bucket", "google_kms_key_ring", "google_kms_crypto_key",
             "google_artifact_registry_repository", "google_bigquery_dataset", "google_vertex_ai_metadata_store",
             "azurerm_storage_account", "azurerm_storage_data_lake_gen2_filesystem", "azurerm_key_vault",
             "azurerm_key_vault_key", "azurerm_container_registry", "azurerm_machine_learning_workspace",
-            "azurerm_purview_account")
+            "azurerm_purview_account", "helm_release", "kubernetes_namespace_v1")
 REGEN = "UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/golden -q"
 
 

@@ -160,11 +160,26 @@ def test_budget_and_tags(starter):
                     "cost-center": "cc-1234", "data-classification": "internal", "managed-by": "mlops-blueprint"}
 
 
-def test_backend_is_s3_with_a_lock_per_environment(starter):
+def test_backend_is_s3_with_a_lockfile_per_environment(starter):
     s3 = starter["prod"]["terraform"]["backend"]["s3"]
-    assert s3["bucket"] == "starter-prod-tfstate" and s3["dynamodb_table"] == "starter-prod-tflock"
+    assert s3["bucket"] == "starter-prod-tfstate" and s3["use_lockfile"] is True and "dynamodb_table" not in s3
     assert s3["key"] == "starter/prod/terraform.tfstate" and s3["encrypt"] is True
     assert starter["prod"]["terraform"]["required_providers"]["aws"]["version"] == "6.69.1"
+    assert "endpoints" not in s3 and "access_key" not in s3, "only the CDK Terrain CLI's local mode embeds the emulator"
+
+
+def test_a_named_lock_table_keeps_dynamodb_locking_with_a_warning(write, tmp_path):
+    from mlops_blueprint.blueprints import load as load_bp
+    from mlops_blueprint.stacks import synth as do_synth
+    from mlops_blueprint.stacks.settings import DeploySettings
+    from tests.conftest import MINIMAL
+
+    lb = load_bp(write(MINIMAL + "state: {lock_table: legacy-locks}\n"))
+    [w] = lb.warnings
+    assert (w.line, w.path) == (16, "state.lock_table") and "deprecated since Terraform 1.10" in w.message
+    [r] = do_synth(lb, lb.select("dev"), tmp_path, DeploySettings())
+    s3 = json.loads(r.json_path.read_text())["terraform"]["backend"]["s3"]
+    assert s3["dynamodb_table"] == "legacy-locks" and "use_lockfile" not in s3
 
 
 def test_construct_refuses_an_unmappable_pool():

@@ -29,6 +29,7 @@ def fresh_registry(monkeypatch):
 @pytest.mark.parametrize("module, cloud", [
     ("mlops_blueprint.policies.rules.aws.r006_kms_keys_rotate", "aws"),
     ("mlops_blueprint.policies.rules.gcp.r001_buckets_use_a_cmk", "gcp"),
+    ("mlops_blueprint.policies.rules.azure.r001_storage_accounts_use_a_cmk", "azure"),
     ("mlops_blueprint.policies.rules.blueprint.r002_region_allowed", None),
     ("mlops_blueprint.policies.rules.change.r001_no_unallowed_data_loss", None),
     ("tests.policies.test_engine", None),
@@ -44,9 +45,20 @@ def test_every_rule_lives_in_the_folder_of_its_layer_and_cloud():
         assert r.layer == LAYER_OF_FOLDER.get(folder, "resource"), (r.id, r.module)
         if r.layer == "resource":
             assert r.cloud in clouds and r.in_package(clouds[r.cloud].rules_package), (r.id, r.module)
-            assert r.id.startswith(f"MLOPS_{r.cloud.upper()}_"), r.id
         else:
             assert r.cloud is None, r.id
+
+
+def test_each_cloud_numbers_its_rules_in_one_id_area_of_its_own():
+    """MLOPS_AWS_NNN, MLOPS_GCP_NNN, MLOPS_AZ_NNN: one area per cloud, no area shared by two clouds."""
+    areas: dict[str, set[str]] = {}
+    for r in all_rules().values():
+        if r.layer == "resource":
+            areas.setdefault(r.cloud, set()).add(r.id.split("_")[1])
+    assert all(len(a) == 1 for a in areas.values()), areas
+    owners = [a.pop() for a in areas.values()]
+    assert len(owners) == len(set(owners)), areas
+    assert {"aws": "AWS", "gcp": "GCP", "azure": "AZ"}.items() <= {c: a for c, a in zip(areas, owners, strict=True)}.items()
 
 
 def test_a_resource_rule_must_say_which_types_it_reads(fresh_registry):

@@ -210,3 +210,55 @@ def test_waivers_apply_to_checkov_findings_too():
     w = Waiver("CKV_AWS_18", "data_lake.raw", "logs go to the central archive", "sec@example.com", dt.date(2027, 1, 1))
     r = apply_waivers(Report([f]), [w], {"CKV_AWS_18"}, TODAY)
     assert r.ok() and r.findings[0].waived_by.startswith("sec@example.com: logs go to the central archive")
+
+
+def test_data_loss_guard_blocks_destroying_an_azure_storage_account_unless_allowed():
+    plan = plan_with(["delete", "create"], "azurerm_storage_account", "data_lake_account_D3952C28")
+    [f] = change.findings_for_plan(plan, [])
+    assert not f.passed and f.subject == "data_lake.account"
+    assert "lake, workspace or state storage account azurerm_storage_account." in f.message
+    for allow in (["data_lake"], ["data_lake.account"], ["azurerm_storage_account.data_lake_account_D3952C28"]):
+        [f] = change.findings_for_plan(plan, allow)
+        assert f.passed and "allowed explicitly" in f.message
+    assert change.findings_for_plan(plan_with(["update"], "azurerm_storage_account", "data_lake_account_X"), [])[0].passed
+
+
+def test_check_cli_blocks_an_azure_plan_that_destroys_the_lake_unless_allowed(tmp_path):
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(plan_with(["delete"], "azurerm_storage_account", "data_lake_account_D3952C28")))
+    args = ("check", ROOT / "blueprints/reference/azure-claims.yaml", "--env", "dev", "-o", tmp_path / "s", "--plan", plan)
+    blocked = cli(*args, COLUMNS="250")
+    assert blocked.returncode == 6, blocked.stdout + blocked.stderr
+    assert "MLOPS_CHG_001" in blocked.stdout and "policy gate FAILED" in blocked.stdout
+    allowed = cli(*args, "--allow-destroy", "data_lake", COLUMNS="250")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "policy gate passed claims-dev" in allowed.stdout
+
+
+AZURE_TARGET = "target: {{cloud: azure, region: {region}, subscription_id: 00000000-0000-0000-0000-000000000000}}"
+
+
+def retarget_to_azure(text: str, region: str = "westeurope") -> str:
+    """An AWS or GCP reference blueprint on Azure: the target line, accelerators Azure has, and (gcp-vision) the
+    prod subscription override and an Azure region allow-list."""
+    import re
+
+    text = re.sub(r"^target: .*$", AZURE_TARGET.format(region=region), text, flags=re.M)
+    text = re.sub(r"nvidia-l4|nvidia-a10g", "nvidia-t4", text).replace("google-tpu-v5e", "nvidia-a100")
+    text = text.replace("target.project_id: acme-vision-prod",
+                        "target.subscription_id: 00000000-0000-0000-0000-000000000001")
+    return re.sub(r"^  allowed_regions: .*$", f"  allowed_regions: [{region}]", text, flags=re.M)
+
+
+@pytest.mark.parametrize("name, region", [("starter", "westeurope"), ("regulated-enterprise", "westeurope"),
+                                          ("gcp-vision", "eastus")])
+def test_aws_and_gcp_references_retargeted_to_azure_pass_their_packs(name, region, write, tmp_path):
+    from mlops_blueprint.stacks import synth
+
+    text = (ROOT / "blueprints/reference" / f"{name}.yaml").read_text()
+    lb = load(write(retarget_to_azure(text, region)))
+    for res, e in zip(synth(lb, lb.select(None), tmp_path), lb.select(None), strict=True):
+        assert e.blueprint.target.cloud == "azure"
+        r = evaluate(e, json_path=res.json_path)
+        assert r.ok(), [(f.rule, f.address, f.message) for f in r.failures()]
+        assert any(f.rule.startswith("MLOPS_AZ_") for f in r.findings)

@@ -23,9 +23,12 @@ def test_every_rule_belongs_to_a_pack():
 def test_pack_membership():
     aws = [f"MLOPS_AWS_{i:03d}" for i in range(1, 27)]
     gcp = [f"MLOPS_GCP_{i:03d}" for i in range(1, 25) if i not in (18, 22)]
+    azure = [f"MLOPS_AZ_{i:03d}" for i in range(1, 34) if i not in (25, 32, 33)]
     bp = [f"MLOPS_BP_{i:03d}" for i in range(1, 7)]
-    assert set(PACKS["baseline"].rules) == {*bp, *aws, *gcp, "MLOPS_CHG_001"}
-    assert set(PACKS["regulated"].rules) == {"MLOPS_AWS_027", "MLOPS_AWS_028", "MLOPS_GCP_018", "MLOPS_GCP_022"}
+    k8s = [f"MLOPS_K8S_{i:03d}" for i in range(1, 21) if i != 11]
+    assert set(PACKS["baseline"].rules) == {*bp, *aws, *gcp, *azure, *k8s, "MLOPS_CHG_001"}
+    assert set(PACKS["regulated"].rules) == {"MLOPS_AWS_027", "MLOPS_AWS_028", "MLOPS_GCP_018", "MLOPS_GCP_022",
+                                             "MLOPS_AZ_025", "MLOPS_AZ_032", "MLOPS_AZ_033", "MLOPS_K8S_011"}
 
 
 def test_resolve_unions_rules_and_checkov_exclusions():

@@ -15,9 +15,10 @@ ROOT = REPO / "policies" / "fixtures"
 RESOURCE_RULES = [r for r in all_rules().values() if r.layer == "resource"]
 
 
-def test_pack_has_at_least_20_aws_and_8_gcp_resource_rules_each_with_fixtures():
+def test_pack_has_at_least_20_aws_8_gcp_and_20_azure_resource_rules_each_with_fixtures():
     assert len([r for r in RESOURCE_RULES if r.cloud == "aws"]) >= 20
     assert len([r for r in RESOURCE_RULES if r.cloud == "gcp"]) >= 8
+    assert len([r for r in RESOURCE_RULES if r.cloud == "azure"]) >= 20
     for r in RESOURCE_RULES:
         folder = ROOT / r.cloud / r.id
         assert (folder / "pass.json").exists() and (folder / "fail.json").exists(), r.id
@@ -26,6 +27,11 @@ def test_pack_has_at_least_20_aws_and_8_gcp_resource_rules_each_with_fixtures():
 def test_gcp_rules_cover_lake_pools_registry_endpoints_iam_and_monitoring():
     categories = {r.category for r in RESOURCE_RULES if r.cloud == "gcp"}
     assert {"data_lake", "training", "registry", "serving", "iam", "monitoring"} <= categories
+
+
+def test_azure_rules_cover_storage_vault_iam_network_aks_registry_serving_and_monitoring():
+    categories = {r.category for r in RESOURCE_RULES if r.cloud == "azure"}
+    assert {"data_lake", "baseline", "iam", "training", "registry", "serving", "monitoring"} <= categories
 
 
 @pytest.mark.parametrize("rule", RESOURCE_RULES, ids=lambda r: r.id)
@@ -58,7 +64,10 @@ def test_rule_ids_are_stable_and_unique_per_file():
         rules = sorted(r.id for r in RESOURCE_RULES if r.cloud == cloud.name)
         folder = REPO / Path(*cloud.rules_package.split(".")[1:])
         files = sorted(p.stem for p in folder.glob("r*.py"))
-        assert [f"MLOPS_{cloud.name.upper()}_{f[1:4]}" for f in files] == rules
+        areas = {r.split("_")[1] for r in rules}
+        assert len(areas) <= 1, f"{cloud.name}'s rules use several id areas: {sorted(areas)}"
+        area = areas.pop() if areas else cloud.name.upper()
+        assert [f"MLOPS_{area}_{f[1:4]}" for f in files] == rules
 
 
 def test_rules_md_is_current():
