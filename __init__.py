@@ -30,8 +30,19 @@ from mlops_blueprint.blueprints.errors import UserError
 if TYPE_CHECKING:
     from mlops_blueprint.scripts import pipeline
 
-__all__ = ["BlueprintError", "LoadedBlueprint", "ResolvedEnv", "UserError", "add_stacks", "check", "from_dict", "load",
-           "loads", "pipeline", "synth"]
+__all__ = [
+    "BlueprintError",
+    "LoadedBlueprint",
+    "ResolvedEnv",
+    "UserError",
+    "add_stacks",
+    "check",
+    "from_dict",
+    "load",
+    "loads",
+    "pipeline",
+    "synth",
+]
 
 
 def synth(loaded: LoadedBlueprint, env: str | None = None, outdir: Any = "cdktf.out", local: bool = False) -> list:

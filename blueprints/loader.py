@@ -67,8 +67,17 @@ class LoadedBlueprint:
         if env is None:
             return list(self.envs.values())
         if env not in self.envs:
-            raise BlueprintError([Problem(str(self.path), 1, 1, "environments",
-                                          f"no environment {env!r}; this blueprint has: {', '.join(self.envs)}")])
+            raise BlueprintError(
+                [
+                    Problem(
+                        str(self.path),
+                        1,
+                        1,
+                        "environments",
+                        f"no environment {env!r}; this blueprint has: {', '.join(self.envs)}",
+                    )
+                ]
+            )
         return [self.envs[env]]
 
 
@@ -137,8 +146,17 @@ def _read(path: Path) -> tuple[dict, dict[PathT, Mark]]:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise BlueprintError([Problem(f, line, col, "", f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded "
-                                                      "(save the file as UTF-8)")]) from None
+        raise BlueprintError(
+            [
+                Problem(
+                    f,
+                    line,
+                    col,
+                    "",
+                    f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded (save the file as UTF-8)",
+                )
+            ]
+        ) from None
     return _parse(text, f)
 
 
@@ -152,7 +170,7 @@ def _guard(text: str, f: str) -> None:
     total = 0
     for event in yaml.parse(text, Loader=_Base):
         mark = event.start_mark
-        where = (mark.line + 1, mark.column + 1)
+        where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             stack.append([1, event.anchor])
             if len(stack) - 1 > MAX_DEPTH:
@@ -168,13 +186,22 @@ def _guard(text: str, f: str) -> None:
                 sizes[event.anchor] = 1
             stack[-1][0] += 1
         elif isinstance(event, yaml.AliasEvent):
-            stack[-1][0] += sizes.get(event.anchor, 1)
+            stack[-1][0] += sizes.get(event.anchor or "", 1)
         else:
             continue
         total = sum(c for c, _ in stack)
         if total > MAX_NODES:
-            raise BlueprintError([Problem(f, *where, "", f"the blueprint expands to more than {MAX_NODES} nodes "
-                                                         "(aliases included); a blueprint needs far fewer")])
+            raise BlueprintError(
+                [
+                    Problem(
+                        f,
+                        *where,
+                        "",
+                        f"the blueprint expands to more than {MAX_NODES} nodes "
+                        "(aliases included); a blueprint needs far fewer",
+                    )
+                ]
+            )
 
 
 def _parse(text: str, f: str) -> tuple[dict, dict[PathT, Mark]]:
@@ -190,20 +217,27 @@ def _parse(text: str, f: str) -> tuple[dict, dict[PathT, Mark]]:
             raise BlueprintError([Problem(f, 1, 1, "", "the blueprint is empty")])
         data = loader.construct_document(node)
     except _Duplicate as d:
-        raise BlueprintError([Problem(f, d.line, d.col, str(d.key), f"duplicate key {d.key!r} (first defined on line {d.first})")]) from None
+        raise BlueprintError(
+            [Problem(f, d.line, d.col, str(d.key), f"duplicate key {d.key!r} (first defined on line {d.first})")]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         line, col = (m.line + 1, m.column + 1) if m else (0, 0)
         raise BlueprintError([Problem(f, line, col, "", f"YAML syntax error: {exc.problem or exc.context}")]) from None
     except yaml.YAMLError as exc:  # e.g. a reader error on a control character, which carries a position
         line, col = _position(exc, text)
-        what = getattr(exc, "name", None) and f"character {getattr(exc, 'character', '?')!r}: {getattr(exc, 'reason', exc)}"
+        what = (
+            getattr(exc, "name", None)
+            and f"character {getattr(exc, 'character', '?')!r}: {getattr(exc, 'reason', exc)}"
+        )
         raise BlueprintError([Problem(f, line, col, "", f"YAML error: {what or str(exc).splitlines()[0]}")]) from None
     finally:
         if loader is not None:
             loader.dispose()
     if not isinstance(data, dict):
-        raise BlueprintError([Problem(f, 1, 1, "", "the blueprint must be a mapping with apiVersion, kind, metadata, ...")])
+        raise BlueprintError(
+            [Problem(f, 1, 1, "", "the blueprint must be a mapping with apiVersion, kind, metadata, ...")]
+        )
     marks: dict[PathT, Mark] = {}
     _marks(node, (), marks)
     return data, marks
@@ -242,7 +276,7 @@ def _pydantic_problems(f: str, exc: ValidationError, marks: dict[PathT, Mark], n
             if err["type"] == "literal_error":
                 msg = f"{msg}; got {err['input']!r}"
             elif msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
+                msg = msg[len("Value error, ") :]
             elif "input" in err and not isinstance(err["input"], (dict, list)):
                 msg = f"{msg} (got {err['input']!r})"
         out.append(Problem(f, line, col, _dotted(loc), msg + note))
@@ -315,9 +349,14 @@ def _apply_overrides(f: str, data: dict, env: str, marks: dict[PathT, Mark]) -> 
             present = isinstance(node, dict) and part in node
             if not present and part not in fields:
                 have = sorted(set(fields) | (set(map(str, node)) if isinstance(node, dict) else set()))
-                problems.append(Problem(f, *where, opath,
-                                        f"no field {'.'.join(parts[: i + 1])!r} to override; "
-                                        f"there is: {', '.join(have) or 'nothing'}"))
+                problems.append(
+                    Problem(
+                        f,
+                        *where,
+                        opath,
+                        f"no field {'.'.join(parts[: i + 1])!r} to override; there is: {', '.join(have) or 'nothing'}",
+                    )
+                )
                 ok = False
                 break
             if i < len(parts) - 1:
@@ -351,7 +390,9 @@ def loads(text: str, name: str = "<string>") -> LoadedBlueprint:
 def from_dict(data: dict, name: str = "<dict>") -> LoadedBlueprint:
     """Validate a blueprint given as a mapping (no line numbers: errors point at the field path)."""
     if not isinstance(data, dict):
-        raise BlueprintError([Problem(name, 1, 1, "", "the blueprint must be a mapping with apiVersion, kind, metadata, ...")])
+        raise BlueprintError(
+            [Problem(name, 1, 1, "", "the blueprint must be a mapping with apiVersion, kind, metadata, ...")]
+        )
     return _resolve(Path(name), copy.deepcopy(data), {})
 
 

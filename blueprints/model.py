@@ -62,26 +62,42 @@ class Target(Strict):
         default=None, description="AWS account the stacks may deploy to; omitted: any (checked by `verify`)."
     )
     project_id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")] | None = Field(
-        default=None, description="GCP project the stacks deploy into; required when cloud is gcp.")
+        default=None, description="GCP project the stacks deploy into; required when cloud is gcp."
+    )
     billing_account: Annotated[str, StringConstraints(pattern=r"^[A-F0-9]{6}-[A-F0-9]{6}-[A-F0-9]{6}$")] | None = Field(
-        default=None, description="GCP billing account for the budget; omitted: no GCP budget (AWS budgets need none).")
+        default=None, description="GCP billing account for the budget; omitted: no GCP budget (AWS budgets need none)."
+    )
     kube_context: Annotated[str, StringConstraints(min_length=1, max_length=253)] | None = Field(
-        default=None, description="On-prem: the kubeconfig context of the existing cluster; required when cloud is onprem.")
+        default=None,
+        description="On-prem: the kubeconfig context of the existing cluster; required when cloud is onprem.",
+    )
     kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] | None = Field(
-        default=None, description="On-prem: the cluster's Kubernetes minor version (manifests are validated against it).")
+        default=None,
+        description="On-prem: the cluster's Kubernetes minor version (manifests are validated against it).",
+    )
     storage_class: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] | None = Field(
-        default=None, description="On-prem: the StorageClass for the platform's volumes.")
+        default=None, description="On-prem: the StorageClass for the platform's volumes."
+    )
     ingress_class: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] | None = Field(
-        default=None, description="On-prem: the IngressClass for the platform's UIs (MLflow, Grafana, the registry).")
+        default=None, description="On-prem: the IngressClass for the platform's UIs (MLflow, Grafana, the registry)."
+    )
     gpu_node_labels: dict[Accelerator, dict[str, str]] | None = Field(
-        default=None, description="On-prem: the node labels that select each accelerator's nodes "
-        "(e.g. nvidia-a100: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}).")
+        default=None,
+        description="On-prem: the node labels that select each accelerator's nodes "
+        "(e.g. nvidia-a100: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}).",
+    )
     object_store: Annotated[str, StringConstraints(pattern=r"^https://[^\s/]+(/[^\s]*)?$")] | None = Field(
-        default=None, description="On-prem: an existing S3-compatible endpoint for the lake; omitted: an in-cluster store.")
-    subscription_id: Annotated[str, StringConstraints(
-        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")] | None = Field(
-        default=None, description="Azure subscription the stacks deploy into (a lowercase GUID); required when cloud "
-                                  "is azure. Environments may override it (one subscription per environment).")
+        default=None,
+        description="On-prem: an existing S3-compatible endpoint for the lake; omitted: an in-cluster store.",
+    )
+    subscription_id: (
+        Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+        | None
+    ) = Field(
+        default=None,
+        description="Azure subscription the stacks deploy into (a lowercase GUID); required when cloud "
+        "is azure. Environments may override it (one subscription per environment).",
+    )
 
 
 class Network(Strict):
@@ -124,8 +140,10 @@ class Database(Strict):
 class Catalog(Strict):
     databases: Annotated[dict[DbName, Database], Field(min_length=1)]
     crawl_schedule: Annotated[str, StringConstraints(pattern=CRON)] = Field(
-        default="0 3 * * *", description="When the lake is scanned into the catalog, as a 5-field cron in UTC "
-        "(day of week as *, or names such as MON-FRI); omitted: daily at 03:00.")
+        default="0 3 * * *",
+        description="When the lake is scanned into the catalog, as a 5-field cron in UTC "
+        "(day of week as *, or names such as MON-FRI); omitted: daily at 03:00.",
+    )
 
 
 class Sharing(Strict):
@@ -135,9 +153,11 @@ class Sharing(Strict):
 
     mode: SharingMode = "none"
     replicas: Annotated[int, Field(ge=2, le=48)] | None = Field(
-        default=None, description="time-slicing only: pods per GPU.")
+        default=None, description="time-slicing only: pods per GPU."
+    )
     profile: Annotated[str, StringConstraints(pattern=r"^[1-7]g\.\d{1,3}gb$")] | None = Field(
-        default=None, description="mig only: the slice, such as 1g.10gb.")
+        default=None, description="mig only: the slice, such as 1g.10gb."
+    )
 
 
 class Pool(Strict):
@@ -173,8 +193,11 @@ class Endpoint(Strict):
     capture_requests: bool = Field(default=True, description="Record requests and responses; omitted: on.")
     capture_percent: Annotated[int, Field(ge=1, le=100)] = 100
     image_tag: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = "bootstrap"
-    private: bool = Field(default=True, description="Reachable only from the platform network (GCP: Private Service "
-                          "Connect; AWS: invoked only through the platform's SageMaker runtime VPC endpoint); omitted: private.")
+    private: bool = Field(
+        default=True,
+        description="Reachable only from the platform network (GCP: Private Service "
+        "Connect; AWS: invoked only through the platform's SageMaker runtime VPC endpoint); omitted: private.",
+    )
 
 
 class Serving(Strict):
@@ -244,9 +267,12 @@ class Environment(Strict):
 
 class StateConfig(Strict):
     backend: Literal["s3", "gcs", "azurerm", "kubernetes", "local"] | None = Field(
-        default=None, description="Omitted: the target cloud's own (s3 on aws, gcs on gcp), so retargeting moves it.")
+        default=None, description="Omitted: the target cloud's own (s3 on aws, gcs on gcp), so retargeting moves it."
+    )
     bucket: str | None = Field(default=None, description="Omitted: <name>-<env>-tfstate, one per environment.")
-    lock_table: str | None = Field(default=None, description="s3 only (gcs locks natively). Omitted: <name>-<env>-tflock.")
+    lock_table: str | None = Field(
+        default=None, description="s3 only (gcs locks natively). Omitted: <name>-<env>-tflock."
+    )
 
     def backend_for(self, cloud: str) -> str:
         return self.backend or registry.get(cloud).catalog.state_backend
@@ -262,9 +288,13 @@ class Waiver(Strict):
 
 class PolicyConfig(Strict):
     packs: list[Literal["baseline", "regulated"]] = ["baseline"]
-    allowed_regions: list[str] = Field(default_factory=list, description=(
-        "Regions of any cloud the blueprint may run in (list each cloud's, so a retarget stays inside them); "
-        "omitted: every region the cloud module supports."))
+    allowed_regions: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Regions of any cloud the blueprint may run in (list each cloud's, so a retarget stays inside them); "
+            "omitted: every region the cloud module supports."
+        ),
+    )
     waivers: list[Waiver] = Field(default_factory=list)
 
 

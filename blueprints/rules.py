@@ -30,10 +30,16 @@ def warnings(bp: Blueprint) -> list[Problem]:
     """What is allowed but should change: (path, message), shown by `validate` and every command."""
     out: list[Problem] = []
     if bp.state.lock_table is not None:
-        out.append((("state", "lock_table"), (
-            "DynamoDB state locking is deprecated since Terraform 1.10: new environments lock with the S3 lockfile "
-            "(use_lockfile). To migrate: deploy once with both (the stack keeps the table while state.lock_table is "
-            "set), then remove state.lock_table, run `plan` to confirm, and delete the table")))
+        out.append(
+            (
+                ("state", "lock_table"),
+                (
+                    "DynamoDB state locking is deprecated since Terraform 1.10: new environments lock with the S3 lockfile "
+                    "(use_lockfile). To migrate: deploy once with both (the stack keeps the table while state.lock_table is "
+                    "set), then remove state.lock_table, run `plan` to confirm, and delete the table"
+                ),
+            )
+        )
     return out
 
 
@@ -48,15 +54,23 @@ def _target(bp: Blueprint, env: str | None) -> Iterator[Problem]:
     cloud = registry.get(bp.target.cloud)
     name, region = cloud.name, bp.target.region
     if region not in cloud.catalog.regions:
-        yield ("target", "region"), f"region {region!r} is not supported for {name}; allowed: {', '.join(cloud.catalog.regions)}"
+        yield (
+            ("target", "region"),
+            f"region {region!r} is not supported for {name}; allowed: {', '.join(cloud.catalog.regions)}",
+        )
     for field in cloud.required_target_fields:
         if getattr(bp.target, field) is None:
-            yield ("target",), (f"target.{field} is required when target.cloud is {name} "
-                                f"({cloud.target_fields[field]})")
+            yield (
+                ("target",),
+                (f"target.{field} is required when target.cloud is {name} ({cloud.target_fields[field]})"),
+            )
     for other in registry.every():
         for field in other.target_fields:
             if other is not cloud and getattr(bp.target, field, None) is not None:
-                yield ("target", field), f"target.{field} belongs to {other.name}, not {name}; remove it when retargeting"
+                yield (
+                    ("target", field),
+                    f"target.{field} belongs to {other.name}, not {name}; remove it when retargeting",
+                )
     for i, r in enumerate(bp.policies.allowed_regions):
         if registry.region_owner(r) is None:
             known = "; ".join(f"{c.name}: {', '.join(c.catalog.regions)}" for c in registry.every())
@@ -67,10 +81,18 @@ def _state(bp: Blueprint, env: str | None) -> Iterator[Problem]:
     cloud, backend = bp.target.cloud, bp.state.backend
     native = registry.get(cloud).catalog.state_backend
     if backend not in (None, "local", native):
-        yield ("state", "backend"), (f"state backend {backend!r} does not belong to {cloud}; use {native!r} or "
-                                     "omit state.backend (it follows target.cloud)")
+        yield (
+            ("state", "backend"),
+            (
+                f"state backend {backend!r} does not belong to {cloud}; use {native!r} or "
+                "omit state.backend (it follows target.cloud)"
+            ),
+        )
     if bp.state.lock_table is not None and bp.state.backend_for(cloud) != "s3":
-        yield ("state", "lock_table"), f"state.lock_table is for the s3 backend only; {bp.state.backend_for(cloud)} locks by itself"
+        yield (
+            ("state", "lock_table"),
+            f"state.lock_table is for the s3 backend only; {bp.state.backend_for(cloud)} locks by itself",
+        )
 
 
 def _lake(bp: Blueprint, env: str | None) -> Iterator[Problem]:
@@ -79,10 +101,16 @@ def _lake(bp: Blueprint, env: str | None) -> Iterator[Problem]:
         return
     for zone in lake.retention_days:
         if zone not in lake.zones:
-            yield ("components", "data_lake", "retention_days", zone), f"zone {zone!r} is not in data_lake.zones ({', '.join(lake.zones)})"
+            yield (
+                ("components", "data_lake", "retention_days", zone),
+                f"zone {zone!r} is not in data_lake.zones ({', '.join(lake.zones)})",
+            )
     for i, zone in enumerate(lake.engineering_zones):
         if zone not in lake.zones and "engineering_zones" in lake.model_fields_set:
-            yield ("components", "data_lake", "engineering_zones", i), f"zone {zone!r} is not in data_lake.zones ({', '.join(lake.zones)})"
+            yield (
+                ("components", "data_lake", "engineering_zones", i),
+                f"zone {zone!r} is not in data_lake.zones ({', '.join(lake.zones)})",
+            )
 
 
 def _catalog(bp: Blueprint, env: str | None) -> Iterator[Problem]:
@@ -94,7 +122,10 @@ def _catalog(bp: Blueprint, env: str | None) -> Iterator[Problem]:
         for i, zone in enumerate(spec.zones):
             if zone not in zones:
                 allowed = ", ".join(zones) or "none: declare components.data_lake first"
-                yield ("components", "catalog", "databases", db, "zones", i), f"zone {zone!r} is not a lake zone; allowed: {allowed}"
+                yield (
+                    ("components", "catalog", "databases", db, "zones", i),
+                    f"zone {zone!r} is not a lake zone; allowed: {allowed}",
+                )
 
 
 def _training(bp: Blueprint, env: str | None) -> Iterator[Problem]:
@@ -107,28 +138,44 @@ def _training(bp: Blueprint, env: str | None) -> Iterator[Problem]:
     for name, pool in tr.pools.items():
         base = ("components", "training", "pools", name)
         if pool.min_nodes > pool.max_nodes:
-            yield base + ("min_nodes",), f"min_nodes ({pool.min_nodes}) is greater than max_nodes ({pool.max_nodes}); min_nodes must be <= max_nodes"
+            yield (
+                base + ("min_nodes",),
+                f"min_nodes ({pool.min_nodes}) is greater than max_nodes ({pool.max_nodes}); min_nodes must be <= max_nodes",
+            )
         if pool.accelerator not in table:
             near = catalog.nearest.get(pool.accelerator)
             hint = f" (the nearest is {near})" if near else ""
-            yield base + ("accelerator",), f"accelerator {pool.accelerator!r} is not available on {cloud}{hint}; allowed: {', '.join(table)}"
+            yield (
+                base + ("accelerator",),
+                f"accelerator {pool.accelerator!r} is not available on {cloud}{hint}; allowed: {', '.join(table)}",
+            )
             continue
         if pool.gpus_per_node not in table[pool.accelerator]:
             counts = ", ".join(str(n) for n in table[pool.accelerator])
-            yield base + ("gpus_per_node",), f"{pool.accelerator} on {cloud} comes with {counts} accelerators per node, not {pool.gpus_per_node}"
+            yield (
+                base + ("gpus_per_node",),
+                f"{pool.accelerator} on {cloud} comes with {counts} accelerators per node, not {pool.gpus_per_node}",
+            )
         yield from _sharing(base, pool, cloud, catalog)
         regions = catalog.regions_for(pool.accelerator)
         if regions is not None and bp.target.region in catalog.regions and bp.target.region not in regions:
-            yield base + ("accelerator",), (f"accelerator {pool.accelerator!r} is not offered in {cloud} region "
-                                            f"{bp.target.region}; regions that have it: {', '.join(regions)}")
+            yield (
+                base + ("accelerator",),
+                (
+                    f"accelerator {pool.accelerator!r} is not offered in {cloud} region "
+                    f"{bp.target.region}; regions that have it: {', '.join(regions)}"
+                ),
+            )
 
 
 def _sharing(base: Path, pool, cloud: str, catalog) -> Iterator[Problem]:
     sh, at = pool.sharing, base + ("sharing",)
     if sh.mode not in catalog.sharing_modes:
         note = f" ({catalog.sharing_note})" if catalog.sharing_note else ""
-        yield at + ("mode",), (f"GPU sharing {sh.mode!r} is not available on {cloud}{note}; "
-                               f"allowed: {', '.join(catalog.sharing_modes)}")
+        yield (
+            at + ("mode",),
+            (f"GPU sharing {sh.mode!r} is not available on {cloud}{note}; allowed: {', '.join(catalog.sharing_modes)}"),
+        )
         return
     if sh.mode == "time-slicing" and sh.replicas is None:
         yield at, "time-slicing needs replicas: how many pods share each GPU (2 to 48)"
@@ -137,12 +184,20 @@ def _sharing(base: Path, pool, cloud: str, catalog) -> Iterator[Problem]:
     if sh.mode == "mig":
         profiles = MIG_PROFILES.get(pool.accelerator)
         if profiles is None:
-            yield at + ("mode",), (f"{pool.accelerator} cannot be partitioned with MIG (only "
-                                   f"{', '.join(MIG_PROFILES)} can); use time-slicing or none")
+            yield (
+                at + ("mode",),
+                (
+                    f"{pool.accelerator} cannot be partitioned with MIG (only "
+                    f"{', '.join(MIG_PROFILES)} can); use time-slicing or none"
+                ),
+            )
         elif sh.profile is None:
             yield at, f"mig needs a profile; {pool.accelerator} offers: {', '.join(profiles)}"
         elif sh.profile not in profiles:
-            yield at + ("profile",), f"MIG profile {sh.profile!r} does not exist on {pool.accelerator}; allowed: {', '.join(profiles)}"
+            yield (
+                at + ("profile",),
+                f"MIG profile {sh.profile!r} does not exist on {pool.accelerator}; allowed: {', '.join(profiles)}",
+            )
     elif sh.profile is not None:
         yield at + ("profile",), f"profile is for mig; this pool's sharing mode is {sh.mode!r}"
 
@@ -159,9 +214,15 @@ def _serving(bp: Blueprint, env: str | None) -> Iterator[Problem]:
             allowed = ", ".join(models) or "none: declare components.registry.models first"
             yield base + ("model",), f"model {ep.model!r} is not in the registry; allowed: {allowed}"
         if ep.min_replicas > ep.max_replicas:
-            yield base + ("min_replicas",), f"min_replicas ({ep.min_replicas}) is greater than max_replicas ({ep.max_replicas})"
+            yield (
+                base + ("min_replicas",),
+                f"min_replicas ({ep.min_replicas}) is greater than max_replicas ({ep.max_replicas})",
+            )
         if table is not None and ep.size not in table:
-            yield base + ("size",), f"size {ep.size!r} is not available on {bp.target.cloud}; allowed: {', '.join(table)}"
+            yield (
+                base + ("size",),
+                f"size {ep.size!r} is not available on {bp.target.cloud}; allowed: {', '.join(table)}",
+            )
 
 
 def _access(bp: Blueprint, env: str | None) -> Iterator[Problem]:
@@ -175,11 +236,17 @@ def _access(bp: Blueprint, env: str | None) -> Iterator[Problem]:
         for mode in ("read", "write"):
             for i, zone in enumerate(getattr(spec.lake, mode)):
                 if zone not in zones:
-                    yield ("access", persona, "lake", mode, i), f"zone {zone!r} is not a lake zone; allowed: {', '.join(zones) or 'none'}"
+                    yield (
+                        ("access", persona, "lake", mode, i),
+                        f"zone {zone!r} is not a lake zone; allowed: {', '.join(zones) or 'none'}",
+                    )
                 elif mode == "write" and zone in engineering and persona != "data_engineers":
-                    yield ("access", persona, "lake", mode, i), (
-                        f"only data_engineers may write engineering zone {zone!r} (DataOps/MLOps separation); "
-                        "remove it or drop it from data_lake.engineering_zones"
+                    yield (
+                        ("access", persona, "lake", mode, i),
+                        (
+                            f"only data_engineers may write engineering zone {zone!r} (DataOps/MLOps separation); "
+                            "remove it or drop it from data_lake.engineering_zones"
+                        ),
                     )
     if bp.access.app_consumers.registry != "none" or bp.access.app_consumers.lake.write:
         yield ("access", "app_consumers"), "app_consumers may only invoke endpoints (serving: invoke)"

@@ -21,5 +21,11 @@ Principal: TypeAlias = UserAssignedIdentity
 def assign_role(scope: Construct, id: str, *, on: str, principal: Principal, role: str) -> RoleAssignment:
     """One built-in (or custom) role for one managed identity, scoped to one resource id `on`.
     Never a subscription or a resource group: components grant on the resources they own."""
-    return RoleAssignment(scope, id, scope=on, principal_id=principal.principal_id, role_definition_name=role,
-                          principal_type="ServicePrincipal")
+    return RoleAssignment(
+        scope,
+        id,
+        scope=on,
+        principal_id=principal.principal_id,
+        role_definition_name=role,
+        principal_type="ServicePrincipal",
+    )

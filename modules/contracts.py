@@ -72,8 +72,9 @@ class Kit(Protocol[P]):
 
     def serving(self, scope: Construct, id: str, baseline: Any, registry: Any) -> Serving[P]: ...
 
-    def monitoring(self, scope: Construct, id: str, baseline: Any, serving: Any, training: Any,
-                   capacity: dict[str, int]) -> Any: ...
+    def monitoring(
+        self, scope: Construct, id: str, baseline: Any, serving: Any, training: Any, capacity: dict[str, int]
+    ) -> Any: ...
 
     def workloads(self, platform: Any) -> None:
         """Grants to the platform's own identities (nodes pull images, training jobs read the lake)."""

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from cdktn_provider_google.storage_bucket import (
     StorageBucket,
+)
+from cdktn_provider_google.storage_bucket import (
     StorageBucketLifecycleRule as LifecycleRule,
 )
 from cdktn_provider_google.storage_bucket_iam_member import StorageBucketIamMember
@@ -48,13 +50,24 @@ class SecureBucket(Construct):
             LifecycleRule(action={"type": "AbortIncompleteMultipartUpload"}, condition={"age": 7}),
         ]
         if p.expire_days:
-            rules.append(LifecycleRule(action={"type": "Delete"}, condition={"age": p.expire_days, "with_state": "LIVE"}))
+            rules.append(
+                LifecycleRule(action={"type": "Delete"}, condition={"age": p.expire_days, "with_state": "LIVE"})
+            )
         self.bucket = StorageBucket(
-            self, "bucket", name=p.name, location=p.location.upper(), force_destroy=not p.protect,
-            uniform_bucket_level_access=True, public_access_prevention="enforced",
-            versioning={"enabled": p.versioning}, encryption={"default_kms_key_name": p.kms_key},
-            soft_delete_policy={"retention_duration_seconds": 604800}, lifecycle_rule=rules,
-            lifecycle=protect(p.protect), depends_on=list(p.depends_on) or None)
+            self,
+            "bucket",
+            name=p.name,
+            location=p.location.upper(),
+            force_destroy=not p.protect,
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            versioning={"enabled": p.versioning},
+            encryption={"default_kms_key_name": p.kms_key},
+            soft_delete_policy={"retention_duration_seconds": 604800},
+            lifecycle_rule=rules,
+            lifecycle=protect(p.protect),
+            depends_on=list(p.depends_on) or None,
+        )
         self.name = self.bucket.name
         self.url = self.bucket.url
 
@@ -62,6 +75,9 @@ class SecureBucket(Construct):
         """Object access for one member: read = objectViewer, write = objectCreator, both = objectUser."""
         if not (read or write):
             return
-        role = "roles/storage.objectUser" if read and write else (
-            "roles/storage.objectViewer" if read else "roles/storage.objectCreator")
+        role = (
+            "roles/storage.objectUser"
+            if read and write
+            else ("roles/storage.objectViewer" if read else "roles/storage.objectCreator")
+        )
         StorageBucketIamMember(self, id, bucket=self.bucket.name, role=role, member=member)

@@ -48,21 +48,44 @@ class Chart:
 CHARTS: dict[str, Chart] = {}
 
 
-def release(scope: Construct, id: str, *, name: str, chart: str, namespace: str, values: dict[str, Any],
-            protect_it: bool = False, depends_on: list | None = None) -> Release:
+def release(
+    scope: Construct,
+    id: str,
+    *,
+    name: str,
+    chart: str,
+    namespace: str,
+    values: dict[str, Any],
+    protect_it: bool = False,
+    depends_on: list | None = None,
+) -> Release:
     """A Helm release of a pinned chart from `CHARTS`, with its values as one YAML document; atomic,
     so a failed install or upgrade rolls back."""
     import yaml
 
     c = CHARTS[chart]
-    return Release(scope, id, name=name, repository=c.repository, chart=c.chart, version=c.version,
-                   namespace=namespace, values=[yaml.safe_dump(values, sort_keys=True)], atomic=True,
-                   cleanup_on_fail=True, max_history=5, wait=True, timeout=900, lifecycle=protect(protect_it),
-                   depends_on=depends_on)
+    return Release(
+        scope,
+        id,
+        name=name,
+        repository=c.repository,
+        chart=c.chart,
+        version=c.version,
+        namespace=namespace,
+        values=[yaml.safe_dump(values, sort_keys=True)],
+        atomic=True,
+        cleanup_on_fail=True,
+        max_history=5,
+        wait=True,
+        timeout=900,
+        lifecycle=protect(protect_it),
+        depends_on=depends_on,
+    )
 
 
-def manifest(scope: Construct, id: str, obj: dict[str, Any], *, depends_on: list | None = None,
-             protect_it: bool = False) -> Manifest:
+def manifest(
+    scope: Construct, id: str, obj: dict[str, Any], *, depends_on: list | None = None, protect_it: bool = False
+) -> Manifest:
     """A raw Kubernetes object (custom resources: Kueue, KServe, Prometheus Operator). Tests validate
     every one against the Kubernetes OpenAPI schema of the target version or its vendored CRD schema."""
     return Manifest(scope, id, manifest=obj, depends_on=depends_on, lifecycle=protect(protect_it))

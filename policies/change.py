@@ -21,9 +21,16 @@ class NotAPlan(UserError):
 
 def validate_plan(plan: object, source: str) -> dict:
     """`plan` itself when it looks like `terraform show -json PLANFILE` output; NotAPlan otherwise."""
-    if not isinstance(plan, dict) or "format_version" not in plan or "resource_changes" not in plan and "planned_values" not in plan:
-        raise NotAPlan(f"{source} is not Terraform plan JSON (expected the output of `terraform show -json PLANFILE`, "
-                       "with format_version and resource_changes)")
+    if (
+        not isinstance(plan, dict)
+        or "format_version" not in plan
+        or "resource_changes" not in plan
+        and "planned_values" not in plan
+    ):
+        raise NotAPlan(
+            f"{source} is not Terraform plan JSON (expected the output of `terraform show -json PLANFILE`, "
+            "with format_version and resource_changes)"
+        )
     return plan
 
 
@@ -32,7 +39,7 @@ def subject_of(change: dict) -> str:
     name = change.get("name", "")
     for component in COMPONENTS:
         if name.startswith(component + "_"):
-            rest = name[len(component) + 1:].split("_")[0]
+            rest = name[len(component) + 1 :].split("_")[0]
             return f"{component}.{rest}"
     return change.get("address", name)
 

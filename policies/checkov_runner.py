@@ -26,8 +26,10 @@ def binary() -> str:
     local = Path(sys.executable).parent / "checkov"
     found = str(local) if local.exists() else shutil.which("checkov")
     if not found:
-        raise CheckovUnavailable("checkov is not installed, so the gate cannot run its built-in checks and fails closed; "
-                                 "install it with `pip install checkov` (`make install` does)")
+        raise CheckovUnavailable(
+            "checkov is not installed, so the gate cannot run its built-in checks and fails closed; "
+            "install it with `pip install checkov` (`make install` does)"
+        )
     return found
 
 
@@ -43,8 +45,19 @@ def _address(addr: str, doc: Doc) -> str:
 
 
 def run(json_path: Path, doc: Doc, skip: dict[str, str]) -> list[Finding]:
-    cmd = [binary(), "-f", str(json_path), "--framework", "terraform_json", "--skip-download", "--compact",
-           "-o", "json", "--skip-check", ",".join(sorted(skip)) or "NONE"]
+    cmd = [
+        binary(),
+        "-f",
+        str(json_path),
+        "--framework",
+        "terraform_json",
+        "--skip-download",
+        "--compact",
+        "-o",
+        "json",
+        "--skip-check",
+        ",".join(sorted(skip)) or "NONE",
+    ]
     env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false", PYTHONWARNINGS="ignore")
     env.pop("BC_API_KEY", None)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -59,6 +72,17 @@ def run(json_path: Path, doc: Doc, skip: dict[str, str]) -> list[Finding]:
     for key, passed in (("passed_checks", True), ("failed_checks", False)):
         for r in results.get(key, []):
             addr = _address(r["resource"], doc)
-            out.append(Finding(r["check_id"], r["check_name"], (r.get("severity") or "medium").lower(), "resource",
-                               doc.subject(addr), addr, passed, "" if passed else r["check_name"], source="checkov"))
+            out.append(
+                Finding(
+                    r["check_id"],
+                    r["check_name"],
+                    (r.get("severity") or "medium").lower(),
+                    "resource",
+                    doc.subject(addr),
+                    addr,
+                    passed,
+                    "" if passed else r["check_name"],
+                    source="checkov",
+                )
+            )
     return out

@@ -38,8 +38,9 @@ def matches(value: object, expected: object) -> bool:
     return type(value) is type(expected) and value == expected
 
 
-def value_check(resource_type: str, path: tuple[str, ...], expected: object,
-                message: str) -> Callable[[Doc], Iterator[tuple[str, bool, str]]]:
+def value_check(
+    resource_type: str, path: tuple[str, ...], expected: object, message: str
+) -> Callable[[Doc], Iterator[tuple[str, bool, str]]]:
     """The check function: every resource of `resource_type` passes when the attribute at `path`
     matches `expected`, and fails with `message` otherwise."""
     if isinstance(path, str) or not path:
@@ -54,13 +55,30 @@ def value_check(resource_type: str, path: tuple[str, ...], expected: object,
     return check
 
 
-def value_rule(*, id: str, name: str, severity: str, category: str, resource_type: str, path: tuple[str, ...],
-               expected: object, message: str, module: str | None = None) -> Rule:
+def value_rule(
+    *,
+    id: str,
+    name: str,
+    severity: str,
+    category: str,
+    resource_type: str,
+    path: tuple[str, ...],
+    expected: object,
+    message: str,
+    module: str | None = None,
+) -> Rule:
     """Register a resource rule that checks one attribute of one resource type (see `value_check`).
 
     The rule belongs to the module that calls this (its folder under `policies/rules/` is the rule's
     cloud), unless `module` names another, as `collections.namedtuple` does."""
     module = module or sys._getframe(1).f_globals["__name__"]
-    return register(id=id, name=name, severity=severity, category=category, layer="resource",
-                    check=value_check(resource_type, tuple(path), expected, message),
-                    applies_to=(resource_type,), module=module)
+    return register(
+        id=id,
+        name=name,
+        severity=severity,
+        category=category,
+        layer="resource",
+        check=value_check(resource_type, tuple(path), expected, message),
+        applies_to=(resource_type,),
+        module=module,
+    )

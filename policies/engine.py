@@ -35,7 +35,7 @@ def cloud_of_module(module: str) -> str | None:
     None for the cloud-neutral folders (blueprint, change) and for modules outside `policies/rules/`."""
     if not module.startswith(RULES_PACKAGE + "."):
         return None
-    folder = module[len(RULES_PACKAGE) + 1:].split(".")[0]
+    folder = module[len(RULES_PACKAGE) + 1 :].split(".")[0]
     return None if folder in NEUTRAL_FOLDERS else folder
 
 
@@ -88,8 +88,9 @@ class Waiver:
     expires: dt.date
 
     def matches(self, f: Finding) -> bool:
-        return self.check == f.rule and (f.subject == self.resource or f.subject.startswith(self.resource + ".")
-                                         or f.address == self.resource)
+        return self.check == f.rule and (
+            f.subject == self.resource or f.subject.startswith(self.resource + ".") or f.address == self.resource
+        )
 
 
 @dataclass
@@ -113,8 +114,17 @@ _REGISTRY: dict[str, Rule] = {}
 _LOADED: list[bool] = []
 
 
-def register(*, id: str, name: str, severity: str, category: str, layer: str, check: Callable,
-             applies_to: Iterable[str] = (), module: str) -> Rule:
+def register(
+    *,
+    id: str,
+    name: str,
+    severity: str,
+    category: str,
+    layer: str,
+    check: Callable,
+    applies_to: Iterable[str] = (),
+    module: str,
+) -> Rule:
     """Register one rule (the `rule` decorator and `policies.checks.value_rule` call this).
 
     Refuses a malformed id, an unknown severity or layer, a duplicate id, and a resource rule that
@@ -127,24 +137,35 @@ def register(*, id: str, name: str, severity: str, category: str, layer: str, ch
     if layer not in LAYERS:
         raise ValueError(f"{id}: layer {layer!r} is not one of {', '.join(LAYERS)}")
     if layer == "resource" and not applies_to:
-        raise ValueError(f"{id}: a resource rule must name the resource types it reads in applies_to "
-                         f"(or applies_to=({ANY_TYPE!r},) when it reads every resource)")
+        raise ValueError(
+            f"{id}: a resource rule must name the resource types it reads in applies_to "
+            f"(or applies_to=({ANY_TYPE!r},) when it reads every resource)"
+        )
     if id in _REGISTRY:
         raise ValueError(f"duplicate rule id {id} (in {module} and {_REGISTRY[id].module})")
     _REGISTRY[id] = r = Rule(id, name, severity, category, layer, check, applies_to, module)
     return r
 
 
-def rule(*, id: str, name: str, severity: str, category: str, layer: str = "resource",
-         applies_to: Iterable[str] = ()) -> Callable:
+def rule(
+    *, id: str, name: str, severity: str, category: str, layer: str = "resource", applies_to: Iterable[str] = ()
+) -> Callable:
     """Decorator: register `fn` as a rule; its cloud is the folder of its module.
 
     Blueprint rules take (blueprint, env name), resource rules a `tfjson.Doc`, change rules (plan,
     allowances); each yields (address or field path, passed, message)."""
 
     def deco(fn: Callable) -> Callable:
-        register(id=id, name=name, severity=severity, category=category, layer=layer, check=fn,
-                 applies_to=applies_to, module=fn.__module__)
+        register(
+            id=id,
+            name=name,
+            severity=severity,
+            category=category,
+            layer=layer,
+            check=fn,
+            applies_to=applies_to,
+            module=fn.__module__,
+        )
         return fn
 
     return deco
@@ -167,8 +188,10 @@ def apply_waivers(report: Report, waivers: Iterable[Waiver], known_ids: set[str]
         if w.check not in known_ids:
             report.waiver_problems.append(f"waiver {i + 1} names unknown check {w.check!r}")
         if w.expires < today:
-            report.waiver_problems.append(f"waiver {i + 1} for {w.check} on {w.resource} expired on {w.expires} "
-                                          f"(owner {w.owner}); renew it with a new date or fix the finding")
+            report.waiver_problems.append(
+                f"waiver {i + 1} for {w.check} on {w.resource} expired on {w.expires} "
+                f"(owner {w.owner}); renew it with a new date or fix the finding"
+            )
     out = []
     for f in report.findings:
         if not f.passed and not f.error:
@@ -193,6 +216,17 @@ def run_rule(r: Rule, subject_of: Callable[[str], str], *args) -> list[Finding]:
     try:
         results = list(r.check(*args))
     except Exception as exc:  # fail closed
-        return [Finding(r.id, r.name, r.severity, r.layer, "(rule)", "(rule)", False,
-                        f"rule crashed: {type(exc).__name__}: {exc}", error=True)]
+        return [
+            Finding(
+                r.id,
+                r.name,
+                r.severity,
+                r.layer,
+                "(rule)",
+                "(rule)",
+                False,
+                f"rule crashed: {type(exc).__name__}: {exc}",
+                error=True,
+            )
+        ]
     return [Finding(r.id, r.name, r.severity, r.layer, subject_of(addr), addr, ok, msg) for addr, ok, msg in results]

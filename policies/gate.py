@@ -35,8 +35,11 @@ def resource_rules_for(doc: Doc, enforced: set[str]) -> list[Rule]:
     if cloud is None:
         return []
     held = {t for t, items in doc.res.items() if items}
-    return [r for r in all_rules().values() if r.layer == "resource" and r.id in enforced
-            and r.in_package(cloud.rules_package) and r.reads_any(held)]
+    return [
+        r
+        for r in all_rules().values()
+        if r.layer == "resource" and r.id in enforced and r.in_package(cloud.rules_package) and r.reads_any(held)
+    ]
 
 
 def resource_layer(json_path: Path, enforced: set[str]) -> list[Finding]:
@@ -60,13 +63,32 @@ def checkov_layer(json_path: Path, skip: dict[str, str]) -> list[Finding]:
     try:
         return checkov_runner.run(Path(json_path), Doc(json.loads(Path(json_path).read_text())), skip)
     except checkov_runner.CheckovUnavailable as exc:
-        return [Finding("CHECKOV", "checkov ran", "critical", "resource", "(checkov)", "(checkov)", False, str(exc),
-                        source="checkov", error=True)]
+        return [
+            Finding(
+                "CHECKOV",
+                "checkov ran",
+                "critical",
+                "resource",
+                "(checkov)",
+                "(checkov)",
+                False,
+                str(exc),
+                source="checkov",
+                error=True,
+            )
+        ]
 
 
-def evaluate(env: ResolvedEnv, *, json_path: Path | None = None, plan: dict | None = None,
-             allow_destroy: tuple[str, ...] = (), with_checkov: bool = True, checkov: list[Finding] | None = None,
-             today: dt.date | None = None) -> Report:
+def evaluate(
+    env: ResolvedEnv,
+    *,
+    json_path: Path | None = None,
+    plan: dict | None = None,
+    allow_destroy: tuple[str, ...] = (),
+    with_checkov: bool = True,
+    checkov: list[Finding] | None = None,
+    today: dt.date | None = None,
+) -> Report:
     """All layers that have input: blueprint always, resources when synthesized, change when planned.
     The packs select the blueprint and resource rules; the change rules run on every plan.
 

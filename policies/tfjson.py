@@ -43,7 +43,15 @@ class Doc:
         body = self.get(address) or {}
         path = body.get("//", {}).get("metadata", {}).get("path", "")
         parts = path.split("/")[1:]
-        if len(parts) >= 3 and parts[-1] in ("bucket", "public-access", "encryption", "versioning", "lifecycle", "tls-only", "ownership"):
+        if len(parts) >= 3 and parts[-1] in (
+            "bucket",
+            "public-access",
+            "encryption",
+            "versioning",
+            "lifecycle",
+            "tls-only",
+            "ownership",
+        ):
             parts = parts[:-1]
         return ".".join(parts[:2]) if parts else address
 

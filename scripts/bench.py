@@ -48,13 +48,31 @@ def bench_validate(n: int) -> dict:
 
 def bench_synth(n: int) -> dict:
     out = Path(tempfile.mkdtemp())
-    one = median(lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(REGULATED), "--env", "dev", "-o", str(out / "a")]), n)
-    every = median(lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(REGULATED), "-o", str(out / "b")]), n)
-    gcp_one = median(lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(VISION), "--env", "dev", "-o", str(out / "c")]), n)
-    gcp_every = median(lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(VISION), "-o", str(out / "d")]), n)
+    one = median(
+        lambda: timed(
+            [PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(REGULATED), "--env", "dev", "-o", str(out / "a")]
+        ),
+        n,
+    )
+    every = median(
+        lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(REGULATED), "-o", str(out / "b")]), n
+    )
+    gcp_one = median(
+        lambda: timed(
+            [PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(VISION), "--env", "dev", "-o", str(out / "c")]
+        ),
+        n,
+    )
+    gcp_every = median(
+        lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(VISION), "-o", str(out / "d")]), n
+    )
     shutil.rmtree(out)
-    return {"synth 1 env (regulated)": one, "synth 3 envs (regulated)": every,
-            "synth 1 env (gcp-vision)": gcp_one, "synth 2 envs (gcp-vision)": gcp_every}
+    return {
+        "synth 1 env (regulated)": one,
+        "synth 3 envs (regulated)": every,
+        "synth 1 env (gcp-vision)": gcp_one,
+        "synth 2 envs (gcp-vision)": gcp_every,
+    }
 
 
 def bench_gate(n: int) -> dict:
@@ -82,12 +100,22 @@ def bench_gate(n: int) -> dict:
     r = {
         "gate: blueprint rules (one env)": median(lambda: t(lambda: blueprint_layer(env, enforced)), n),
         "gate: own resource rules (one env)": median(lambda: t(lambda: resource_layer(res.json_path, enforced)), n),
-        "gate: checkov alone (one env)": median(lambda: t(lambda: checkov_runner.run(res.json_path, doc, skip)), max(1, n // 2)),
+        "gate: checkov alone (one env)": median(
+            lambda: t(lambda: checkov_runner.run(res.json_path, doc, skip)), max(1, n // 2)
+        ),
         "gate: whole gate (one env)": median(lambda: t(lambda: evaluate(env, json_path=res.json_path)), max(1, n // 2)),
     }
-    r["gate: blueprint rules, fresh process (import + load + rules)"] = median(lambda: timed(
-        [PY, "-c", "from blueprints import load; from mlops_blueprint.policies.gate import blueprint_layer; from policies.packs import resolve; "
-                   f"e = load({str(REGULATED)!r}).envs['prod']; blueprint_layer(e, resolve(['baseline'])[0])"]), n)
+    r["gate: blueprint rules, fresh process (import + load + rules)"] = median(
+        lambda: timed(
+            [
+                PY,
+                "-c",
+                "from blueprints import load; from mlops_blueprint.policies.gate import blueprint_layer; from policies.packs import resolve; "
+                f"e = load({str(REGULATED)!r}).envs['prod']; blueprint_layer(e, resolve(['baseline'])[0])",
+            ]
+        ),
+        n,
+    )
     shutil.rmtree(out)
     return r
 
@@ -123,8 +151,13 @@ def bench_deploy() -> dict:
             tf_env["TF_CLI_CONFIG_FILE"] = str(cli_config(bare_dir, Path(mirror)))
         t0 = time.perf_counter()
         subprocess.run(["terraform", "init", "-input=false"], cwd=bare_dir, env=tf_env, check=True, capture_output=True)
-        subprocess.run(["terraform", "apply", "-auto-approve", "-input=false"], cwd=bare_dir, env=tf_env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["terraform", "apply", "-auto-approve", "-input=false"],
+            cwd=bare_dir,
+            env=tf_env,
+            check=True,
+            capture_output=True,
+        )
         bare = time.perf_counter() - t0
         return {"up --local (starter dev, no verify)": up, "terraform init + apply, same JSON": bare}
     finally:
@@ -143,17 +176,23 @@ def main() -> None:
     r.update(bench_gate(args.n))
     if not args.skip_deploy:
         r.update(bench_deploy())
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; median of {args.n} (synth: {max(1, args.n // 2)})\n")
+    print(
+        f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; median of {args.n} (synth: {max(1, args.n // 2)})\n"
+    )
     print("| measurement | seconds |\n|---|---|")
     for k, v in r.items():
         print(f"| {k} | {v:.2f} |")
     print()
     print(f"(a) validate CLI: {r['validate (CLI process)']:.2f} s (target <= 0.3 s)")
-    print(f"(b) synth all / one: {r['synth 3 envs (regulated)'] / r['synth 1 env (regulated)']:.2f}x (target <= 1.3x); "
-          f"GCP {r['synth 2 envs (gcp-vision)'] / r['synth 1 env (gcp-vision)']:.2f}x")
-    print(f"gate: blueprint rules {r['gate: blueprint rules (one env)']:.4f} s (target <= 0.2 s); "
-          f"own resource rules {r['gate: own resource rules (one env)']:.3f} s (target <= 0.5 s); "
-          f"whole gate - checkov alone = {r['gate: whole gate (one env)'] - r['gate: checkov alone (one env)']:.2f} s (target <= 1 s)")
+    print(
+        f"(b) synth all / one: {r['synth 3 envs (regulated)'] / r['synth 1 env (regulated)']:.2f}x (target <= 1.3x); "
+        f"GCP {r['synth 2 envs (gcp-vision)'] / r['synth 1 env (gcp-vision)']:.2f}x"
+    )
+    print(
+        f"gate: blueprint rules {r['gate: blueprint rules (one env)']:.4f} s (target <= 0.2 s); "
+        f"own resource rules {r['gate: own resource rules (one env)']:.3f} s (target <= 0.5 s); "
+        f"whole gate - checkov alone = {r['gate: whole gate (one env)'] - r['gate: checkov alone (one env)']:.2f} s (target <= 1 s)"
+    )
     if not args.skip_deploy:
         ratio = r["up --local (starter dev, no verify)"] / r["terraform init + apply, same JSON"]
         print(f"(c) up --local / bare terraform: {ratio:.2f}x (target <= 1.2x)")

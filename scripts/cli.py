@@ -7,104 +7,98 @@ never read as rich markup.
 
 from __future__ import annotations
 
-import contextlib
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from mlops_blueprint.blueprints.errors import UserError
-from mlops_blueprint.blueprints.loader import BlueprintError
 from mlops_blueprint.scripts import pipeline
-from mlops_blueprint.scripts.render import Renderer, err, out, plain
+from mlops_blueprint.scripts.render import out, plain, rendering, validated
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="An MLOps platform from one blueprint file: validate, synthesize, deploy, verify.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="An MLOps platform from one blueprint file: validate, synthesize, deploy, verify.",
+)
 emulator_app = typer.Typer(no_args_is_help=True, help="The embedded AWS emulator (moto server on loopback).")
 app.add_typer(emulator_app, name="emulator")
 
 BlueprintArg = Annotated[Path, typer.Argument(help="The blueprint YAML file.", show_default=False)]
 EnvOpt = Annotated[Optional[str], typer.Option("--env", "-e", help="One environment (default: every environment).")]
 LocalOpt = Annotated[bool, typer.Option("--local", help="Run against the embedded AWS emulator.")]
-MirrorOpt = Annotated[Optional[str], typer.Option(
-    "--provider-mirror", help="Filesystem mirror of terraform providers (default: $MLOPS_PROVIDER_MIRROR, else download).")]
+MirrorOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--provider-mirror",
+        help="Filesystem mirror of terraform providers (default: $MLOPS_PROVIDER_MIRROR, else download).",
+    ),
+]
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Where stacks are written.")]
-AllowOpt = Annotated[list[str], typer.Option(
-    "--allow-destroy", help="Let the plan destroy or replace this stateful resource (address, component.name or component).")]
-SeverityOpt = Annotated[str, typer.Option("--min-severity", help="Lowest severity that fails the gate: critical|high|medium|low.")]
-
-
-@contextlib.contextmanager
-def rendering() -> Iterator[Renderer]:
-    """Run a command's body: events render as they come; user errors print plainly (no traceback)
-    and exit with their own code."""
-    renderer = Renderer()
-    try:
-        yield renderer
-    except BlueprintError as exc:
-        renderer.close()
-        for p in exc.problems:
-            err.print("[bold red]error[/] ", end="")
-            err.print(str(p), markup=False, soft_wrap=True)
-        err.print(f"[red]{len(exc.problems)} problem(s); nothing was written.[/]")
-        raise typer.Exit(exc.exit_code) from None
-    except UserError as exc:
-        renderer.close()
-        err.print("[bold red]error[/] ", end="")
-        err.print(str(exc), markup=False, soft_wrap=True)
-        if exc.hint:
-            err.print(f"  hint: {exc.hint}", markup=False)
-        raise typer.Exit(exc.exit_code) from None
-    finally:
-        renderer.close()
+AllowOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--allow-destroy",
+        help="Let the plan destroy or replace this stateful resource (address, component.name or component).",
+    ),
+]
+SeverityOpt = Annotated[
+    str, typer.Option("--min-severity", help="Lowest severity that fails the gate: critical|high|medium|low.")
+]
 
 
 @app.command()
 def validate(blueprint: BlueprintArg, env: EnvOpt = None) -> None:
     """Validate a blueprint and every environment's overlay (no synth, no network)."""
     with rendering():
-        loaded = pipeline.validate(blueprint, env)
-        bp, c = loaded.base, loaded.base.components
-        built = [name for name in type(c).model_fields if getattr(c, name) is not None]
-        for w in loaded.warnings:
-            err.print("[yellow]warning[/] ", end="")
-            err.print(str(w), markup=False, soft_wrap=True)
-        out.print(f"[green]ok[/] {plain(blueprint)}: {bp.metadata.name} on {bp.target.cloud}/{bp.target.region}, "
-                  f"environments {', '.join(e.name for e in loaded.select(env))}; components {', '.join(built) or 'none'}")
+        validated(blueprint, pipeline.validate(blueprint, env), env)
 
 
 @app.command()
 def schema(output: Annotated[Path, typer.Option("--output", "-o")] = Path("blueprints/blueprint.schema.json")) -> None:
     """Write the blueprint JSON Schema (editors use it through the yaml-language-server modeline)."""
     with rendering():
-        from mlops_blueprint.blueprints.model import json_schema
-
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = output.with_suffix(".tmp")
-        tmp.write_text(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")
-        tmp.replace(output)
-        out.print(f"wrote {plain(output)}")
+        out.print(f"wrote {plain(pipeline.write_schema(output))}")
 
 
 @app.command()
-def synth(blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path("cdktf.out"), local: LocalOpt = False) -> None:
+def synth(
+    blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path("cdktf.out"), local: LocalOpt = False
+) -> None:
     """Synthesize one Terraform stack per environment into OUTPUT/stacks/<blueprint>-<env>/cdk.tf.json."""
     with rendering() as renderer:
         pipeline.synth(pipeline.validate(blueprint, env), env, output, local, events=renderer)
 
 
 @app.command()
-def check(blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path("cdktf.out"),
-          plan_file: Annotated[Optional[Path], typer.Option("--plan", help="A `terraform show -json` plan for --env: adds the change rules.")] = None,
-          allow_destroy: AllowOpt = [], min_severity: SeverityOpt = "low",
-          format: Annotated[Optional[str], typer.Option("--format", help="json|markdown|sarif|junit (with --output-file).")] = None,
-          output_file: Annotated[Optional[Path], typer.Option("--output-file", help="Where the --format report is written.")] = None) -> None:
+def check(
+    blueprint: BlueprintArg,
+    env: EnvOpt = None,
+    output: OutputOpt = Path("cdktf.out"),
+    plan_file: Annotated[
+        Optional[Path], typer.Option("--plan", help="A `terraform show -json` plan for --env: adds the change rules.")
+    ] = None,
+    allow_destroy: AllowOpt = [],
+    min_severity: SeverityOpt = "low",
+    format: Annotated[
+        Optional[str], typer.Option("--format", help="json|markdown|sarif|junit (with --output-file).")
+    ] = None,
+    output_file: Annotated[
+        Optional[Path], typer.Option("--output-file", help="Where the --format report is written.")
+    ] = None,
+) -> None:
     """The policy gate: blueprint rules, resource rules (own pack + checkov), and change rules on a plan."""
     with rendering() as renderer:
-        outcome = pipeline.check(pipeline.validate(blueprint, env), env, output, plan=plan_file, allow_destroy=tuple(allow_destroy),
-                                 min_severity=min_severity, report_format=format, events=renderer)
+        outcome = pipeline.check(
+            pipeline.validate(blueprint, env),
+            env,
+            output,
+            plan=plan_file,
+            allow_destroy=tuple(allow_destroy),
+            min_severity=min_severity,
+            report_format=format,
+            events=renderer,
+        )
         if outcome.rendered is not None and output_file:
             output_file.write_text(outcome.rendered)
             out.print(f"wrote {format} report to {plain(output_file)}")
@@ -114,33 +108,75 @@ def check(blueprint: BlueprintArg, env: EnvOpt = None, output: OutputOpt = Path(
 
 
 @app.command()
-def plan(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, provider_mirror: MirrorOpt = None,
-         output: OutputOpt = Path("cdktf.out"), allow_destroy: AllowOpt = []) -> None:
+def plan(
+    blueprint: BlueprintArg,
+    env: EnvOpt = None,
+    local: LocalOpt = False,
+    provider_mirror: MirrorOpt = None,
+    output: OutputOpt = Path("cdktf.out"),
+    allow_destroy: AllowOpt = [],
+) -> None:
     """Gate, then plan each environment, then gate the plan (data-loss guard); print what would change."""
     with rendering() as renderer:
-        pipeline.plan(pipeline.validate(blueprint, env), env, local=local, mirror=provider_mirror, outdir=output,
-                      allow_destroy=tuple(allow_destroy), events=renderer)
+        pipeline.plan(
+            pipeline.validate(blueprint, env),
+            env,
+            local=local,
+            mirror=provider_mirror,
+            outdir=output,
+            allow_destroy=tuple(allow_destroy),
+            events=renderer,
+        )
 
 
 @app.command()
-def up(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, provider_mirror: MirrorOpt = None,
-       port: Annotated[Optional[int], typer.Option(help="Emulator port when one is started (default: a free one).")] = None,
-       output: OutputOpt = Path("cdktf.out"), allow_destroy: AllowOpt = [],
-       skip_verify: Annotated[bool, typer.Option("--skip-verify", help="Do not run verify after apply.")] = False) -> None:
+def up(
+    blueprint: BlueprintArg,
+    env: EnvOpt = None,
+    local: LocalOpt = False,
+    provider_mirror: MirrorOpt = None,
+    port: Annotated[
+        Optional[int], typer.Option(help="Emulator port when one is started (default: a free one).")
+    ] = None,
+    output: OutputOpt = Path("cdktf.out"),
+    allow_destroy: AllowOpt = [],
+    skip_verify: Annotated[bool, typer.Option("--skip-verify", help="Do not run verify after apply.")] = False,
+) -> None:
     """Deploy: synth, policy gate, state bootstrap, terraform init/plan, gate the plan, apply, then verify."""
     with rendering() as renderer:
-        pipeline.up(pipeline.validate(blueprint, env), env, local=local, mirror=provider_mirror, port=port, outdir=output,
-                    allow_destroy=tuple(allow_destroy), verify=not skip_verify, events=renderer)
+        pipeline.up(
+            pipeline.validate(blueprint, env),
+            env,
+            local=local,
+            mirror=provider_mirror,
+            port=port,
+            outdir=output,
+            allow_destroy=tuple(allow_destroy),
+            verify=not skip_verify,
+            events=renderer,
+        )
 
 
 @app.command()
-def down(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False, provider_mirror: MirrorOpt = None,
-         output: OutputOpt = Path("cdktf.out"),
-         keep_state: Annotated[bool, typer.Option("--keep-state", help="Keep the state bucket and lock table.")] = False) -> None:
+def down(
+    blueprint: BlueprintArg,
+    env: EnvOpt = None,
+    local: LocalOpt = False,
+    provider_mirror: MirrorOpt = None,
+    output: OutputOpt = Path("cdktf.out"),
+    keep_state: Annotated[bool, typer.Option("--keep-state", help="Keep the state bucket and lock table.")] = False,
+) -> None:
     """Destroy each environment. Protected environments (protect_stateful) refuse, by design."""
     with rendering() as renderer:
-        pipeline.down(pipeline.validate(blueprint, env), env, local=local, mirror=provider_mirror, outdir=output,
-                      keep_state=keep_state, events=renderer)
+        pipeline.down(
+            pipeline.validate(blueprint, env),
+            env,
+            local=local,
+            mirror=provider_mirror,
+            outdir=output,
+            keep_state=keep_state,
+            events=renderer,
+        )
 
 
 @app.command()
@@ -151,29 +187,47 @@ def verify(blueprint: BlueprintArg, env: EnvOpt = None, local: LocalOpt = False)
 
 
 @app.command()
-def rollout(blueprint: BlueprintArg,
-            endpoint: Annotated[str, typer.Option("--endpoint", help="The blueprint endpoint to roll out to.", show_default=False)],
-            image_tag: Annotated[str, typer.Option("--image-tag", help="Tag of the model's serving image in the registry.", show_default=False)],
-            env: Annotated[str, typer.Option("--env", "-e", help="The environment.", show_default=False)],
-            traffic: Annotated[int, typer.Option("--traffic", help="Percent of traffic for the new version (100 promotes it).")] = 10,
-            artifact: Annotated[Optional[str], typer.Option("--artifact", help="Model artifact URI (default: the registry bucket's <model>/<tag>/).")] = None,
-            local: LocalOpt = False) -> None:
+def rollout(
+    blueprint: BlueprintArg,
+    endpoint: Annotated[
+        str, typer.Option("--endpoint", help="The blueprint endpoint to roll out to.", show_default=False)
+    ],
+    image_tag: Annotated[
+        str, typer.Option("--image-tag", help="Tag of the model's serving image in the registry.", show_default=False)
+    ],
+    env: Annotated[str, typer.Option("--env", "-e", help="The environment.", show_default=False)],
+    traffic: Annotated[
+        int, typer.Option("--traffic", help="Percent of traffic for the new version (100 promotes it).")
+    ] = 10,
+    artifact: Annotated[
+        Optional[str],
+        typer.Option("--artifact", help="Model artifact URI (default: the registry bucket's <model>/<tag>/)."),
+    ] = None,
+    local: LocalOpt = False,
+) -> None:
     """Register a new model version and send a share of an endpoint's traffic to it (canary), or all of it."""
     with rendering() as renderer:
-        pipeline.rollout(pipeline.validate(blueprint, env), env, endpoint, image_tag, traffic=traffic, artifact=artifact,
-                         local=local, events=renderer)
+        pipeline.rollout(
+            pipeline.validate(blueprint, env),
+            env,
+            endpoint,
+            image_tag,
+            traffic=traffic,
+            artifact=artifact,
+            local=local,
+            events=renderer,
+        )
 
 
 @emulator_app.command("start")
-def emulator_start(port: Annotated[Optional[int], typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None) -> None:
+def emulator_start(
+    port: Annotated[Optional[int], typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None,
+) -> None:
     """Start the embedded AWS (or report the running one)."""
     from mlops_blueprint.scripts import emulator
 
-    try:
+    with rendering():
         emu, started = emulator.start(port)
-    except UserError as exc:
-        err.print(f"[bold red]error[/] {plain(exc)}")
-        raise typer.Exit(exc.exit_code) from None
     out.print(f"{'started' if started else 'already running'}: {emu.endpoint} (pid {emu.pid})")
 
 

@@ -43,9 +43,16 @@ class Emulator:
 
     def aws_env(self, region: str) -> dict[str, str]:
         """Environment for terraform and boto3 so that every AWS call goes to the emulator."""
-        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-                "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
-                "AWS_EC2_METADATA_DISABLED": "true", "AWS_PROFILE": "", "AWS_SESSION_TOKEN": ""}
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_PROFILE": "",
+            "AWS_SESSION_TOKEN": "",
+        }
 
 
 def home() -> Path:
@@ -115,18 +122,28 @@ def start(port: int | None = None, host: str = "127.0.0.1", wait: float = 30.0) 
     if running and (port is None or running.port == port):
         return running, False
     if running:
-        raise EmulatorError(f"an emulator already runs on port {running.port}; "
-                            "stop it first (mlops-blueprint emulator stop) or omit --port")
+        raise EmulatorError(
+            f"an emulator already runs on port {running.port}; "
+            "stop it first (mlops-blueprint emulator stop) or omit --port"
+        )
     if port is not None and not _port_free(host, port):
-        raise EmulatorError(f"port {port} on {host} is already in use; choose another with --port, or omit it for a free one")
+        raise EmulatorError(
+            f"port {port} on {host} is already in use; choose another with --port, or omit it for a free one"
+        )
     port = port or _free_port(host)
     home().mkdir(parents=True, exist_ok=True)
     log = open(home() / "emulator.log", "ab")
     project_root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [project_root, os.environ.get("PYTHONPATH")])))
-    proc = subprocess.Popen([sys.executable, "-m", "mlops_blueprint.scripts.emulator_server", "--port", str(port), "--host", host],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                            start_new_session=True, cwd=project_root)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlops_blueprint.scripts.emulator_server", "--port", str(port), "--host", host],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+        cwd=project_root,
+    )
     emu = Emulator(pid=proc.pid, port=port, host=host)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
@@ -137,7 +154,9 @@ def start(port: int | None = None, host: str = "127.0.0.1", wait: float = 30.0) 
             return emu, True
         time.sleep(0.2)
     proc.terminate()
-    raise EmulatorError(f"the emulator did not answer on {emu.endpoint} within {wait:.0f}s; see {home() / 'emulator.log'}")
+    raise EmulatorError(
+        f"the emulator did not answer on {emu.endpoint} within {wait:.0f}s; see {home() / 'emulator.log'}"
+    )
 
 
 def stop() -> Emulator | None:

@@ -20,9 +20,9 @@ SHIMS: dict[str, str] = {
     "budgets-subscribers-and-tags": "Budgets DescribeSubscribersForNotification and tag operations, tags given at create",
     "sagemaker-network-isolation": "keep a model's EnableNetworkIsolation (moto drops it: a perpetual replace)",
     "lakeformation-revoke": "match a revoke to its grant whether or not CatalogId is spelled out, and answer "
-                            "'No permissions revoked' once nothing is left, as AWS does (destroy looped until timeout)",
+    "'No permissions revoked' once nothing is left, as AWS does (destroy looped until timeout)",
     "sagemaker-update-endpoint": "SageMaker UpdateEndpoint (moto lacks it): the endpoint takes the new configuration's "
-                                 "variants and weights, as a finished AWS update does (used by `rollout`)",
+    "variants and weights, as a finished AWS update does (used by `rollout`)",
     "eks-no-default-ssh-key": "no invented remote_access ssh key on node groups (moto adds one: a perpetual replace)",
 }
 
@@ -51,7 +51,9 @@ def _lakeformation() -> None:
     from moto.lakeformation.models import Permission
 
     def equal_principal_and_resource(self, other) -> bool:
-        return self.principal == other.principal and _without_catalog_id(self.resource) == _without_catalog_id(other.resource)
+        return self.principal == other.principal and _without_catalog_id(self.resource) == _without_catalog_id(
+            other.resource
+        )
 
     Permission.equal_principal_and_resouce = equal_principal_and_resource  # sic: moto's spelling
 
@@ -60,15 +62,19 @@ def _lakeformation() -> None:
 
     revoke = LakeFormationBackend.revoke_permissions
 
-    def revoke_permissions(self, catalog_id, principal, resource, permissions_to_revoke,
-                           permissions_with_grant_options_to_revoke):
+    def revoke_permissions(
+        self, catalog_id, principal, resource, permissions_to_revoke, permissions_with_grant_options_to_revoke
+    ):
         wanted = Permission(principal, resource, [], [])
         held = [p for p in self.grants.get(catalog_id, _EMPTY).permissions if wanted.equal_principal_and_resouce(p)]
         asked = set(permissions_to_revoke or []) | set(permissions_with_grant_options_to_revoke or [])
         if not any(asked & (set(p.permissions) | set(p.permissions_with_grant_options)) for p in held):
-            raise InvalidInput("No permissions revoked. Grantee has no permissions and no grantable permissions on resource")
-        return revoke(self, catalog_id, principal, resource, permissions_to_revoke,
-                      permissions_with_grant_options_to_revoke)
+            raise InvalidInput(
+                "No permissions revoked. Grantee has no permissions and no grantable permissions on resource"
+            )
+        return revoke(
+            self, catalog_id, principal, resource, permissions_to_revoke, permissions_with_grant_options_to_revoke
+        )
 
     LakeFormationBackend.revoke_permissions = revoke_permissions
 

@@ -70,6 +70,7 @@ class BadOption(UserError):
 
 # --- steps without the cloud -------------------------------------------------------------------
 
+
 def validate(source: str | Path | LoadedBlueprint, env: str | None = None) -> LoadedBlueprint:
     """Load and validate a blueprint (every environment's overlay); `env`, when given, must exist."""
     loaded = source if isinstance(source, LoadedBlueprint) else load(source)
@@ -77,8 +78,21 @@ def validate(source: str | Path | LoadedBlueprint, env: str | None = None) -> Lo
     return loaded
 
 
-def synth(loaded: LoadedBlueprint, env: str | None = None, outdir: Path = OUTDIR, local: bool = False,
-          events: Events = _quiet) -> list[Any]:
+def write_schema(output: Path) -> Path:
+    """Write the blueprint JSON Schema (atomically: a reader never sees half a file)."""
+    from mlops_blueprint.blueprints.model import json_schema
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_suffix(".tmp")
+    tmp.write_text(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")
+    tmp.replace(output)
+    return output
+
+
+def synth(
+    loaded: LoadedBlueprint, env: str | None = None, outdir: Path = OUTDIR, local: bool = False, events: Events = _quiet
+) -> list[Any]:
     """One stack per environment into `outdir/stacks/<blueprint>-<env>/cdk.tf.json`, all or nothing."""
     from mlops_blueprint.stacks import synth as do_synth
     from mlops_blueprint.stacks.settings import DeploySettings
@@ -108,9 +122,16 @@ class CheckOutcome:
     _min: str = "low"
 
 
-def check(loaded: LoadedBlueprint, env: str | None = None, outdir: Path = OUTDIR, plan: Path | dict | None = None,
-          allow_destroy: tuple[str, ...] = (), min_severity: str = "low", report_format: str | None = None,
-          events: Events = _quiet) -> CheckOutcome:
+def check(
+    loaded: LoadedBlueprint,
+    env: str | None = None,
+    outdir: Path = OUTDIR,
+    plan: Path | dict | None = None,
+    allow_destroy: tuple[str, ...] = (),
+    min_severity: str = "low",
+    report_format: str | None = None,
+    events: Events = _quiet,
+) -> CheckOutcome:
     """The policy gate on every environment: blueprint rules, resource rules (own pack + checkov),
     and change rules on a plan (`terraform show -json`, for one environment)."""
     from mlops_blueprint.policies.change import NotAPlan, validate_plan
@@ -134,9 +155,10 @@ def check(loaded: LoadedBlueprint, env: str | None = None, outdir: Path = OUTDIR
             plan_doc = validate_plan(data, str(plan))
     results = synth(loaded, env, outdir, events=events)
     reports, ok = {}, True
-    for e, r in zip(loaded.select(env), results):
-        passed, reports[e.name] = _gate(e, r.stack, events, json_path=r.json_path, plan=plan_doc,
-                                        allow=allow_destroy, min_severity=min_severity)
+    for e, r in zip(loaded.select(env), results, strict=True):
+        passed, reports[e.name] = _gate(
+            e, r.stack, events, json_path=r.json_path, plan=plan_doc, allow=allow_destroy, min_severity=min_severity
+        )
         ok &= passed
     rendered = RENDER[report_format](reports, min_severity) if report_format else None
     return CheckOutcome(reports, ok, rendered, min_severity)
@@ -144,14 +166,23 @@ def check(loaded: LoadedBlueprint, env: str | None = None, outdir: Path = OUTDIR
 
 # --- steps on the cloud ------------------------------------------------------------------------
 
-def plan(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False, mirror: str | None = None,
-         outdir: Path = OUTDIR, allow_destroy: tuple[str, ...] = (), events: Events = _quiet) -> dict[str, Any]:
+
+def plan(
+    loaded: LoadedBlueprint,
+    env: str | None = None,
+    *,
+    local: bool = False,
+    mirror: str | None = None,
+    outdir: Path = OUTDIR,
+    allow_destroy: tuple[str, ...] = (),
+    events: Events = _quiet,
+) -> dict[str, Any]:
     """Gate, then plan each environment, then gate the plan (data-loss guard). Returns env -> PlanSummary."""
     cloud = registry.get(loaded.base.target.cloud)
     target = _target(loaded, local, mirror, events)
     results = synth(loaded, env, outdir, local, events)
     summaries, refused = {}, []
-    for e, r in zip(loaded.select(env), results):
+    for e, r in zip(loaded.select(env), results, strict=True):
         if not _gate(e, r.stack, events, json_path=r.json_path)[0]:
             refused.append(r.stack)
             continue
@@ -160,15 +191,26 @@ def plan(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False
         if not _gate(e, r.stack, events, plan=tf.show_json(), allow=allow_destroy)[0]:
             refused.append(r.stack)
     if refused:
-        raise PolicyRefused(f"the policy gate failed for {', '.join(refused)}",
-                            hint="fix the resource or the blueprint, waive the finding in policies.waivers, or pass "
-                                 "--allow-destroy for an intended data loss")
+        raise PolicyRefused(
+            f"the policy gate failed for {', '.join(refused)}",
+            hint="fix the resource or the blueprint, waive the finding in policies.waivers, or pass "
+            "--allow-destroy for an intended data loss",
+        )
     return summaries
 
 
-def up(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False, mirror: str | None = None,
-       port: int | None = None, outdir: Path = OUTDIR, allow_destroy: tuple[str, ...] = (), verify: bool = True,
-       events: Events = _quiet) -> None:
+def up(
+    loaded: LoadedBlueprint,
+    env: str | None = None,
+    *,
+    local: bool = False,
+    mirror: str | None = None,
+    port: int | None = None,
+    outdir: Path = OUTDIR,
+    allow_destroy: tuple[str, ...] = (),
+    verify: bool = True,
+    events: Events = _quiet,
+) -> None:
     """Deploy: synth, the fast gate layers, state bootstrap and terraform init/plan with checkov beside
     them, the whole gate on the plan, apply (skipped when nothing changes), then verify."""
     from mlops_blueprint.policies.gate import checkov_for
@@ -176,11 +218,16 @@ def up(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False, 
     cloud = registry.get(loaded.base.target.cloud)
     target = _target(loaded, local, mirror, events, port=port)
     if local:
-        events(Note(f"emulator shims in use: {', '.join(cloud.load('emulator').gaps())} "
-                    "(see README: what the emulator does not cover)", level="dim"))
+        events(
+            Note(
+                f"emulator shims in use: {', '.join(cloud.load('emulator').gaps())} "
+                "(see README: what the emulator does not cover)",
+                level="dim",
+            )
+        )
     results = synth(loaded, env, outdir, local, events)
     failed_verify = []
-    for e, r in zip(loaded.select(env), results):
+    for e, r in zip(loaded.select(env), results, strict=True):
         t0 = time.perf_counter()
         # Fast layers first: nothing is touched when they fail. checkov then runs beside terraform
         # init/plan (it only has to finish before apply), and all three layers gate the apply.
@@ -192,10 +239,13 @@ def up(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False, 
             checkov.add_done_callback(_finished(events, r.stack, "checkov", t0))
             tf, summary = _plan_env(cloud, r, e, target, events)
             plan_json = None if summary.empty else tf.show_json()
-            if not _gate(e, r.stack, events, json_path=r.json_path, plan=plan_json, allow=allow_destroy,
-                         checkov=checkov.result())[0]:
-                raise PolicyRefused(f"refusing to apply {r.stack}: the policy gate failed",
-                                    hint="a planned data loss needs --allow-destroy")
+            if not _gate(
+                e, r.stack, events, json_path=r.json_path, plan=plan_json, allow=allow_destroy, checkov=checkov.result()
+            )[0]:
+                raise PolicyRefused(
+                    f"refusing to apply {r.stack}: the policy gate failed",
+                    hint="a planned data loss needs --allow-destroy",
+                )
         if not summary.empty:
             with _step(events, r.stack, "terraform apply", long=True):
                 tf.apply()
@@ -206,19 +256,29 @@ def up(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False, 
         raise VerifyFailed(f"verification failed for {', '.join(failed_verify)} (see the table above)")
 
 
-def down(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False, mirror: str | None = None,
-         outdir: Path = OUTDIR, keep_state: bool = False, events: Events = _quiet) -> None:
+def down(
+    loaded: LoadedBlueprint,
+    env: str | None = None,
+    *,
+    local: bool = False,
+    mirror: str | None = None,
+    outdir: Path = OUTDIR,
+    keep_state: bool = False,
+    events: Events = _quiet,
+) -> None:
     """Destroy each environment. Environments that protect their stateful resources refuse, by design."""
     envs = loaded.select(env)
     protected = [e.name for e in envs if e.settings.protect_stateful]
     if protected:
-        raise UserError(f"environment(s) {', '.join(protected)} protect their stateful resources (protect_stateful: "
-                        "true). Set protect_stateful: false for that environment, deploy it, then run down.")
+        raise UserError(
+            f"environment(s) {', '.join(protected)} protect their stateful resources (protect_stateful: "
+            "true). Set protect_stateful: false for that environment, deploy it, then run down."
+        )
     cloud = registry.get(loaded.base.target.cloud)
     target = _target(loaded, local, mirror, events)
     results = synth(loaded, env, outdir, local, events)
     glue = cloud.load("glue")
-    for e, r in zip(envs, results):
+    for e, r in zip(envs, results, strict=True):
         tf, summary = _plan_env(cloud, r, e, target, events, destroy=True)
         if not summary.empty:
             with _step(events, r.stack, "terraform apply (destroy)", long=True):
@@ -228,8 +288,9 @@ def down(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False
         events(Destroyed(r.stack))
 
 
-def verify(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False,
-           events: Events = _quiet) -> dict[str, list[Check]]:
+def verify(
+    loaded: LoadedBlueprint, env: str | None = None, *, local: bool = False, events: Events = _quiet
+) -> dict[str, list[Check]]:
     """Read back through the cloud's SDK what the blueprint promises. Raises VerifyFailed on a mismatch."""
     cloud = registry.get(loaded.base.target.cloud)
     target = _target(loaded, local, None, events, start=False, need_terraform=False)
@@ -245,8 +306,17 @@ def verify(loaded: LoadedBlueprint, env: str | None = None, *, local: bool = Fal
     return out
 
 
-def rollout(loaded: LoadedBlueprint, env: str, endpoint: str, image_tag: str, *, traffic: int = 10,
-            artifact: str | None = None, local: bool = False, events: Events = _quiet) -> RolloutResult:
+def rollout(
+    loaded: LoadedBlueprint,
+    env: str,
+    endpoint: str,
+    image_tag: str,
+    *,
+    traffic: int = 10,
+    artifact: str | None = None,
+    local: bool = False,
+    events: Events = _quiet,
+) -> RolloutResult:
     """Register a new model version and give it `traffic` percent of an endpoint's traffic (100 promotes)."""
     cloud = registry.get(loaded.base.target.cloud)
     e = loaded.select(env)[0]
@@ -259,6 +329,7 @@ def rollout(loaded: LoadedBlueprint, env: str, endpoint: str, image_tag: str, *,
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def _step(events: Events, stack: str, step: str, long: bool = False) -> Iterator[None]:
@@ -291,13 +362,23 @@ def _credentials(glue: Any) -> Iterator[None]:
         raise ToolMissing(f"no cloud credentials: {str(exc).splitlines()[0]}", hint=glue.CREDENTIALS_HINT) from None
 
 
-def _target(loaded: LoadedBlueprint, local: bool, mirror: str | None, events: Events, *, port: int | None = None,
-            start: bool = True, need_terraform: bool = True) -> Target:
+def _target(
+    loaded: LoadedBlueprint,
+    local: bool,
+    mirror: str | None,
+    events: Events,
+    *,
+    port: int | None = None,
+    start: bool = True,
+    need_terraform: bool = True,
+) -> Target:
     from mlops_blueprint.scripts.terraform import mirror_from_env, terraform_binary
 
     cloud = registry.get(loaded.base.target.cloud)
     if local and cloud.emulator is None:
-        raise TargetNotAvailable(f"--local is the embedded emulator; there is no emulator for {cloud.name} ({cloud.no_emulator_hint})")
+        raise TargetNotAvailable(
+            f"--local is the embedded emulator; there is no emulator for {cloud.name} ({cloud.no_emulator_hint})"
+        )
     if need_terraform:
         terraform_binary()  # fail early and clearly
     m = mirror_from_env(mirror)
@@ -314,15 +395,21 @@ def _target(loaded: LoadedBlueprint, local: bool, mirror: str | None, events: Ev
     return Target(local=True, mirror=m, env=emulator.environment(emu, loaded.base.target.region), endpoint=emu.endpoint)
 
 
-def _plan_env(cloud: registry.Cloud, r: Any, e: ResolvedEnv, target: Target, events: Events,
-              destroy: bool = False) -> tuple[Any, Any]:
+def _plan_env(
+    cloud: registry.Cloud, r: Any, e: ResolvedEnv, target: Target, events: Events, destroy: bool = False
+) -> tuple[Any, Any]:
     from mlops_blueprint.scripts.terraform import Terraform
 
     glue = cloud.load("glue")
     with _credentials(glue):
         glue.bootstrap_state(e, target, _reporter(events, r.stack))
-    tf = Terraform(r.directory, stack=r.stack, env=dict(target.env), mirror=target.mirror,
-                   on_line=lambda line: events(StepLine(r.stack, line)))
+    tf = Terraform(
+        r.directory,
+        stack=r.stack,
+        env=dict(target.env),
+        mirror=target.mirror,
+        on_line=lambda line: events(StepLine(r.stack, line)),
+    )
     with _step(events, r.stack, "terraform init", long=True):
         tf.init()
     with _step(events, r.stack, "terraform plan" + (" -destroy" if destroy else ""), long=True):
@@ -331,17 +418,28 @@ def _plan_env(cloud: registry.Cloud, r: Any, e: ResolvedEnv, target: Target, eve
     return tf, summary
 
 
-def _gate(e: ResolvedEnv, stack: str, events: Events, *, json_path: Path | None = None, plan: dict | None = None,
-          allow: tuple[str, ...] = (), min_severity: str = "low", with_checkov: bool = True,
-          checkov: list | None = None, quiet_pass: bool = False) -> tuple[bool, Any]:
+def _gate(
+    e: ResolvedEnv,
+    stack: str,
+    events: Events,
+    *,
+    json_path: Path | None = None,
+    plan: dict | None = None,
+    allow: tuple[str, ...] = (),
+    min_severity: str = "low",
+    with_checkov: bool = True,
+    checkov: list | None = None,
+    quiet_pass: bool = False,
+) -> tuple[bool, Any]:
     from mlops_blueprint.policies.gate import evaluate
 
     if with_checkov and checkov is None and json_path is not None:
         with _step(events, stack, "checkov", long=True):
             report = evaluate(e, json_path=json_path, plan=plan, allow_destroy=tuple(allow))
     else:
-        report = evaluate(e, json_path=json_path, plan=plan, allow_destroy=tuple(allow), with_checkov=with_checkov,
-                          checkov=checkov)
+        report = evaluate(
+            e, json_path=json_path, plan=plan, allow_destroy=tuple(allow), with_checkov=with_checkov, checkov=checkov
+        )
     ok = report.ok(min_severity)
     phase = "change rules" if plan is not None and json_path is None else "gate"
     events(GateChecked(stack, report, ok, min_severity, phase, quiet=quiet_pass and ok))

@@ -6,11 +6,18 @@ with `plain()`, so a waiver reason such as `[/x]` prints as itself.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from mlops_blueprint.blueprints.errors import UserError
+from mlops_blueprint.blueprints.loader import BlueprintError, LoadedBlueprint
 from mlops_blueprint.scripts import events as ev
 
 out = Console(highlight=False)
@@ -50,8 +57,9 @@ class Renderer:
         if not e.long:
             return
         if self.progress is None:
-            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                     console=err, transient=True)
+            self.progress = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+            )
             self.progress.start()
         self.tasks[(e.stack, e.step)] = self.progress.add_task(f"{e.stack}: {e.step}", total=None)
 
@@ -76,8 +84,14 @@ class Renderer:
 
     def on_EmulatorReady(self, e: ev.EmulatorReady) -> None:
         verb = "started on" if e.started else "reusing"
-        err.print(f"[cyan]emulator[/] {verb} {e.endpoint} (pid {e.pid})"
-                  + ("; it keeps running for plan/verify/down; stop it with `mlops-blueprint emulator stop`" if e.started else ""))
+        err.print(
+            f"[cyan]emulator[/] {verb} {e.endpoint} (pid {e.pid})"
+            + (
+                "; it keeps running for plan/verify/down; stop it with `mlops-blueprint emulator stop`"
+                if e.started
+                else ""
+            )
+        )
 
     def on_Synthesized(self, e: ev.Synthesized) -> None:
         out.print(f"[green]synthesized[/] {e.stack}: {e.resources} resources -> ", end="")
@@ -94,23 +108,34 @@ class Renderer:
             for col in ("severity", "rule", "component", "address", "message", "waiver"):
                 table.add_column(col, overflow="fold")
             for f in failed:
-                table.add_row(f"[{STYLE[f.severity]}]{f.severity}[/]", *(plain(x) for x in (
-                    f.rule, f.subject, f.address, f.message, f.waived_by or "")))
+                table.add_row(
+                    f"[{STYLE[f.severity]}]{f.severity}[/]",
+                    *(plain(x) for x in (f.rule, f.subject, f.address, f.message, f.waived_by or "")),
+                )
             out.print(table)
         for w in r.waivers_used:
-            out.print(f"  waiver used: {w.check} on {w.resource} - {w.reason} ({w.owner}, until {w.expires})", markup=False)
-        for label, lines, style in (("waiver problem", r.waiver_problems, "red"), ("waiver warning", r.waiver_warnings, "yellow"),
-                                    ("allowance", r.allowances, "yellow")):
+            out.print(
+                f"  waiver used: {w.check} on {w.resource} - {w.reason} ({w.owner}, until {w.expires})", markup=False
+            )
+        for label, lines, style in (
+            ("waiver problem", r.waiver_problems, "red"),
+            ("waiver warning", r.waiver_warnings, "yellow"),
+            ("allowance", r.allowances, "yellow"),
+        ):
             for line in lines:
                 out.print(f"  [{style}]{label}:[/] ", end="")
                 out.print(line, markup=False)
         n_fail = len(r.failures(e.min_severity))
         waived = sum(1 for f in failed if f.waived_by)
-        out.print(f"[{'green' if e.passed else 'red'}]policy gate {'passed' if e.passed else 'FAILED'}[/] {e.stack}: "
-                  f"{sum(f.passed for f in r.findings)} passed, {n_fail} failing, {waived} waived")
+        out.print(
+            f"[{'green' if e.passed else 'red'}]policy gate {'passed' if e.passed else 'FAILED'}[/] {e.stack}: "
+            f"{sum(f.passed for f in r.findings)} passed, {n_fail} failing, {waived} waived"
+        )
         if not e.passed:
-            out.print("  fix the resource or the blueprint, or waive a finding in the blueprint's policies.waivers "
-                      "(check, resource, reason >= 10 chars, owner, expires); a planned data loss needs --allow-destroy")
+            out.print(
+                "  fix the resource or the blueprint, or waive a finding in the blueprint's policies.waivers "
+                "(check, resource, reason >= 10 chars, owner, expires); a planned data loss needs --allow-destroy"
+            )
 
     def on_Planned(self, e: ev.Planned) -> None:
         self.close()
@@ -121,8 +146,11 @@ class Renderer:
                 out.print(a, markup=False)
 
     def on_Applied(self, e: ev.Applied) -> None:
-        out.print(f"[green]applied[/] {e.stack} in {e.seconds:.0f}s" if e.changed else
-                  f"[green]up to date[/] {e.stack}: no changes")
+        out.print(
+            f"[green]applied[/] {e.stack} in {e.seconds:.0f}s"
+            if e.changed
+            else f"[green]up to date[/] {e.stack}: no changes"
+        )
 
     def on_Destroyed(self, e: ev.Destroyed) -> None:
         out.print(f"[green]destroyed[/] {e.stack}")
@@ -133,7 +161,9 @@ class Renderer:
         for col in ("component", "subject", "result", "detail"):
             table.add_column(col)
         for c in e.checks:
-            table.add_row(plain(c.component), plain(c.subject), "[green]ok[/]" if c.ok else "[red]FAIL[/]", plain(c.detail))
+            table.add_row(
+                plain(c.component), plain(c.subject), "[green]ok[/]" if c.ok else "[red]FAIL[/]", plain(c.detail)
+            )
         out.print(table)
         bad = sum(not c.ok for c in e.checks)
         out.print(f"[{'red' if bad else 'green'}]{len(e.checks) - bad}/{len(e.checks)} checks passed[/]")
@@ -141,5 +171,46 @@ class Renderer:
     def on_RolledOut(self, e: ev.RolledOut) -> None:
         for step in e.result.steps:
             err.print(f"  [cyan]>[/] {plain(step)}")
-        out.print(f"[green]rolled out[/] {plain(e.result.version)} to {plain(e.result.endpoint)}: "
-                  + ", ".join(f"{k} {v}%" for k, v in e.result.traffic.items()))
+        out.print(
+            f"[green]rolled out[/] {plain(e.result.version)} to {plain(e.result.endpoint)}: "
+            + ", ".join(f"{k} {v}%" for k, v in e.result.traffic.items())
+        )
+
+
+@contextlib.contextmanager
+def rendering() -> Iterator[Renderer]:
+    """Run a command's body: events render as they come; user errors print plainly (no traceback)
+    and exit with their own code."""
+    renderer = Renderer()
+    try:
+        yield renderer
+    except BlueprintError as exc:
+        renderer.close()
+        for p in exc.problems:
+            err.print("[bold red]error[/] ", end="")
+            err.print(str(p), markup=False, soft_wrap=True)
+        err.print(f"[red]{len(exc.problems)} problem(s); nothing was written.[/]")
+        raise typer.Exit(exc.exit_code) from None
+    except UserError as exc:
+        renderer.close()
+        err.print("[bold red]error[/] ", end="")
+        err.print(str(exc), markup=False, soft_wrap=True)
+        if exc.hint:
+            err.print(f"  hint: {exc.hint}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    finally:
+        renderer.close()
+
+
+def validated(path: Path, loaded: LoadedBlueprint, env: str | None) -> None:
+    """`validate`'s answer: its warnings, then one line."""
+    bp, c = loaded.base, loaded.base.components
+    built = [name for name in type(c).model_fields if getattr(c, name) is not None]
+    for w in loaded.warnings:
+        err.print("[yellow]warning[/] ", end="")
+        err.print(str(w), markup=False, soft_wrap=True)
+    envs = ", ".join(e.name for e in loaded.select(env))
+    out.print(
+        f"[green]ok[/] {plain(path)}: {bp.metadata.name} on {bp.target.cloud}/{bp.target.region}, "
+        f"environments {envs}; components {', '.join(built) or 'none'}"
+    )

@@ -15,8 +15,16 @@ from mlops_blueprint.blueprints.errors import EXIT_DEPLOY, ToolMissing, UserErro
 
 MIRROR_ENV = "MLOPS_PROVIDER_MIRROR"
 
-__all__ = ["MIRROR_ENV", "PlanSummary", "Terraform", "TerraformFailed", "ToolMissing", "cli_config", "mirror_from_env",
-           "terraform_binary"]
+__all__ = [
+    "MIRROR_ENV",
+    "PlanSummary",
+    "Terraform",
+    "TerraformFailed",
+    "ToolMissing",
+    "cli_config",
+    "mirror_from_env",
+    "terraform_binary",
+]
 
 
 class TerraformFailed(UserError):
@@ -29,20 +37,26 @@ class TerraformFailed(UserError):
         hint = None
         lock = re.search(r"ID:\s+([0-9a-f-]{36})", tail)
         if "Error acquiring the state lock" in tail:
-            hint = ("another terraform run holds this environment's state lock: wait for it and run again. If that run "
-                    "died, release the lock (and only then) with: terraform -chdir=<the stack folder> force-unlock "
-                    f"{lock.group(1) if lock else '<ID from the lock info above>'}")
+            hint = (
+                "another terraform run holds this environment's state lock: wait for it and run again. If that run "
+                "died, release the lock (and only then) with: terraform -chdir=<the stack folder> force-unlock "
+                f"{lock.group(1) if lock else '<ID from the lock info above>'}"
+            )
         elif "registry.terraform.io" in tail:
-            hint = ("the provider registry is unreachable; on an offline machine point at a provider mirror with "
-                    "--provider-mirror DIR or MLOPS_PROVIDER_MIRROR (make uses /opt/tf-plugins when it exists)")
+            hint = (
+                "the provider registry is unreachable; on an offline machine point at a provider mirror with "
+                "--provider-mirror DIR or MLOPS_PROVIDER_MIRROR (make uses /opt/tf-plugins when it exists)"
+            )
         super().__init__(f"terraform {command} failed for {stack}:\n{tail}", hint=hint)
 
 
 def terraform_binary() -> str:
     path = shutil.which("terraform")
     if path is None:
-        raise ToolMissing("terraform is not on PATH; install Terraform >= 1.6 "
-                          "(https://developer.hashicorp.com/terraform/install) and run again")
+        raise ToolMissing(
+            "terraform is not on PATH; install Terraform >= 1.6 "
+            "(https://developer.hashicorp.com/terraform/install) and run again"
+        )
     return path
 
 
@@ -53,17 +67,24 @@ def cli_config(workdir: Path, mirror: Path | None) -> Path | None:
     if mirror is None:
         return None
     if not (mirror / "registry.terraform.io").is_dir():
-        raise ToolMissing(f"provider mirror {mirror} has no registry.terraform.io/ folder; "
-                          f"point {MIRROR_ENV} (or --provider-mirror) at a `terraform providers mirror` output")
-    providers = sorted(f"registry.terraform.io/{ns.name}/{p.name}"
-                       for ns in (mirror / "registry.terraform.io").iterdir() if ns.is_dir()
-                       for p in ns.iterdir() if p.is_dir())
+        raise ToolMissing(
+            f"provider mirror {mirror} has no registry.terraform.io/ folder; "
+            f"point {MIRROR_ENV} (or --provider-mirror) at a `terraform providers mirror` output"
+        )
+    providers = sorted(
+        f"registry.terraform.io/{ns.name}/{p.name}"
+        for ns in (mirror / "registry.terraform.io").iterdir()
+        if ns.is_dir()
+        for p in ns.iterdir()
+        if p.is_dir()
+    )
     inc = ", ".join(json.dumps(p) for p in providers)
     path = workdir / ".terraformrc"
     path.write_text(
         "provider_installation {\n"
         f"  filesystem_mirror {{\n    path    = {json.dumps(str(mirror))}\n    include = [{inc}]\n  }}\n"
-        f"  direct {{\n    exclude = [{inc}]\n  }}\n}}\n")
+        f"  direct {{\n    exclude = [{inc}]\n  }}\n}}\n"
+    )
     return path
 
 
@@ -84,8 +105,10 @@ class PlanSummary:
         return not (self.create or self.update or self.replace or self.delete)
 
     def counts(self) -> str:
-        return (f"{len(self.create)} to create, {len(self.update)} to update, "
-                f"{len(self.replace)} to replace, {len(self.delete)} to destroy")
+        return (
+            f"{len(self.create)} to create, {len(self.update)} to update, "
+            f"{len(self.replace)} to replace, {len(self.delete)} to destroy"
+        )
 
     @classmethod
     def from_plan_json(cls, plan: dict) -> PlanSummary:
@@ -107,8 +130,15 @@ class PlanSummary:
 class Terraform:
     """terraform in one stack directory, with a fixed environment."""
 
-    def __init__(self, stack_dir: Path, *, stack: str, env: dict[str, str], mirror: Path | None,
-                 on_line: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        stack_dir: Path,
+        *,
+        stack: str,
+        env: dict[str, str],
+        mirror: Path | None,
+        on_line: Callable[[str], None] | None = None,
+    ):
         self.dir = Path(stack_dir).resolve()  # terraform runs inside it: every path handed over must be absolute
         self.stack = stack
         self.binary = terraform_binary()
@@ -128,8 +158,9 @@ class Terraform:
                 raise TerraformFailed(self.stack, args[0], (proc.stderr or proc.stdout)[-4000:])
             return proc
         lines: list[str] = []
-        with subprocess.Popen(cmd, cwd=self.dir, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, bufsize=1) as p:
+        with subprocess.Popen(
+            cmd, cwd=self.dir, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        ) as p:
             assert p.stdout is not None
             for line in p.stdout:
                 line = line.rstrip("\n")

@@ -39,12 +39,16 @@ def stack_class(loaded: LoadedBlueprint, settings: DeploySettings) -> type:
     """The target cloud's TerraformStack class (its provider bindings load here, not before)."""
     cloud = registry.get(loaded.base.target.cloud)
     if settings.local and cloud.emulator is None:
-        raise TargetNotAvailable(f"--local is the embedded emulator; there is no emulator for {cloud.name} ({cloud.no_emulator_hint})")
+        raise TargetNotAvailable(
+            f"--local is the embedded emulator; there is no emulator for {cloud.name} ({cloud.no_emulator_hint})"
+        )
     try:
         return cloud.load("stack")
     except ImportError as exc:
-        raise TargetNotAvailable(f"the {cloud.title} provider bindings are not installed ({exc.name}); install them with "
-                                 f"`pip install -e '.[{cloud.name}]'` (`make install` does)") from None
+        raise TargetNotAvailable(
+            f"the {cloud.title} provider bindings are not installed ({exc.name}); install them with "
+            f"`pip install -e '.[{cloud.name}]'` (`make install` does)"
+        ) from None
 
 
 # The Terraform the stacks need: 1.10 for S3-native state locking (the S3 lockfile), 1.11 for the
@@ -66,8 +70,9 @@ def build(app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], setting
     return names
 
 
-def synth(loaded: LoadedBlueprint, envs: list[ResolvedEnv], outdir: Path,
-          settings: DeploySettings = DeploySettings()) -> list[SynthResult]:
+def synth(
+    loaded: LoadedBlueprint, envs: list[ResolvedEnv], outdir: Path, settings: DeploySettings = DeploySettings()
+) -> list[SynthResult]:
     """Synthesize into `outdir/stacks/<stack>/cdk.tf.json`, all or nothing: stacks are written to a
     scratch folder first and moved in only when every one of them synthesized."""
     stack_class(loaded, settings)  # a missing target or bindings fails before anything is written
@@ -81,7 +86,7 @@ def synth(loaded: LoadedBlueprint, envs: list[ResolvedEnv], outdir: Path,
         names = build(app, loaded, envs, settings)
         app.synth()
         results = []
-        for env, name in zip(envs, names):
+        for env, name in zip(envs, names, strict=True):
             dest = outdir / "stacks" / name
             dest.parent.mkdir(parents=True, exist_ok=True)
             if dest.exists():

@@ -14,7 +14,7 @@ from typing import Any, Generic
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import PERSONAS
-from mlops_blueprint.modules.contracts import P, Baseline, Catalog, Kit, Lake, Registry, Serving, Training
+from mlops_blueprint.modules.contracts import Baseline, Catalog, Kit, Lake, P, Registry, Serving, Training
 
 
 @dataclass
@@ -43,8 +43,10 @@ def compose(scope: Construct, kit: Kit[P]) -> Platform[P]:
     if c.serving and p.registry:
         p.serving = kit.serving(scope, "serving", p.baseline, p.registry)
     if c.monitoring:
-        capacity = {name: ep.max_replicas * ep.target_invocations_per_replica
-                    for name, ep in (c.serving.endpoints.items() if c.serving else [])}
+        capacity = {
+            name: ep.max_replicas * ep.target_invocations_per_replica
+            for name, ep in (c.serving.endpoints.items() if c.serving else [])
+        }
         p.monitoring = kit.monitoring(scope, "monitoring", p.baseline, p.serving, p.training, capacity)
     kit.workloads(p)
     grant_personas(kit, p)
@@ -59,8 +61,12 @@ def grant_personas(kit: Kit[P], p: Platform[P]) -> None:
         spec, who = getattr(access, persona), p.baseline.personas[persona]
         if p.lake:
             zones = p.lake.zones
-            p.lake.grant(who, read=[z for z in spec.lake.read if z in zones],
-                         write=[z for z in spec.lake.write if z in zones], id=f"{persona}-lake")
+            p.lake.grant(
+                who,
+                read=[z for z in spec.lake.read if z in zones],
+                write=[z for z in spec.lake.write if z in zones],
+                id=f"{persona}-lake",
+            )
         if p.catalog:
             p.catalog.grant(who, spec.catalog, id=f"{persona}-catalog")
         if p.training and spec.training:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from mlops_blueprint.blueprints import load, registry
 from mlops_blueprint.blueprints.errors import UserError
@@ -19,7 +20,7 @@ from mlops_blueprint.stacks import build
 from mlops_blueprint.stacks.settings import DeploySettings
 
 
-def local_settings(loaded) -> tuple[DeploySettings, object, object]:
+def local_settings(loaded) -> tuple[DeploySettings, Any, Any]:
     """Settings that point the stacks at the running emulator (a one-line error when there is none)."""
     cloud = registry.get(loaded.base.target.cloud)
     if cloud.emulator is None:
@@ -27,13 +28,20 @@ def local_settings(loaded) -> tuple[DeploySettings, object, object]:
     emulator = cloud.load("emulator")
     emu = emulator.status()
     if emu is None:
-        raise emulator.EmulatorError("no emulator is running; start it with `mlops-blueprint emulator start` "
-                                     "(or unset MLOPS_LOCAL to deploy to the cloud)")
+        raise emulator.EmulatorError(
+            "no emulator is running; start it with `mlops-blueprint emulator start` "
+            "(or unset MLOPS_LOCAL to deploy to the cloud)"
+        )
     env = emulator.environment(emu, loaded.base.target.region)
     base = DeploySettings.for_local(True)
-    settings = DeploySettings(local=True, provider_constraint=base.provider_constraint, max_retries=base.max_retries,
-                              endpoint=emu.endpoint, access_key=env["AWS_ACCESS_KEY_ID"],
-                              secret_key=env["AWS_SECRET_ACCESS_KEY"])
+    settings = DeploySettings(
+        local=True,
+        provider_constraint=base.provider_constraint,
+        max_retries=base.max_retries,
+        endpoint=emu.endpoint,
+        access_key=env["AWS_ACCESS_KEY_ID"],
+        secret_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
     return settings, emu, cloud
 
 
@@ -55,8 +63,19 @@ def link_mirror(outdir: Path, stacks: list[str], mirror: str | None) -> None:
         plugins.symlink_to(Path(mirror).resolve())
         terraform = shutil.which("terraform")
         if terraform:
-            subprocess.run([terraform, "providers", "lock", f"-fs-mirror={Path(mirror).resolve()}",
-                            "-platform=linux_amd64", "-no-color"], cwd=folder, capture_output=True, check=False)
+            subprocess.run(
+                [
+                    terraform,
+                    "providers",
+                    "lock",
+                    f"-fs-mirror={Path(mirror).resolve()}",
+                    "-platform=linux_amd64",
+                    "-no-color",
+                ],
+                cwd=folder,
+                capture_output=True,
+                check=False,
+            )
 
 
 def main() -> None:
@@ -72,8 +91,12 @@ def main() -> None:
             settings, emu, cloud = local_settings(loaded)
             from mlops_blueprint.scripts.glue import Target
 
-            target = Target(local=True, mirror=None, env=cloud.load("emulator").environment(emu, loaded.base.target.region),
-                            endpoint=emu.endpoint)  # type: ignore[attr-defined]
+            target = Target(
+                local=True,
+                mirror=None,
+                env=cloud.load("emulator").environment(emu, loaded.base.target.region),
+                endpoint=emu.endpoint,
+            )
             glue = cloud.load("glue")
             for e in envs:
                 glue.bootstrap_state(e, target, lambda message: print(message, file=sys.stderr))

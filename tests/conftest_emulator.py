@@ -30,6 +30,12 @@ def aws(emulator):
     import boto3
 
     def client(service, region="eu-central-1"):
-        return boto3.client(service, endpoint_url=emulator.endpoint, region_name=region,
-                            aws_access_key_id="test", aws_secret_access_key="test")
+        return boto3.client(
+            service,
+            endpoint_url=emulator.endpoint,
+            region_name=region,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
     return client

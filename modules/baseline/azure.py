@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
 from cdktn import Fn, TerraformResourceLifecycle
 from cdktn_provider_azurerm.consumption_budget_resource_group import (
@@ -70,12 +71,16 @@ def subnet_layout(cidr: str) -> dict[str, str]:
     try:
         net = ipaddress.ip_network(cidr, strict=True)
     except ValueError as exc:
-        raise ValueError(f"baseline.network.cidr {cidr!r} is not a network address ({exc}); use the network's first "
-                         "address, e.g. 10.40.0.0/16") from None
+        raise ValueError(
+            f"baseline.network.cidr {cidr!r} is not a network address ({exc}); use the network's first "
+            "address, e.g. 10.40.0.0/16"
+        ) from None
     if net.prefixlen > 24:
-        raise ValueError(f"baseline.network.cidr {cidr!r} is smaller than a /24; Azure needs at least a /24 for the "
-                         "workload and private endpoint subnets")
-    quarters = list(net.subnets(prefixlen_diff=2))
+        raise ValueError(
+            f"baseline.network.cidr {cidr!r} is smaller than a /24; Azure needs at least a /24 for the "
+            "workload and private endpoint subnets"
+        )
+    quarters: list[Any] = list(net.subnets(prefixlen_diff=2))
     endpoints = next(quarters[1].subnets(new_prefix=min(net.prefixlen + 4, 28)))
     return {"workloads": str(quarters[0]), "endpoints": str(endpoints)}
 
@@ -126,124 +131,222 @@ class AzureBaseline(Construct):
         layout = subnet_layout(spec.network.cidr)
 
         self.client = DataAzurermClientConfig(self, "client")
-        self.resource_group = ResourceGroup(self, "rg", name=n.resource_group, location=props.location, tags=self.tags,
-                                            lifecycle=protect(props.protect))
+        self.resource_group = ResourceGroup(
+            self, "rg", name=n.resource_group, location=props.location, tags=self.tags, lifecycle=protect(props.protect)
+        )
         rg = self.resource_group.name
         self.log_analytics = LogAnalyticsWorkspace(
-            self, "log-analytics", name=n.log_analytics, location=props.location, resource_group_name=rg,
-            sku="PerGB2018", retention_in_days=LOG_RETENTION_DAYS, local_authentication_enabled=False)
+            self,
+            "log-analytics",
+            name=n.log_analytics,
+            location=props.location,
+            resource_group_name=rg,
+            sku="PerGB2018",
+            retention_in_days=LOG_RETENTION_DAYS,
+            local_authentication_enabled=False,
+        )
 
         # Network: two subnets, Internet inbound denied on both, no default outbound access.
-        self.vnet = VirtualNetwork(self, "vnet", name=n.vnet, location=props.location, resource_group_name=rg,
-                                   address_space=[spec.network.cidr])
+        self.vnet = VirtualNetwork(
+            self,
+            "vnet",
+            name=n.vnet,
+            location=props.location,
+            resource_group_name=rg,
+            address_space=[spec.network.cidr],
+        )
         self.subnets: dict[str, Subnet] = {}
         self.nsgs: dict[str, NetworkSecurityGroup] = {}
         for key, prefix in layout.items():
-            subnet = Subnet(self, f"subnet-{key}", name=f"snet-{key}", resource_group_name=rg,
-                            virtual_network_name=self.vnet.name, address_prefixes=[prefix],
-                            default_outbound_access_enabled=False,
-                            # NSGs and route tables apply to private endpoints too.
-                            private_endpoint_network_policies="Enabled" if key == "endpoints" else None)
-            nsg = NetworkSecurityGroup(self, f"nsg-{key}", name=n.dashed("nsg", key), location=props.location,
-                                       resource_group_name=rg)
-            NetworkSecurityRule(self, f"nsg-{key}-deny-internet", name="deny-internet-inbound",
-                                priority=DENY_INTERNET_PRIORITY, direction="Inbound", access="Deny", protocol="*",
-                                source_port_range="*", destination_port_range="*", source_address_prefix="Internet",
-                                destination_address_prefix="*", resource_group_name=rg,
-                                network_security_group_name=nsg.name)
-            SubnetNetworkSecurityGroupAssociation(self, f"subnet-{key}-nsg", subnet_id=subnet.id,
-                                                  network_security_group_id=nsg.id)
+            subnet = Subnet(
+                self,
+                f"subnet-{key}",
+                name=f"snet-{key}",
+                resource_group_name=rg,
+                virtual_network_name=self.vnet.name,
+                address_prefixes=[prefix],
+                default_outbound_access_enabled=False,
+                # NSGs and route tables apply to private endpoints too.
+                private_endpoint_network_policies="Enabled" if key == "endpoints" else None,
+            )
+            nsg = NetworkSecurityGroup(
+                self, f"nsg-{key}", name=n.dashed("nsg", key), location=props.location, resource_group_name=rg
+            )
+            NetworkSecurityRule(
+                self,
+                f"nsg-{key}-deny-internet",
+                name="deny-internet-inbound",
+                priority=DENY_INTERNET_PRIORITY,
+                direction="Inbound",
+                access="Deny",
+                protocol="*",
+                source_port_range="*",
+                destination_port_range="*",
+                source_address_prefix="Internet",
+                destination_address_prefix="*",
+                resource_group_name=rg,
+                network_security_group_name=nsg.name,
+            )
+            SubnetNetworkSecurityGroupAssociation(
+                self, f"subnet-{key}-nsg", subnet_id=subnet.id, network_security_group_id=nsg.id
+            )
             self.diagnostics(self, f"nsg-{key}-diagnostics", nsg.id, metrics=False)  # NSGs emit logs only
             self.subnets[key], self.nsgs[key] = subnet, nsg
         self.diagnostics(self, "vnet-diagnostics", self.vnet.id)
 
         # Key Vault: RBAC, purge protection, private only.
         self.key_vault = KeyVault(
-            self, "key-vault", name=n.key_vault, location=props.location, resource_group_name=rg,
-            tenant_id=self.client.tenant_id, sku_name="premium", rbac_authorization_enabled=True,
-            purge_protection_enabled=True, soft_delete_retention_days=SOFT_DELETE_DAYS,
+            self,
+            "key-vault",
+            name=n.key_vault,
+            location=props.location,
+            resource_group_name=rg,
+            tenant_id=self.client.tenant_id,
+            sku_name="premium",
+            rbac_authorization_enabled=True,
+            purge_protection_enabled=True,
+            soft_delete_retention_days=SOFT_DELETE_DAYS,
             public_network_access_enabled=False,
             network_acls=KeyVaultNetworkAcls(default_action="Deny", bypass="AzureServices"),
-            lifecycle=protect(props.protect))
-        self.key_vault_endpoint = self.private_endpoint(self, "key-vault-endpoint", resource_id=self.key_vault.id,
-                                                        subresource="vault", zone=VAULT_ZONE)
+            lifecycle=protect(props.protect),
+        )
+        self.key_vault_endpoint = self.private_endpoint(
+            self, "key-vault-endpoint", resource_id=self.key_vault.id, subresource="vault", zone=VAULT_ZONE
+        )
         self.diagnostics(self, "key-vault-diagnostics", self.key_vault.id)
         self.deployer_key_access = RoleAssignment(
-            self, "deployer-key-officer", scope=self.key_vault.id, principal_id=self.client.object_id,
-            role_definition_name="Key Vault Crypto Officer")
+            self,
+            "deployer-key-officer",
+            scope=self.key_vault.id,
+            principal_id=self.client.object_id,
+            role_definition_name="Key Vault Crypto Officer",
+        )
         self.keys: dict[str, KeyVaultKey] = {
             purpose: KeyVaultKey(
-                self, f"key-{purpose}", name=n.key(purpose), key_vault_id=self.key_vault.id, key_type=KEY_TYPE,
-                key_size=KEY_SIZE, key_opts=list(KEY_OPS),
+                self,
+                f"key-{purpose}",
+                name=n.key(purpose),
+                key_vault_id=self.key_vault.id,
+                key_type=KEY_TYPE,
+                key_size=KEY_SIZE,
+                key_opts=list(KEY_OPS),
                 rotation_policy=KeyVaultKeyRotationPolicy(
                     automatic=KeyVaultKeyRotationPolicyAutomatic(time_after_creation=ROTATE_AFTER),
-                    expire_after=EXPIRE_AFTER, notify_before_expiry=NOTIFY_BEFORE),
-                depends_on=[self.deployer_key_access, self.key_vault_endpoint], lifecycle=protect(props.protect))
-            for purpose in KEY_PURPOSES}
+                    expire_after=EXPIRE_AFTER,
+                    notify_before_expiry=NOTIFY_BEFORE,
+                ),
+                depends_on=[self.deployer_key_access, self.key_vault_endpoint],
+                lifecycle=protect(props.protect),
+            )
+            for purpose in KEY_PURPOSES
+        }
 
         # The identity services encrypt with (CMK); wait for `encryption_grant` before using it.
-        self.encryption_identity = UserAssignedIdentity(self, "encryption-identity", name=n.identity("cmk"),
-                                                        location=props.location, resource_group_name=rg)
-        self.encryption_grant = assign_role(self, "encryption-identity-crypto-user", on=self.key_vault.id,
-                                            principal=self.encryption_identity,
-                                            role="Key Vault Crypto Service Encryption User")
+        self.encryption_identity = UserAssignedIdentity(
+            self, "encryption-identity", name=n.identity("cmk"), location=props.location, resource_group_name=rg
+        )
+        self.encryption_grant = assign_role(
+            self,
+            "encryption-identity-crypto-user",
+            on=self.key_vault.id,
+            principal=self.encryption_identity,
+            role="Key Vault Crypto Service Encryption User",
+        )
 
         # Personas: identities the organisation's groups federate to. Components grant them access.
         self.personas: dict[str, UserAssignedIdentity] = {
-            p: UserAssignedIdentity(self, f"persona-{p}", name=n.identity(p), location=props.location,
-                                    resource_group_name=rg)
-            for p in PERSONAS}
+            p: UserAssignedIdentity(
+                self, f"persona-{p}", name=n.identity(p), location=props.location, resource_group_name=rg
+            )
+            for p in PERSONAS
+        }
 
         budget = spec.budget
         first_of_month = Fn.formatdate("YYYY-MM-01'T'00:00:00Z", Fn.timestamp())
         self.budget = ConsumptionBudgetResourceGroup(
-            self, "budget", name=n.name("monthly"), resource_group_id=self.resource_group.id,
-            amount=budget.monthly_limit_usd, time_grain="Monthly", time_period=BudgetPeriod(start_date=first_of_month),
+            self,
+            "budget",
+            name=n.name("monthly"),
+            resource_group_id=self.resource_group.id,
+            amount=budget.monthly_limit_usd,
+            time_grain="Monthly",
+            time_period=BudgetPeriod(start_date=first_of_month),
             notification=[
-                BudgetNotification(enabled=True, threshold=budget.alert_at_percent, operator="GreaterThanOrEqualTo",
-                                   threshold_type="Forecasted", contact_emails=list(props.notify)),
-                BudgetNotification(enabled=True, threshold=100, operator="GreaterThanOrEqualTo",
-                                   threshold_type="Actual", contact_emails=list(props.notify)),
+                BudgetNotification(
+                    enabled=True,
+                    threshold=budget.alert_at_percent,
+                    operator="GreaterThanOrEqualTo",
+                    threshold_type="Forecasted",
+                    contact_emails=list(props.notify),
+                ),
+                BudgetNotification(
+                    enabled=True,
+                    threshold=100,
+                    operator="GreaterThanOrEqualTo",
+                    threshold_type="Actual",
+                    contact_emails=list(props.notify),
+                ),
             ],
             # Azure wants the start date in the current month at creation; it must not move afterwards.
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["time_period"]))
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["time_period"]),
+        )
 
     def key_id(self, purpose: str) -> str:
         """The versionless id of `purpose`'s key: services follow its rotation automatically."""
         return self.keys[purpose].versionless_id
 
-    def private_endpoint(self, scope: Construct, id: str, *, resource_id: str, subresource: str,
-                         zone: str) -> PrivateEndpoint:
+    def private_endpoint(
+        self, scope: Construct, id: str, *, resource_id: str, subresource: str, zone: str
+    ) -> PrivateEndpoint:
         """A private endpoint in `scope` on the `endpoints` subnet for `subresource` of `resource_id`,
         registered in private DNS zone `zone` (the zone and its VNet link are made once, here)."""
         if zone not in self._dns_zones:
             key = zone.replace(".", "-")
             dns = PrivateDnsZone(self, f"dns-{key}", name=zone, resource_group_name=self.resource_group.name)
-            PrivateDnsZoneVirtualNetworkLink(self, f"dns-{key}-link", name=self.naming.name("vnet"),
-                                             private_dns_zone_id=dns.id, virtual_network_id=self.vnet.id,
-                                             registration_enabled=False)
+            PrivateDnsZoneVirtualNetworkLink(
+                self,
+                f"dns-{key}-link",
+                name=self.naming.name("vnet"),
+                private_dns_zone_id=dns.id,
+                virtual_network_id=self.vnet.id,
+                registration_enabled=False,
+            )
             self._dns_zones[zone] = dns
         name = self.naming.dashed("pe", scope.node.id.replace("_", "-"), id)
         return PrivateEndpoint(
-            scope, id, name=name, location=self.location, resource_group_name=self.resource_group.name,
+            scope,
+            id,
+            name=name,
+            location=self.location,
+            resource_group_name=self.resource_group.name,
             subnet_id=self.subnets["endpoints"].id,
             private_service_connection=PrivateEndpointPrivateServiceConnection(
-                name=f"{name}-{subresource}", private_connection_resource_id=resource_id,
-                subresource_names=[subresource], is_manual_connection=False),
-            private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(name="default",
-                                                                      private_dns_zone_ids=[self._dns_zones[zone].id]))
+                name=f"{name}-{subresource}",
+                private_connection_resource_id=resource_id,
+                subresource_names=[subresource],
+                is_manual_connection=False,
+            ),
+            private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(
+                name="default", private_dns_zone_ids=[self._dns_zones[zone].id]
+            ),
+        )
 
     @property
     def dns_zones(self) -> dict[str, PrivateDnsZone]:
         return dict(self._dns_zones)
 
-    def diagnostics(self, scope: Construct, id: str, target_resource_id: str, *, logs: bool = True,
-                    metrics: bool = True) -> MonitorDiagnosticSetting:
+    def diagnostics(
+        self, scope: Construct, id: str, target_resource_id: str, *, logs: bool = True, metrics: bool = True
+    ) -> MonitorDiagnosticSetting:
         """All logs (category group allLogs) and AllMetrics of `target_resource_id` to Log Analytics.
         Turn `logs` or `metrics` off for resources that have none (NSGs have no metrics; a storage
         account's own id has metrics only, its blob service has both)."""
         return MonitorDiagnosticSetting(
-            scope, id, name="to-log-analytics", target_resource_id=target_resource_id,
+            scope,
+            id,
+            name="to-log-analytics",
+            target_resource_id=target_resource_id,
             log_analytics_workspace_id=self.log_analytics.id,
             enabled_log=[MonitorDiagnosticSettingEnabledLog(category_group="allLogs")] if logs else None,
-            enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")] if metrics else None)
+            enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")] if metrics else None,
+        )

@@ -13,7 +13,8 @@ from cdktn_provider_google.compute_subnetwork import ComputeSubnetwork, ComputeS
 from cdktn_provider_google.data_google_compute_zones import DataGoogleComputeZones
 from cdktn_provider_google.data_google_project import DataGoogleProject
 from cdktn_provider_google.data_google_storage_project_service_account import DataGoogleStorageProjectServiceAccount
-from cdktn_provider_google.dns_managed_zone import DnsManagedZone, DnsManagedZonePrivateVisibilityConfigNetworks as DnsNetwork
+from cdktn_provider_google.dns_managed_zone import DnsManagedZone
+from cdktn_provider_google.dns_managed_zone import DnsManagedZonePrivateVisibilityConfigNetworks as DnsNetwork
 from cdktn_provider_google.dns_record_set import DnsRecordSet
 from cdktn_provider_google.kms_crypto_key import KmsCryptoKey
 from cdktn_provider_google.kms_crypto_key_iam_member import KmsCryptoKeyIamMember
@@ -22,6 +23,8 @@ from cdktn_provider_google.monitoring_notification_channel import MonitoringNoti
 from cdktn_provider_google.project_service import ProjectService
 from cdktn_provider_google.secret_manager_secret import (
     SecretManagerSecret,
+)
+from cdktn_provider_google.secret_manager_secret import (
     SecretManagerSecretReplicationUserManagedReplicas as SecretReplica,
 )
 from cdktn_provider_google.service_account import ServiceAccount
@@ -29,15 +32,27 @@ from cdktn_provider_google_beta.google_project_service_identity import GooglePro
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import PERSONAS, Baseline
-from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.modules.gcp_common import protect
+from mlops_blueprint.stacks.gcp.names import GcpNames
 
 KEY_PURPOSES = ("data", "ml", "ops")
 ROTATION = "7776000s"  # 90 days
-APIS = ("compute.googleapis.com", "container.googleapis.com", "cloudkms.googleapis.com", "aiplatform.googleapis.com",
-        "artifactregistry.googleapis.com", "containerscanning.googleapis.com", "dataplex.googleapis.com",
-        "bigquery.googleapis.com", "secretmanager.googleapis.com", "monitoring.googleapis.com",
-        "logging.googleapis.com", "dns.googleapis.com", "billingbudgets.googleapis.com", "iam.googleapis.com")
+APIS = (
+    "compute.googleapis.com",
+    "container.googleapis.com",
+    "cloudkms.googleapis.com",
+    "aiplatform.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "containerscanning.googleapis.com",
+    "dataplex.googleapis.com",
+    "bigquery.googleapis.com",
+    "secretmanager.googleapis.com",
+    "monitoring.googleapis.com",
+    "logging.googleapis.com",
+    "dns.googleapis.com",
+    "billingbudgets.googleapis.com",
+    "iam.googleapis.com",
+)
 # The private Google API VIP (private.googleapis.com): the only way out of the network.
 PRIVATE_APIS_RANGE = "199.36.153.8/30"
 PRIVATE_APIS_IPS = ("199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11")
@@ -80,23 +95,40 @@ class GcpBaseline(Construct):
         self.naming, self.project, self.region = n, props.project, props.region
         self.project_data = DataGoogleProject(self, "project", project_id=props.project)
         self.project_number = self.project_data.number
-        self.services = [ProjectService(self, f"api-{api.split('.')[0]}", service=api, disable_on_destroy=False)
-                         for api in APIS]
+        self.services = [
+            ProjectService(self, f"api-{api.split('.')[0]}", service=api, disable_on_destroy=False) for api in APIS
+        ]
 
         # Keys: one per purpose so that a grant on ML artifacts never opens the lake.
-        self.key_ring = KmsKeyRing(self, "keyring", name=n.key_ring, location=props.region,
-                                   lifecycle=protect(props.protect), depends_on=self.services)
+        self.key_ring = KmsKeyRing(
+            self,
+            "keyring",
+            name=n.key_ring,
+            location=props.region,
+            lifecycle=protect(props.protect),
+            depends_on=self.services,
+        )
         self.keys: dict[str, KmsCryptoKey] = {
-            purpose: KmsCryptoKey(self, f"key-{purpose}", name=purpose, key_ring=self.key_ring.id,
-                                  rotation_period=ROTATION, purpose="ENCRYPT_DECRYPT",
-                                  version_template={"algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION", "protection_level": "SOFTWARE"},
-                                  lifecycle=protect(props.protect))
-            for purpose in KEY_PURPOSES}
+            purpose: KmsCryptoKey(
+                self,
+                f"key-{purpose}",
+                name=purpose,
+                key_ring=self.key_ring.id,
+                rotation_period=ROTATION,
+                purpose="ENCRYPT_DECRYPT",
+                version_template={"algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION", "protection_level": "SOFTWARE"},
+                lifecycle=protect(props.protect),
+            )
+            for purpose in KEY_PURPOSES
+        }
         num = self.project_number
         gcs = DataGoogleStorageProjectServiceAccount(self, "gcs-agent", project=props.project)
-        identities = {svc: GoogleProjectServiceIdentity(self, f"agent-{svc}", project=props.project,
-                                                        service=f"{svc}.googleapis.com", depends_on=self.services)
-                      for svc in ("aiplatform", "artifactregistry", "secretmanager")}
+        identities = {
+            svc: GoogleProjectServiceIdentity(
+                self, f"agent-{svc}", project=props.project, service=f"{svc}.googleapis.com", depends_on=self.services
+            )
+            for svc in ("aiplatform", "artifactregistry", "secretmanager")
+        }
         self.agents: dict[str, str] = {
             "storage": f"serviceAccount:{gcs.email_address}",
             "bigquery": f"serviceAccount:bq-{num}@bigquery-encryption.iam.gserviceaccount.com",
@@ -105,75 +137,183 @@ class GcpBaseline(Construct):
             **{svc: identity.member for svc, identity in identities.items()},
         }
         self.key_grants: dict[str, list[KmsCryptoKeyIamMember]] = {
-            purpose: [KmsCryptoKeyIamMember(self, f"key-{purpose}-{agent}", crypto_key_id=self.keys[purpose].id,
-                                            role="roles/cloudkms.cryptoKeyEncrypterDecrypter", member=self.agents[agent])
-                      for agent in agents]
-            for purpose, agents in AGENT_KEYS.items()}
+            purpose: [
+                KmsCryptoKeyIamMember(
+                    self,
+                    f"key-{purpose}-{agent}",
+                    crypto_key_id=self.keys[purpose].id,
+                    role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                    member=self.agents[agent],
+                )
+                for agent in agents
+            ]
+            for purpose, agents in AGENT_KEYS.items()
+        }
 
         # Network: no default routes, so nothing reaches the internet; Google APIs through the private VIP.
         cidr = spec.network.cidr
-        self.network = ComputeNetwork(self, "vpc", name=n.gcp_id("vpc", what="VPC network"), auto_create_subnetworks=False,
-                                      routing_mode="REGIONAL", delete_default_routes_on_create=True,
-                                      depends_on=self.services)
+        self.network = ComputeNetwork(
+            self,
+            "vpc",
+            name=n.gcp_id("vpc", what="VPC network"),
+            auto_create_subnetworks=False,
+            routing_mode="REGIONAL",
+            delete_default_routes_on_create=True,
+            depends_on=self.services,
+        )
         self.subnet = ComputeSubnetwork(
-            self, "subnet", name=n.gcp_id("private", what="subnetwork"), network=self.network.id, region=props.region,
-            ip_cidr_range=Fn.cidrsubnet(cidr, 4, 0), private_ip_google_access=True,
-            secondary_ip_range=[ComputeSubnetworkSecondaryIpRange(range_name="services", ip_cidr_range=Fn.cidrsubnet(cidr, 4, 1)),
-                                ComputeSubnetworkSecondaryIpRange(range_name="pods", ip_cidr_range=Fn.cidrsubnet(cidr, 2, 1))],
-            log_config={"aggregation_interval": "INTERVAL_5_SEC", "flow_sampling": 0.5, "metadata": "INCLUDE_ALL_METADATA"})
-        self.zones = Token.as_list(Fn.slice(DataGoogleComputeZones(self, "zones", region=props.region, status="UP").names, 0,
-                                            spec.network.zones))
-        ComputeRoute(self, "route-private-apis", name=n.gcp_id("private-apis", what="route"), network=self.network.id,
-                     dest_range=PRIVATE_APIS_RANGE, next_hop_gateway="default-internet-gateway", priority=100)
+            self,
+            "subnet",
+            name=n.gcp_id("private", what="subnetwork"),
+            network=self.network.id,
+            region=props.region,
+            ip_cidr_range=Fn.cidrsubnet(cidr, 4, 0),
+            private_ip_google_access=True,
+            secondary_ip_range=[
+                ComputeSubnetworkSecondaryIpRange(range_name="services", ip_cidr_range=Fn.cidrsubnet(cidr, 4, 1)),
+                ComputeSubnetworkSecondaryIpRange(range_name="pods", ip_cidr_range=Fn.cidrsubnet(cidr, 2, 1)),
+            ],
+            log_config={
+                "aggregation_interval": "INTERVAL_5_SEC",
+                "flow_sampling": 0.5,
+                "metadata": "INCLUDE_ALL_METADATA",
+            },
+        )
+        self.zones = Token.as_list(
+            Fn.slice(
+                DataGoogleComputeZones(self, "zones", region=props.region, status="UP").names, 0, spec.network.zones
+            )
+        )
+        ComputeRoute(
+            self,
+            "route-private-apis",
+            name=n.gcp_id("private-apis", what="route"),
+            network=self.network.id,
+            dest_range=PRIVATE_APIS_RANGE,
+            next_hop_gateway="default-internet-gateway",
+            priority=100,
+        )
         for key, dns in PRIVATE_DNS.items():
-            zone = DnsManagedZone(self, f"dns-{key}", name=n.gcp_id(key, what="DNS zone"), dns_name=dns,
-                                  visibility="private", description=f"{dns} through private.googleapis.com",
-                                  private_visibility_config={"networks": [DnsNetwork(network_url=self.network.id)]},
-                                  depends_on=self.services)
+            zone = DnsManagedZone(
+                self,
+                f"dns-{key}",
+                name=n.gcp_id(key, what="DNS zone"),
+                dns_name=dns,
+                visibility="private",
+                description=f"{dns} through private.googleapis.com",
+                private_visibility_config={"networks": [DnsNetwork(network_url=self.network.id)]},
+                depends_on=self.services,
+            )
             apex = f"private.{dns}" if key == "googleapis" else dns  # the name that holds the VIP addresses
-            DnsRecordSet(self, f"dns-{key}-a", managed_zone=zone.name, name=apex, type="A", ttl=300,
-                         rrdatas=list(PRIVATE_APIS_IPS))
-            DnsRecordSet(self, f"dns-{key}-cname", managed_zone=zone.name, name=f"*.{dns}", type="CNAME", ttl=300,
-                         rrdatas=[apex])
+            DnsRecordSet(
+                self,
+                f"dns-{key}-a",
+                managed_zone=zone.name,
+                name=apex,
+                type="A",
+                ttl=300,
+                rrdatas=list(PRIVATE_APIS_IPS),
+            )
+            DnsRecordSet(
+                self, f"dns-{key}-cname", managed_zone=zone.name, name=f"*.{dns}", type="CNAME", ttl=300, rrdatas=[apex]
+            )
         internal = [cidr, GKE_MASTER_RANGE]
-        ComputeFirewall(self, "fw-deny-egress", name=n.gcp_id("deny-egress", what="firewall"), network=self.network.id,
-                        direction="EGRESS", priority=65000, destination_ranges=["0.0.0.0/0"],
-                        deny=[ComputeFirewallDeny(protocol="all")], log_config={"metadata": "INCLUDE_ALL_METADATA"},
-                        description="Nothing leaves the network except what the rules above allow")
-        ComputeFirewall(self, "fw-allow-apis", name=n.gcp_id("allow-google-apis", what="firewall"), network=self.network.id,
-                        direction="EGRESS", priority=1000, destination_ranges=[PRIVATE_APIS_RANGE],
-                        allow=[ComputeFirewallAllow(protocol="tcp", ports=["443"])],
-                        description="HTTPS to Google APIs through private.googleapis.com")
-        ComputeFirewall(self, "fw-allow-internal", name=n.gcp_id("allow-internal", what="firewall"), network=self.network.id,
-                        direction="EGRESS", priority=1000, destination_ranges=internal,
-                        allow=[ComputeFirewallAllow(protocol="tcp"), ComputeFirewallAllow(protocol="udp"),
-                               ComputeFirewallAllow(protocol="icmp")],
-                        description="Traffic inside the network and to the GKE control plane")
+        ComputeFirewall(
+            self,
+            "fw-deny-egress",
+            name=n.gcp_id("deny-egress", what="firewall"),
+            network=self.network.id,
+            direction="EGRESS",
+            priority=65000,
+            destination_ranges=["0.0.0.0/0"],
+            deny=[ComputeFirewallDeny(protocol="all")],
+            log_config={"metadata": "INCLUDE_ALL_METADATA"},
+            description="Nothing leaves the network except what the rules above allow",
+        )
+        ComputeFirewall(
+            self,
+            "fw-allow-apis",
+            name=n.gcp_id("allow-google-apis", what="firewall"),
+            network=self.network.id,
+            direction="EGRESS",
+            priority=1000,
+            destination_ranges=[PRIVATE_APIS_RANGE],
+            allow=[ComputeFirewallAllow(protocol="tcp", ports=["443"])],
+            description="HTTPS to Google APIs through private.googleapis.com",
+        )
+        ComputeFirewall(
+            self,
+            "fw-allow-internal",
+            name=n.gcp_id("allow-internal", what="firewall"),
+            network=self.network.id,
+            direction="EGRESS",
+            priority=1000,
+            destination_ranges=internal,
+            allow=[
+                ComputeFirewallAllow(protocol="tcp"),
+                ComputeFirewallAllow(protocol="udp"),
+                ComputeFirewallAllow(protocol="icmp"),
+            ],
+            description="Traffic inside the network and to the GKE control plane",
+        )
 
         # Personas: service accounts the organisation's groups impersonate. Components grant them access.
         self.personas: dict[str, ServiceAccount] = {
-            p: ServiceAccount(self, f"sa-{p}", account_id=n.persona_account(p),
-                              display_name=f"{p.replace('_', ' ')} of {n.prefix}",
-                              description="Persona identity; roles come only from the components' grants")
-            for p in PERSONAS}
+            p: ServiceAccount(
+                self,
+                f"sa-{p}",
+                account_id=n.persona_account(p),
+                display_name=f"{p.replace('_', ' ')} of {n.prefix}",
+                description="Persona identity; roles come only from the components' grants",
+            )
+            for p in PERSONAS
+        }
 
         self.shared_secret = SecretManagerSecret(
-            self, "shared-connections", secret_id=n.name("shared-connections"),
-            replication={"user_managed": {"replicas": [SecretReplica(
-                location=props.region, customer_managed_encryption={"kms_key_name": self.keys["ops"].id})]}},
-            depends_on=self.key_grants["ops"])
+            self,
+            "shared-connections",
+            secret_id=n.name("shared-connections"),
+            replication={
+                "user_managed": {
+                    "replicas": [
+                        SecretReplica(
+                            location=props.region, customer_managed_encryption={"kms_key_name": self.keys["ops"].id}
+                        )
+                    ]
+                }
+            },
+            depends_on=self.key_grants["ops"],
+        )
 
-        self.channels = [MonitoringNotificationChannel(self, f"notify-{i}", display_name=f"{n.prefix} {email}", type="email",
-                                                       labels={"email_address": email}, depends_on=self.services)
-                         for i, email in enumerate(props.notify)]
+        self.channels = [
+            MonitoringNotificationChannel(
+                self,
+                f"notify-{i}",
+                display_name=f"{n.prefix} {email}",
+                type="email",
+                labels={"email_address": email},
+                depends_on=self.services,
+            )
+            for i, email in enumerate(props.notify)
+        ]
         if props.billing_account:
-            BillingBudget(self, "budget", billing_account=props.billing_account, display_name=n.name("monthly"),
-                          budget_filter={"projects": [f"projects/{num}"], "calendar_period": "MONTH"},
-                          amount={"specified_amount": {"currency_code": "USD", "units": str(spec.budget.monthly_limit_usd)}},
-                          threshold_rules=[BillingBudgetThresholdRules(threshold_percent=spec.budget.alert_at_percent / 100,
-                                                                       spend_basis="FORECASTED_SPEND")],
-                          all_updates_rule={"monitoring_notification_channels": [c.id for c in self.channels],
-                                            "disable_default_iam_recipients": False})
+            BillingBudget(
+                self,
+                "budget",
+                billing_account=props.billing_account,
+                display_name=n.name("monthly"),
+                budget_filter={"projects": [f"projects/{num}"], "calendar_period": "MONTH"},
+                amount={"specified_amount": {"currency_code": "USD", "units": str(spec.budget.monthly_limit_usd)}},
+                threshold_rules=[
+                    BillingBudgetThresholdRules(
+                        threshold_percent=spec.budget.alert_at_percent / 100, spend_basis="FORECASTED_SPEND"
+                    )
+                ],
+                all_updates_rule={
+                    "monitoring_notification_channels": [c.id for c in self.channels],
+                    "disable_default_iam_recipients": False,
+                },
+            )
 
     def key(self, purpose: str) -> str:
         return self.keys[purpose].id

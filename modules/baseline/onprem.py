@@ -28,13 +28,21 @@ from mlops_blueprint.stacks.onprem.names import PLANES, OnpremNames
 # ClusterSecretStore; which backend answers (this cluster's own `secrets` namespace now, an
 # organisation's Vault/OpenBao or an HSM-backed store later) is a change to that store only.
 CHARTS["external-secrets"] = Chart(
-    repository="https://charts.external-secrets.io", chart="external-secrets", version="2.9.0",
-    app_version="v2.9.0", values_schema="tests/schemas/charts/external-secrets-2.9.0.values.schema.json")
+    repository="https://charts.external-secrets.io",
+    chart="external-secrets",
+    version="2.9.0",
+    app_version="v2.9.0",
+    values_schema="tests/schemas/charts/external-secrets-2.9.0.values.schema.json",
+)
 # CloudNativePG (Apache-2.0, CNCF): the Postgres operator the catalog and registry databases use
 # (Bitnami's free images were withdrawn in 2025; CNPG ships its own signed PostgreSQL images).
 CHARTS["cloudnative-pg"] = Chart(
-    repository="https://cloudnative-pg.github.io/charts", chart="cloudnative-pg", version="0.29.0",
-    app_version="1.30.0", values_schema="tests/schemas/charts/cloudnative-pg-0.29.0.values.schema.json")
+    repository="https://cloudnative-pg.github.io/charts",
+    chart="cloudnative-pg",
+    version="0.29.0",
+    app_version="1.30.0",
+    values_schema="tests/schemas/charts/cloudnative-pg-0.29.0.values.schema.json",
+)
 
 ESO_IMAGE_TAG = "v2.9.0"
 CNPG_IMAGE_TAG = "1.30.0"
@@ -69,6 +77,8 @@ QUOTAS: dict[str, Quota] = {
     "serving": Quota("64", "256Gi", "128", "512Gi", 200, 10, "500Gi", gpus=16),
     "monitoring": Quota("16", "64Gi", "32", "128Gi", 60, 10, "1Ti"),
     "system": Quota("8", "16Gi", "16", "32Gi", 30, 5, "50Gi"),
+    # The GPU operator's daemonsets run one pod per GPU node per operand: generous pods, no volumes.
+    "gpu-operator": Quota("16", "32Gi", "64", "128Gi", 400, 0, "0"),
     "secrets": Quota("0", "0", "0", "0", 0, 0, "0"),
     "personas": Quota("0", "0", "0", "0", 0, 0, "0"),
 }
@@ -158,11 +168,16 @@ class OnpremBaseline(Construct):
         self.secrets_namespace = n.namespace("secrets")
         self.personas_namespace = n.namespace("personas")
         self.extra_namespace_objects: dict[str, NamespaceV1] = {
-            key: self._namespace(key, n.namespace(key)) for key in ("system", "secrets", "personas")}
+            key: self._namespace(key, n.namespace(key)) for key in ("system", "secrets", "personas")
+        }
         # Everything this construct made in each namespace: components depend on it before deploying.
         self.guards: dict[str, list[Any]] = {}
-        names = {**self.namespaces, "system": self.system_namespace, "secrets": self.secrets_namespace,
-                 "personas": self.personas_namespace}
+        names = {
+            **self.namespaces,
+            "system": self.system_namespace,
+            "secrets": self.secrets_namespace,
+            "personas": self.personas_namespace,
+        }
         for key, ns in {**self.namespace_objects, **self.extra_namespace_objects}.items():
             self.guards[key] = [ns, *self._guard(key, names[key], ns)]
         self._allow_platform_operators()
@@ -170,132 +185,287 @@ class OnpremBaseline(Construct):
         self.personas: dict[str, Principal] = {}
         self.persona_accounts: dict[str, ServiceAccountV1] = {}
         for p in PERSONAS:
-            principal = Principal(name=n.persona(p), namespace=self.personas_namespace,
-                                  group=f"mlops:{n.prefix}:{p.replace('_', '-')}")
+            principal = Principal(
+                name=n.persona(p), namespace=self.personas_namespace, group=f"mlops:{n.prefix}:{p.replace('_', '-')}"
+            )
             self.persona_accounts[p] = ServiceAccountV1(
-                self, f"persona-{p}", metadata={"name": principal.name, "namespace": principal.namespace,
-                                                "labels": {**self.labels, "mlops.io/persona": p.replace("_", "-")}},
+                self,
+                f"persona-{p}",
+                metadata={
+                    "name": principal.name,
+                    "namespace": principal.namespace,
+                    "labels": {**self.labels, "mlops.io/persona": p.replace("_", "-")},
+                },
                 automount_service_account_token=False,
-                depends_on=[self.extra_namespace_objects["personas"]])
+                depends_on=[self.extra_namespace_objects["personas"]],
+            )
             self.personas[p] = principal
 
         # Platform operators.
         self.secret_operator: Release = release(
-            self, "external-secrets", name=n.release("external-secrets"), chart="external-secrets",
-            namespace=self.system_namespace, depends_on=self.guards["system"], values={
-                "installCRDs": True, "image": {"tag": ESO_IMAGE_TAG},
+            self,
+            "external-secrets",
+            name=n.release("external-secrets"),
+            chart="external-secrets",
+            namespace=self.system_namespace,
+            depends_on=self.guards["system"],
+            values={
+                "installCRDs": True,
+                "image": {"tag": ESO_IMAGE_TAG},
                 "webhook": {"image": {"tag": ESO_IMAGE_TAG}},
                 "certController": {"image": {"tag": ESO_IMAGE_TAG}},
                 "serviceMonitor": {"enabled": False},
-            })
+            },
+        )
         self.postgres_operator: Release = release(
-            self, "cloudnative-pg", name=n.release("cloudnative-pg"), chart="cloudnative-pg",
-            namespace=self.system_namespace, depends_on=self.guards["system"], values={
-                "image": {"tag": CNPG_IMAGE_TAG}, "crds": {"create": True},
+            self,
+            "cloudnative-pg",
+            name=n.release("cloudnative-pg"),
+            chart="cloudnative-pg",
+            namespace=self.system_namespace,
+            depends_on=self.guards["system"],
+            values={
+                "image": {"tag": CNPG_IMAGE_TAG},
+                "crds": {"create": True},
                 "config": {"clusterWide": True},
-            })
-        self.operators: dict[str, Release] = {"external-secrets": self.secret_operator,
-                                              "cloudnative-pg": self.postgres_operator}
+            },
+        )
+        self.operators: dict[str, Release] = {
+            "external-secrets": self.secret_operator,
+            "cloudnative-pg": self.postgres_operator,
+        }
 
         # The secret store: a ClusterSecretStore over the secrets namespace, read by a ServiceAccount
         # that may only get/list/watch Secrets there.
-        reader = ServiceAccountV1(self, "secret-store-reader",
-                                  metadata={"name": "secret-store-reader", "namespace": self.secrets_namespace,
-                                            "labels": self.labels},
-                                  automount_service_account_token=False, depends_on=self.guards["secrets"])
-        RoleV1(self, "secret-store-read", metadata=[{"name": "secret-store-read", "namespace": self.secrets_namespace}],
-               rule=[{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}],
-               depends_on=self.guards["secrets"])
-        RoleBindingV1(self, "secret-store-read-binding",
-                      metadata={"name": "secret-store-read", "namespace": self.secrets_namespace},
-                      role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": "secret-store-read"},
-                      subject=[{"kind": "ServiceAccount", "name": "secret-store-reader",
-                                "namespace": self.secrets_namespace}],
-                      depends_on=self.guards["secrets"])
+        reader = ServiceAccountV1(
+            self,
+            "secret-store-reader",
+            metadata={"name": "secret-store-reader", "namespace": self.secrets_namespace, "labels": self.labels},
+            automount_service_account_token=False,
+            depends_on=self.guards["secrets"],
+        )
+        RoleV1(
+            self,
+            "secret-store-read",
+            metadata=[{"name": "secret-store-read", "namespace": self.secrets_namespace}],
+            rule=[{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}],
+            depends_on=self.guards["secrets"],
+        )
+        RoleBindingV1(
+            self,
+            "secret-store-read-binding",
+            metadata={"name": "secret-store-read", "namespace": self.secrets_namespace},
+            role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": "secret-store-read"},
+            subject=[{"kind": "ServiceAccount", "name": "secret-store-reader", "namespace": self.secrets_namespace}],
+            depends_on=self.guards["secrets"],
+        )
         self.secret_store: str = n.name("secrets")
-        self.secret_store_manifest = manifest(self, "secret-store", {
-            "apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore",
-            "metadata": {"name": self.secret_store, "labels": self.labels},
-            "spec": {
-                # Only the platform's namespaces may use it.
-                "conditions": [{"namespaces": [*self.namespaces.values(), self.system_namespace]}],
-                "provider": {"kubernetes": {
-                    "remoteNamespace": self.secrets_namespace,
-                    "server": {"caProvider": {"type": "ConfigMap", "name": "kube-root-ca.crt", "key": "ca.crt",
-                                              "namespace": self.secrets_namespace}},
-                    "auth": {"serviceAccount": {"name": "secret-store-reader", "namespace": self.secrets_namespace}},
-                }},
+        self.secret_store_manifest = manifest(
+            self,
+            "secret-store",
+            {
+                "apiVersion": "external-secrets.io/v1",
+                "kind": "ClusterSecretStore",
+                "metadata": {"name": self.secret_store, "labels": self.labels},
+                "spec": {
+                    # Only the platform's namespaces may use it.
+                    "conditions": [{"namespaces": [*self.namespaces.values(), self.system_namespace]}],
+                    "provider": {
+                        "kubernetes": {
+                            "remoteNamespace": self.secrets_namespace,
+                            "server": {
+                                "caProvider": {
+                                    "type": "ConfigMap",
+                                    "name": "kube-root-ca.crt",
+                                    "key": "ca.crt",
+                                    "namespace": self.secrets_namespace,
+                                }
+                            },
+                            "auth": {
+                                "serviceAccount": {"name": "secret-store-reader", "namespace": self.secrets_namespace}
+                            },
+                        }
+                    },
+                },
             },
-        }, depends_on=[self.secret_operator, reader])
+            depends_on=[self.secret_operator, reader],
+        )
 
     # -- namespaces -------------------------------------------------------------------------------------
 
     def _namespace(self, key: str, name: str) -> NamespaceV1:
-        return NamespaceV1(self, f"ns-{key}",
-                           metadata=[{"name": name, "labels": {**self.labels, **self._psa, "mlops.io/plane": key}}],
-                           lifecycle=protect(self._protect))
+        return NamespaceV1(
+            self,
+            f"ns-{key}",
+            metadata=[{"name": name, "labels": {**self.labels, **self._psa, "mlops.io/plane": key}}],
+            lifecycle=protect(self._protect),
+        )
+
+    def guard(self, key: str, ns: str, obj: NamespaceV1) -> list[Any]:
+        """The same guards every platform namespace gets (default-deny, DNS and same-namespace flows,
+        quota `QUOTAS[key]`, limit range), for a namespace a component makes itself."""
+        return self._guard(key, ns, obj)
 
     def _guard(self, key: str, ns: str, obj: NamespaceV1) -> list[Any]:
         q, dep = QUOTAS[key], [obj]
-        deny = NetworkPolicyV1(self, f"{key}-default-deny", metadata={"name": "default-deny", "namespace": ns},
-                               spec={"pod_selector": {}, "policy_types": ["Ingress", "Egress"]}, depends_on=dep)
-        dns = NetworkPolicyV1(self, f"{key}-allow-dns", metadata={"name": "allow-dns", "namespace": ns}, spec={
-            "pod_selector": {}, "policy_types": ["Egress"],
-            "egress": [{"to": [{"namespaceSelector": {"matchLabels": {
-                "kubernetes.io/metadata.name": "kube-system"}}}],
-                "ports": [{"port": "53", "protocol": "UDP"}, {"port": "53", "protocol": "TCP"}]}]}, depends_on=dep)
-        same = NetworkPolicyV1(self, f"{key}-allow-same-namespace",
-                               metadata={"name": "allow-same-namespace", "namespace": ns}, spec={
-                                   "pod_selector": {}, "policy_types": ["Ingress", "Egress"],
-                                   "ingress": [{"from": [{"podSelector": {}}]}],
-                                   "egress": [{"to": [{"podSelector": {}}]}]}, depends_on=dep)
-        hard = {"requests.cpu": q.requests_cpu, "requests.memory": q.requests_memory, "limits.cpu": q.limits_cpu,
-                "limits.memory": q.limits_memory, "pods": str(q.pods), "persistentvolumeclaims": str(q.pvcs),
-                "requests.storage": q.storage, GPU: str(q.gpus)}
-        quota = ResourceQuotaV1(self, f"{key}-quota", metadata={"name": "platform-quota", "namespace": ns},
-                                spec={"hard": hard}, depends_on=dep)
-        limits = LimitRangeV1(self, f"{key}-limits", metadata={"name": "platform-limits", "namespace": ns}, spec={
-            "limit": [{"type": "Container", "default": dict(CONTAINER_DEFAULT),
-                       "defaultRequest": dict(CONTAINER_DEFAULT_REQUEST), "max": dict(CONTAINER_MAX)}]}, depends_on=dep)
+        deny = NetworkPolicyV1(
+            self,
+            f"{key}-default-deny",
+            metadata={"name": "default-deny", "namespace": ns},
+            spec={"pod_selector": {}, "policy_types": ["Ingress", "Egress"]},
+            depends_on=dep,
+        )
+        dns = NetworkPolicyV1(
+            self,
+            f"{key}-allow-dns",
+            metadata={"name": "allow-dns", "namespace": ns},
+            spec={
+                "pod_selector": {},
+                "policy_types": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
+                        "ports": [{"port": "53", "protocol": "UDP"}, {"port": "53", "protocol": "TCP"}],
+                    }
+                ],
+            },
+            depends_on=dep,
+        )
+        same = NetworkPolicyV1(
+            self,
+            f"{key}-allow-same-namespace",
+            metadata={"name": "allow-same-namespace", "namespace": ns},
+            spec={
+                "pod_selector": {},
+                "policy_types": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"podSelector": {}}]}],
+                "egress": [{"to": [{"podSelector": {}}]}],
+            },
+            depends_on=dep,
+        )
+        hard = {
+            "requests.cpu": q.requests_cpu,
+            "requests.memory": q.requests_memory,
+            "limits.cpu": q.limits_cpu,
+            "limits.memory": q.limits_memory,
+            "pods": str(q.pods),
+            "persistentvolumeclaims": str(q.pvcs),
+            "requests.storage": q.storage,
+            GPU: str(q.gpus),
+        }
+        quota = ResourceQuotaV1(
+            self,
+            f"{key}-quota",
+            metadata={"name": "platform-quota", "namespace": ns},
+            spec={"hard": hard},
+            depends_on=dep,
+        )
+        limits = LimitRangeV1(
+            self,
+            f"{key}-limits",
+            metadata={"name": "platform-limits", "namespace": ns},
+            spec={
+                "limit": [
+                    {
+                        "type": "Container",
+                        "default": dict(CONTAINER_DEFAULT),
+                        "defaultRequest": dict(CONTAINER_DEFAULT_REQUEST),
+                        "max": dict(CONTAINER_MAX),
+                    }
+                ]
+            },
+            depends_on=dep,
+        )
         return [deny, dns, same, quota, limits]
 
     def _allow_platform_operators(self) -> None:
         ns = self.system_namespace
-        NetworkPolicyV1(self, "system-allow-api-server", metadata={"name": "allow-api-server", "namespace": ns},
-                        depends_on=[self.extra_namespace_objects["system"]], spec={
-            "pod_selector": {}, "policy_types": ["Ingress", "Egress"],
-            "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                        "ports": [{"port": str(p), "protocol": "TCP"} for p in API_SERVER_PORTS]}],
-            "ingress": [{"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                         "ports": [{"port": str(p), "protocol": "TCP"} for p in WEBHOOK_PORTS]}]})
+        NetworkPolicyV1(
+            self,
+            "system-allow-api-server",
+            metadata={"name": "allow-api-server", "namespace": ns},
+            depends_on=[self.extra_namespace_objects["system"]],
+            spec={
+                "pod_selector": {},
+                "policy_types": ["Ingress", "Egress"],
+                "egress": [
+                    {
+                        "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                        "ports": [{"port": str(p), "protocol": "TCP"} for p in API_SERVER_PORTS],
+                    }
+                ],
+                "ingress": [
+                    {
+                        "from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                        "ports": [{"port": str(p), "protocol": "TCP"} for p in WEBHOOK_PORTS],
+                    }
+                ],
+            },
+        )
 
-    def allow(self, scope: Construct, id: str, *, namespace: str, from_namespaces: list[str], ports: list[int],
-              pod_selector: dict | None = None) -> NetworkPolicyV1:
+    def allow(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        namespace: str,
+        from_namespaces: list[str],
+        ports: list[int],
+        pod_selector: dict | None = None,
+    ) -> NetworkPolicyV1:
         """Let pods of `from_namespaces` reach pods of `namespace` (all of them, or those matching
         `pod_selector`, a `match_labels` mapping) on TCP `ports`: an ingress policy in `namespace` and the
         matching egress policy in each source namespace (made in `scope`, named after `id`)."""
         if not from_namespaces or not ports:
-            raise ValueError(f"allow {id!r}: name at least one source namespace and one port "
-                             f"(got {from_namespaces!r}, {ports!r})")
+            raise ValueError(
+                f"allow {id!r}: name at least one source namespace and one port (got {from_namespaces!r}, {ports!r})"
+            )
         name = k8s_name(id)
         selector = {"match_labels": dict(pod_selector)} if pod_selector else {}
         port_list = [{"port": str(p), "protocol": "TCP"} for p in ports]
-        policy = NetworkPolicyV1(scope, id, metadata={"name": name, "namespace": namespace}, spec={
-            "pod_selector": selector, "policy_types": ["Ingress"],
-            "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": src}}}
-                                  for src in from_namespaces], "ports": port_list}]})
+        policy = NetworkPolicyV1(
+            scope,
+            id,
+            metadata={"name": name, "namespace": namespace},
+            spec={
+                "pod_selector": selector,
+                "policy_types": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": src}}}
+                            for src in from_namespaces
+                        ],
+                        "ports": port_list,
+                    }
+                ],
+            },
+        )
         for src in from_namespaces:
             to: dict[str, Any] = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
             if pod_selector:
                 to["podSelector"] = {"matchLabels": dict(pod_selector)}
-            NetworkPolicyV1(scope, f"{id}-egress-{src}", metadata={"name": f"{name}-egress", "namespace": src}, spec={
-                "pod_selector": {}, "policy_types": ["Egress"], "egress": [{"to": [to], "ports": port_list}]})
+            NetworkPolicyV1(
+                scope,
+                f"{id}-egress-{src}",
+                metadata={"name": f"{name}-egress", "namespace": src},
+                spec={"pod_selector": {}, "policy_types": ["Egress"], "egress": [{"to": [to], "ports": port_list}]},
+            )
         return policy
 
     # -- secrets ----------------------------------------------------------------------------------------
 
-    def external_secret(self, scope: Construct, id: str, *, namespace: str, name: str, keys: dict[str, str],
-                        template: dict[str, str] | None = None, depends_on: list | None = None) -> Manifest:
+    def external_secret(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        namespace: str,
+        name: str,
+        keys: dict[str, str],
+        template: dict[str, str] | None = None,
+        depends_on: list | None = None,
+    ) -> Manifest:
         """A Secret `name` in `namespace` filled from the secret store: `keys` maps the local key to
         `<remote Secret>/<key>` in the secrets namespace; `template` (optional) renders extra keys."""
         data = []
@@ -305,15 +475,34 @@ class OnpremBaseline(Construct):
         target: dict[str, Any] = {"name": name, "creationPolicy": "Owner"}
         if template:
             target["template"] = {"engineVersion": "v2", "mergePolicy": "Merge", "data": dict(template)}
-        return manifest(scope, id, {
-            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
-            "metadata": {"name": name, "namespace": namespace, "labels": self.labels},
-            "spec": {"refreshInterval": "1h", "secretStoreRef": {"kind": "ClusterSecretStore", "name": self.secret_store},
-                     "target": target, "data": data}},
-            depends_on=[self.secret_store_manifest, *(depends_on or [])])
+        return manifest(
+            scope,
+            id,
+            {
+                "apiVersion": "external-secrets.io/v1",
+                "kind": "ExternalSecret",
+                "metadata": {"name": name, "namespace": namespace, "labels": self.labels},
+                "spec": {
+                    "refreshInterval": "1h",
+                    "secretStoreRef": {"kind": "ClusterSecretStore", "name": self.secret_store},
+                    "target": target,
+                    "data": data,
+                },
+            },
+            depends_on=[self.secret_store_manifest, *(depends_on or [])],
+        )
 
-    def generated_secret(self, scope: Construct, id: str, *, namespace: str, name: str, keys: list[str],
-                         template: dict[str, str] | None = None, depends_on: list | None = None) -> Manifest:
+    def generated_secret(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        namespace: str,
+        name: str,
+        keys: list[str],
+        template: dict[str, str] | None = None,
+        depends_on: list | None = None,
+    ) -> Manifest:
         """A Secret `name` in `namespace` whose `keys` are random 40-character values generated once
         in the cluster (ESO Password generator, refreshPolicy CreatedOnce: never rotated by accident,
         never in Terraform state); `template` may add derived keys."""
@@ -321,14 +510,31 @@ class OnpremBaseline(Construct):
         target: dict[str, Any] = {"name": name, "creationPolicy": "Owner", "deletionPolicy": "Retain"}
         if template:
             target["template"] = {"engineVersion": "v2", "mergePolicy": "Merge", "data": dict(template)}
-        return manifest(scope, id, {
-            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
-            "metadata": {"name": name, "namespace": namespace, "labels": self.labels},
-            "spec": {"refreshPolicy": "CreatedOnce", "target": target,
-                     "dataFrom": [{"sourceRef": {"generatorRef": {
-                         "apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password",
-                         "name": gen_name}}}]}},
-            depends_on=[self.secret_operator, gen, *(depends_on or [])])
+        return manifest(
+            scope,
+            id,
+            {
+                "apiVersion": "external-secrets.io/v1",
+                "kind": "ExternalSecret",
+                "metadata": {"name": name, "namespace": namespace, "labels": self.labels},
+                "spec": {
+                    "refreshPolicy": "CreatedOnce",
+                    "target": target,
+                    "dataFrom": [
+                        {
+                            "sourceRef": {
+                                "generatorRef": {
+                                    "apiVersion": "generators.external-secrets.io/v1alpha1",
+                                    "kind": "Password",
+                                    "name": gen_name,
+                                }
+                            }
+                        }
+                    ],
+                },
+            },
+            depends_on=[self.secret_operator, gen, *(depends_on or [])],
+        )
 
     def _generator(self, namespace: str, keys: list[str]) -> tuple[str, Manifest]:
         """One Password generator per namespace and key set (generators are namespaced)."""
@@ -336,60 +542,120 @@ class OnpremBaseline(Construct):
         if key not in self._generators:
             idx = len(self._generators)
             name = f"platform-password-{idx}"
-            self._generators[key] = (name, manifest(self, f"password-generator-{idx}", {
-                "apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password",
-                "metadata": {"name": name, "namespace": namespace, "labels": self.labels},
-                "spec": {"length": 40, "digits": 10, "symbols": 0, "noUpper": False, "allowRepeat": True,
-                         "secretKeys": list(keys)}}, depends_on=[self.secret_operator]))
+            self._generators[key] = (
+                name,
+                manifest(
+                    self,
+                    f"password-generator-{idx}",
+                    {
+                        "apiVersion": "generators.external-secrets.io/v1alpha1",
+                        "kind": "Password",
+                        "metadata": {"name": name, "namespace": namespace, "labels": self.labels},
+                        "spec": {
+                            "length": 40,
+                            "digits": 10,
+                            "symbols": 0,
+                            "noUpper": False,
+                            "allowRepeat": True,
+                            "secretKeys": list(keys),
+                        },
+                    },
+                    depends_on=[self.secret_operator],
+                ),
+            )
         return self._generators[key]
 
-    def postgres(self, scope: Construct, id: str, *, namespace: str, name: str, database: str, owner: str,
-                 size: str, instances: int, protect_it: bool, depends_on: list | None = None) -> Manifest:
+    def postgres(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        namespace: str,
+        name: str,
+        database: str,
+        owner: str,
+        size: str,
+        instances: int,
+        protect_it: bool,
+        depends_on: list | None = None,
+    ) -> Manifest:
         """A CloudNativePG cluster `name` in `namespace` with one database; the operator generates the
         owner's password into Secret `<name>-app` (keys username, password, host, port, dbname, uri)
         and the read-write service is `<name>-rw.<namespace>.svc:5432`."""
         spec: dict[str, Any] = {
-            "instances": instances, "imageName": POSTGRES_IMAGE,
+            "instances": instances,
+            "imageName": POSTGRES_IMAGE,
             "storage": {"size": size, **({"storageClass": self.storage_class} if self.storage_class else {})},
             "bootstrap": {"initdb": {"database": database, "owner": owner}},
             "enableSuperuserAccess": False,
             "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
         }
-        return manifest(scope, id, {
-            "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
-            "metadata": {"name": name, "namespace": namespace, "labels": self.labels}, "spec": spec},
-            depends_on=[self.postgres_operator, *(depends_on or [])], protect_it=protect_it)
+        return manifest(
+            scope,
+            id,
+            {
+                "apiVersion": "postgresql.cnpg.io/v1",
+                "kind": "Cluster",
+                "metadata": {"name": name, "namespace": namespace, "labels": self.labels},
+                "spec": spec,
+            },
+            depends_on=[self.postgres_operator, *(depends_on or [])],
+            protect_it=protect_it,
+        )
 
     # -- RBAC -------------------------------------------------------------------------------------------
 
-    def grant(self, scope: Construct, id: str, *, namespace: str, principal: Principal,
-              rules: list[dict[str, list[str]]]) -> RoleV1:
+    def grant(
+        self, scope: Construct, id: str, *, namespace: str, principal: Principal, rules: list[dict[str, list[str]]]
+    ) -> RoleV1:
         """A namespaced Role with exactly `rules` (camelCase keys: apiGroups, resources, verbs,
         resourceNames; named verbs and resources, never `*`) bound to the principal's ServiceAccount and
         group. Written against the provider's list-typed
         `metadata` and camelCase nested blocks."""
         for r in rules:
             if "*" in r.get("verbs", []) or "*" in r.get("resources", []) or "*" in r.get("apiGroups", []):
-                raise ValueError(f"role {id!r}: wildcard verbs, resources or API groups are not allowed "
-                                 f"(least privilege): {r}")
+                raise ValueError(
+                    f"role {id!r}: wildcard verbs, resources or API groups are not allowed (least privilege): {r}"
+                )
         name = k8s_name(id)
-        role = RoleV1(scope, id, metadata=[{"name": name, "namespace": namespace, "labels": self.labels}],
-                      rule=[dict(r) for r in rules])
-        subjects: list[dict[str, str]] = [{"kind": "ServiceAccount", "name": principal.name,
-                                           "namespace": principal.namespace}]
+        role = RoleV1(
+            scope,
+            id,
+            metadata=[{"name": name, "namespace": namespace, "labels": self.labels}],
+            rule=[dict(r) for r in rules],
+        )
+        subjects: list[dict[str, str]] = [
+            {"kind": "ServiceAccount", "name": principal.name, "namespace": principal.namespace}
+        ]
         if principal.group:
             subjects.append({"kind": "Group", "name": principal.group, "apiGroup": "rbac.authorization.k8s.io"})
-        RoleBindingV1(scope, f"{id}-binding", metadata={"name": name, "namespace": namespace, "labels": self.labels},
-                      role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-                      subject=subjects, depends_on=[role])
+        RoleBindingV1(
+            scope,
+            f"{id}-binding",
+            metadata={"name": name, "namespace": namespace, "labels": self.labels},
+            role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            subject=subjects,
+            depends_on=[role],
+        )
         return role
 
-    def allow_egress(self, scope: Construct, id: str, *, namespace: str, ports: list[int],
-                     pod_selector: dict | None = None) -> NetworkPolicyV1:
+    def allow_egress(
+        self, scope: Construct, id: str, *, namespace: str, ports: list[int], pod_selector: dict | None = None
+    ) -> NetworkPolicyV1:
         """Let pods of `namespace` (or those matching `pod_selector`) open TCP `ports` to addresses outside
         the cluster's namespaces (an external object store, a registry upstream): an egress policy."""
-        return NetworkPolicyV1(scope, id, metadata={"name": k8s_name(id), "namespace": namespace}, spec={
-            "pod_selector": {"match_labels": dict(pod_selector)} if pod_selector else {},
-            "policy_types": ["Egress"],
-            "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                        "ports": [{"port": str(p), "protocol": "TCP"} for p in ports]}]})
+        return NetworkPolicyV1(
+            scope,
+            id,
+            metadata={"name": k8s_name(id), "namespace": namespace},
+            spec={
+                "pod_selector": {"match_labels": dict(pod_selector)} if pod_selector else {},
+                "policy_types": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                        "ports": [{"port": str(p), "protocol": "TCP"} for p in ports],
+                    }
+                ],
+            },
+        )

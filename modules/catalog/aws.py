@@ -12,10 +12,10 @@ from cdktn_provider_aws.lakeformation_resource import LakeformationResource
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Catalog
-from mlops_blueprint.stacks.aws.names import AwsNames
 from mlops_blueprint.modules.aws_common import attach, aws_cron, protect, service_role
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
 from mlops_blueprint.modules.data_lake.aws import AwsDataLake
+from mlops_blueprint.stacks.aws.names import AwsNames
 
 READ = ["DESCRIBE"]
 WRITE = ["CREATE_TABLE", "ALTER", "DESCRIBE"]
@@ -39,9 +39,13 @@ class AwsCatalog(Construct):
         self._baseline = props.baseline
         self.databases: dict[str, GlueCatalogDatabase] = {}
         for db in props.spec.databases:
-            self.databases[db] = GlueCatalogDatabase(self, f"db-{db}", name=n.glue_database(db),
-                                                     description=props.spec.databases[db].description or None,
-                                                     lifecycle=protect(props.protect))
+            self.databases[db] = GlueCatalogDatabase(
+                self,
+                f"db-{db}",
+                name=n.glue_database(db),
+                description=props.spec.databases[db].description or None,
+                lifecycle=protect(props.protect),
+            )
         lake = props.lake
         if lake is None:
             return
@@ -50,30 +54,57 @@ class AwsCatalog(Construct):
         crawled = {db: spec.zones for db, spec in props.spec.databases.items() if spec.zones}
         if not crawled:
             return
-        self.crawler_role = service_role(self, "crawler-role", name=n.iam_role("crawler"), service="glue.amazonaws.com",
-                                         managed=["arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole"])
+        self.crawler_role = service_role(
+            self,
+            "crawler-role",
+            name=n.iam_role("crawler"),
+            service="glue.amazonaws.com",
+            managed=["arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole"],
+        )
         zones = sorted({z for zs in crawled.values() for z in zs})
         lake.grant(self.crawler_role, read=zones, write=[], id="crawler-lake-read")
         for db, dbzones in crawled.items():
-            GlueCrawler(self, f"crawler-{db}", name=n.name("crawl", db.replace("_", "-")),
-                        database_name=self.databases[db].name, role=self.crawler_role.arn,
-                        schedule=aws_cron(props.spec.crawl_schedule),
-                        s3_target=[GlueCrawlerS3Target(path=f"s3://{lake.zones[z].name}/") for z in dbzones])
+            GlueCrawler(
+                self,
+                f"crawler-{db}",
+                name=n.name("crawl", db.replace("_", "-")),
+                database_name=self.databases[db].name,
+                role=self.crawler_role.arn,
+                schedule=aws_cron(props.spec.crawl_schedule),
+                s3_target=[GlueCrawlerS3Target(path=f"s3://{lake.zones[z].name}/") for z in dbzones],
+            )
 
     def grant(self, role: IamRole, level: str, *, id: str) -> None:
         """Lake Formation permissions on every database: read = DESCRIBE, write = CREATE_TABLE/ALTER."""
         if level == "none":
             return
         for db, database in self.databases.items():
-            LakeformationPermissions(self, f"{id}-{db}", principal=role.arn,
-                                     permissions=WRITE if level == "write" else READ,
-                                     database={"name": database.name})
+            LakeformationPermissions(
+                self,
+                f"{id}-{db}",
+                principal=role.arn,
+                permissions=WRITE if level == "write" else READ,
+                database={"name": database.name},
+            )
         b = self._baseline
         glue = f"arn:{b.partition.partition}:glue:{b.region}:{b.account_id}"
         resources = [f"{glue}:catalog"]
         for database in self.databases.values():
             resources += [f"{glue}:database/{database.name}", f"{glue}:table/{database.name}/*"]
-        attach(self, f"{id}-glue", role,
-               {"Effect": "Allow", "Action": ["glue:GetDatabase", "glue:GetDatabases", "glue:GetTable",
-                                              "glue:GetTables", "glue:GetPartitions"], "Resource": resources},
-               {"Effect": "Allow", "Action": ["lakeformation:GetDataAccess"], "Resource": ["*"]})
+        attach(
+            self,
+            f"{id}-glue",
+            role,
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "glue:GetDatabase",
+                    "glue:GetDatabases",
+                    "glue:GetTable",
+                    "glue:GetTables",
+                    "glue:GetPartitions",
+                ],
+                "Resource": resources,
+            },
+            {"Effect": "Allow", "Action": ["lakeformation:GetDataAccess"], "Resource": ["*"]},
+        )

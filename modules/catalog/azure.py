@@ -73,22 +73,34 @@ class AzureCatalog(Construct):
             missing = [z for z in database.zones if z not in lake_zones]
             if missing:
                 have = ", ".join(lake_zones) or "none (no data lake)"
-                raise ValueError(f"catalog database {db!r} lists zones the data lake does not have: "
-                                 f"{', '.join(missing)}; lake zones: {have} (add the zone to data_lake.zones or "
-                                 f"drop it from catalog.databases.{db}.zones)")
+                raise ValueError(
+                    f"catalog database {db!r} lists zones the data lake does not have: "
+                    f"{', '.join(missing)}; lake zones: {have} (add the zone to data_lake.zones or "
+                    f"drop it from catalog.databases.{db}.zones)"
+                )
         self.account = PurviewAccount(
-            self, "purview", name=n.purview, location=b.location, resource_group_name=b.resource_group.name,
-            identity=PurviewAccountIdentity(type="SystemAssigned"), public_network_enabled=False,
-            managed_event_hub_enabled=False, managed_resource_group_name=n.dashed("rg", "purview", limit=90),
-            lifecycle=protect(props.protect))
-        self.endpoints = {sub: b.private_endpoint(self, f"endpoint-{sub}", resource_id=self.account.id, subresource=sub,
-                                                  zone=zone)
-                          for sub, zone in DNS_ZONES.items()}
+            self,
+            "purview",
+            name=n.purview,
+            location=b.location,
+            resource_group_name=b.resource_group.name,
+            identity=PurviewAccountIdentity(type="SystemAssigned"),
+            public_network_enabled=False,
+            managed_event_hub_enabled=False,
+            managed_resource_group_name=n.dashed("rg", "purview", limit=90),
+            lifecycle=protect(props.protect),
+        )
+        self.endpoints = {
+            sub: b.private_endpoint(self, f"endpoint-{sub}", resource_id=self.account.id, subresource=sub, zone=zone)
+            for sub, zone in DNS_ZONES.items()
+        }
         b.diagnostics(self, "diagnostics", self.account.id)
 
         self.scans: dict[str, dict[str, object]] = {
             db: {"zones": list(database.zones), "schedule": spec.crawl_schedule}
-            for db, database in spec.databases.items() if database.zones}
+            for db, database in spec.databases.items()
+            if database.zones
+        }
         self.directories: dict[tuple[str, str], StorageDataLakeGen2Path] = {}
         self.scanner_grants: dict[str, RoleAssignment] = {}
         self.collection_roles: list[CollectionRole] = []
@@ -97,13 +109,23 @@ class AzureCatalog(Construct):
         for db, database in spec.databases.items():
             for zone in database.zones:
                 self.directories[(db, zone)] = StorageDataLakeGen2Path(
-                    self, f"db-{db}-{zone}", path=db, filesystem_name=lake.zones[zone].name,
-                    storage_account_id=lake.account.id, resource="directory", lifecycle=protect(props.protect))
+                    self,
+                    f"db-{db}-{zone}",
+                    path=db,
+                    filesystem_name=lake.zones[zone].name,
+                    storage_account_id=lake.account.id,
+                    resource="directory",
+                    lifecycle=protect(props.protect),
+                )
         for zone in sorted({z for database in spec.databases.values() for z in database.zones}):
             self.scanner_grants[zone] = RoleAssignment(
-                self, f"purview-reads-{zone}", scope=lake.zone_scope(zone),
-                principal_id=self.account.identity.principal_id, role_definition_name=BLOB_READER,
-                principal_type="ServicePrincipal")
+                self,
+                f"purview-reads-{zone}",
+                scope=lake.zone_scope(zone),
+                principal_id=self.account.identity.principal_id,
+                role_definition_name=BLOB_READER,
+                principal_type="ServicePrincipal",
+            )
 
     def grant(self, principal: UserAssignedIdentity, level: str, *, id: str) -> None:
         """none: nothing. read or write: "Reader" on the Purview account, and the collection role to apply

@@ -66,64 +66,109 @@ class OnpremCatalog(Construct):
                 raise ValueError(
                     f"catalog.databases.{db}.zones names {missing}, which the data lake lacks; "
                     f"lake zones: {', '.join(zones) or 'none (no data_lake component)'}: add the zone to "
-                    "components.data_lake.zones or remove it from the database")
+                    "components.data_lake.zones or remove it from the database"
+                )
         self.databases: dict[str, str] = {db: db for db in spec.databases}
         self.locations: dict[str, str | None] = {
-            db: (f"s3a://{zones[d.zones[0]]}/{db}.db" if d.zones else None) for db, d in spec.databases.items()}
+            db: (f"s3a://{zones[d.zones[0]]}/{db}.db" if d.zones else None) for db, d in spec.databases.items()
+        }
         self.service = "hive-metastore"
         self.uri = f"thrift://{self.service}.{self.namespace}.svc:{THRIFT_PORT}"
         guard = b.guards["data"]
         labels = {**b.labels, "app.kubernetes.io/name": "hive-metastore"}
 
-        self.database = b.postgres(self, "db", namespace=self.namespace, name=DB_CLUSTER, database="metastore",
-                                   owner="hive", size="20Gi", instances=2, protect_it=props.protect, depends_on=guard)
+        self.database = b.postgres(
+            self,
+            "db",
+            namespace=self.namespace,
+            name=DB_CLUSTER,
+            database="metastore",
+            owner="hive",
+            size="20Gi",
+            instances=2,
+            protect_it=props.protect,
+            depends_on=guard,
+        )
         used = sorted({z for d in spec.databases.values() for z in d.zones})
         env: list[dict[str, Any]] = [
-            {"name": "SERVICE_NAME", "value": "metastore"}, {"name": "DB_DRIVER", "value": "postgres"},
+            {"name": "SERVICE_NAME", "value": "metastore"},
+            {"name": "DB_DRIVER", "value": "postgres"},
             {"name": "HADOOP_CLASSPATH", "value": "/opt/hadoop/share/hadoop/tools/lib/*"},
             {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": f"{DB_CLUSTER}-app", "key": "password"}}},
         ]
         opts = [
             "-Djavax.jdo.option.ConnectionDriverName=org.postgresql.Driver",
             f"-Djavax.jdo.option.ConnectionURL=jdbc:postgresql://{DB_CLUSTER}-rw:5432/metastore?sslmode=require",
-            "-Djavax.jdo.option.ConnectionUserName=hive", "-Djavax.jdo.option.ConnectionPassword=$(DB_PASSWORD)",
+            "-Djavax.jdo.option.ConnectionUserName=hive",
+            "-Djavax.jdo.option.ConnectionPassword=$(DB_PASSWORD)",
         ]
         if lake:
             opts += [f"-Dfs.s3a.endpoint={lake.endpoint}", "-Dfs.s3a.path.style.access=true"]
             for z in used:
                 key = z.upper().replace("-", "_")
                 for var, k in ((f"S3_{key}_AK", "AWS_ACCESS_KEY_ID"), (f"S3_{key}_SK", "AWS_SECRET_ACCESS_KEY")):
-                    env.append({"name": var, "valueFrom": {"secretKeyRef": {
-                        "name": credential_secret(z, "write"), "key": k}}})
-                opts += [f"-Dfs.s3a.bucket.{zones[z]}.access.key=$(S3_{key}_AK)",
-                         f"-Dfs.s3a.bucket.{zones[z]}.secret.key=$(S3_{key}_SK)"]
+                    env.append(
+                        {"name": var, "valueFrom": {"secretKeyRef": {"name": credential_secret(z, "write"), "key": k}}}
+                    )
+                opts += [
+                    f"-Dfs.s3a.bucket.{zones[z]}.access.key=$(S3_{key}_AK)",
+                    f"-Dfs.s3a.bucket.{zones[z]}.secret.key=$(S3_{key}_SK)",
+                ]
         env.append({"name": "SERVICE_OPTS", "value": " ".join(opts)})
         container = {
-            "name": "metastore", "image": HIVE_IMAGE, "env": env,
+            "name": "metastore",
+            "image": HIVE_IMAGE,
+            "env": env,
             "ports": [{"name": "thrift", "containerPort": THRIFT_PORT}],
             "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
             "readinessProbe": {"tcpSocket": {"port": THRIFT_PORT}, "periodSeconds": 10},
-            "securityContext": RESTRICTED, "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+            "securityContext": RESTRICTED,
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         }
-        pod = {"automountServiceAccountToken": False, "securityContext": {"runAsNonRoot": True, "runAsUser": 1000,
-                                                                           "fsGroup": 1000},
-               "containers": [container], "volumes": [{"name": "tmp", "emptyDir": {}}]}
-        self.deployment = manifest(self, "metastore", {
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": self.service, "namespace": self.namespace, "labels": labels},
-            "spec": {"replicas": 2, "selector": {"matchLabels": {"app.kubernetes.io/name": "hive-metastore"}},
-                     "template": {"metadata": {"labels": labels}, "spec": pod}}},
-            depends_on=[self.database, *guard])
-        manifest(self, "metastore-service", {
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": self.service, "namespace": self.namespace, "labels": labels},
-            "spec": {"selector": {"app.kubernetes.io/name": "hive-metastore"},
-                     "ports": [{"name": "thrift", "port": THRIFT_PORT, "targetPort": THRIFT_PORT}]}},
-            depends_on=guard)
+        pod = {
+            "automountServiceAccountToken": False,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "fsGroup": 1000},
+            "containers": [container],
+            "volumes": [{"name": "tmp", "emptyDir": {}}],
+        }
+        self.deployment = manifest(
+            self,
+            "metastore",
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": self.service, "namespace": self.namespace, "labels": labels},
+                "spec": {
+                    "replicas": 2,
+                    "selector": {"matchLabels": {"app.kubernetes.io/name": "hive-metastore"}},
+                    "template": {"metadata": {"labels": labels}, "spec": pod},
+                },
+            },
+            depends_on=[self.database, *guard],
+        )
+        manifest(
+            self,
+            "metastore-service",
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": self.service, "namespace": self.namespace, "labels": labels},
+                "spec": {
+                    "selector": {"app.kubernetes.io/name": "hive-metastore"},
+                    "ports": [{"name": "thrift", "port": THRIFT_PORT, "targetPort": THRIFT_PORT}],
+                },
+            },
+            depends_on=guard,
+        )
         # Engines in training and serving (Spark, Trino) reach the metastore.
-        b.allow(self, "metastore-from-planes", namespace=self.namespace,
-                from_namespaces=[b.namespaces["training"], b.namespaces["serving"]], ports=[THRIFT_PORT],
-                pod_selector={"app.kubernetes.io/name": "hive-metastore"})
+        b.allow(
+            self,
+            "metastore-from-planes",
+            namespace=self.namespace,
+            from_namespaces=[b.namespaces["training"], b.namespaces["serving"]],
+            ports=[THRIFT_PORT],
+            pod_selector={"app.kubernetes.io/name": "hive-metastore"},
+        )
 
         # The listing (what read grants show) and the Job that creates the databases from it.
         sql = []
@@ -131,30 +176,58 @@ class OnpremCatalog(Construct):
             comment = d.description.replace("'", "''")
             loc = f" LOCATION '{self.locations[db]}'" if self.locations[db] else ""
             sql.append(f"CREATE DATABASE IF NOT EXISTS {db} COMMENT '{comment}'{loc};")
-        self.listing = manifest(self, "databases-listing", {
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "catalog-databases", "namespace": self.namespace, "labels": b.labels},
-            "data": {"databases.sql": "\n".join(sql), "metastore": self.uri}}, depends_on=guard)
+        self.listing = manifest(
+            self,
+            "databases-listing",
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "catalog-databases", "namespace": self.namespace, "labels": b.labels},
+                "data": {"databases.sql": "\n".join(sql), "metastore": self.uri},
+            },
+            depends_on=guard,
+        )
         digest = _digest("\n".join(sql))
         job_container = {
-            "name": "create-databases", "image": HIVE_IMAGE, "command": ["/bin/bash", "-c"],
-            "args": [f"/opt/hive/bin/beeline -u 'jdbc:hive2://' --hiveconf hive.metastore.uris={self.uri} "
-                     "-f /sql/databases.sql"],
+            "name": "create-databases",
+            "image": HIVE_IMAGE,
+            "command": ["/bin/bash", "-c"],
+            "args": [
+                f"/opt/hive/bin/beeline -u 'jdbc:hive2://' --hiveconf hive.metastore.uris={self.uri} "
+                "-f /sql/databases.sql"
+            ],
             "env": [e for e in env if e["name"] != "SERVICE_NAME"],
             "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
             "securityContext": RESTRICTED,
-            "volumeMounts": [{"name": "sql", "mountPath": "/sql"}, {"name": "tmp", "mountPath": "/tmp"}]}
-        self.job = manifest(self, "databases", {
-            "apiVersion": "batch/v1", "kind": "Job",
-            # The name carries the listing's digest: a changed list is a new Job, so it runs again.
-            "metadata": {"name": f"catalog-databases-{digest}", "namespace": self.namespace, "labels": b.labels},
-            "spec": {"backoffLimit": 10, "template": {"metadata": {"labels": {"app.kubernetes.io/name": "catalog-databases"}},
-                     "spec": {"restartPolicy": "OnFailure", "automountServiceAccountToken": False,
-                              "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
-                              "containers": [job_container],
-                              "volumes": [{"name": "sql", "configMap": {"name": "catalog-databases"}},
-                                          {"name": "tmp", "emptyDir": {}}]}}}},
-            depends_on=[self.deployment, self.listing])
+            "volumeMounts": [{"name": "sql", "mountPath": "/sql"}, {"name": "tmp", "mountPath": "/tmp"}],
+        }
+        self.job = manifest(
+            self,
+            "databases",
+            {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                # The name carries the listing's digest: a changed list is a new Job, so it runs again.
+                "metadata": {"name": f"catalog-databases-{digest}", "namespace": self.namespace, "labels": b.labels},
+                "spec": {
+                    "backoffLimit": 10,
+                    "template": {
+                        "metadata": {"labels": {"app.kubernetes.io/name": "catalog-databases"}},
+                        "spec": {
+                            "restartPolicy": "OnFailure",
+                            "automountServiceAccountToken": False,
+                            "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
+                            "containers": [job_container],
+                            "volumes": [
+                                {"name": "sql", "configMap": {"name": "catalog-databases"}},
+                                {"name": "tmp", "emptyDir": {}},
+                            ],
+                        },
+                    },
+                },
+            },
+            depends_on=[self.deployment, self.listing],
+        )
 
     def grant(self, principal: Principal, level: str, *, id: str) -> None:
         """`read`: the database listing and the metastore Service; `write`: also port-forward to the
@@ -168,15 +241,22 @@ class OnpremCatalog(Construct):
             {"apiGroups": [""], "resources": ["services"], "verbs": ["get"], "resourceNames": [self.service]},
         ]
         if level == "write":
-            rules += [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
-                      {"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["create"]}]
+            rules += [
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+                {"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["create"]},
+            ]
         self.baseline.grant(self, id, namespace=self.namespace, principal=principal, rules=rules)
 
 
-RESTRICTED: dict[str, Any] = {"allowPrivilegeEscalation": False, "runAsNonRoot": True,
-                              "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+RESTRICTED: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 
 def _digest(text: str) -> str:
     import hashlib
+
     return hashlib.sha256(text.encode()).hexdigest()[:8]

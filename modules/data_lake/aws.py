@@ -8,9 +8,9 @@ from cdktn_provider_aws.iam_role import IamRole
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import DataLake
-from mlops_blueprint.stacks.aws.names import AwsNames
 from mlops_blueprint.modules.aws_common import BucketProps, SecureBucket, attach
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
+from mlops_blueprint.stacks.aws.names import AwsNames
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,18 @@ class AwsDataLake(Construct):
         self._baseline = props.baseline
         self.zones: dict[str, SecureBucket] = {}
         for zone in props.spec.zones:
-            self.zones[zone] = SecureBucket(self, zone, props=BucketProps(
-                name=props.naming.bucket(zone), kms_key_arn=props.baseline.keys["data"].arn, protect=props.protect,
-                versioning=props.spec.versioning, expire_days=props.spec.retention_days.get(zone),
-                noncurrent_days=props.spec.noncurrent_version_days))
+            self.zones[zone] = SecureBucket(
+                self,
+                zone,
+                props=BucketProps(
+                    name=props.naming.bucket(zone),
+                    kms_key_arn=props.baseline.keys["data"].arn,
+                    protect=props.protect,
+                    versioning=props.spec.versioning,
+                    expire_days=props.spec.retention_days.get(zone),
+                    noncurrent_days=props.spec.noncurrent_version_days,
+                ),
+            )
 
     def grant(self, role: IamRole, *, read: list[str], write: list[str], id: str) -> None:
         """Read and/or write access to named zones (unknown zones are ignored: callers filter)."""

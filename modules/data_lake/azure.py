@@ -95,52 +95,98 @@ class AzureDataLake(Construct):
         n, spec, b = props.naming, props.spec, props.baseline
         unknown = sorted(set(spec.retention_days) - set(spec.zones))
         if unknown:
-            raise ValueError(f"data_lake.retention_days names zones the lake does not have: {', '.join(unknown)}; "
-                             f"lake zones: {', '.join(spec.zones)} (add the zone or drop its retention)")
+            raise ValueError(
+                f"data_lake.retention_days names zones the lake does not have: {', '.join(unknown)}; "
+                f"lake zones: {', '.join(spec.zones)} (add the zone or drop its retention)"
+            )
         self._baseline = b
         days = soft_delete_days(spec)
         self.account = StorageAccount(
-            self, "account", name=n.lake_account, location=b.location, resource_group_name=b.resource_group.name,
-            account_kind="StorageV2", account_tier="Standard", account_replication_type="ZRS", access_tier="Hot",
-            is_hns_enabled=True, infrastructure_encryption_enabled=True,
-            queue_encryption_key_type="Account", table_encryption_key_type="Account",
-            shared_access_key_enabled=False, default_to_oauth_authentication=True, public_network_access="Disabled",
-            allow_nested_items_to_be_public=False, https_traffic_only_enabled=True, min_tls_version="TLS1_2",
-            cross_tenant_replication_enabled=False, allowed_copy_scope="PrivateLink", sftp_enabled=False,
-            nfsv3_enabled=False, local_user_enabled=False,
+            self,
+            "account",
+            name=n.lake_account,
+            location=b.location,
+            resource_group_name=b.resource_group.name,
+            account_kind="StorageV2",
+            account_tier="Standard",
+            account_replication_type="ZRS",
+            access_tier="Hot",
+            is_hns_enabled=True,
+            infrastructure_encryption_enabled=True,
+            queue_encryption_key_type="Account",
+            table_encryption_key_type="Account",
+            shared_access_key_enabled=False,
+            default_to_oauth_authentication=True,
+            public_network_access="Disabled",
+            allow_nested_items_to_be_public=False,
+            https_traffic_only_enabled=True,
+            min_tls_version="TLS1_2",
+            cross_tenant_replication_enabled=False,
+            allowed_copy_scope="PrivateLink",
+            sftp_enabled=False,
+            nfsv3_enabled=False,
+            local_user_enabled=False,
             identity=StorageAccountIdentity(type="UserAssigned", identity_ids=[b.encryption_identity.id]),
             network_rules=StorageAccountNetworkRules(default_action="Deny", bypass=["AzureServices"]),
             blob_properties=StorageAccountBlobProperties(
-                versioning_enabled=False, change_feed_enabled=False,
+                versioning_enabled=False,
+                change_feed_enabled=False,
                 delete_retention_policy=BlobRetention(days=days),
-                container_delete_retention_policy=ContainerRetention(days=days)),
+                container_delete_retention_policy=ContainerRetention(days=days),
+            ),
             # The key is set by the separate resource below; the account must not fight it.
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect or None,
-                                                 ignore_changes=["customer_managed_key"]))
+            lifecycle=TerraformResourceLifecycle(
+                prevent_destroy=props.protect or None, ignore_changes=["customer_managed_key"]
+            ),
+        )
         self.customer_managed_key = StorageAccountCustomerManagedKeyA(
-            self, "cmk", storage_account_id=self.account.id, key_vault_key_id=b.key_id("data"),
-            user_assigned_identity_id=b.encryption_identity.id, depends_on=[b.encryption_grant])
-        self.endpoints = {sub: b.private_endpoint(self, f"endpoint-{sub}", resource_id=self.account.id, subresource=sub,
-                                                  zone=zone)
-                          for sub, zone in DNS_ZONES.items()}
+            self,
+            "cmk",
+            storage_account_id=self.account.id,
+            key_vault_key_id=b.key_id("data"),
+            user_assigned_identity_id=b.encryption_identity.id,
+            depends_on=[b.encryption_grant],
+        )
+        self.endpoints = {
+            sub: b.private_endpoint(self, f"endpoint-{sub}", resource_id=self.account.id, subresource=sub, zone=zone)
+            for sub, zone in DNS_ZONES.items()
+        }
         b.diagnostics(self, "diagnostics", self.account.id, logs=False)  # the account itself has metrics only
         b.diagnostics(self, "blob-diagnostics", f"{self.account.id}/blobServices/default")
 
-        self.deployer_access = RoleAssignment(self, "deployer-data-contributor", scope=self.account.id,
-                                              principal_id=b.client.object_id, role_definition_name=WRITER)
+        self.deployer_access = RoleAssignment(
+            self,
+            "deployer-data-contributor",
+            scope=self.account.id,
+            principal_id=b.client.object_id,
+            role_definition_name=WRITER,
+        )
         self.zones: dict[str, StorageDataLakeGen2Filesystem] = {
             zone: StorageDataLakeGen2Filesystem(
-                self, f"zone-{zone}", name=zone, storage_account_id=self.account.id,
+                self,
+                f"zone-{zone}",
+                name=zone,
+                storage_account_id=self.account.id,
                 depends_on=[self.deployer_access, self.endpoints["dfs"], self.customer_managed_key],
-                lifecycle=protect(props.protect))
-            for zone in spec.zones}
+                lifecycle=protect(props.protect),
+            )
+            for zone in spec.zones
+        }
 
-        rules = [Rule(name=f"expire-{zone}", enabled=True,
-                      filters=Filters(blob_types=["blockBlob", "appendBlob"], prefix_match=[f"{zone}/"]),
-                      actions=Actions(base_blob=BaseBlob(delete_after_days_since_modification_greater_than=d)))
-                 for zone, d in spec.retention_days.items()]
+        rules = [
+            Rule(
+                name=f"expire-{zone}",
+                enabled=True,
+                filters=Filters(blob_types=["blockBlob", "appendBlob"], prefix_match=[f"{zone}/"]),
+                actions=Actions(base_blob=BaseBlob(delete_after_days_since_modification_greater_than=d)),
+            )
+            for zone, d in spec.retention_days.items()
+        ]
         self.lifecycle_policy = (
-            StorageManagementPolicy(self, "lifecycle", storage_account_id=self.account.id, rule=rules) if rules else None)
+            StorageManagementPolicy(self, "lifecycle", storage_account_id=self.account.id, rule=rules)
+            if rules
+            else None
+        )
 
     def zone_scope(self, zone: str) -> str:
         """The resource id of a zone's filesystem (a blob container): the scope of role assignments on it."""
@@ -154,9 +200,16 @@ class AzureDataLake(Construct):
         Zones the lake does not have raise ValueError (the composition filters the access block first)."""
         unknown = sorted(set(read) - set(self.zones) | set(write) - set(self.zones))
         if unknown:
-            raise ValueError(f"grant {id!r} names zones the lake does not have: {', '.join(unknown)}; "
-                             f"lake zones: {', '.join(self.zones)}")
+            raise ValueError(
+                f"grant {id!r} names zones the lake does not have: {', '.join(unknown)}; "
+                f"lake zones: {', '.join(self.zones)}"
+            )
         for zone in self.zones:
             if zone in write or zone in read:
-                assign_role(self, f"{id}-{zone}", on=self.zone_scope(zone), principal=principal,
-                            role=WRITER if zone in write else READER)
+                assign_role(
+                    self,
+                    f"{id}-{zone}",
+                    on=self.zone_scope(zone),
+                    principal=principal,
+                    role=WRITER if zone in write else READER,
+                )

@@ -8,9 +8,9 @@ from cdktn_provider_google.service_account import ServiceAccount
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import DataLake
-from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.modules.baseline.gcp import GcpBaseline
 from mlops_blueprint.modules.gcp_common import BucketProps, SecureBucket
+from mlops_blueprint.stacks.gcp.names import GcpNames
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,22 @@ class GcpDataLake(Construct):
         super().__init__(scope, id)
         b = props.baseline
         self.zones: dict[str, SecureBucket] = {
-            zone: SecureBucket(self, zone, props=BucketProps(
-                name=props.naming.gcs_bucket(zone), location=b.region, kms_key=b.key("data"), protect=props.protect,
-                versioning=props.spec.versioning, expire_days=props.spec.retention_days.get(zone),
-                noncurrent_days=props.spec.noncurrent_version_days, depends_on=tuple(b.with_key("data"))))
-            for zone in props.spec.zones}
+            zone: SecureBucket(
+                self,
+                zone,
+                props=BucketProps(
+                    name=props.naming.gcs_bucket(zone),
+                    location=b.region,
+                    kms_key=b.key("data"),
+                    protect=props.protect,
+                    versioning=props.spec.versioning,
+                    expire_days=props.spec.retention_days.get(zone),
+                    noncurrent_days=props.spec.noncurrent_version_days,
+                    depends_on=tuple(b.with_key("data")),
+                ),
+            )
+            for zone in props.spec.zones
+        }
 
     def grant(self, principal: ServiceAccount, *, read: list[str], write: list[str], id: str) -> None:
         """Object access to named zones for one IAM member (unknown zones are ignored: callers filter)."""

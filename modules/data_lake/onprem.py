@@ -21,8 +21,9 @@ from mlops_blueprint.stacks.onprem.names import OnpremNames
 # commit since 2025-10), so it is no longer a store to build on. SeaweedFS (Apache-2.0, released weekly)
 # has an S3 gateway with per-bucket identities, bucket versioning, TTL expiry and volume encryption, and a
 # chart that creates buckets declaratively. The chart publishes no values schema.
-CHARTS["seaweedfs"] = Chart(repository="https://seaweedfs.github.io/seaweedfs/helm", chart="seaweedfs",
-                            version="4.44.0", app_version="4.44")
+CHARTS["seaweedfs"] = Chart(
+    repository="https://seaweedfs.github.io/seaweedfs/helm", chart="seaweedfs", version="4.44.0", app_version="4.44"
+)
 SEAWEEDFS_TAG = "4.44"
 S3_PORT = 8333
 # The job that prepares buckets on an external endpoint (create, versioning, default encryption, lifecycle,
@@ -107,11 +108,14 @@ class OnpremDataLake(Construct):
         self.buckets: dict[str, str] = dict(self.zones)
         for zone in spec.retention_days:
             if zone not in self.zones:
-                raise ValueError(f"data_lake.retention_days names zone {zone!r}, which the lake lacks; "
-                                 f"zones: {', '.join(self.zones)}")
+                raise ValueError(
+                    f"data_lake.retention_days names zone {zone!r}, which the lake lacks; "
+                    f"zones: {', '.join(self.zones)}"
+                )
         self.endpoint: str = lake_endpoint(b)
         self.credentials: dict[tuple[str, str], str] = {
-            (z, a): credential_secret(z, a) for z in self.zones for a in ACCESS}
+            (z, a): credential_secret(z, a) for z in self.zones for a in ACCESS
+        }
         # The registry's model artifacts live in the same store, in a bucket of their own.
         self.artifacts_bucket = n.artifacts_bucket
         guard = b.guards["data"]
@@ -119,33 +123,63 @@ class OnpremDataLake(Construct):
         # Credentials: sources in the secrets namespace (generated here, or supplied for an external store),
         # copies in the data namespace carrying the endpoint and bucket too.
         sources = [("admin", "lake-admin"), ("artifacts-write", ARTIFACTS_SECRET)] + [
-            (f"{z}-{a}", s) for (z, a), s in self.credentials.items()]
+            (f"{z}-{a}", s) for (z, a), s in self.credentials.items()
+        ]
         generated: list[Any] = []
         if not self.external:
-            generated = [b.generated_secret(self, f"generate-{key}", namespace=b.secrets_namespace, name=secret,
-                                            keys=KEYS, depends_on=b.guards["secrets"]) for key, secret in sources]
+            generated = [
+                b.generated_secret(
+                    self,
+                    f"generate-{key}",
+                    namespace=b.secrets_namespace,
+                    name=secret,
+                    keys=KEYS,
+                    depends_on=b.guards["secrets"],
+                )
+                for key, secret in sources
+            ]
         self.secrets: dict[tuple[str, str], Any] = {}
         for (zone, access), secret in self.credentials.items():
             self.secrets[(zone, access)] = b.external_secret(
-                self, f"credentials-{zone}-{access}", namespace=self.namespace, name=secret,
+                self,
+                f"credentials-{zone}-{access}",
+                namespace=self.namespace,
+                name=secret,
                 keys={k: f"{secret}/{k}" for k in KEYS},
                 template={"AWS_ENDPOINT_URL_S3": self.endpoint, "BUCKET": self.zones[zone]},
-                depends_on=[*guard, *generated])
-        admin = b.external_secret(self, "credentials-admin", namespace=self.namespace, name="lake-admin",
-                                  keys={k: f"lake-admin/{k}" for k in KEYS},
-                                  template={"AWS_ENDPOINT_URL_S3": self.endpoint}, depends_on=[*guard, *generated])
+                depends_on=[*guard, *generated],
+            )
+        admin = b.external_secret(
+            self,
+            "credentials-admin",
+            namespace=self.namespace,
+            name="lake-admin",
+            keys={k: f"lake-admin/{k}" for k in KEYS},
+            template={"AWS_ENDPOINT_URL_S3": self.endpoint},
+            depends_on=[*guard, *generated],
+        )
 
         if self.external:
             self.store = None
             # The bucket job reaches the external endpoint (HTTPS); nothing else in the namespace may.
-            b.allow_egress(self, "endpoint-egress", namespace=self.namespace, ports=[_port(self.endpoint)],
-                           pod_selector={"app.kubernetes.io/name": "lake-buckets"})
-            self.bucket_job = self._bucket_job(spec, depends_on=[admin, *guard])
+            b.allow_egress(
+                self,
+                "endpoint-egress",
+                namespace=self.namespace,
+                ports=[_port(self.endpoint)],
+                pod_selector={"app.kubernetes.io/name": "lake-buckets"},
+            )
+            self.bucket_job: Manifest | None = self._bucket_job(spec, depends_on=[admin, *guard])
             return
         config = b.external_secret(
-            self, "s3-config", namespace=self.namespace, name="lake-s3-config",
+            self,
+            "s3-config",
+            namespace=self.namespace,
+            name="lake-s3-config",
             keys={f"{key}_{k}": f"{secret}/{k}" for key, secret in sources for k in KEYS},
-            template={"seaweedfs_s3_config": self._identities()}, depends_on=[*guard, *generated])
+            template={"seaweedfs_s3_config": self._identities()},
+            depends_on=[*guard, *generated],
+        )
         sc = {"storageClass": b.storage_class} if b.storage_class else {}
 
         def pvc(size: str) -> dict[str, Any]:
@@ -159,57 +193,103 @@ class OnpremDataLake(Construct):
             "volume": {"replicas": 3, "dataDirs": [{"name": "data1", "maxVolumes": 0, **pvc(VOLUME_SIZE)}]},
             "filer": {"replicas": 2, "encryptVolumeData": True, "data": pvc(FILER_SIZE), "logs": {"type": "emptyDir"}},
             "s3": {
-                "enabled": True, "port": S3_PORT, "enableAuth": True, "existingConfigSecret": "lake-s3-config",
-                "createBuckets": [*(self._bucket(zone, bucket, spec) for zone, bucket in self.zones.items()),
-                                  {"name": self.artifacts_bucket, "anonymousRead": False, "versioning": "Enabled"}],
+                "enabled": True,
+                "port": S3_PORT,
+                "enableAuth": True,
+                "existingConfigSecret": "lake-s3-config",
+                "createBuckets": [
+                    *(self._bucket(zone, bucket, spec) for zone, bucket in self.zones.items()),
+                    {"name": self.artifacts_bucket, "anonymousRead": False, "versioning": "Enabled"},
+                ],
             },
         }
-        self.store = release(self, "store", name=props.naming.release("lake"), chart="seaweedfs",
-                             namespace=self.namespace, values=values, protect_it=props.protect,
-                             depends_on=[config, *guard])
+        self.store = release(
+            self,
+            "store",
+            name=props.naming.release("lake"),
+            chart="seaweedfs",
+            namespace=self.namespace,
+            values=values,
+            protect_it=props.protect,
+            depends_on=[config, *guard],
+        )
         self.bucket_job = None
         # Workloads that read or write the lake: training jobs, MLflow (artifacts), model servers.
         clients = [b.namespaces[p] for p in ("training", "registry", "serving")]
-        b.allow(self, "s3-from-planes", namespace=self.namespace, from_namespaces=clients, ports=[S3_PORT],
-                pod_selector={"app.kubernetes.io/component": "s3"})
+        b.allow(
+            self,
+            "s3-from-planes",
+            namespace=self.namespace,
+            from_namespaces=clients,
+            ports=[S3_PORT],
+            pod_selector={"app.kubernetes.io/component": "s3"},
+        )
 
     @staticmethod
     def _bucket(zone: str, bucket: str, spec: DataLake) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": bucket, "anonymousRead": False,
-                               "versioning": "Enabled" if spec.versioning else "Suspended"}
+        out: dict[str, Any] = {
+            "name": bucket,
+            "anonymousRead": False,
+            "versioning": "Enabled" if spec.versioning else "Suspended",
+        }
         if zone in spec.retention_days:
             out["ttl"] = seaweed_ttl(spec.retention_days[zone])
         return out
 
     def _identities(self) -> str:
         """SeaweedFS's identity file as an ESO template: keys are filled in the cluster."""
+
         def ident(name: str, key: str, actions: list[str]) -> dict[str, Any]:
-            return {"name": name, "credentials": [{"accessKey": f"@@{key}_AWS_ACCESS_KEY_ID@@",
-                                                   "secretKey": f"@@{key}_AWS_SECRET_ACCESS_KEY@@"}],
-                    "actions": actions}
+            return {
+                "name": name,
+                "credentials": [
+                    {"accessKey": f"@@{key}_AWS_ACCESS_KEY_ID@@", "secretKey": f"@@{key}_AWS_SECRET_ACCESS_KEY@@"}
+                ],
+                "actions": actions,
+            }
+
         ids = [ident("admin", "admin", ["Admin", "Read", "List", "Write", "Tagging"])]
         art = self.artifacts_bucket
-        ids.append(ident("artifacts-write", "artifacts-write",
-                         [f"Read:{art}", f"List:{art}", f"Write:{art}", f"Tagging:{art}"]))
+        ids.append(
+            ident(
+                "artifacts-write", "artifacts-write", [f"Read:{art}", f"List:{art}", f"Write:{art}", f"Tagging:{art}"]
+            )
+        )
         for zone, bucket in self.zones.items():
             ids.append(ident(f"{zone}-read", f"{zone}-read", [f"Read:{bucket}", f"List:{bucket}"]))
-            ids.append(ident(f"{zone}-write", f"{zone}-write",
-                             [f"Read:{bucket}", f"List:{bucket}", f"Write:{bucket}", f"Tagging:{bucket}"]))
+            ids.append(
+                ident(
+                    f"{zone}-write",
+                    f"{zone}-write",
+                    [f"Read:{bucket}", f"List:{bucket}", f"Write:{bucket}", f"Tagging:{bucket}"],
+                )
+            )
         # Keys carry hyphens (zone names), so the Go template reads them with `index`.
         return re.sub(r"@@([A-Za-z0-9_.-]+)@@", r'{{ index . "\1" }}', json.dumps({"identities": ids}, sort_keys=True))
 
     def _bucket_job(self, spec: DataLake, *, depends_on: list) -> Manifest:
         lines = ["set -eu"]
         for zone, bucket in [*self.zones.items(), ("", self.artifacts_bucket)]:
-            rules: list[dict[str, Any]] = [{
-                "ID": "noncurrent", "Status": "Enabled", "Filter": {"Prefix": ""},
-                "NoncurrentVersionExpiration": {"NoncurrentDays": spec.noncurrent_version_days}}]
+            rules: list[dict[str, Any]] = [
+                {
+                    "ID": "noncurrent",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": ""},
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": spec.noncurrent_version_days},
+                }
+            ]
             if zone in spec.retention_days:
-                rules.append({"ID": "retention", "Status": "Enabled", "Filter": {"Prefix": ""},
-                              "Expiration": {"Days": spec.retention_days[zone]}})
+                rules.append(
+                    {
+                        "ID": "retention",
+                        "Status": "Enabled",
+                        "Filter": {"Prefix": ""},
+                        "Expiration": {"Days": spec.retention_days[zone]},
+                    }
+                )
             lifecycle = json.dumps({"Rules": rules}, sort_keys=True)
             encryption = json.dumps({"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
-            block = ("BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true")
+            block = "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true"
             status = "Enabled" if spec.versioning else "Suspended"
             lines += [
                 f"aws s3api head-bucket --bucket {bucket} || aws s3api create-bucket --bucket {bucket}",
@@ -220,24 +300,47 @@ class OnpremDataLake(Construct):
                 " || echo 'endpoint has no public access block: buckets are private unless a policy opens them'",
                 f"aws s3api delete-bucket-policy --bucket {bucket} || true",
             ]
-        restricted = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
-                      "runAsUser": 65534, "capabilities": {"drop": ["ALL"]},
-                      "seccompProfile": {"type": "RuntimeDefault"}}
+        restricted = {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": 65534,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
         container = {
-            "name": "aws", "image": AWS_CLI_IMAGE, "command": ["/bin/sh", "-c"], "args": ["\n".join(lines)],
+            "name": "aws",
+            "image": AWS_CLI_IMAGE,
+            "command": ["/bin/sh", "-c"],
+            "args": ["\n".join(lines)],
             "envFrom": [{"secretRef": {"name": "lake-admin"}}],
             "env": [{"name": "HOME", "value": "/tmp"}, {"name": "AWS_DEFAULT_REGION", "value": "us-east-1"}],
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
-            "securityContext": restricted}
-        return manifest(self, "buckets", {
-            "apiVersion": "batch/v1", "kind": "Job",
-            "metadata": {"name": "lake-buckets", "namespace": self.namespace, "labels": self.baseline.labels},
-            "spec": {"backoffLimit": 6, "template": {
-                "metadata": {"labels": {"app.kubernetes.io/name": "lake-buckets"}},
-                "spec": {"restartPolicy": "OnFailure", "automountServiceAccountToken": False,
-                         "containers": [container], "volumes": [{"name": "tmp", "emptyDir": {}}]}}}},
-            depends_on=depends_on)
+            "securityContext": restricted,
+        }
+        return manifest(
+            self,
+            "buckets",
+            {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "metadata": {"name": "lake-buckets", "namespace": self.namespace, "labels": self.baseline.labels},
+                "spec": {
+                    "backoffLimit": 6,
+                    "template": {
+                        "metadata": {"labels": {"app.kubernetes.io/name": "lake-buckets"}},
+                        "spec": {
+                            "restartPolicy": "OnFailure",
+                            "automountServiceAccountToken": False,
+                            "containers": [container],
+                            "volumes": [{"name": "tmp", "emptyDir": {}}],
+                        },
+                    },
+                },
+            },
+            depends_on=depends_on,
+        )
 
     def grant(self, principal: Principal, *, read: list[str], write: list[str], id: str) -> None:
         """`principal` may get the read credentials of each zone in `read` and the write credentials of
@@ -250,10 +353,16 @@ class OnpremDataLake(Construct):
         names += [self.credentials[(z, "write")] for z in write]
         if not names:
             return
-        self.baseline.grant(self, id, namespace=self.namespace, principal=principal, rules=[
-            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": sorted(names)}])
+        self.baseline.grant(
+            self,
+            id,
+            namespace=self.namespace,
+            principal=principal,
+            rules=[{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": sorted(names)}],
+        )
 
 
 def _port(url: str) -> int:
     from urllib.parse import urlsplit
+
     return urlsplit(url).port or 443

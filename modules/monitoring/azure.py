@@ -83,39 +83,81 @@ class MonitoringProps:
 
 def error_query(endpoint: str) -> str:
     """The share of 5xx responses of `endpoint` per 5 minutes, as `error_rate`."""
-    return (f"{traffic_query(endpoint)}\n"
-            "| summarize total = count(), errors = countif(toint(ResponseCode) >= 500) by bin(TimeGenerated, 5m)\n"
-            "| extend error_rate = todouble(errors) / todouble(total)")
+    return (
+        f"{traffic_query(endpoint)}\n"
+        "| summarize total = count(), errors = countif(toint(ResponseCode) >= 500) by bin(TimeGenerated, 5m)\n"
+        "| extend error_rate = todouble(errors) / todouble(total)"
+    )
 
 
 def gpu_expression(pool: str) -> str:
     """Mean GPU utilization (%) over the GPUs of the nodes carrying pool label `pool`."""
-    return (f"avg({GPU_METRIC} * on(node) group_left() "
-            f'max by (node) (kube_node_labels{{{POOL_SERIES_LABEL}="{pool}"}}))')
+    return f'avg({GPU_METRIC} * on(node) group_left() max by (node) (kube_node_labels{{{POOL_SERIES_LABEL}="{pool}"}}))'
 
 
 def nodes_query(cluster: str, pool: str) -> str:
-    return (f'KubeNodeInventory | where ClusterName == "{cluster}"\n'
-            f'| extend pool = tostring(parse_json(Labels)[0]["{POOL_LABEL}"]) | where pool == "{pool}"\n'
-            "| summarize nodes = dcount(Computer) by bin(TimeGenerated, 5m)")
+    return (
+        f'KubeNodeInventory | where ClusterName == "{cluster}"\n'
+        f'| extend pool = tostring(parse_json(Labels)[0]["{POOL_LABEL}"]) | where pool == "{pool}"\n'
+        "| summarize nodes = dcount(Computer) by bin(TimeGenerated, 5m)"
+    )
 
 
-def render_workbook(title: str, endpoints: dict[str, tuple[str, str]], cluster: str | None, pools: list[str],
-                    log_analytics: str, prometheus: str | None) -> str:
+def render_workbook(
+    title: str,
+    endpoints: dict[str, tuple[str, str]],
+    cluster: str | None,
+    pools: list[str],
+    log_analytics: str,
+    prometheus: str | None,
+) -> str:
     """The workbook JSON for `endpoints` (name -> (physical name, resource id)) and `pools`; canonical JSON."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
-                             autoescape=False, keep_trailing_newline=True)
-    eps = [{"name": physical, "resource_id": rid, "error_query": error_query(physical), "metrics": [
-        {"id": f"{physical}-latency", "title": f"{physical}: p99 latency (ms)", "metric": LATENCY_METRIC, "split": None},
-        {"id": f"{physical}-requests", "title": f"{physical}: requests per minute by status class",
-         "metric": REQUESTS_METRIC, "split": [{"dimension": "statusCodeClass", "sort": 2, "limit": 10}]},
-    ]} for physical, rid in endpoints.values()]
-    pls = [{"name": pool, "gpu_query": f"avg by (node) ({GPU_METRIC} * on(node) group_left() max by (node) "
-                                        f'(kube_node_labels{{{POOL_SERIES_LABEL}="{pool}"}}))',
-            "nodes_query": nodes_query(cluster or "", pool)} for pool in pools]
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+    eps = [
+        {
+            "name": physical,
+            "resource_id": rid,
+            "error_query": error_query(physical),
+            "metrics": [
+                {
+                    "id": f"{physical}-latency",
+                    "title": f"{physical}: p99 latency (ms)",
+                    "metric": LATENCY_METRIC,
+                    "split": None,
+                },
+                {
+                    "id": f"{physical}-requests",
+                    "title": f"{physical}: requests per minute by status class",
+                    "metric": REQUESTS_METRIC,
+                    "split": [{"dimension": "statusCodeClass", "sort": 2, "limit": 10}],
+                },
+            ],
+        }
+        for physical, rid in endpoints.values()
+    ]
+    pls = [
+        {
+            "name": pool,
+            "gpu_query": f"avg by (node) ({GPU_METRIC} * on(node) group_left() max by (node) "
+            f'(kube_node_labels{{{POOL_SERIES_LABEL}="{pool}"}}))',
+            "nodes_query": nodes_query(cluster or "", pool),
+        }
+        for pool in pools
+    ]
     text = env.get_template("azure_workbook.json.j2").render(
-        title=title, subtitle="Online endpoints and training pools", endpoints=eps, pools=pls,
-        endpoint_type=ENDPOINT_METRICS.lower(), log_analytics=log_analytics, prometheus=prometheus or "")
+        title=title,
+        subtitle="Online endpoints and training pools",
+        endpoints=eps,
+        pools=pls,
+        endpoint_type=ENDPOINT_METRICS.lower(),
+        log_analytics=log_analytics,
+        prometheus=prometheus or "",
+    )
     return json.dumps(json.loads(text), sort_keys=True)
 
 
@@ -133,11 +175,18 @@ class AzureMonitoring(Construct):
         n, spec, b = props.naming, props.spec, props.baseline
         rg, location, alerts = b.resource_group.name, b.location, spec.alerts
         self.action_group = MonitorActionGroup(
-            self, "action-group", name=n.action_group, resource_group_name=rg, short_name=n.action_group_short,
-            location="global", enabled=True,
-            email_receiver=[MonitorActionGroupEmailReceiver(name=f"notify-{i}", email_address=email,
-                                                            use_common_alert_schema=True)
-                            for i, email in enumerate(spec.notify)])
+            self,
+            "action-group",
+            name=n.action_group,
+            resource_group_name=rg,
+            short_name=n.action_group_short,
+            location="global",
+            enabled=True,
+            email_receiver=[
+                MonitorActionGroupEmailReceiver(name=f"notify-{i}", email_address=email, use_common_alert_schema=True)
+                for i, email in enumerate(spec.notify)
+            ],
+        )
         self.alerts: dict[str, MonitorMetricAlert | MonitorScheduledQueryRulesAlertV2] = {}
         endpoints: dict[str, tuple[str, str]] = {}
         if props.serving:
@@ -145,51 +194,125 @@ class AzureMonitoring(Construct):
                 physical = props.serving.names[name]
                 endpoints[name] = (physical, endpoint.id)
                 self.alerts[f"{name}-latency"] = self._metric_alert(
-                    f"{name}-latency", n.name(name, "latency-p99"), endpoint.id, LATENCY_METRIC,
-                    alerts.latency_p99_ms, f"p99 latency of {physical} above {alerts.latency_p99_ms} ms", severity=2)
+                    f"{name}-latency",
+                    n.name(name, "latency-p99"),
+                    endpoint.id,
+                    LATENCY_METRIC,
+                    alerts.latency_p99_ms,
+                    f"p99 latency of {physical} above {alerts.latency_p99_ms} ms",
+                    severity=2,
+                )
                 self.alerts[f"{name}-capacity"] = self._metric_alert(
-                    f"{name}-capacity", n.name(name, "at-capacity"), endpoint.id, REQUESTS_METRIC,
+                    f"{name}-capacity",
+                    n.name(name, "at-capacity"),
+                    endpoint.id,
+                    REQUESTS_METRIC,
                     props.serving_capacity[name],
-                    f"{physical} receives more requests per minute than its max replicas are sized for", severity=3)
+                    f"{physical} receives more requests per minute than its max replicas are sized for",
+                    severity=3,
+                )
                 self.alerts[f"{name}-errors"] = MonitorScheduledQueryRulesAlertV2(
-                    self, f"{name}-errors", name=n.name(name, "error-rate"), resource_group_name=rg, location=location,
+                    self,
+                    f"{name}-errors",
+                    name=n.name(name, "error-rate"),
+                    resource_group_name=rg,
+                    location=location,
                     description=f"share of 5xx responses of {physical} above {alerts.error_rate:.2%}",
-                    scopes=[b.log_analytics.id], severity=2, evaluation_frequency="PT5M", window_duration="PT15M",
-                    auto_mitigation_enabled=True, enabled=True,
-                    criteria=[QueryCriteria(query=error_query(physical), metric_measure_column="error_rate",
-                                            time_aggregation_method="Maximum", operator="GreaterThan",
-                                            threshold=alerts.error_rate,
-                                            failing_periods=FailingPeriods(minimum_failing_periods_to_trigger_alert=1,
-                                                                           number_of_evaluation_periods=1))],
-                    action=QueryAction(action_groups=[self.action_group.id]))
+                    scopes=[b.log_analytics.id],
+                    severity=2,
+                    evaluation_frequency="PT5M",
+                    window_duration="PT15M",
+                    auto_mitigation_enabled=True,
+                    enabled=True,
+                    criteria=[
+                        QueryCriteria(
+                            query=error_query(physical),
+                            metric_measure_column="error_rate",
+                            time_aggregation_method="Maximum",
+                            operator="GreaterThan",
+                            threshold=alerts.error_rate,
+                            failing_periods=FailingPeriods(
+                                minimum_failing_periods_to_trigger_alert=1, number_of_evaluation_periods=1
+                            ),
+                        )
+                    ],
+                    action=QueryAction(action_groups=[self.action_group.id]),
+                )
         self.gpu_rules: MonitorAlertPrometheusRuleGroup | None = None
         training = props.training
         pools = list(training.node_pools) if training else []
         if training and pools:
             self.gpu_rules = MonitorAlertPrometheusRuleGroup(
-                self, "gpu-rules", name=n.name("gpu-saturation"), resource_group_name=rg, location=location,
-                scopes=[training.prometheus.id], cluster_name=training.cluster.name, interval="PT1M",
-                rule_group_enabled=True, description="GPU saturation per training pool (DCGM via managed Prometheus)",
-                rule=[PrometheusRule(
-                    alert=f"{pool}-gpu-saturated", expression=f"{gpu_expression(pool)} > {alerts.gpu_utilization_pct}",
-                    for_="PT30M", severity=3, enabled=True, labels={"pool": pool},
-                    annotations={"description": f"GPU utilization of pool {pool} above "
-                                                f"{alerts.gpu_utilization_pct} % for 30 minutes"},
-                    alert_resolution=PrometheusResolution(auto_resolved=True, time_to_resolve="PT10M"),
-                    action=[PrometheusAction(action_group_id=self.action_group.id)]) for pool in pools])
+                self,
+                "gpu-rules",
+                name=n.name("gpu-saturation"),
+                resource_group_name=rg,
+                location=location,
+                scopes=[training.prometheus.id],
+                cluster_name=training.cluster.name,
+                interval="PT1M",
+                rule_group_enabled=True,
+                description="GPU saturation per training pool (DCGM via managed Prometheus)",
+                rule=[
+                    PrometheusRule(
+                        alert=f"{pool}-gpu-saturated",
+                        expression=f"{gpu_expression(pool)} > {alerts.gpu_utilization_pct}",
+                        for_="PT30M",
+                        severity=3,
+                        enabled=True,
+                        labels={"pool": pool},
+                        annotations={
+                            "description": f"GPU utilization of pool {pool} above "
+                            f"{alerts.gpu_utilization_pct} % for 30 minutes"
+                        },
+                        alert_resolution=PrometheusResolution(auto_resolved=True, time_to_resolve="PT10M"),
+                        action=[PrometheusAction(action_group_id=self.action_group.id)],
+                    )
+                    for pool in pools
+                ],
+            )
         self.workbook = ApplicationInsightsWorkbook(
-            self, "workbook", name=n.workbook_id(), display_name=f"{n.prefix} platform", location=location,
-            resource_group_name=rg, category="workbook", source_id=Fn.lower(b.log_analytics.id),
-            data_json=render_workbook(f"{n.prefix} platform", endpoints,
-                                      training.cluster.name if training else None, pools, b.log_analytics.id,
-                                      training.prometheus.id if training else None))
+            self,
+            "workbook",
+            name=n.workbook_id(),
+            display_name=f"{n.prefix} platform",
+            location=location,
+            resource_group_name=rg,
+            category="workbook",
+            source_id=Fn.lower(b.log_analytics.id),
+            data_json=render_workbook(
+                f"{n.prefix} platform",
+                endpoints,
+                training.cluster.name if training else None,
+                pools,
+                b.log_analytics.id,
+                training.prometheus.id if training else None,
+            ),
+        )
 
-    def _metric_alert(self, id: str, name: str, resource_id: str, metric: str, threshold: float, description: str,
-                      *, severity: int) -> MonitorMetricAlert:
+    def _metric_alert(
+        self, id: str, name: str, resource_id: str, metric: str, threshold: float, description: str, *, severity: int
+    ) -> MonitorMetricAlert:
         return MonitorMetricAlert(
-            self, id, name=name, resource_group_name=self.action_group.resource_group_name, scopes=[resource_id],
-            description=description, severity=severity, frequency="PT5M", window_size="PT15M", auto_mitigate=True,
+            self,
+            id,
+            name=name,
+            resource_group_name=self.action_group.resource_group_name,
+            scopes=[resource_id],
+            description=description,
+            severity=severity,
+            frequency="PT5M",
+            window_size="PT15M",
+            auto_mitigate=True,
             enabled=True,
-            criteria=[MonitorMetricAlertCriteria(metric_namespace=ENDPOINT_METRICS, metric_name=metric,
-                                                 aggregation="Average", operator="GreaterThan", threshold=threshold)],
-            action=[MonitorMetricAlertAction(action_group_id=self.action_group.id)])
+            criteria=[
+                MonitorMetricAlertCriteria(
+                    metric_namespace=ENDPOINT_METRICS,
+                    metric_name=metric,
+                    aggregation="Average",
+                    operator="GreaterThan",
+                    threshold=threshold,
+                )
+            ],
+            action=[MonitorMetricAlertAction(action_group_id=self.action_group.id)],
+        )

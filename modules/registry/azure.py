@@ -50,8 +50,11 @@ from mlops_blueprint.stacks.azure.names import AzureNames
 ML_API = "2024-10-01"
 MODEL_CONTAINER_TYPE = f"Microsoft.MachineLearningServices/workspaces/models@{ML_API}"
 WORKSPACE_ZONE, NOTEBOOKS_ZONE = "privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"
-BLOB_ZONE, FILE_ZONE, ACR_ZONE = ("privatelink.blob.core.windows.net", "privatelink.file.core.windows.net",
-                                  "privatelink.azurecr.io")
+BLOB_ZONE, FILE_ZONE, ACR_ZONE = (
+    "privatelink.blob.core.windows.net",
+    "privatelink.file.core.windows.net",
+    "privatelink.azurecr.io",
+)
 ARTIFACT_SOFT_DELETE_DAYS = 30
 UNTAGGED_RETENTION_DAYS = 7
 PURGE_SCHEDULE = "0 4 * * *"  # daily, 04:00 UTC
@@ -71,8 +74,11 @@ class RegistryProps:
 def purge_task(models: list[str], keep: int) -> str:
     """The ACR task (YAML, base64) that keeps the newest `keep` tags of each model's repository and
     deletes untagged manifests: ACR's only "keep N images" mechanism is `acr purge`."""
-    steps = "\n".join(f"  - cmd: acr purge --filter '{m}:.*' --keep {keep} --ago 0d --untagged\n"
-                      "    disableWorkingDirectoryOverride: true\n    timeout: 3600" for m in models)
+    steps = "\n".join(
+        f"  - cmd: acr purge --filter '{m}:.*' --keep {keep} --ago 0d --untagged\n"
+        "    disableWorkingDirectoryOverride: true\n    timeout: 3600"
+        for m in models
+    )
     return base64.b64encode(f"version: v1.1.0\nsteps:\n{steps}\n".encode()).decode()
 
 
@@ -109,25 +115,50 @@ class AzureRegistry(Construct):
         cmk_identity = b.encryption_identity
 
         self.artifacts = StorageAccount(
-            self, "artifacts", name=n.workspace_account, location=location, resource_group_name=rg,
-            account_kind="StorageV2", account_tier="Standard", account_replication_type="ZRS", is_hns_enabled=False,
-            shared_access_key_enabled=False, default_to_oauth_authentication=True, public_network_access_enabled=False,
-            min_tls_version="TLS1_2", https_traffic_only_enabled=True, allow_nested_items_to_be_public=False,
-            cross_tenant_replication_enabled=False, infrastructure_encryption_enabled=True, local_user_enabled=False,
+            self,
+            "artifacts",
+            name=n.workspace_account,
+            location=location,
+            resource_group_name=rg,
+            account_kind="StorageV2",
+            account_tier="Standard",
+            account_replication_type="ZRS",
+            is_hns_enabled=False,
+            shared_access_key_enabled=False,
+            default_to_oauth_authentication=True,
+            public_network_access_enabled=False,
+            min_tls_version="TLS1_2",
+            https_traffic_only_enabled=True,
+            allow_nested_items_to_be_public=False,
+            cross_tenant_replication_enabled=False,
+            infrastructure_encryption_enabled=True,
+            local_user_enabled=False,
             sftp_enabled=False,
             # queues and tables (Azure ML uses both) are encrypted with the account's customer-managed key too
-            queue_encryption_key_type="Account", table_encryption_key_type="Account",
+            queue_encryption_key_type="Account",
+            table_encryption_key_type="Account",
             identity=StorageAccountIdentity(type="UserAssigned", identity_ids=[cmk_identity.id]),
             network_rules=StorageAccountNetworkRules(default_action="Deny", bypass=["AzureServices"]),
             blob_properties=StorageAccountBlobProperties(
-                versioning_enabled=True, change_feed_enabled=True,
-                delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(days=ARTIFACT_SOFT_DELETE_DAYS),
+                versioning_enabled=True,
+                change_feed_enabled=True,
+                delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(
+                    days=ARTIFACT_SOFT_DELETE_DAYS
+                ),
                 container_delete_retention_policy=StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(
-                    days=ARTIFACT_SOFT_DELETE_DAYS)),
-            lifecycle=protect(props.protect), depends_on=[b.encryption_grant])
+                    days=ARTIFACT_SOFT_DELETE_DAYS
+                ),
+            ),
+            lifecycle=protect(props.protect),
+            depends_on=[b.encryption_grant],
+        )
         self.artifacts_key = StorageAccountCustomerManagedKeyA(
-            self, "artifacts-cmk", storage_account_id=self.artifacts.id, key_vault_key_id=b.key_id("ml"),
-            user_assigned_identity_id=cmk_identity.id)
+            self,
+            "artifacts-cmk",
+            storage_account_id=self.artifacts.id,
+            key_vault_key_id=b.key_id("ml"),
+            user_assigned_identity_id=cmk_identity.id,
+        )
         b.private_endpoint(self, "artifacts-blob", resource_id=self.artifacts.id, subresource="blob", zone=BLOB_ZONE)
         b.private_endpoint(self, "artifacts-file", resource_id=self.artifacts.id, subresource="file", zone=FILE_ZONE)
         b.diagnostics(self, "artifacts-diagnostics", self.artifacts.id, logs=False)
@@ -135,59 +166,114 @@ class AzureRegistry(Construct):
         b.diagnostics(self, "artifacts-file-diagnostics", f"{self.artifacts.id}/fileServices/default")
 
         self.acr = ContainerRegistry(
-            self, "acr", name=n.container_registry, location=location, resource_group_name=rg, sku="Premium",
-            admin_enabled=False, anonymous_pull_enabled=False, public_network_access_enabled=False,
-            export_policy_enabled=False, quarantine_policy_enabled=True, data_endpoint_enabled=True,
-            zone_redundancy_enabled=True, network_rule_bypass_option="AzureServices",
+            self,
+            "acr",
+            name=n.container_registry,
+            location=location,
+            resource_group_name=rg,
+            sku="Premium",
+            admin_enabled=False,
+            anonymous_pull_enabled=False,
+            public_network_access_enabled=False,
+            export_policy_enabled=False,
+            quarantine_policy_enabled=True,
+            data_endpoint_enabled=True,
+            zone_redundancy_enabled=True,
+            network_rule_bypass_option="AzureServices",
             retention_policy_in_days=UNTAGGED_RETENTION_DAYS,
             identity=ContainerRegistryIdentity(type="UserAssigned", identity_ids=[cmk_identity.id]),
-            encryption=[ContainerRegistryEncryption(key_vault_key_id=b.key_id("ml"),
-                                                    identity_client_id=cmk_identity.client_id)],
-            lifecycle=protect(props.protect), depends_on=[b.encryption_grant])
+            encryption=[
+                ContainerRegistryEncryption(key_vault_key_id=b.key_id("ml"), identity_client_id=cmk_identity.client_id)
+            ],
+            lifecycle=protect(props.protect),
+            depends_on=[b.encryption_grant],
+        )
         b.private_endpoint(self, "acr-registry", resource_id=self.acr.id, subresource="registry", zone=ACR_ZONE)
         b.diagnostics(self, "acr-diagnostics", self.acr.id)
         # Keep the newest `keep_images` tags per model (ACR tasks reach a private registry as a trusted service).
         self.purge = ContainerRegistryTask(
-            self, "acr-purge", name="purge-old-images", container_registry_id=self.acr.id,
+            self,
+            "acr-purge",
+            name="purge-old-images",
+            container_registry_id=self.acr.id,
             platform=ContainerRegistryTaskPlatform(os="Linux"),
             identity=ContainerRegistryTaskIdentity(type="SystemAssigned"),
             encoded_step=ContainerRegistryTaskEncodedStep(task_content=purge_task(list(spec.models), spec.keep_images)),
-            timer_trigger=[ContainerRegistryTaskTimerTrigger(name="daily", schedule=PURGE_SCHEDULE, enabled=True)])
+            timer_trigger=[ContainerRegistryTaskTimerTrigger(name="daily", schedule=PURGE_SCHEDULE, enabled=True)],
+        )
 
         self.app_insights = ApplicationInsights(
-            self, "app-insights", name=n.dashed("appi"), location=location, resource_group_name=rg,
-            application_type="web", workspace_id=b.log_analytics.id, local_authentication_enabled=False)
+            self,
+            "app-insights",
+            name=n.dashed("appi"),
+            location=location,
+            resource_group_name=rg,
+            application_type="web",
+            workspace_id=b.log_analytics.id,
+            local_authentication_enabled=False,
+        )
 
         self.workspace = MachineLearningWorkspace(
-            self, "workspace", name=n.workspace, location=location, resource_group_name=rg, sku_name="Basic",
-            application_insights_id=self.app_insights.id, key_vault_id=b.key_vault.id,
-            storage_account_id=self.artifacts.id, container_registry_id=self.acr.id,
+            self,
+            "workspace",
+            name=n.workspace,
+            location=location,
+            resource_group_name=rg,
+            sku_name="Basic",
+            application_insights_id=self.app_insights.id,
+            key_vault_id=b.key_vault.id,
+            storage_account_id=self.artifacts.id,
+            container_registry_id=self.acr.id,
             storage_account_access_type="Identity",
-            identity=MachineLearningWorkspaceIdentity(type="SystemAssigned, UserAssigned",
-                                                      identity_ids=[cmk_identity.id]),
-            encryption=MachineLearningWorkspaceEncryption(key_vault_id=b.key_vault.id, key_id=b.keys["ml"].id,
-                                                          user_assigned_identity_id=cmk_identity.id),
-            high_business_impact=True, public_network_access_enabled=False, v1_legacy_mode_enabled=False,
+            identity=MachineLearningWorkspaceIdentity(
+                type="SystemAssigned, UserAssigned", identity_ids=[cmk_identity.id]
+            ),
+            encryption=MachineLearningWorkspaceEncryption(
+                key_vault_id=b.key_vault.id, key_id=b.keys["ml"].id, user_assigned_identity_id=cmk_identity.id
+            ),
+            high_business_impact=True,
+            public_network_access_enabled=False,
+            v1_legacy_mode_enabled=False,
             managed_network=MachineLearningWorkspaceManagedNetwork(isolation_mode="AllowOnlyApprovedOutbound"),
-            lifecycle=protect(props.protect), depends_on=[b.encryption_grant, self.artifacts_key])
-        self.workspace_endpoint = b.private_endpoint(self, "workspace-endpoint", resource_id=self.workspace.id,
-                                                     subresource="amlworkspace", zone=WORKSPACE_ZONE)
+            lifecycle=protect(props.protect),
+            depends_on=[b.encryption_grant, self.artifacts_key],
+        )
+        self.workspace_endpoint = b.private_endpoint(
+            self, "workspace-endpoint", resource_id=self.workspace.id, subresource="amlworkspace", zone=WORKSPACE_ZONE
+        )
         # The workspace endpoint also answers for notebooks: a second zone in the same zone group.
         notebooks = PrivateDnsZone(self, "notebooks-zone", name=NOTEBOOKS_ZONE, resource_group_name=rg)
-        PrivateDnsZoneVirtualNetworkLink(self, "notebooks-zone-link", name=n.name("vnet"),
-                                         private_dns_zone_id=notebooks.id, virtual_network_id=b.vnet.id,
-                                         registration_enabled=False)
+        PrivateDnsZoneVirtualNetworkLink(
+            self,
+            "notebooks-zone-link",
+            name=n.name("vnet"),
+            private_dns_zone_id=notebooks.id,
+            virtual_network_id=b.vnet.id,
+            registration_enabled=False,
+        )
         self.workspace_endpoint.put_private_dns_zone_group(
-            name="default", private_dns_zone_ids=[b.dns_zones[WORKSPACE_ZONE].id, notebooks.id])
+            name="default", private_dns_zone_ids=[b.dns_zones[WORKSPACE_ZONE].id, notebooks.id]
+        )
         b.diagnostics(self, "workspace-diagnostics", self.workspace.id)
 
         self.models: dict[str, AzapiResource] = {
             model: AzapiResource(
-                self, f"model-{model}", type=MODEL_CONTAINER_TYPE, name=model, parent_id=self.workspace.id,
-                body={"properties": {"description": f"{model} ({n.prefix})", "isArchived": False,
-                                     "tags": {"mlops-model": model}}},
-                lifecycle=protect(props.protect))
-            for model in spec.models}
+                self,
+                f"model-{model}",
+                type=MODEL_CONTAINER_TYPE,
+                name=model,
+                parent_id=self.workspace.id,
+                body={
+                    "properties": {
+                        "description": f"{model} ({n.prefix})",
+                        "isArchived": False,
+                        "tags": {"mlops-model": model},
+                    }
+                },
+                lifecycle=protect(props.protect),
+            )
+            for model in spec.models
+        }
 
     def image_uri(self, model: str, tag: str) -> str:
         return f"{self.acr.login_server}/{model}:{tag}"
@@ -207,6 +293,7 @@ class AzureRegistry(Construct):
         """Publish images (AcrPush), write artifacts ("Storage Blob Data Contributor") and register model
         versions and run jobs in the workspace ("AzureML Data Scientist": no workspace or compute admin)."""
         assign_role(self, f"{id}-acr", on=self.acr.id, principal=principal, role="AcrPush")
-        assign_role(self, f"{id}-artifacts", on=self.artifacts.id, principal=principal,
-                    role="Storage Blob Data Contributor")
+        assign_role(
+            self, f"{id}-artifacts", on=self.artifacts.id, principal=principal, role="Storage Blob Data Contributor"
+        )
         assign_role(self, f"{id}-workspace", on=self.workspace.id, principal=principal, role="AzureML Data Scientist")

@@ -8,25 +8,34 @@ from dataclasses import dataclass
 
 from cdktn_provider_google.artifact_registry_repository import (
     ArtifactRegistryRepository,
+)
+from cdktn_provider_google.artifact_registry_repository import (
     ArtifactRegistryRepositoryCleanupPolicies as CleanupPolicy,
 )
 from cdktn_provider_google.artifact_registry_repository_iam_member import ArtifactRegistryRepositoryIamMember
 from cdktn_provider_google.project_iam_custom_role import ProjectIamCustomRole
 from cdktn_provider_google.project_iam_member import ProjectIamMember
-from cdktn_provider_google_beta.google_vertex_ai_metadata_store import GoogleVertexAiMetadataStore
 from cdktn_provider_google.service_account import ServiceAccount
+from cdktn_provider_google_beta.google_vertex_ai_metadata_store import GoogleVertexAiMetadataStore
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Registry
-from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.modules.baseline.gcp import GcpBaseline
 from mlops_blueprint.modules.gcp_common import BucketProps, SecureBucket, protect
+from mlops_blueprint.stacks.gcp.names import GcpNames
 
 # What publishing a model version needs in the Vertex AI Model Registry, and nothing else.
-PUBLISH_PERMISSIONS = ("aiplatform.models.upload", "aiplatform.models.get", "aiplatform.models.list",
-                       "aiplatform.models.update", "aiplatform.operations.list",
-                       "aiplatform.artifacts.create", "aiplatform.artifacts.get", "aiplatform.artifacts.list",
-                       "aiplatform.metadataStores.get")
+PUBLISH_PERMISSIONS = (
+    "aiplatform.models.upload",
+    "aiplatform.models.get",
+    "aiplatform.models.list",
+    "aiplatform.models.update",
+    "aiplatform.operations.list",
+    "aiplatform.artifacts.create",
+    "aiplatform.artifacts.get",
+    "aiplatform.artifacts.list",
+    "aiplatform.metadataStores.get",
+)
 
 
 @dataclass(frozen=True)
@@ -44,30 +53,61 @@ class GcpRegistry(Construct):
         super().__init__(scope, id)
         n, b, spec = props.naming, props.baseline, props.spec
         self._baseline, self.naming = b, n
-        self.artifacts = SecureBucket(self, "artifacts", props=BucketProps(
-            name=n.artifacts_bucket, location=b.region, kms_key=b.key("ml"), protect=props.protect,
-            depends_on=tuple(b.with_key("ml"))))
+        self.artifacts = SecureBucket(
+            self,
+            "artifacts",
+            props=BucketProps(
+                name=n.artifacts_bucket,
+                location=b.region,
+                kms_key=b.key("ml"),
+                protect=props.protect,
+                depends_on=tuple(b.with_key("ml")),
+            ),
+        )
         self.repositories: dict[str, ArtifactRegistryRepository] = {}
         for model in spec.models:
             self.repositories[model] = ArtifactRegistryRepository(
-                self, f"repo-{model}", repository_id=n.repository(model),
-                location=b.region, format="DOCKER", mode="STANDARD_REPOSITORY", description=f"Images of {model}",
-                kms_key_name=b.key("ml"), docker_config={"immutable_tags": spec.immutable_tags},
+                self,
+                f"repo-{model}",
+                repository_id=n.repository(model),
+                location=b.region,
+                format="DOCKER",
+                mode="STANDARD_REPOSITORY",
+                description=f"Images of {model}",
+                kms_key_name=b.key("ml"),
+                docker_config={"immutable_tags": spec.immutable_tags},
                 vulnerability_scanning_config={"enablement_config": "INHERITED" if spec.image_scanning else "DISABLED"},
                 cleanup_policy_dry_run=False,
                 cleanup_policies=[
                     CleanupPolicy(id="delete-old", action="DELETE", condition={"tag_state": "ANY"}),
-                    CleanupPolicy(id=f"keep-newest-{spec.keep_images}", action="KEEP",
-                                  most_recent_versions={"keep_count": spec.keep_images})],
-                lifecycle=protect(props.protect), depends_on=b.with_key("ml"))
+                    CleanupPolicy(
+                        id=f"keep-newest-{spec.keep_images}",
+                        action="KEEP",
+                        most_recent_versions={"keep_count": spec.keep_images},
+                    ),
+                ],
+                lifecycle=protect(props.protect),
+                depends_on=b.with_key("ml"),
+            )
         self.metadata_store = GoogleVertexAiMetadataStore(
-            self, "metadata", name=n.metadata_store, region=b.region,
-            project=b.project, description=f"Lineage of {n.prefix}'s models",
-            encryption_spec={"kms_key_name": b.key("ml")}, lifecycle=protect(props.protect), depends_on=b.with_key("ml"))
+            self,
+            "metadata",
+            name=n.metadata_store,
+            region=b.region,
+            project=b.project,
+            description=f"Lineage of {n.prefix}'s models",
+            encryption_spec={"kms_key_name": b.key("ml")},
+            lifecycle=protect(props.protect),
+            depends_on=b.with_key("ml"),
+        )
         self.publisher = ProjectIamCustomRole(
-            self, "publisher-role", role_id=n.underscored("model_publisher", what="IAM custom role", limit=64),
-            title=f"{n.prefix} model publisher", permissions=list(PUBLISH_PERMISSIONS),
-            description="Upload and label model versions in the Vertex AI Model Registry")
+            self,
+            "publisher-role",
+            role_id=n.underscored("model_publisher", what="IAM custom role", limit=64),
+            title=f"{n.prefix} model publisher",
+            permissions=list(PUBLISH_PERMISSIONS),
+            description="Upload and label model versions in the Vertex AI Model Registry",
+        )
 
     def model_display_name(self, model: str) -> str:
         return self.naming.model_display_name(model)
@@ -80,17 +120,30 @@ class GcpRegistry(Construct):
         """Read images, model versions and artifacts: what serving, nodes and scientists need."""
         member = principal.member
         for model, repo in self.repositories.items():
-            ArtifactRegistryRepositoryIamMember(self, f"{id}-{model}", repository=repo.name, location=repo.location,
-                                                role="roles/artifactregistry.reader", member=member)
+            ArtifactRegistryRepositoryIamMember(
+                self,
+                f"{id}-{model}",
+                repository=repo.name,
+                location=repo.location,
+                role="roles/artifactregistry.reader",
+                member=member,
+            )
         self.artifacts.grant(member, read=True, write=False, id=f"{id}-artifacts")
-        ProjectIamMember(self, f"{id}-vertex", project=self._baseline.project, role="roles/aiplatform.viewer",
-                         member=member)
+        ProjectIamMember(
+            self, f"{id}-vertex", project=self._baseline.project, role="roles/aiplatform.viewer", member=member
+        )
 
     def grant_push(self, principal: ServiceAccount, *, id: str) -> None:
         """Publish images, upload model versions and artifacts: what ML engineers need."""
         member = principal.member
         for model, repo in self.repositories.items():
-            ArtifactRegistryRepositoryIamMember(self, f"{id}-{model}", repository=repo.name, location=repo.location,
-                                                role="roles/artifactregistry.writer", member=member)
+            ArtifactRegistryRepositoryIamMember(
+                self,
+                f"{id}-{model}",
+                repository=repo.name,
+                location=repo.location,
+                role="roles/artifactregistry.writer",
+                member=member,
+            )
         self.artifacts.grant(member, read=True, write=True, id=f"{id}-artifacts")
         ProjectIamMember(self, f"{id}-vertex", project=self._baseline.project, role=self.publisher.name, member=member)

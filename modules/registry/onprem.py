@@ -16,13 +16,16 @@ from mlops_blueprint.stacks.onprem.names import OnpremNames
 
 # Reviewed 2026-11. community-charts/mlflow: the maintained MLflow chart (monthly releases, values schema
 # published); its bundled Bitnami Postgres is off: the database is a CloudNativePG cluster.
-CHARTS["mlflow"] = Chart(repository="https://community-charts.github.io/helm-charts", chart="mlflow",
-                         version="1.11.5", app_version="3.15.1",
-                         values_schema="tests/schemas/charts/mlflow-1.11.5.values.schema.json")
+CHARTS["mlflow"] = Chart(
+    repository="https://community-charts.github.io/helm-charts",
+    chart="mlflow",
+    version="1.11.5",
+    app_version="3.15.1",
+    values_schema="tests/schemas/charts/mlflow-1.11.5.values.schema.json",
+)
 # goharbor/harbor-helm: Harbor's own chart (CNCF graduated); images pinned by the chart to v2.15.1.
 # No values schema is published.
-CHARTS["harbor"] = Chart(repository="https://helm.goharbor.io", chart="harbor", version="1.19.1",
-                         app_version="2.15.1")
+CHARTS["harbor"] = Chart(repository="https://helm.goharbor.io", chart="harbor", version="1.19.1", app_version="2.15.1")
 MLFLOW_TAG = "3.15.1"
 HARBOR_TAG = "v2.15.1"
 MLFLOW_PORT = 5000
@@ -70,66 +73,151 @@ class OnpremRegistry(Construct):
         self.tracking_uri: str = f"http://mlflow.{ns}.svc:{MLFLOW_PORT}"
         self.artifacts_bucket = n.artifacts_bucket
         self.project_settings: dict[str, Any] = {
-            "auto_scan": spec.image_scanning, "prevent_vulnerable": spec.image_scanning,
-            "immutable_tags": spec.immutable_tags, "keep_images": spec.keep_images}
+            "auto_scan": spec.image_scanning,
+            "prevent_vulnerable": spec.image_scanning,
+            "immutable_tags": spec.immutable_tags,
+            "keep_images": spec.keep_images,
+        }
         sc = {"storageClass": b.storage_class} if b.storage_class else {}
 
         # MLflow.
-        self.mlflow_db = b.postgres(self, "mlflow-db", namespace=ns, name="mlflow-db", database="mlflow",
-                                    owner="mlflow", size="20Gi", instances=2, protect_it=props.protect,
-                                    depends_on=guard)
-        artifacts = b.external_secret(self, "artifacts-credentials", namespace=ns, name="mlflow-artifacts",
-                                      keys={k: f"{ARTIFACTS_SECRET}/{k}" for k in KEYS}, depends_on=guard)
+        self.mlflow_db = b.postgres(
+            self,
+            "mlflow-db",
+            namespace=ns,
+            name="mlflow-db",
+            database="mlflow",
+            owner="mlflow",
+            size="20Gi",
+            instances=2,
+            protect_it=props.protect,
+            depends_on=guard,
+        )
+        artifacts = b.external_secret(
+            self,
+            "artifacts-credentials",
+            namespace=ns,
+            name="mlflow-artifacts",
+            keys={k: f"{ARTIFACTS_SECRET}/{k}" for k in KEYS},
+            depends_on=guard,
+        )
         self.mlflow_values: dict[str, Any] = {
             "fullnameOverride": "mlflow",
             "image": {"tag": MLFLOW_TAG},
             "telemetry": {"enabled": False},
             "backendStore": {
-                "databaseMigration": True, "databaseConnectionCheck": True,
-                "postgres": {"enabled": True, "host": "mlflow-db-rw", "port": 5432, "database": "mlflow",
-                             "user": "mlflow", "password": "", "driver": "psycopg2"},
+                "databaseMigration": True,
+                "databaseConnectionCheck": True,
+                "postgres": {
+                    "enabled": True,
+                    "host": "mlflow-db-rw",
+                    "port": 5432,
+                    "database": "mlflow",
+                    "user": "mlflow",
+                    "password": "",
+                    "driver": "psycopg2",
+                },
                 "mysql": {"enabled": False},
-                "existingDatabaseSecret": {"name": "mlflow-db-app", "usernameKey": "username",
-                                           "passwordKey": "password"},
+                "existingDatabaseSecret": {
+                    "name": "mlflow-db-app",
+                    "usernameKey": "username",
+                    "passwordKey": "password",
+                },
             },
             # The chart's bundled Bitnami databases and MinIO stay off.
-            "postgresql": {"enabled": False}, "mysql": {"enabled": False}, "minio": {"enabled": False},
+            "postgresql": {"enabled": False},
+            "mysql": {"enabled": False},
+            "minio": {"enabled": False},
             "artifactRoot": {
                 "proxiedArtifactStorage": True,
-                "s3": {"enabled": True, "bucket": self.artifacts_bucket, "path": "",
-                       "existingSecret": {"name": "mlflow-artifacts", "keyOfAccessKeyId": "AWS_ACCESS_KEY_ID",
-                                          "keyOfSecretAccessKey": "AWS_SECRET_ACCESS_KEY"}},
+                "s3": {
+                    "enabled": True,
+                    "bucket": self.artifacts_bucket,
+                    "path": "",
+                    "existingSecret": {
+                        "name": "mlflow-artifacts",
+                        "keyOfAccessKeyId": "AWS_ACCESS_KEY_ID",
+                        "keyOfSecretAccessKey": "AWS_SECRET_ACCESS_KEY",
+                    },
+                },
             },
             "extraEnvVars": {"MLFLOW_S3_ENDPOINT_URL": lake_endpoint(b)},
             "service": {"port": MLFLOW_PORT},
             # No identity provider is configured by the blueprint yet, so MLflow is not exposed through the
             # ingress: clients are the training and serving planes (NetworkPolicy) and port-forwards.
-            "auth": {"enabled": False}, "ldapAuth": {"enabled": False}, "oidcAuth": {"enabled": False},
+            "auth": {"enabled": False},
+            "ldapAuth": {"enabled": False},
+            "oidcAuth": {"enabled": False},
             "oauth2Proxy": {"enabled": False},
             "ingress": {"enabled": False},
-            "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 1001, "fsGroup": 1001,
-                                   "seccompProfile": {"type": "RuntimeDefault"}},
-            "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True,
-                                "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
+            "podSecurityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 1001,
+                "fsGroup": 1001,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "runAsNonRoot": True,
+                "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
             "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
         }
-        self.mlflow = release(self, "mlflow", name=n.release("mlflow"), chart="mlflow", namespace=ns,
-                              values=self.mlflow_values, protect_it=props.protect,
-                              depends_on=[self.mlflow_db, artifacts, *guard])
+        self.mlflow = release(
+            self,
+            "mlflow",
+            name=n.release("mlflow"),
+            chart="mlflow",
+            namespace=ns,
+            values=self.mlflow_values,
+            protect_it=props.protect,
+            depends_on=[self.mlflow_db, artifacts, *guard],
+        )
 
         # Harbor.
-        self.harbor_db = b.postgres(self, "harbor-db", namespace=ns, name="harbor-db", database="registry",
-                                    owner="harbor", size="20Gi", instances=2, protect_it=props.protect,
-                                    depends_on=guard)
+        self.harbor_db = b.postgres(
+            self,
+            "harbor-db",
+            namespace=ns,
+            name="harbor-db",
+            database="registry",
+            owner="harbor",
+            size="20Gi",
+            instances=2,
+            protect_it=props.protect,
+            depends_on=guard,
+        )
         secrets = [
-            b.generated_secret(self, "harbor-admin", namespace=ns, name="harbor-admin", keys=["HARBOR_ADMIN_PASSWORD"],
-                               depends_on=guard),
+            b.generated_secret(
+                self,
+                "harbor-admin",
+                namespace=ns,
+                name="harbor-admin",
+                keys=["HARBOR_ADMIN_PASSWORD"],
+                depends_on=guard,
+            ),
             # Harbor's secret key must be exactly 16 characters.
-            b.generated_secret(self, "harbor-secret-key", namespace=ns, name="harbor-secret-key", keys=["seed"],
-                               template={"secretKey": "{{ .seed | trunc 16 }}"}, depends_on=guard),
-            *(b.external_secret(self, f"robot-{kind}", namespace=ns, name=f"registry-{kind}",
-                                keys={".dockerconfigjson": f"registry-{kind}/.dockerconfigjson"}, depends_on=guard)
-              for kind in ("pull", "push")),
+            b.generated_secret(
+                self,
+                "harbor-secret-key",
+                namespace=ns,
+                name="harbor-secret-key",
+                keys=["seed"],
+                template={"secretKey": "{{ .seed | trunc 16 }}"},
+                depends_on=guard,
+            ),
+            *(
+                b.external_secret(
+                    self,
+                    f"robot-{kind}",
+                    namespace=ns,
+                    name=f"registry-{kind}",
+                    keys={".dockerconfigjson": f"registry-{kind}/.dockerconfigjson"},
+                    depends_on=guard,
+                )
+                for kind in ("pull", "push")
+            ),
         ]
 
         def pvc(size: str) -> dict[str, Any]:
@@ -140,29 +228,63 @@ class OnpremRegistry(Construct):
             **images,
             "fullnameOverride": "harbor",
             "externalURL": f"https://{self.registry_host}",
-            "expose": {"type": "ingress", "tls": {"enabled": True, "certSource": "auto"},
-                       "ingress": {"hosts": {"core": self.registry_host}, "className": b.ingress_class or ""}},
-            "persistence": {"enabled": True, "resourcePolicy": "keep", "persistentVolumeClaim": {
-                "registry": pvc("500Gi"), "jobservice": {"jobLog": pvc("1Gi")}, "redis": pvc("2Gi"),
-                "trivy": pvc("10Gi")}},
+            "expose": {
+                "type": "ingress",
+                "tls": {"enabled": True, "certSource": "auto"},
+                "ingress": {"hosts": {"core": self.registry_host}, "className": b.ingress_class or ""},
+            },
+            "persistence": {
+                "enabled": True,
+                "resourcePolicy": "keep",
+                "persistentVolumeClaim": {
+                    "registry": pvc("500Gi"),
+                    "jobservice": {"jobLog": pvc("1Gi")},
+                    "redis": pvc("2Gi"),
+                    "trivy": pvc("10Gi"),
+                },
+            },
             "existingSecretAdminPassword": "harbor-admin",
             "existingSecretAdminPasswordKey": "HARBOR_ADMIN_PASSWORD",
             "existingSecretSecretKey": "harbor-secret-key",
-            "database": {"type": "external", "external": {
-                "host": "harbor-db-rw", "port": "5432", "username": "harbor", "coreDatabase": "registry",
-                "existingSecret": "harbor-db-app", "sslmode": "require"}},
+            "database": {
+                "type": "external",
+                "external": {
+                    "host": "harbor-db-rw",
+                    "port": "5432",
+                    "username": "harbor",
+                    "coreDatabase": "registry",
+                    "existingSecret": "harbor-db-app",
+                    "sslmode": "require",
+                },
+            },
             "redis": {"type": "internal", "internal": {"image": {"tag": HARBOR_TAG}}},
-            "trivy": {"enabled": spec.image_scanning, "image": {"tag": HARBOR_TAG}, "ignoreUnfixed": False,
-                      "skipUpdate": False},
+            "trivy": {
+                "enabled": spec.image_scanning,
+                "image": {"tag": HARBOR_TAG},
+                "ignoreUnfixed": False,
+                "skipUpdate": False,
+            },
             "metrics": {"enabled": True},
         }
-        self.harbor = release(self, "harbor", name=n.release("harbor"), chart="harbor", namespace=ns,
-                              values=self.harbor_values, protect_it=props.protect,
-                              depends_on=[self.harbor_db, *secrets, *guard])
+        self.harbor = release(
+            self,
+            "harbor",
+            name=n.release("harbor"),
+            chart="harbor",
+            namespace=ns,
+            values=self.harbor_values,
+            protect_it=props.protect,
+            depends_on=[self.harbor_db, *secrets, *guard],
+        )
         # Training pushes images and logs runs; serving pulls models (MLflow) from the registry namespace.
-        b.allow(self, "mlflow-from-planes", namespace=ns,
-                from_namespaces=[b.namespaces["training"], b.namespaces["serving"]], ports=[MLFLOW_PORT],
-                pod_selector={"app.kubernetes.io/name": "mlflow"})
+        b.allow(
+            self,
+            "mlflow-from-planes",
+            namespace=ns,
+            from_namespaces=[b.namespaces["training"], b.namespaces["serving"]],
+            ports=[MLFLOW_PORT],
+            pod_selector={"app.kubernetes.io/name": "mlflow"},
+        )
 
     def image_uri(self, model: str, tag: str) -> str:
         if model not in self.models:
@@ -178,7 +300,13 @@ class OnpremRegistry(Construct):
         self._grant(principal, "push", id)
 
     def _grant(self, principal: Principal, kind: str, id: str) -> None:
-        self.baseline.grant(self, id, namespace=self.namespace, principal=principal, rules=[
-            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": [f"registry-{kind}"]},
-            {"apiGroups": [""], "resources": ["services"], "verbs": ["get"], "resourceNames": ["mlflow"]},
-        ])
+        self.baseline.grant(
+            self,
+            id,
+            namespace=self.namespace,
+            principal=principal,
+            rules=[
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": [f"registry-{kind}"]},
+                {"apiGroups": [""], "resources": ["services"], "verbs": ["get"], "resourceNames": ["mlflow"]},
+            ],
+        )

@@ -54,12 +54,19 @@ PORT, LIVENESS, READINESS, SCORING = 8080, "/health", "/ready", "/score"
 # Rollouts change these on the deployment; autoscale changes the capacity.
 DEPLOYMENT_IGNORED = ["body.properties.model", "body.properties.environmentId", "body.sku.capacity"]
 INVOKE_ACTIONS = (f"{WS}/onlineEndpoints/read", f"{WS}/onlineEndpoints/score/action")
-DEPLOY_ACTIONS = (f"{WS}/read",
-                  f"{WS}/onlineEndpoints/read", f"{WS}/onlineEndpoints/write",
-                  f"{WS}/onlineEndpoints/deployments/read", f"{WS}/onlineEndpoints/deployments/write",
-                  f"{WS}/models/read", f"{WS}/models/versions/read", f"{WS}/models/versions/write",
-                  f"{WS}/environments/read", f"{WS}/environments/versions/read",
-                  f"{WS}/environments/versions/write")
+DEPLOY_ACTIONS = (
+    f"{WS}/read",
+    f"{WS}/onlineEndpoints/read",
+    f"{WS}/onlineEndpoints/write",
+    f"{WS}/onlineEndpoints/deployments/read",
+    f"{WS}/onlineEndpoints/deployments/write",
+    f"{WS}/models/read",
+    f"{WS}/models/versions/read",
+    f"{WS}/models/versions/write",
+    f"{WS}/environments/read",
+    f"{WS}/environments/versions/read",
+    f"{WS}/environments/versions/write",
+)
 SCALE_IN_BELOW = 0.5  # scale in when requests per replica fall under half the target
 
 
@@ -115,11 +122,15 @@ class AzureServing(Construct):
         rg, location = b.resource_group.name, b.location
         for name, ep in props.spec.endpoints.items():
             if CATALOG.serving_instance(ep.size) is None:
-                raise ValueError(f"serving endpoint {name!r}: size {ep.size!r} has no Azure ML instance type "
-                                 f"(allowed: {', '.join(sorted(CATALOG.serving))})")
+                raise ValueError(
+                    f"serving endpoint {name!r}: size {ep.size!r} has no Azure ML instance type "
+                    f"(allowed: {', '.join(sorted(CATALOG.serving))})"
+                )
             if ep.model not in reg.models:
-                raise ValueError(f"serving endpoint {name!r}: model {ep.model!r} is not in the registry "
-                                 f"(registry models: {', '.join(reg.models)}); add it to components.registry.models")
+                raise ValueError(
+                    f"serving endpoint {name!r}: model {ep.model!r} is not in the registry "
+                    f"(registry models: {', '.join(reg.models)}); add it to components.registry.models"
+                )
         ws = reg.workspace
         self._workspace_id = ws.id
         self.endpoints: dict[str, AzapiResource] = {}
@@ -130,93 +141,211 @@ class AzureServing(Construct):
         bootstrap_versions: dict[str, AzapiResource] = {}
         for model in dict.fromkeys(ep.model for ep in props.spec.endpoints.values()):
             bootstrap_versions[model] = AzapiResource(
-                self, f"{model}-bootstrap", type=MODEL_VERSION_TYPE, name=BOOTSTRAP, parent_id=reg.models[model].id,
-                body={"properties": {"modelType": "custom_model",
-                                     "modelUri": f"azureml://datastores/workspaceblobstore/paths/{BOOTSTRAP}/{model}/",
-                                     "description": f"Placeholder version of {model} the endpoints start with",
-                                     "isArchived": False}})
+                self,
+                f"{model}-bootstrap",
+                type=MODEL_VERSION_TYPE,
+                name=BOOTSTRAP,
+                parent_id=reg.models[model].id,
+                body={
+                    "properties": {
+                        "modelType": "custom_model",
+                        "modelUri": f"azureml://datastores/workspaceblobstore/paths/{BOOTSTRAP}/{model}/",
+                        "description": f"Placeholder version of {model} the endpoints start with",
+                        "isArchived": False,
+                    }
+                },
+            )
         for name, ep in props.spec.endpoints.items():
             ep_name = n.endpoint(name)
             endpoint = AzapiResource(
-                self, name, type=ENDPOINT_TYPE, name=ep_name, parent_id=ws.id, location=location,
+                self,
+                name,
+                type=ENDPOINT_TYPE,
+                name=ep_name,
+                parent_id=ws.id,
+                location=location,
                 identity=[ResourceIdentity(type="SystemAssigned")],
-                body={"kind": "Managed", "properties": {
-                    "authMode": "AADToken", "publicNetworkAccess": "Disabled" if ep.private else "Enabled",
-                    "description": f"{ep.model} ({ep.size}, {ep.min_replicas}-{ep.max_replicas} replicas)"}},
-                response_export_values={"scoring_uri": "properties.scoringUri"})
+                body={
+                    "kind": "Managed",
+                    "properties": {
+                        "authMode": "AADToken",
+                        "publicNetworkAccess": "Disabled" if ep.private else "Enabled",
+                        "description": f"{ep.model} ({ep.size}, {ep.min_replicas}-{ep.max_replicas} replicas)",
+                    },
+                },
+                response_export_values={"scoring_uri": "properties.scoringUri"},
+            )
             b.diagnostics(self, f"{name}-diagnostics", endpoint.id)
             # The endpoint's identity pulls the image and the model, and writes captured requests.
             identity = endpoint.identity.get(0).principal_id
-            grants = [RoleAssignment(self, f"{name}-pulls-images", scope=reg.acr.id, principal_id=identity,
-                                     role_definition_name="AcrPull", principal_type="ServicePrincipal"),
-                      RoleAssignment(self, f"{name}-reads-artifacts", scope=reg.artifacts.id, principal_id=identity,
-                                     role_definition_name="Storage Blob Data Contributor" if ep.capture_requests
-                                     else "Storage Blob Data Reader", principal_type="ServicePrincipal")]
+            grants = [
+                RoleAssignment(
+                    self,
+                    f"{name}-pulls-images",
+                    scope=reg.acr.id,
+                    principal_id=identity,
+                    role_definition_name="AcrPull",
+                    principal_type="ServicePrincipal",
+                ),
+                RoleAssignment(
+                    self,
+                    f"{name}-reads-artifacts",
+                    scope=reg.artifacts.id,
+                    principal_id=identity,
+                    role_definition_name="Storage Blob Data Contributor"
+                    if ep.capture_requests
+                    else "Storage Blob Data Reader",
+                    principal_type="ServicePrincipal",
+                ),
+            ]
             environment = AzapiResource(
-                self, f"{name}-environment", type=ENVIRONMENT_TYPE, name=ep_name, parent_id=ws.id,
-                body={"properties": {"description": f"Serving images of {ep_name}"}})
+                self,
+                f"{name}-environment",
+                type=ENVIRONMENT_TYPE,
+                name=ep_name,
+                parent_id=ws.id,
+                body={"properties": {"description": f"Serving images of {ep_name}"}},
+            )
             environment_version = AzapiResource(
-                self, f"{name}-environment-{BOOTSTRAP}", type=ENVIRONMENT_VERSION_TYPE, name=ep.image_tag,
+                self,
+                f"{name}-environment-{BOOTSTRAP}",
+                type=ENVIRONMENT_VERSION_TYPE,
+                name=ep.image_tag,
                 parent_id=environment.id,
-                body={"properties": {"image": reg.image_uri(ep.model, ep.image_tag), "osType": "Linux",
-                                     "inferenceConfig": {
-                                         "livenessRoute": {"path": LIVENESS, "port": PORT},
-                                         "readinessRoute": {"path": READINESS, "port": PORT},
-                                         "scoringRoute": {"path": SCORING, "port": PORT}}}})
+                body={
+                    "properties": {
+                        "image": reg.image_uri(ep.model, ep.image_tag),
+                        "osType": "Linux",
+                        "inferenceConfig": {
+                            "livenessRoute": {"path": LIVENESS, "port": PORT},
+                            "readinessRoute": {"path": READINESS, "port": PORT},
+                            "scoringRoute": {"path": SCORING, "port": PORT},
+                        },
+                    }
+                },
+            )
             mode = "Enabled" if ep.capture_requests else "Disabled"
             rate = ep.capture_percent / 100
             deployment = AzapiResource(
-                self, f"{name}-{PRIMARY}", type=DEPLOYMENT_TYPE, name=PRIMARY, parent_id=endpoint.id, location=location,
-                body={"kind": "Managed", "sku": {"name": "Default", "capacity": ep.min_replicas}, "properties": {
-                    "endpointComputeType": "Managed", "instanceType": CATALOG.serving_instance(ep.size),
-                    "model": bootstrap_versions[ep.model].id, "environmentId": environment_version.id,
-                    "scaleSettings": {"scaleType": "Default"}, "egressPublicNetworkAccess": "Disabled",
-                    "appInsightsEnabled": True,
-                    "dataCollector": {"collections": {
-                        "model_inputs": {"dataCollectionMode": mode, "samplingRate": rate},
-                        "model_outputs": {"dataCollectionMode": mode, "samplingRate": rate}}}}},
+                self,
+                f"{name}-{PRIMARY}",
+                type=DEPLOYMENT_TYPE,
+                name=PRIMARY,
+                parent_id=endpoint.id,
+                location=location,
+                body={
+                    "kind": "Managed",
+                    "sku": {"name": "Default", "capacity": ep.min_replicas},
+                    "properties": {
+                        "endpointComputeType": "Managed",
+                        "instanceType": CATALOG.serving_instance(ep.size),
+                        "model": bootstrap_versions[ep.model].id,
+                        "environmentId": environment_version.id,
+                        "scaleSettings": {"scaleType": "Default"},
+                        "egressPublicNetworkAccess": "Disabled",
+                        "appInsightsEnabled": True,
+                        "dataCollector": {
+                            "collections": {
+                                "model_inputs": {"dataCollectionMode": mode, "samplingRate": rate},
+                                "model_outputs": {"dataCollectionMode": mode, "samplingRate": rate},
+                            }
+                        },
+                    },
+                },
                 # The embedded schema types samplingRate as an integer; the service takes a fraction.
-                schema_validation_enabled=False, depends_on=grants,
-                lifecycle=TerraformResourceLifecycle(ignore_changes=DEPLOYMENT_IGNORED))
+                schema_validation_enabled=False,
+                depends_on=grants,
+                lifecycle=TerraformResourceLifecycle(ignore_changes=DEPLOYMENT_IGNORED),
+            )
             UpdateResource(
-                self, f"{name}-traffic", type=ENDPOINT_TYPE, resource_id=endpoint.id,
-                body={"properties": {"traffic": {PRIMARY: 100}}}, depends_on=[deployment],
-                lifecycle=TerraformResourceLifecycle(ignore_changes=["body"]))
+                self,
+                f"{name}-traffic",
+                type=ENDPOINT_TYPE,
+                resource_id=endpoint.id,
+                body={"properties": {"traffic": {PRIMARY: 100}}},
+                depends_on=[deployment],
+                lifecycle=TerraformResourceLifecycle(ignore_changes=["body"]),
+            )
             self.autoscale[name] = MonitorAutoscaleSetting(
-                self, f"{name}-autoscale", name=n.name(name, "autoscale"), location=location, resource_group_name=rg,
-                target_resource_id=deployment.id, enabled=True,
-                profile=[Profile(name="requests", capacity=Capacity(
-                    minimum=ep.min_replicas, maximum=ep.max_replicas, default=ep.min_replicas), rule=[
-                    self._rule(deployment.id, "RequestsPerMinute", "GreaterThan", ep.target_invocations_per_replica,
-                               "Increase", per_instance=True),
-                    self._rule(deployment.id, "CpuUtilizationPercentage", "GreaterThan", 70, "Increase"),
-                    self._rule(deployment.id, "RequestsPerMinute", "LessThan",
-                               ep.target_invocations_per_replica * SCALE_IN_BELOW, "Decrease", per_instance=True),
-                ])])
+                self,
+                f"{name}-autoscale",
+                name=n.name(name, "autoscale"),
+                location=location,
+                resource_group_name=rg,
+                target_resource_id=deployment.id,
+                enabled=True,
+                profile=[
+                    Profile(
+                        name="requests",
+                        capacity=Capacity(minimum=ep.min_replicas, maximum=ep.max_replicas, default=ep.min_replicas),
+                        rule=[
+                            self._rule(
+                                deployment.id,
+                                "RequestsPerMinute",
+                                "GreaterThan",
+                                ep.target_invocations_per_replica,
+                                "Increase",
+                                per_instance=True,
+                            ),
+                            self._rule(deployment.id, "CpuUtilizationPercentage", "GreaterThan", 70, "Increase"),
+                            self._rule(
+                                deployment.id,
+                                "RequestsPerMinute",
+                                "LessThan",
+                                ep.target_invocations_per_replica * SCALE_IN_BELOW,
+                                "Decrease",
+                                per_instance=True,
+                            ),
+                        ],
+                    )
+                ],
+            )
             self.endpoints[name], self.deployments[name] = endpoint, deployment
             self.names[name], self.private[name] = ep_name, ep.private
 
         self.invoker = RoleDefinition(
-            self, "invoker-role", name=n.name("endpoint-invoker"), scope=b.resource_group.id,
+            self,
+            "invoker-role",
+            name=n.name("endpoint-invoker"),
+            scope=b.resource_group.id,
             assignable_scopes=[b.resource_group.id],
             description="Score the platform's online endpoints (assigned on each endpoint)",
-            permissions=[RoleDefinitionPermissions(actions=list(INVOKE_ACTIONS))])
+            permissions=[RoleDefinitionPermissions(actions=list(INVOKE_ACTIONS))],
+        )
         self.deployer = RoleDefinition(
-            self, "deployer-role", name=n.name("endpoint-deployer"), scope=b.resource_group.id,
+            self,
+            "deployer-role",
+            name=n.name("endpoint-deployer"),
+            scope=b.resource_group.id,
             assignable_scopes=[b.resource_group.id],
             description="Roll model versions out to the platform's online endpoints (assigned on the workspace)",
-            permissions=[RoleDefinitionPermissions(actions=list(DEPLOY_ACTIONS))])
+            permissions=[RoleDefinitionPermissions(actions=list(DEPLOY_ACTIONS))],
+        )
 
     @staticmethod
-    def _rule(resource_id: str, metric: str, operator: str, threshold: float, direction: str, *,
-              per_instance: bool = False) -> Rule:
+    def _rule(
+        resource_id: str, metric: str, operator: str, threshold: float, direction: str, *, per_instance: bool = False
+    ) -> Rule:
         return Rule(
-            metric_trigger=Trigger(metric_name=metric, metric_namespace=DEPLOYMENT_METRICS,
-                                   metric_resource_id=resource_id, operator=operator, threshold=threshold,
-                                   statistic="Average", time_aggregation="Average", time_grain="PT1M",
-                                   time_window="PT5M", divide_by_instance_count=per_instance or None),
-            scale_action=Action(direction=direction, type="ChangeCount", value=1,
-                                cooldown="PT5M" if direction == "Increase" else "PT10M"))
+            metric_trigger=Trigger(
+                metric_name=metric,
+                metric_namespace=DEPLOYMENT_METRICS,
+                metric_resource_id=resource_id,
+                operator=operator,
+                threshold=threshold,
+                statistic="Average",
+                time_aggregation="Average",
+                time_grain="PT1M",
+                time_window="PT5M",
+                divide_by_instance_count=per_instance or None,
+            ),
+            scale_action=Action(
+                direction=direction,
+                type="ChangeCount",
+                value=1,
+                cooldown="PT5M" if direction == "Increase" else "PT10M",
+            ),
+        )
 
     def grant_invoke(self, principal: Principal, *, id: str) -> None:
         """Score each endpoint: the custom invoker role, assigned on the endpoint itself (Entra tokens)."""

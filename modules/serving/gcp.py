@@ -16,18 +16,27 @@ from cdktn_provider_google.vertex_ai_endpoint import VertexAiEndpoint
 from cdktn_provider_google_beta.google_vertex_ai_endpoint_iam_member import GoogleVertexAiEndpointIamMember
 from constructs import Construct
 
-from mlops_blueprint.stacks.gcp.catalog import CATALOG
 from mlops_blueprint.blueprints.model import Serving
-from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.modules.baseline.gcp import GcpBaseline
 from mlops_blueprint.modules.gcp_common import protect
 from mlops_blueprint.modules.registry.gcp import GcpRegistry
+from mlops_blueprint.stacks.gcp.catalog import CATALOG
+from mlops_blueprint.stacks.gcp.names import GcpNames
 
 INVOKE_PERMISSIONS = ("aiplatform.endpoints.predict", "aiplatform.endpoints.get")
-DEPLOY_PERMISSIONS = ("aiplatform.endpoints.get", "aiplatform.endpoints.deploy", "aiplatform.endpoints.undeploy",
-                      "aiplatform.endpoints.update", "aiplatform.endpoints.predict")
-MODEL_DEPLOY_PERMISSIONS = ("aiplatform.models.get", "aiplatform.models.deploy", "aiplatform.models.undeploy",
-                            "aiplatform.operations.list")
+DEPLOY_PERMISSIONS = (
+    "aiplatform.endpoints.get",
+    "aiplatform.endpoints.deploy",
+    "aiplatform.endpoints.undeploy",
+    "aiplatform.endpoints.update",
+    "aiplatform.endpoints.predict",
+)
+MODEL_DEPLOY_PERMISSIONS = (
+    "aiplatform.models.get",
+    "aiplatform.models.deploy",
+    "aiplatform.models.undeploy",
+    "aiplatform.operations.list",
+)
 
 
 @dataclass(frozen=True)
@@ -49,51 +58,89 @@ class GcpServing(Construct):
         for name, ep in props.spec.endpoints.items():
             if CATALOG.serving_instance(ep.size) is None:
                 raise ValueError(f"endpoint {name!r}: size {ep.size!r} has no GCP machine type")
-        self.account = ServiceAccount(self, "runtime", account_id=n.service_account("serving"),
-                                      display_name=f"deployed models of {n.prefix}")
+        self.account = ServiceAccount(
+            self, "runtime", account_id=n.service_account("serving"), display_name=f"deployed models of {n.prefix}"
+        )
         reg.grant_pull(self.account, id="serving-reads-registry")
         self.capture = BigqueryDataset(
-            self, "capture", dataset_id=n.underscored("inference_capture"), location=b.region,
+            self,
+            "capture",
+            dataset_id=n.underscored("inference_capture"),
+            location=b.region,
             description="Requests and responses of the endpoints (request-response logging)",
             default_encryption_configuration={"kms_key_name": b.key("ml")},
-            delete_contents_on_destroy=not props.protect, lifecycle=protect(props.protect), depends_on=b.with_key("ml"))
+            delete_contents_on_destroy=not props.protect,
+            lifecycle=protect(props.protect),
+            depends_on=b.with_key("ml"),
+        )
         self.endpoints: dict[str, VertexAiEndpoint] = {}
         self.names: dict[str, str] = {}
         for name, ep in props.spec.endpoints.items():
             display = n.endpoint_display_name(name)
             table = f"{name.replace('-', '_')}_requests"
             self.endpoints[name] = VertexAiEndpoint(
-                self, name, name=n.endpoint_id(name), display_name=display, location=b.region, region=b.region,
+                self,
+                name,
+                name=n.endpoint_id(name),
+                display_name=display,
+                location=b.region,
+                region=b.region,
                 description=f"{ep.model} ({ep.size}, {ep.min_replicas}-{ep.max_replicas} replicas)",
                 encryption_spec={"kms_key_name": b.key("ml")},
-                private_service_connect_config={"enable_private_service_connect": True, "project_allowlist": [b.project]}
-                if ep.private else None,
+                private_service_connect_config={
+                    "enable_private_service_connect": True,
+                    "project_allowlist": [b.project],
+                }
+                if ep.private
+                else None,
                 dedicated_endpoint_enabled=None if ep.private else True,
                 predict_request_response_logging_config={
-                    "enabled": ep.capture_requests, "sampling_rate": ep.capture_percent / 100,
-                    "bigquery_destination": {"output_uri": f"bq://{b.project}.{self.capture.dataset_id}.{table}"}},
-                labels={"mlops-endpoint": name, "mlops-model": ep.model}, depends_on=b.with_key("ml"),
+                    "enabled": ep.capture_requests,
+                    "sampling_rate": ep.capture_percent / 100,
+                    "bigquery_destination": {"output_uri": f"bq://{b.project}.{self.capture.dataset_id}.{table}"},
+                },
+                labels={"mlops-endpoint": name, "mlops-model": ep.model},
+                depends_on=b.with_key("ml"),
                 # `rollout` owns the traffic split once models are deployed
-                lifecycle=TerraformResourceLifecycle(ignore_changes=["traffic_split"]))
+                lifecycle=TerraformResourceLifecycle(ignore_changes=["traffic_split"]),
+            )
             self.names[name] = display
         self.invoker = ProjectIamCustomRole(
-            self, "invoker-role", role_id=n.underscored("endpoint_invoker", what="IAM custom role", limit=64),
-            title=f"{n.prefix} endpoint invoker", permissions=list(INVOKE_PERMISSIONS),
-            description="Send prediction requests to the platform's endpoints")
+            self,
+            "invoker-role",
+            role_id=n.underscored("endpoint_invoker", what="IAM custom role", limit=64),
+            title=f"{n.prefix} endpoint invoker",
+            permissions=list(INVOKE_PERMISSIONS),
+            description="Send prediction requests to the platform's endpoints",
+        )
         self.deployer = ProjectIamCustomRole(
-            self, "deployer-role", role_id=n.underscored("endpoint_deployer", what="IAM custom role", limit=64),
-            title=f"{n.prefix} endpoint deployer", permissions=list(DEPLOY_PERMISSIONS),
-            description="Deploy, undeploy and split traffic on the platform's endpoints")
+            self,
+            "deployer-role",
+            role_id=n.underscored("endpoint_deployer", what="IAM custom role", limit=64),
+            title=f"{n.prefix} endpoint deployer",
+            permissions=list(DEPLOY_PERMISSIONS),
+            description="Deploy, undeploy and split traffic on the platform's endpoints",
+        )
         self.model_deployer = ProjectIamCustomRole(
-            self, "model-deployer-role", role_id=n.underscored("model_deployer", what="IAM custom role", limit=64),
-            title=f"{n.prefix} model deployer", permissions=list(MODEL_DEPLOY_PERMISSIONS),
-            description="Read and deploy model versions (the endpoint side is endpoint-scoped)")
+            self,
+            "model-deployer-role",
+            role_id=n.underscored("model_deployer", what="IAM custom role", limit=64),
+            title=f"{n.prefix} model deployer",
+            permissions=list(MODEL_DEPLOY_PERMISSIONS),
+            description="Read and deploy model versions (the endpoint side is endpoint-scoped)",
+        )
 
     def _on_endpoints(self, member: str, role: ProjectIamCustomRole, id: str) -> None:
         for name, ep in self.endpoints.items():
-            GoogleVertexAiEndpointIamMember(self, f"{id}-{name}", project=self._baseline.project,
-                                            location=self._baseline.region, endpoint=ep.name, role=role.name,
-                                            member=member)
+            GoogleVertexAiEndpointIamMember(
+                self,
+                f"{id}-{name}",
+                project=self._baseline.project,
+                location=self._baseline.region,
+                endpoint=ep.name,
+                role=role.name,
+                member=member,
+            )
 
     def grant_invoke(self, principal: ServiceAccount, *, id: str) -> None:
         """Predict on each endpoint, granted on the endpoint itself."""
@@ -105,7 +152,13 @@ class GcpServing(Construct):
         and act as the runtime service account the deployed models run as."""
         member = principal.member
         self._on_endpoints(member, self.deployer, id)
-        ProjectIamMember(self, f"{id}-models", project=self._baseline.project, role=self.model_deployer.name,
-                         member=member)
-        ServiceAccountIamMember(self, f"{id}-act-as", service_account_id=self.account.name,
-                                role="roles/iam.serviceAccountUser", member=member)
+        ProjectIamMember(
+            self, f"{id}-models", project=self._baseline.project, role=self.model_deployer.name, member=member
+        )
+        ServiceAccountIamMember(
+            self,
+            f"{id}-act-as",
+            service_account_id=self.account.name,
+            role="roles/iam.serviceAccountUser",
+            member=member,
+        )

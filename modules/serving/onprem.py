@@ -37,13 +37,22 @@ if TYPE_CHECKING:  # the registry's construct is only needed for its interface
 
 KSERVE_VERSION = "v0.20.0"
 CERT_MANAGER_VERSION = "v1.21.1"
-CHARTS["kserve-crd"] = Chart(repository="oci://ghcr.io/kserve/charts", chart="kserve-crd", version=KSERVE_VERSION,
-                             app_version=KSERVE_VERSION)
-CHARTS["kserve-resources"] = Chart(repository="oci://ghcr.io/kserve/charts", chart="kserve-resources",
-                                   version=KSERVE_VERSION, app_version=KSERVE_VERSION)
-CHARTS["cert-manager"] = Chart(repository="https://charts.jetstack.io", chart="cert-manager",
-                               version=CERT_MANAGER_VERSION, app_version=CERT_MANAGER_VERSION,
-                               values_schema="tests/schemas/charts/cert-manager-v1.21.1.values.schema.json")
+CHARTS["kserve-crd"] = Chart(
+    repository="oci://ghcr.io/kserve/charts", chart="kserve-crd", version=KSERVE_VERSION, app_version=KSERVE_VERSION
+)
+CHARTS["kserve-resources"] = Chart(
+    repository="oci://ghcr.io/kserve/charts",
+    chart="kserve-resources",
+    version=KSERVE_VERSION,
+    app_version=KSERVE_VERSION,
+)
+CHARTS["cert-manager"] = Chart(
+    repository="https://charts.jetstack.io",
+    chart="cert-manager",
+    version=CERT_MANAGER_VERSION,
+    app_version=CERT_MANAGER_VERSION,
+    values_schema="tests/schemas/charts/cert-manager-v1.21.1.values.schema.json",
+)
 KSERVE_API = "serving.kserve.io/v1beta1"
 DEPLOYMENT_MODE = "Standard"  # KServe >= 0.15 name of RawDeployment (the old name is still accepted)
 VISIBILITY_LABEL, CLUSTER_LOCAL = "networking.kserve.io/visibility", "cluster-local"
@@ -57,13 +66,20 @@ SCALE_METRIC, SCALE_TARGET = "cpu", 70
 COMPUTED_FIELDS = ["metadata.annotations", "metadata.labels", "spec.predictor.canaryTrafficPercent"]
 INVOKE_RULES = [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": ["get", "list"]}]
 DEPLOY_RULES = [
-    {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
-     "verbs": ["get", "list", "watch", "update", "patch"]},
+    {
+        "apiGroups": ["serving.kserve.io"],
+        "resources": ["inferenceservices"],
+        "verbs": ["get", "list", "watch", "update", "patch"],
+    },
     {"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices/status"], "verbs": ["get"]},
     {"apiGroups": [""], "resources": ["pods", "pods/log", "events"], "verbs": ["get", "list"]},
 ]
-RESTRICTED_CONTAINER = {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]},
-                        "seccompProfile": {"type": "RuntimeDefault"}}
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 
 @dataclass(frozen=True)
@@ -120,14 +136,18 @@ class OnpremServing(Construct):
         n, b, reg, spec = props.naming, props.baseline, props.registry, props.spec
         for name, ep in spec.endpoints.items():
             if ep.size not in SIZES:
-                raise ValueError(f"serving endpoint {name!r}: size {ep.size!r} is not an on-prem size "
-                                 f"(allowed: {', '.join(SIZES)})")
+                raise ValueError(
+                    f"serving endpoint {name!r}: size {ep.size!r} is not an on-prem size (allowed: {', '.join(SIZES)})"
+                )
             if ep.model not in reg.models:
-                raise ValueError(f"serving endpoint {name!r}: model {ep.model!r} is not in the registry "
-                                 f"(registry models: {', '.join(reg.models)}); add it to components.registry.models")
+                raise ValueError(
+                    f"serving endpoint {name!r}: model {ep.model!r} is not in the registry "
+                    f"(registry models: {', '.join(reg.models)}); add it to components.registry.models"
+                )
             if ep.min_replicas > ep.max_replicas:
-                raise ValueError(f"serving endpoint {name!r}: min_replicas {ep.min_replicas} exceeds "
-                                 f"max_replicas {ep.max_replicas}")
+                raise ValueError(
+                    f"serving endpoint {name!r}: min_replicas {ep.min_replicas} exceeds max_replicas {ep.max_replicas}"
+                )
         self._baseline = b
         self.namespace: str = b.namespaces["serving"]
         labels = dict(b.labels)
@@ -135,26 +155,65 @@ class OnpremServing(Construct):
         self.capture_sink = props.capture_sink or f"http://{CAPTURE_SERVICE}.{self.namespace}.svc.cluster.local"
         domain = props.domain or f"{n.prefix}.internal"
 
-        self.cert_manager = release(self, "cert-manager", name=n.release("cert-manager"), chart="cert-manager",
-                                    namespace=system, depends_on=b.guards["system"], values={
-                                        "crds": {"enabled": True, "keep": True},
-                                        "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}}})
-        self.crds = release(self, "kserve-crd", name=n.release("kserve-crd"), chart="kserve-crd", namespace=system,
-                            depends_on=b.guards["system"], values={})
+        self.cert_manager = release(
+            self,
+            "cert-manager",
+            name=n.release("cert-manager"),
+            chart="cert-manager",
+            namespace=system,
+            depends_on=b.guards["system"],
+            values={
+                "crds": {"enabled": True, "keep": True},
+                "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
+            },
+        )
+        self.crds = release(
+            self,
+            "kserve-crd",
+            name=n.release("kserve-crd"),
+            chart="kserve-crd",
+            namespace=system,
+            depends_on=b.guards["system"],
+            values={},
+        )
         self.controller = release(
-            self, "kserve", name=n.release("kserve"), chart="kserve-resources", namespace=system,
-            depends_on=[self.crds, self.cert_manager], values={"kserve": {
-                "version": KSERVE_VERSION,
-                "controller": {
-                    "deploymentMode": DEPLOYMENT_MODE, "tag": KSERVE_VERSION, "imagePullPolicy": "IfNotPresent",
-                    "gateway": {"domain": domain, "urlScheme": "https", "ingressGateway": {
-                        "className": b.ingress_class or "nginx", "enableGatewayApi": False, "createGateway": False}}},
-                "agent": {"tag": KSERVE_VERSION}, "router": {"tag": KSERVE_VERSION},
-                "storage": {"tag": KSERVE_VERSION}}})
+            self,
+            "kserve",
+            name=n.release("kserve"),
+            chart="kserve-resources",
+            namespace=system,
+            depends_on=[self.crds, self.cert_manager],
+            values={
+                "kserve": {
+                    "version": KSERVE_VERSION,
+                    "controller": {
+                        "deploymentMode": DEPLOYMENT_MODE,
+                        "tag": KSERVE_VERSION,
+                        "imagePullPolicy": "IfNotPresent",
+                        "gateway": {
+                            "domain": domain,
+                            "urlScheme": "https",
+                            "ingressGateway": {
+                                "className": b.ingress_class or "nginx",
+                                "enableGatewayApi": False,
+                                "createGateway": False,
+                            },
+                        },
+                    },
+                    "agent": {"tag": KSERVE_VERSION},
+                    "router": {"tag": KSERVE_VERSION},
+                    "storage": {"tag": KSERVE_VERSION},
+                }
+            },
+        )
 
         self.predictor = Principal(name=PREDICTOR_ACCOUNT, namespace=self.namespace)
-        account = ServiceAccountV1(self, "predictor-account", metadata={
-            "name": PREDICTOR_ACCOUNT, "namespace": self.namespace, "labels": labels}, depends_on=guard)
+        account = ServiceAccountV1(
+            self,
+            "predictor-account",
+            metadata={"name": PREDICTOR_ACCOUNT, "namespace": self.namespace, "labels": labels},
+            depends_on=guard,
+        )
         reg.grant_pull(self.predictor, id="serving-predictor-pull")
 
         self.names: dict[str, str] = {}
@@ -166,25 +225,45 @@ class OnpremServing(Construct):
             if ep.private:
                 meta_labels[VISIBILITY_LABEL] = CLUSTER_LOCAL
             container: dict[str, Any] = {
-                "name": "kserve-container", "image": reg.image_uri(ep.model, ep.image_tag),
+                "name": "kserve-container",
+                "image": reg.image_uri(ep.model, ep.image_tag),
                 "ports": [{"containerPort": PORT, "name": "http1", "protocol": "TCP"}],
-                "resources": container_resources(ep.size), "securityContext": dict(RESTRICTED_CONTAINER)}
+                "resources": container_resources(ep.size),
+                "securityContext": dict(RESTRICTED_CONTAINER),
+            }
             predictor: dict[str, Any] = {
-                "minReplicas": ep.min_replicas, "maxReplicas": ep.max_replicas,
-                "scaleMetric": SCALE_METRIC, "scaleTarget": SCALE_TARGET,
-                "serviceAccountName": PREDICTOR_ACCOUNT, "containers": [container]}
+                "minReplicas": ep.min_replicas,
+                "maxReplicas": ep.max_replicas,
+                "scaleMetric": SCALE_METRIC,
+                "scaleTarget": SCALE_TARGET,
+                "serviceAccountName": PREDICTOR_ACCOUNT,
+                "containers": [container],
+            }
             if SIZES[ep.size][2]:
                 predictor["tolerations"] = [dict(GPU_TOLERATION)]
             if ep.capture_requests:
                 predictor["logger"] = {"mode": "all", "url": f"{self.capture_sink}/{name}"}
-            self.services[name] = Manifest(self, name, manifest={
-                "apiVersion": KSERVE_API, "kind": "InferenceService",
-                "metadata": {"name": isvc, "namespace": self.namespace, "labels": meta_labels,
-                             "annotations": {"serving.kserve.io/deploymentMode": DEPLOYMENT_MODE,
-                                             "serving.kserve.io/autoscalerClass": "hpa"}},
-                "spec": {"predictor": predictor}},
-                computed_fields=list(COMPUTED_FIELDS), depends_on=[self.controller, account, *guard],
-                lifecycle=protect(False))
+            self.services[name] = Manifest(
+                self,
+                name,
+                manifest={
+                    "apiVersion": KSERVE_API,
+                    "kind": "InferenceService",
+                    "metadata": {
+                        "name": isvc,
+                        "namespace": self.namespace,
+                        "labels": meta_labels,
+                        "annotations": {
+                            "serving.kserve.io/deploymentMode": DEPLOYMENT_MODE,
+                            "serving.kserve.io/autoscalerClass": "hpa",
+                        },
+                    },
+                    "spec": {"predictor": predictor},
+                },
+                computed_fields=list(COMPUTED_FIELDS),
+                depends_on=[self.controller, account, *guard],
+                lifecycle=protect(False),
+            )
             self.names[name], self.private[name] = isvc, ep.private
 
     def grant_invoke(self, principal: Principal, *, id: str) -> None:
@@ -193,9 +272,14 @@ class OnpremServing(Construct):
         name = k8s_name(id)
         self._baseline.grant(self, name, namespace=self.namespace, principal=principal, rules=INVOKE_RULES)
         if self.services:
-            self._baseline.allow(self, f"{name}-network", namespace=self.namespace,
-                                 from_namespaces=[principal.namespace], ports=[PORT],
-                                 pod_selector={"component": "predictor"})
+            self._baseline.allow(
+                self,
+                f"{name}-network",
+                namespace=self.namespace,
+                from_namespaces=[principal.namespace],
+                ports=[PORT],
+                pod_selector={"component": "predictor"},
+            )
 
     def grant_deploy(self, principal: Principal, *, id: str) -> None:
         """Roll model versions out: update the InferenceServices (image, canary split) and follow them."""

@@ -61,8 +61,10 @@ SYSTEM_VM_SIZE = "Standard_D4ds_v5"
 POD_CIDR, SERVICE_CIDR, DNS_SERVICE_IP = "192.168.0.0/16", "172.16.0.0/16", "172.16.0.10"
 # What the cluster's control-plane identity needs on the node subnet to place nodes and load balancers
 # in it: join and read, nothing else (the built-in "Network Contributor" is far wider).
-SUBNET_JOIN_ACTIONS = ("Microsoft.Network/virtualNetworks/subnets/join/action",
-                       "Microsoft.Network/virtualNetworks/subnets/read")
+SUBNET_JOIN_ACTIONS = (
+    "Microsoft.Network/virtualNetworks/subnets/join/action",
+    "Microsoft.Network/virtualNetworks/subnets/read",
+)
 PROMETHEUS_STREAM = "Microsoft-PrometheusMetrics"
 
 
@@ -91,10 +93,15 @@ def vm_size_for(name: str, accelerator: str, gpus: int) -> str:
     size = CATALOG.training_instance(accelerator, gpus)
     if size is None:  # the validator refuses this first; a construct must not trust its caller
         offered = CATALOG.training.get(accelerator)
-        allowed = (f"{accelerator} comes with {', '.join(str(g) for g in sorted(offered))} GPUs per node on Azure"
-                   if offered else f"Azure offers {', '.join(sorted(CATALOG.training))}")
-        raise ValueError(f"training pool {name!r}: {accelerator} x{gpus} has no Azure VM size ({allowed}); "
-                         "change the pool's accelerator or gpus_per_node")
+        allowed = (
+            f"{accelerator} comes with {', '.join(str(g) for g in sorted(offered))} GPUs per node on Azure"
+            if offered
+            else f"Azure offers {', '.join(sorted(CATALOG.training))}"
+        )
+        raise ValueError(
+            f"training pool {name!r}: {accelerator} x{gpus} has no Azure VM size ({allowed}); "
+            "change the pool's accelerator or gpus_per_node"
+        )
     return size
 
 
@@ -137,108 +144,222 @@ class AzureTraining(Construct):
         rg, location = b.resource_group.name, b.location
         self._baseline = b
 
-        self.control_plane = UserAssignedIdentity(self, "control-plane-identity", name=n.identity("aks"),
-                                                  location=location, resource_group_name=rg)
-        self.kubelet = UserAssignedIdentity(self, "kubelet-identity", name=n.identity("aks-kubelet"),
-                                            location=location, resource_group_name=rg)
-        self.trainer = UserAssignedIdentity(self, "trainer-identity", name=n.identity("trainer"),
-                                            location=location, resource_group_name=rg)
+        self.control_plane = UserAssignedIdentity(
+            self, "control-plane-identity", name=n.identity("aks"), location=location, resource_group_name=rg
+        )
+        self.kubelet = UserAssignedIdentity(
+            self, "kubelet-identity", name=n.identity("aks-kubelet"), location=location, resource_group_name=rg
+        )
+        self.trainer = UserAssignedIdentity(
+            self, "trainer-identity", name=n.identity("trainer"), location=location, resource_group_name=rg
+        )
         # A user-assigned kubelet identity requires the cluster identity to operate it.
-        operate_kubelet = assign_role(self, "control-plane-operates-kubelet", on=self.kubelet.id,
-                                      principal=self.control_plane, role="Managed Identity Operator")
+        operate_kubelet = assign_role(
+            self,
+            "control-plane-operates-kubelet",
+            on=self.kubelet.id,
+            principal=self.control_plane,
+            role="Managed Identity Operator",
+        )
         workloads = b.subnets["workloads"]
         subnet_joiner = RoleDefinition(
-            self, "subnet-joiner-role", name=n.name("aks-subnet-joiner"), scope=b.resource_group.id,
+            self,
+            "subnet-joiner-role",
+            name=n.name("aks-subnet-joiner"),
+            scope=b.resource_group.id,
             assignable_scopes=[b.resource_group.id],
             description="Join and read the AKS node subnet (the cluster identity's only network right)",
-            permissions=[RoleDefinitionPermissions(actions=list(SUBNET_JOIN_ACTIONS))])
-        join_subnet = assign_role(self, "control-plane-joins-subnet", on=workloads.id, principal=self.control_plane,
-                                  role=subnet_joiner.name)
+            permissions=[RoleDefinitionPermissions(actions=list(SUBNET_JOIN_ACTIONS))],
+        )
+        join_subnet = assign_role(
+            self, "control-plane-joins-subnet", on=workloads.id, principal=self.control_plane, role=subnet_joiner.name
+        )
 
         self.disk_encryption = DiskEncryptionSet(
-            self, "disk-encryption", name=n.dashed("des", "aks"), location=location, resource_group_name=rg,
-            key_vault_key_id=b.key_id("ml"), auto_key_rotation_enabled=True, encryption_type="EncryptionAtRestWithCustomerKey",
+            self,
+            "disk-encryption",
+            name=n.dashed("des", "aks"),
+            location=location,
+            resource_group_name=rg,
+            key_vault_key_id=b.key_id("ml"),
+            auto_key_rotation_enabled=True,
+            encryption_type="EncryptionAtRestWithCustomerKey",
             identity=DiskEncryptionSetIdentity(type="UserAssigned", identity_ids=[b.encryption_identity.id]),
-            lifecycle=protect(props.protect), depends_on=[b.encryption_grant])
+            lifecycle=protect(props.protect),
+            depends_on=[b.encryption_grant],
+        )
         # The cluster identity reads the disk encryption set to attach it to node OS disks.
-        read_des = assign_role(self, "control-plane-reads-disk-encryption", on=self.disk_encryption.id,
-                               principal=self.control_plane, role="Reader")
+        read_des = assign_role(
+            self,
+            "control-plane-reads-disk-encryption",
+            on=self.disk_encryption.id,
+            principal=self.control_plane,
+            role="Reader",
+        )
 
         self.cluster = KubernetesCluster(
-            self, "cluster", name=n.cluster, location=location, resource_group_name=rg,
-            dns_prefix_private_cluster=n.cluster, node_resource_group=n.dashed("rg", "aks-nodes", limit=80),
-            kubernetes_version=spec.kubernetes_version, sku_tier="Standard", automatic_upgrade_channel="patch",
+            self,
+            "cluster",
+            name=n.cluster,
+            location=location,
+            resource_group_name=rg,
+            dns_prefix_private_cluster=n.cluster,
+            node_resource_group=n.dashed("rg", "aks-nodes", limit=80),
+            kubernetes_version=spec.kubernetes_version,
+            sku_tier="Standard",
+            automatic_upgrade_channel="patch",
             node_os_upgrade_channel="NodeImage",
-            private_cluster_enabled=True, private_cluster_public_fqdn_enabled=False, private_dns_zone_id="System",
-            local_account_disabled=True, role_based_access_control_enabled=True,
-            azure_active_directory_role_based_access_control=EntraRbac(azure_rbac_enabled=True,
-                                                                       tenant_id=b.client.tenant_id),
-            oidc_issuer_enabled=True, workload_identity_enabled=True,
+            private_cluster_enabled=True,
+            private_cluster_public_fqdn_enabled=False,
+            private_dns_zone_id="System",
+            local_account_disabled=True,
+            role_based_access_control_enabled=True,
+            azure_active_directory_role_based_access_control=EntraRbac(
+                azure_rbac_enabled=True, tenant_id=b.client.tenant_id
+            ),
+            oidc_issuer_enabled=True,
+            workload_identity_enabled=True,
             identity=KubernetesClusterIdentity(type="UserAssigned", identity_ids=[self.control_plane.id]),
             kubelet_identity=KubernetesClusterKubeletIdentity(
-                client_id=self.kubelet.client_id, object_id=self.kubelet.principal_id,
-                user_assigned_identity_id=self.kubelet.id),
+                client_id=self.kubelet.client_id,
+                object_id=self.kubelet.principal_id,
+                user_assigned_identity_id=self.kubelet.id,
+            ),
             disk_encryption_set_id=self.disk_encryption.id,
             network_profile=KubernetesClusterNetworkProfile(
-                network_plugin="azure", network_plugin_mode="overlay", network_data_plane="cilium",
-                network_policy="cilium", pod_cidr=POD_CIDR, service_cidr=SERVICE_CIDR, dns_service_ip=DNS_SERVICE_IP,
-                load_balancer_sku="standard", outbound_type="loadBalancer"),
+                network_plugin="azure",
+                network_plugin_mode="overlay",
+                network_data_plane="cilium",
+                network_policy="cilium",
+                pod_cidr=POD_CIDR,
+                service_cidr=SERVICE_CIDR,
+                dns_service_ip=DNS_SERVICE_IP,
+                load_balancer_sku="standard",
+                outbound_type="loadBalancer",
+            ),
             default_node_pool=KubernetesClusterDefaultNodePool(
-                name="system", vm_size=SYSTEM_VM_SIZE, auto_scaling_enabled=True, min_count=1, max_count=3,
-                only_critical_addons_enabled=True, vnet_subnet_id=workloads.id, os_disk_type="Managed",
+                name="system",
+                vm_size=SYSTEM_VM_SIZE,
+                auto_scaling_enabled=True,
+                min_count=1,
+                max_count=3,
+                only_critical_addons_enabled=True,
+                vnet_subnet_id=workloads.id,
+                os_disk_type="Managed",
                 host_encryption_enabled=True,
                 temporary_name_for_rotation="systemtmp",
-                upgrade_settings=KubernetesClusterDefaultNodePoolUpgradeSettings(max_surge="10%")),
+                upgrade_settings=KubernetesClusterDefaultNodePoolUpgradeSettings(max_surge="10%"),
+            ),
             # Explicit node pools with the cluster autoscaler (no node auto-provisioning).
             node_provisioning_profile=KubernetesClusterNodeProvisioningProfile(mode="Manual"),
-            oms_agent=KubernetesClusterOmsAgent(log_analytics_workspace_id=b.log_analytics.id,
-                                                msi_auth_for_monitoring_enabled=True),
+            oms_agent=KubernetesClusterOmsAgent(
+                log_analytics_workspace_id=b.log_analytics.id, msi_auth_for_monitoring_enabled=True
+            ),
             monitor_metrics=KubernetesClusterMonitorMetrics(labels_allowed=f"nodes=[{POOL_LABEL},{ACCELERATOR_LABEL}]"),
-            azure_policy_enabled=True, image_cleaner_enabled=True, image_cleaner_interval_hours=48,
+            azure_policy_enabled=True,
+            image_cleaner_enabled=True,
+            image_cleaner_interval_hours=48,
             depends_on=[operate_kubelet, join_subnet, read_des],
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect,
-                                                 ignore_changes=["default_node_pool[0].node_count"]))
+            lifecycle=TerraformResourceLifecycle(
+                prevent_destroy=props.protect, ignore_changes=["default_node_pool[0].node_count"]
+            ),
+        )
         b.diagnostics(self, "cluster-diagnostics", self.cluster.id)
 
         self.node_pools: dict[str, KubernetesClusterNodePool] = {}
         for name, pool in spec.pools.items():
-            spot = {"priority": "Spot", "eviction_policy": "Delete", "spot_max_price": -1} if pool.spot else \
-                {"priority": "Regular"}
+            spot = (
+                {"priority": "Spot", "eviction_policy": "Delete", "spot_max_price": -1}
+                if pool.spot
+                else {"priority": "Regular"}
+            )
             self.node_pools[name] = KubernetesClusterNodePool(
-                self, f"pool-{name}", name=pool_names[name], kubernetes_cluster_id=self.cluster.id, mode="User",
-                vm_size=sizes[name], vnet_subnet_id=workloads.id, os_disk_size_gb=pool.disk_gb,
-                auto_scaling_enabled=True, min_count=pool.min_nodes, max_count=pool.max_nodes,
-                host_encryption_enabled=True, **mig_instance(pool.sharing),
-                node_taints=[GPU_TAINT], node_labels={POOL_LABEL: name, ACCELERATOR_LABEL: pool.accelerator},
+                self,
+                f"pool-{name}",
+                name=pool_names[name],
+                kubernetes_cluster_id=self.cluster.id,
+                mode="User",
+                vm_size=sizes[name],
+                vnet_subnet_id=workloads.id,
+                os_disk_size_gb=pool.disk_gb,
+                auto_scaling_enabled=True,
+                min_count=pool.min_nodes,
+                max_count=pool.max_nodes,
+                host_encryption_enabled=True,
+                **mig_instance(pool.sharing),
+                node_taints=[GPU_TAINT],
+                node_labels={POOL_LABEL: name, ACCELERATOR_LABEL: pool.accelerator},
                 **spot,
                 # The cluster autoscaler owns the node count.
-                lifecycle=TerraformResourceLifecycle(ignore_changes=["node_count"]))
+                lifecycle=TerraformResourceLifecycle(ignore_changes=["node_count"]),
+            )
 
         # Training pods federate `training/trainer` to this identity (no secrets in the cluster).
         self.trainer_federation = FederatedIdentityCredential(
-            self, "trainer-federation", name=n.name("trainer"), user_assigned_identity_id=self.trainer.id,
-            issuer=self.cluster.oidc_issuer_url, subject=TRAINER_SUBJECT, audience=[TOKEN_AUDIENCE])
+            self,
+            "trainer-federation",
+            name=n.name("trainer"),
+            user_assigned_identity_id=self.trainer.id,
+            issuer=self.cluster.oidc_issuer_url,
+            subject=TRAINER_SUBJECT,
+            audience=[TOKEN_AUDIENCE],
+        )
 
         # Managed Prometheus: the cluster's metrics add-on writes into this Azure Monitor workspace.
-        self.prometheus = MonitorWorkspace(self, "prometheus", name=n.dashed("amw"), location=location,
-                                           resource_group_name=rg, lifecycle=protect(props.protect))
-        dce = MonitorDataCollectionEndpoint(self, "prometheus-endpoint", name=n.dashed("dce", "prometheus"),
-                                            location=location, resource_group_name=rg, kind="Linux")
+        self.prometheus = MonitorWorkspace(
+            self,
+            "prometheus",
+            name=n.dashed("amw"),
+            location=location,
+            resource_group_name=rg,
+            lifecycle=protect(props.protect),
+        )
+        dce = MonitorDataCollectionEndpoint(
+            self,
+            "prometheus-endpoint",
+            name=n.dashed("dce", "prometheus"),
+            location=location,
+            resource_group_name=rg,
+            kind="Linux",
+        )
         dcr = MonitorDataCollectionRule(
-            self, "prometheus-rule", name=n.dashed("dcr", "prometheus"), location=location, resource_group_name=rg,
-            kind="Linux", data_collection_endpoint_id=dce.id,
-            destinations=MonitorDataCollectionRuleDestinations(monitor_account=[
-                MonitorDataCollectionRuleDestinationsMonitorAccount(name="prometheus",
-                                                                    monitor_account_id=self.prometheus.id)]),
-            data_sources=MonitorDataCollectionRuleDataSources(prometheus_forwarder=[
-                MonitorDataCollectionRuleDataSourcesPrometheusForwarder(name="prometheus",
-                                                                       streams=[PROMETHEUS_STREAM])]),
-            data_flow=[MonitorDataCollectionRuleDataFlow(streams=[PROMETHEUS_STREAM], destinations=["prometheus"])])
-        MonitorDataCollectionRuleAssociation(self, "prometheus-rule-association", name=n.name("prometheus"),
-                                             target_resource_id=self.cluster.id, data_collection_rule_id=dcr.id)
-        MonitorDataCollectionRuleAssociation(self, "prometheus-endpoint-association",
-                                             name="configurationAccessEndpoint", target_resource_id=self.cluster.id,
-                                             data_collection_endpoint_id=dce.id)
+            self,
+            "prometheus-rule",
+            name=n.dashed("dcr", "prometheus"),
+            location=location,
+            resource_group_name=rg,
+            kind="Linux",
+            data_collection_endpoint_id=dce.id,
+            destinations=MonitorDataCollectionRuleDestinations(
+                monitor_account=[
+                    MonitorDataCollectionRuleDestinationsMonitorAccount(
+                        name="prometheus", monitor_account_id=self.prometheus.id
+                    )
+                ]
+            ),
+            data_sources=MonitorDataCollectionRuleDataSources(
+                prometheus_forwarder=[
+                    MonitorDataCollectionRuleDataSourcesPrometheusForwarder(
+                        name="prometheus", streams=[PROMETHEUS_STREAM]
+                    )
+                ]
+            ),
+            data_flow=[MonitorDataCollectionRuleDataFlow(streams=[PROMETHEUS_STREAM], destinations=["prometheus"])],
+        )
+        MonitorDataCollectionRuleAssociation(
+            self,
+            "prometheus-rule-association",
+            name=n.name("prometheus"),
+            target_resource_id=self.cluster.id,
+            data_collection_rule_id=dcr.id,
+        )
+        MonitorDataCollectionRuleAssociation(
+            self,
+            "prometheus-endpoint-association",
+            name="configurationAccessEndpoint",
+            target_resource_id=self.cluster.id,
+            data_collection_endpoint_id=dce.id,
+        )
 
     @property
     def namespace(self) -> str:
@@ -248,7 +369,17 @@ class AzureTraining(Construct):
         """Let a persona get cluster credentials ("Azure Kubernetes Service Cluster User Role" on the
         cluster) and create jobs in the training namespace only ("Azure Kubernetes Service RBAC Writer"
         scoped to `<cluster>/namespaces/training`)."""
-        assign_role(self, f"{id}-cluster-user", on=self.cluster.id, principal=principal,
-                    role="Azure Kubernetes Service Cluster User Role")
-        assign_role(self, f"{id}-namespace-writer", on=f"{self.cluster.id}/namespaces/{TRAINING_NAMESPACE}",
-                    principal=principal, role="Azure Kubernetes Service RBAC Writer")
+        assign_role(
+            self,
+            f"{id}-cluster-user",
+            on=self.cluster.id,
+            principal=principal,
+            role="Azure Kubernetes Service Cluster User Role",
+        )
+        assign_role(
+            self,
+            f"{id}-namespace-writer",
+            on=f"{self.cluster.id}/namespaces/{TRAINING_NAMESPACE}",
+            principal=principal,
+            role="Azure Kubernetes Service RBAC Writer",
+        )

@@ -8,12 +8,18 @@ from dataclasses import dataclass
 from cdktn import TerraformResourceLifecycle
 from cdktn_provider_google.container_cluster import (
     ContainerCluster,
+)
+from cdktn_provider_google.container_cluster import (
     ContainerClusterMasterAuthorizedNetworksConfigCidrBlocks as CidrBlock,
 )
 from cdktn_provider_google.container_node_pool import (
     ContainerNodePool,
     ContainerNodePoolNodeConfig,
+)
+from cdktn_provider_google.container_node_pool import (
     ContainerNodePoolNodeConfigGuestAccelerator as GuestAccelerator,
+)
+from cdktn_provider_google.container_node_pool import (
     ContainerNodePoolNodeConfigTaint as Taint,
 )
 from cdktn_provider_google.project_iam_member import ProjectIamMember
@@ -21,15 +27,19 @@ from cdktn_provider_google.service_account import ServiceAccount
 from cdktn_provider_google.service_account_iam_member import ServiceAccountIamMember
 from constructs import Construct
 
-from mlops_blueprint.stacks.gcp.catalog import CATALOG
 from mlops_blueprint.blueprints.model import Sharing, Training
-from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.modules.baseline.gcp import GKE_MASTER_RANGE, GcpBaseline
+from mlops_blueprint.stacks.gcp.catalog import CATALOG
+from mlops_blueprint.stacks.gcp.names import GcpNames
 
 GPU_TAINT = ("nvidia.com/gpu", "present", "NO_SCHEDULE")
 TPU_TAINT = ("google.com/tpu", "present", "NO_SCHEDULE")
-NODE_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
-              "roles/stackdriver.resourceMetadata.writer")
+NODE_ROLES = (
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+    "roles/monitoring.viewer",
+    "roles/stackdriver.resourceMetadata.writer",
+)
 TRAINING_NAMESPACE, TRAINER_KSA = "mlops-training", "trainer"
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
@@ -49,8 +59,12 @@ class TrainingProps:
 def gpu_sharing(sharing: Sharing) -> dict:
     """GKE's own GPU sharing: time-sharing (`max_shared_clients_per_gpu`) or a MIG partition size."""
     if sharing.mode == "time-slicing":
-        return {"gpu_sharing_config": {"gpu_sharing_strategy": "TIME_SHARING",
-                                       "max_shared_clients_per_gpu": sharing.replicas}}
+        return {
+            "gpu_sharing_config": {
+                "gpu_sharing_strategy": "TIME_SHARING",
+                "max_shared_clients_per_gpu": sharing.replicas,
+            }
+        }
     if sharing.mode == "mig":
         return {"gpu_partition_size": sharing.profile}
     return {}
@@ -73,61 +87,112 @@ class GcpTraining(Construct):
         super().__init__(scope, id)
         n, b = props.naming, props.baseline
         self.cluster_name = n.gke("training")
-        self.nodes = ServiceAccount(self, "nodes", account_id=n.service_account("gke-nodes"),
-                                    display_name=f"GKE nodes of {n.prefix}")
+        self.nodes = ServiceAccount(
+            self, "nodes", account_id=n.service_account("gke-nodes"), display_name=f"GKE nodes of {n.prefix}"
+        )
         for role in NODE_ROLES:
-            ProjectIamMember(self, f"nodes-{role.split('/')[1]}", project=b.project, role=role, member=self.nodes.member)
-        node_security = {"workload_metadata_config": {"mode": "GKE_METADATA"},
-                         "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
-                         "metadata": {"disable-legacy-endpoints": "true"}}
+            ProjectIamMember(
+                self, f"nodes-{role.split('/')[1]}", project=b.project, role=role, member=self.nodes.member
+            )
+        node_security = {
+            "workload_metadata_config": {"mode": "GKE_METADATA"},
+            "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+            "metadata": {"disable-legacy-endpoints": "true"},
+        }
         self.cluster = ContainerCluster(
-            self, "cluster", name=self.cluster_name, location=b.region, node_locations=b.zones,
-            network=b.network.id, subnetwork=b.subnet.id, networking_mode="VPC_NATIVE",
-            remove_default_node_pool=True, initial_node_count=1,
+            self,
+            "cluster",
+            name=self.cluster_name,
+            location=b.region,
+            node_locations=b.zones,
+            network=b.network.id,
+            subnetwork=b.subnet.id,
+            networking_mode="VPC_NATIVE",
+            remove_default_node_pool=True,
+            initial_node_count=1,
             node_config={"service_account": self.nodes.email, "oauth_scopes": SCOPES, **node_security},
             ip_allocation_policy={"cluster_secondary_range_name": "pods", "services_secondary_range_name": "services"},
-            private_cluster_config={"enable_private_nodes": True, "enable_private_endpoint": True,
-                                    "master_ipv4_cidr_block": GKE_MASTER_RANGE},
-            master_authorized_networks_config={"cidr_blocks": [CidrBlock(cidr_block=props.cidr, display_name="platform network")]},
+            private_cluster_config={
+                "enable_private_nodes": True,
+                "enable_private_endpoint": True,
+                "master_ipv4_cidr_block": GKE_MASTER_RANGE,
+            },
+            master_authorized_networks_config={
+                "cidr_blocks": [CidrBlock(cidr_block=props.cidr, display_name="platform network")]
+            },
             master_auth={"client_certificate_config": {"issue_client_certificate": False}},
             workload_identity_config={"workload_pool": f"{b.project}.svc.id.goog"},
             database_encryption={"state": "ENCRYPTED", "key_name": b.key("ml")},
-            release_channel={"channel": "REGULAR"}, min_master_version=props.spec.kubernetes_version,
-            datapath_provider="ADVANCED_DATAPATH", enable_shielded_nodes=True, enable_legacy_abac=False,
+            release_channel={"channel": "REGULAR"},
+            min_master_version=props.spec.kubernetes_version,
+            datapath_provider="ADVANCED_DATAPATH",
+            enable_shielded_nodes=True,
+            enable_legacy_abac=False,
             enable_intranode_visibility=True,
             binary_authorization={"evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE"},
             logging_config={"enable_components": ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"]},
             monitoring_config={"enable_components": ["SYSTEM_COMPONENTS"], "managed_prometheus": {"enabled": True}},
             resource_labels={"mlops-component": "training"},
-            deletion_protection=props.protect, depends_on=b.with_key("ml"),
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["node_config"]))
+            deletion_protection=props.protect,
+            depends_on=b.with_key("ml"),
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["node_config"]),
+        )
         self.node_pools: dict[str, ContainerNodePool] = {}
         for name, pool in props.spec.pools.items():
             machine, accel_type = machine_for(name, pool.accelerator, pool.gpus_per_node)
             taint = TPU_TAINT if accel_type is None else GPU_TAINT
-            accelerators = [GuestAccelerator(type=accel_type, count=pool.gpus_per_node,
-                                             gpu_driver_installation_config={"gpu_driver_version": "LATEST"},
-                                             **gpu_sharing(pool.sharing))] \
-                if accel_type else None
+            accelerators = (
+                [
+                    GuestAccelerator(
+                        type=accel_type,
+                        count=pool.gpus_per_node,
+                        gpu_driver_installation_config={"gpu_driver_version": "LATEST"},
+                        **gpu_sharing(pool.sharing),
+                    )
+                ]
+                if accel_type
+                else None
+            )
             self.node_pools[name] = ContainerNodePool(
-                self, f"pool-{name}", name=n.gke(name), cluster=self.cluster.id, location=b.region,
-                node_locations=b.zones, initial_node_count=0 if pool.min_nodes == 0 else 1,
-                autoscaling={"total_min_node_count": pool.min_nodes, "total_max_node_count": pool.max_nodes,
-                             "location_policy": "ANY"},
+                self,
+                f"pool-{name}",
+                name=n.gke(name),
+                cluster=self.cluster.id,
+                location=b.region,
+                node_locations=b.zones,
+                initial_node_count=0 if pool.min_nodes == 0 else 1,
+                autoscaling={
+                    "total_min_node_count": pool.min_nodes,
+                    "total_max_node_count": pool.max_nodes,
+                    "location_policy": "ANY",
+                },
                 management={"auto_repair": True, "auto_upgrade": True},
                 node_config=ContainerNodePoolNodeConfig(
-                    machine_type=machine, spot=pool.spot, disk_size_gb=pool.disk_gb, disk_type="pd-balanced",
-                    boot_disk_kms_key=b.key("ml"), service_account=self.nodes.email, oauth_scopes=SCOPES,
+                    machine_type=machine,
+                    spot=pool.spot,
+                    disk_size_gb=pool.disk_gb,
+                    disk_type="pd-balanced",
+                    boot_disk_kms_key=b.key("ml"),
+                    service_account=self.nodes.email,
+                    oauth_scopes=SCOPES,
                     labels={"mlops.io/pool": name, "mlops.io/accelerator": pool.accelerator},
-                    taint=[Taint(key=taint[0], value=taint[1], effect=taint[2])], guest_accelerator=accelerators,
-                    **node_security),
-                lifecycle=TerraformResourceLifecycle(ignore_changes=["initial_node_count"]))
-        self.trainer = ServiceAccount(self, "trainer", account_id=n.service_account("trainer"),
-                                      display_name=f"training jobs of {n.prefix}")
-        ServiceAccountIamMember(self, "trainer-workload-identity", service_account_id=self.trainer.name,
-                                role="roles/iam.workloadIdentityUser",
-                                member=f"serviceAccount:{b.project}.svc.id.goog[{TRAINING_NAMESPACE}/{TRAINER_KSA}]",
-                                depends_on=[self.cluster])
+                    taint=[Taint(key=taint[0], value=taint[1], effect=taint[2])],
+                    guest_accelerator=accelerators,
+                    **node_security,
+                ),
+                lifecycle=TerraformResourceLifecycle(ignore_changes=["initial_node_count"]),
+            )
+        self.trainer = ServiceAccount(
+            self, "trainer", account_id=n.service_account("trainer"), display_name=f"training jobs of {n.prefix}"
+        )
+        ServiceAccountIamMember(
+            self,
+            "trainer-workload-identity",
+            service_account_id=self.trainer.name,
+            role="roles/iam.workloadIdentityUser",
+            member=f"serviceAccount:{b.project}.svc.id.goog[{TRAINING_NAMESPACE}/{TRAINER_KSA}]",
+            depends_on=[self.cluster],
+        )
         self._project = b.project
 
     def grant_submit(self, principal: ServiceAccount, *, id: str) -> None:

@@ -30,10 +30,18 @@ from mlops_blueprint.stacks.onprem.names import OnpremNames
 
 KUEUE_VERSION = "0.19.2"
 GPU_OPERATOR_VERSION = "v26.7.0"
-CHARTS["kueue"] = Chart(repository="oci://registry.k8s.io/kueue/charts", chart="kueue", version=KUEUE_VERSION,
-                        app_version=f"v{KUEUE_VERSION}")
-CHARTS["gpu-operator"] = Chart(repository="https://helm.ngc.nvidia.com/nvidia", chart="gpu-operator",
-                               version=GPU_OPERATOR_VERSION, app_version=GPU_OPERATOR_VERSION)
+CHARTS["kueue"] = Chart(
+    repository="oci://registry.k8s.io/kueue/charts",
+    chart="kueue",
+    version=KUEUE_VERSION,
+    app_version=f"v{KUEUE_VERSION}",
+)
+CHARTS["gpu-operator"] = Chart(
+    repository="https://helm.ngc.nvidia.com/nvidia",
+    chart="gpu-operator",
+    version=GPU_OPERATOR_VERSION,
+    app_version=GPU_OPERATOR_VERSION,
+)
 KUEUE_IMAGE = "registry.k8s.io/kueue/kueue"
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 
@@ -53,9 +61,23 @@ CPU_PER_GPU, MEMORY_PER_GPU_GI = 16, 128
 # MIG instances per GPU for each profile NVIDIA documents (A100 40/80 GB, H100 80/94 GB); a profile not
 # listed is refused rather than guessed.
 MIG_INSTANCES: dict[str, int] = {
-    "1g.5gb": 7, "2g.10gb": 3, "3g.20gb": 2, "4g.20gb": 1, "7g.40gb": 1,                       # A100 40GB
-    "1g.10gb": 7, "1g.20gb": 4, "2g.20gb": 3, "3g.40gb": 2, "4g.40gb": 1, "7g.80gb": 1,      # A100/H100 80GB
-    "1g.12gb": 7, "1g.24gb": 4, "2g.24gb": 3, "3g.47gb": 2, "4g.47gb": 1, "7g.94gb": 1,      # H100 94GB
+    "1g.5gb": 7,
+    "2g.10gb": 3,
+    "3g.20gb": 2,
+    "4g.20gb": 1,
+    "7g.40gb": 1,  # A100 40GB
+    "1g.10gb": 7,
+    "1g.20gb": 4,
+    "2g.20gb": 3,
+    "3g.40gb": 2,
+    "4g.40gb": 1,
+    "7g.80gb": 1,  # A100/H100 80GB
+    "1g.12gb": 7,
+    "1g.24gb": 4,
+    "2g.24gb": 3,
+    "3g.47gb": 2,
+    "4g.47gb": 1,
+    "7g.94gb": 1,  # H100 94GB
 }
 MIG_CAPABLE = ("nvidia-a100", "nvidia-h100")
 SUBMIT_RULES = [
@@ -89,11 +111,15 @@ def gpu_quota(name: str, pool: Pool) -> GpuQuota:
         return GpuQuota(GPU_RESOURCE, gpus * s.replicas)
     if s.mode == "mig":
         if pool.accelerator not in MIG_CAPABLE:
-            raise ValueError(f"training pool {name!r}: {pool.accelerator} has no MIG; MIG needs one of "
-                             f"{', '.join(MIG_CAPABLE)} (use time-slicing instead)")
+            raise ValueError(
+                f"training pool {name!r}: {pool.accelerator} has no MIG; MIG needs one of "
+                f"{', '.join(MIG_CAPABLE)} (use time-slicing instead)"
+            )
         if s.profile not in MIG_INSTANCES:
-            raise ValueError(f"training pool {name!r}: MIG profile {s.profile!r} is not one this platform knows; "
-                             f"allowed: {', '.join(MIG_INSTANCES)}")
+            raise ValueError(
+                f"training pool {name!r}: MIG profile {s.profile!r} is not one this platform knows; "
+                f"allowed: {', '.join(MIG_INSTANCES)}"
+            )
         return GpuQuota(f"nvidia.com/mig-{s.profile}", gpus * MIG_INSTANCES[s.profile])
     return GpuQuota(GPU_RESOURCE, gpus)
 
@@ -148,9 +174,11 @@ class OnpremTraining(Construct):
         for name, pool in spec.pools.items():
             node_labels = labels_by_acc.get(pool.accelerator)
             if not node_labels:
-                raise ValueError(f"training pool {name!r}: the cluster has no node label for {pool.accelerator} "
-                                 f"(labelled: {', '.join(labels_by_acc) or 'none'}); add it to "
-                                 f"target.gpu_node_labels, e.g. {pool.accelerator}: {{nvidia.com/gpu.product: ...}}")
+                raise ValueError(
+                    f"training pool {name!r}: the cluster has no node label for {pool.accelerator} "
+                    f"(labelled: {', '.join(labels_by_acc) or 'none'}); add it to "
+                    f"target.gpu_node_labels, e.g. {pool.accelerator}: {{nvidia.com/gpu.product: ...}}"
+                )
             self.node_labels[name] = dict(node_labels)
             self.quotas[name] = gpu_quota(name, pool)
         self.sharing: dict[str, str] = {name: pool.sharing.mode for name, pool in spec.pools.items()}
@@ -160,63 +188,142 @@ class OnpremTraining(Construct):
         system = b.system_namespace
 
         # -- Kueue ----------------------------------------------------------------------------------------
-        self.kueue = release(self, "kueue", name=n.release("kueue"), chart="kueue", namespace=system,
-                             depends_on=b.guards["system"], values={
-                                 "controllerManager": {"manager": {"image": {
-                                     "repository": KUEUE_IMAGE, "tag": f"v{KUEUE_VERSION}",
-                                     "pullPolicy": "IfNotPresent"}}},
-                                 "enableKueueViz": False, "enableCertManager": False, "enablePrometheus": False})
+        self.kueue = release(
+            self,
+            "kueue",
+            name=n.release("kueue"),
+            chart="kueue",
+            namespace=system,
+            depends_on=b.guards["system"],
+            values={
+                "controllerManager": {
+                    "manager": {
+                        "image": {"repository": KUEUE_IMAGE, "tag": f"v{KUEUE_VERSION}", "pullPolicy": "IfNotPresent"}
+                    }
+                },
+                "enableKueueViz": False,
+                "enableCertManager": False,
+                "enablePrometheus": False,
+            },
+        )
 
         # -- NVIDIA GPU Operator --------------------------------------------------------------------------
         self.gpu_namespace: str = n.name("gpu-operator")
-        gpu_ns = NamespaceV1(self, "gpu-operator-namespace", metadata=[{"name": self.gpu_namespace, "labels": {
-            **labels, "mlops.io/plane": "gpu-operator",
-            # privileged: the operands are host-level (drivers, kernel modules, host paths); see the docstring.
-            **{f"pod-security.kubernetes.io/{m}": "privileged" for m in ("enforce", "audit", "warn")}}}])
-        NetworkPolicyV1(self, "gpu-operator-ingress", metadata={"name": "dcgm-metrics-only", "namespace": self.gpu_namespace},
-                        spec={"pod_selector": {}, "policy_types": ["Ingress"], "ingress": [{
-                            "from": [{"namespace_selector": {"match_labels": {
-                                "kubernetes.io/metadata.name": b.namespaces["monitoring"]}}}],
-                            "ports": [{"port": str(DCGM_PORT), "protocol": "TCP"}]}]},
-                        depends_on=[gpu_ns])
+        gpu_ns = NamespaceV1(
+            self,
+            "gpu-operator-namespace",
+            metadata=[
+                {
+                    "name": self.gpu_namespace,
+                    "labels": {
+                        **labels,
+                        "mlops.io/plane": "gpu-operator",
+                        # privileged: the operands are host-level (drivers, kernel modules, host paths); see the docstring.
+                        **{f"pod-security.kubernetes.io/{m}": "privileged" for m in ("enforce", "audit", "warn")},
+                    },
+                }
+            ],
+        )
+        # Like every platform namespace: default-deny, quota, limit range; the operator talks to the API
+        # server (443/6443) and pulls its driver containers (443).
+        b.guard("gpu-operator", self.gpu_namespace, gpu_ns)
+        b.allow_egress(self, "gpu-operator-api-server", namespace=self.gpu_namespace, ports=[443, 6443])
+        NetworkPolicyV1(
+            self,
+            "gpu-operator-ingress",
+            metadata={"name": "dcgm-metrics-only", "namespace": self.gpu_namespace},
+            spec={
+                "pod_selector": {},
+                "policy_types": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "namespace_selector": {
+                                    "match_labels": {"kubernetes.io/metadata.name": b.namespaces["monitoring"]}
+                                }
+                            }
+                        ],
+                        "ports": [{"port": str(DCGM_PORT), "protocol": "TCP"}],
+                    }
+                ],
+            },
+            depends_on=[gpu_ns],
+        )
         self.device_plugin_configs: dict[str, str] = {}
         self.mig_configs: dict[str, str] = {}
         mig_used = any(p.sharing.mode == "mig" for p in spec.pools.values())
         self.mig_strategy = "mixed" if mig_used else "none"
-        plugin_data = {"default": yaml.safe_dump({"version": "v1", "flags": {"migStrategy": self.mig_strategy}},
-                                                 sort_keys=True)}
+        plugin_data = {
+            "default": yaml.safe_dump({"version": "v1", "flags": {"migStrategy": self.mig_strategy}}, sort_keys=True)
+        }
         mig_parted: dict[str, Any] = {"all-disabled": [{"devices": "all", "mig-enabled": False}]}
         for name, pool in spec.pools.items():
             s = pool.sharing
             if s.mode == "time-slicing":
-                plugin_data[name] = yaml.safe_dump({
-                    "version": "v1", "flags": {"migStrategy": self.mig_strategy},
-                    "sharing": {"timeSlicing": {"renameByDefault": False, "failRequestsGreaterThanOne": True,
-                                                "resources": [{"name": GPU_RESOURCE, "replicas": s.replicas}]}}},
-                    sort_keys=True)
+                plugin_data[name] = yaml.safe_dump(
+                    {
+                        "version": "v1",
+                        "flags": {"migStrategy": self.mig_strategy},
+                        "sharing": {
+                            "timeSlicing": {
+                                "renameByDefault": False,
+                                "failRequestsGreaterThanOne": True,
+                                "resources": [{"name": GPU_RESOURCE, "replicas": s.replicas}],
+                            }
+                        },
+                    },
+                    sort_keys=True,
+                )
                 self.device_plugin_configs[name] = name
             elif s.mode == "mig":
                 cfg = f"all-{s.profile}"
-                mig_parted[cfg] = [{"devices": "all", "mig-enabled": True,
-                                    "mig-devices": {s.profile: MIG_INSTANCES[s.profile or ""]}}]
+                mig_parted[cfg] = [
+                    {"devices": "all", "mig-enabled": True, "mig-devices": {s.profile: MIG_INSTANCES[s.profile or ""]}}
+                ]
                 self.mig_configs[name] = cfg
         self.gpu_operator = release(
-            self, "gpu-operator", name=n.release("gpu-operator"), chart="gpu-operator", namespace=self.gpu_namespace,
-            depends_on=[gpu_ns], values={
+            self,
+            "gpu-operator",
+            name=n.release("gpu-operator"),
+            chart="gpu-operator",
+            namespace=self.gpu_namespace,
+            depends_on=[gpu_ns],
+            values={
                 "operator": {"version": GPU_OPERATOR_VERSION},
                 "validator": {"version": GPU_OPERATOR_VERSION},
                 "mig": {"strategy": self.mig_strategy},
-                "devicePlugin": {"config": {"create": True, "name": DEVICE_PLUGIN_CONFIG, "default": "default",
-                                            "data": plugin_data}},
-                "migManager": {"enabled": mig_used, "config": {
-                    "create": True, "name": MIG_PARTED_CONFIG, "default": "all-disabled",
-                    "data": {"config.yaml": yaml.safe_dump({"version": "v1", "mig-configs": mig_parted},
-                                                           sort_keys=True)}}},
-                "dcgmExporter": {"enabled": True, "serviceMonitor": {
-                    "enabled": True, "interval": "15s", "honorLabels": False,
-                    "relabelings": [{"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node",
-                                     "action": "replace"}]}},
-            })
+                "devicePlugin": {
+                    "config": {"create": True, "name": DEVICE_PLUGIN_CONFIG, "default": "default", "data": plugin_data}
+                },
+                "migManager": {
+                    "enabled": mig_used,
+                    "config": {
+                        "create": True,
+                        "name": MIG_PARTED_CONFIG,
+                        "default": "all-disabled",
+                        "data": {
+                            "config.yaml": yaml.safe_dump({"version": "v1", "mig-configs": mig_parted}, sort_keys=True)
+                        },
+                    },
+                },
+                "dcgmExporter": {
+                    "enabled": True,
+                    "serviceMonitor": {
+                        "enabled": True,
+                        "interval": "15s",
+                        "honorLabels": False,
+                        "relabelings": [
+                            {
+                                "sourceLabels": ["__meta_kubernetes_pod_node_name"],
+                                "targetLabel": "node",
+                                "action": "replace",
+                            }
+                        ],
+                    },
+                },
+            },
+        )
 
         # -- queues ---------------------------------------------------------------------------------------
         training_guard = b.guards["training"]
@@ -227,34 +334,71 @@ class OnpremTraining(Construct):
         for name, pool in spec.pools.items():
             flavor, cq, q = n.flavor(name), n.cluster_queue(name), self.quotas[name]
             gpus = pool.max_nodes * pool.gpus_per_node
-            self.flavors[name] = manifest(self, f"{name}-flavor", {
-                "apiVersion": KUEUE_API, "kind": "ResourceFlavor",
-                "metadata": {"name": flavor, "labels": {**labels, "mlops.io/pool": name}},
-                "spec": {"nodeLabels": dict(self.node_labels[name]), "tolerations": [dict(GPU_TOLERATION)]}},
-                depends_on=[self.kueue])
-            self.cluster_queues[name] = manifest(self, f"{name}-cluster-queue", {
-                "apiVersion": KUEUE_API, "kind": "ClusterQueue",
-                "metadata": {"name": cq, "labels": {**labels, "mlops.io/pool": name}},
-                "spec": {
-                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": self.namespace}},
-                    "queueingStrategy": "BestEffortFIFO",
-                    "resourceGroups": [{"coveredResources": ["cpu", "memory", q.resource], "flavors": [{
-                        "name": flavor, "resources": [
-                            {"name": "cpu", "nominalQuota": str(gpus * CPU_PER_GPU)},
-                            {"name": "memory", "nominalQuota": f"{gpus * MEMORY_PER_GPU_GI}Gi"},
-                            {"name": q.resource, "nominalQuota": str(q.quantity)}]}]}]}},
-                depends_on=[self.kueue, self.flavors[name]])
-            self.local_queues[name] = manifest(self, f"{name}-local-queue", {
-                "apiVersion": KUEUE_API, "kind": "LocalQueue",
-                "metadata": {"name": name, "namespace": self.namespace, "labels": {**labels, "mlops.io/pool": name}},
-                "spec": {"clusterQueue": cq}}, depends_on=[self.cluster_queues[name], *training_guard])
+            self.flavors[name] = manifest(
+                self,
+                f"{name}-flavor",
+                {
+                    "apiVersion": KUEUE_API,
+                    "kind": "ResourceFlavor",
+                    "metadata": {"name": flavor, "labels": {**labels, "mlops.io/pool": name}},
+                    "spec": {"nodeLabels": dict(self.node_labels[name]), "tolerations": [dict(GPU_TOLERATION)]},
+                },
+                depends_on=[self.kueue],
+            )
+            self.cluster_queues[name] = manifest(
+                self,
+                f"{name}-cluster-queue",
+                {
+                    "apiVersion": KUEUE_API,
+                    "kind": "ClusterQueue",
+                    "metadata": {"name": cq, "labels": {**labels, "mlops.io/pool": name}},
+                    "spec": {
+                        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": self.namespace}},
+                        "queueingStrategy": "BestEffortFIFO",
+                        "resourceGroups": [
+                            {
+                                "coveredResources": ["cpu", "memory", q.resource],
+                                "flavors": [
+                                    {
+                                        "name": flavor,
+                                        "resources": [
+                                            {"name": "cpu", "nominalQuota": str(gpus * CPU_PER_GPU)},
+                                            {"name": "memory", "nominalQuota": f"{gpus * MEMORY_PER_GPU_GI}Gi"},
+                                            {"name": q.resource, "nominalQuota": str(q.quantity)},
+                                        ],
+                                    }
+                                ],
+                            }
+                        ],
+                    },
+                },
+                depends_on=[self.kueue, self.flavors[name]],
+            )
+            self.local_queues[name] = manifest(
+                self,
+                f"{name}-local-queue",
+                {
+                    "apiVersion": KUEUE_API,
+                    "kind": "LocalQueue",
+                    "metadata": {
+                        "name": name,
+                        "namespace": self.namespace,
+                        "labels": {**labels, "mlops.io/pool": name},
+                    },
+                    "spec": {"clusterQueue": cq},
+                },
+                depends_on=[self.cluster_queues[name], *training_guard],
+            )
             self.queues[name] = cq
 
         # -- the trainer ----------------------------------------------------------------------------------
         self.trainer = Principal(name="trainer", namespace=self.namespace)
         self.trainer_account = ServiceAccountV1(
-            self, "trainer", metadata={"name": self.trainer.name, "namespace": self.namespace, "labels": labels},
-            depends_on=training_guard)
+            self,
+            "trainer",
+            metadata={"name": self.trainer.name, "namespace": self.namespace, "labels": labels},
+            depends_on=training_guard,
+        )
 
     def grant_submit(self, principal: Principal, *, id: str) -> None:
         """Submit and follow training jobs in the training namespace: batch jobs create/get/list/watch/

@@ -54,8 +54,11 @@ def boto_session(target: Target, region: str):
     import boto3
 
     if target.local:
-        return boto3.session.Session(aws_access_key_id=target.env["AWS_ACCESS_KEY_ID"],
-                                     aws_secret_access_key=target.env["AWS_SECRET_ACCESS_KEY"], region_name=region)
+        return boto3.session.Session(
+            aws_access_key_id=target.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=target.env["AWS_SECRET_ACCESS_KEY"],
+            region_name=region,
+        )
     return boto3.session.Session(region_name=region)
 
 
@@ -78,10 +81,21 @@ def bootstrap_state(env: ResolvedEnv, target: Target, report: Reporter) -> None:
         kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
         s3.create_bucket(Bucket=bucket, **kwargs)
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]})
-        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]
+            },
+        )
+        s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
     if table is None:
         return
     ddb = client(target, "dynamodb", region)
@@ -89,10 +103,13 @@ def bootstrap_state(env: ResolvedEnv, target: Target, report: Reporter) -> None:
         ddb.describe_table(TableName=table)
     except ClientError:
         report(f"creating lock table {table}")
-        ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
-                         DeletionProtectionEnabled=env.settings.protect_stateful and not target.local)
+        ddb.create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+            DeletionProtectionEnabled=env.settings.protect_stateful and not target.local,
+        )
 
 
 def delete_state(env: ResolvedEnv, target: Target, report: Reporter) -> None:
@@ -105,8 +122,10 @@ def delete_state(env: ResolvedEnv, target: Target, report: Reporter) -> None:
     try:
         paginator = s3.get_paginator("list_object_versions")
         for page in paginator.paginate(Bucket=bucket):
-            objs = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            objs = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
             if objs:
                 s3.delete_objects(Bucket=bucket, Delete={"Objects": objs})
         s3.delete_bucket(Bucket=bucket)
@@ -132,8 +151,11 @@ def verify_with(env: ResolvedEnv, client: Callable[[str], Any]) -> list[Check]:
     n = AwsNames(bp.metadata.name, env.name)
     c = bp.components
     out: list[Check] = []
-    check = run_checks(out, (ClientError,), lambda exc: (
-        f"{exc.response['Error'].get('Code')}: {exc.response['Error'].get('Message')}"))  # type: ignore[attr-defined]
+
+    def describe(exc: Any) -> str:
+        return f"{exc.response['Error'].get('Code')}: {exc.response['Error'].get('Message')}"
+
+    check = run_checks(out, (ClientError,), describe)
 
     s3 = client("s3")
 
@@ -142,7 +164,9 @@ def verify_with(env: ResolvedEnv, client: Callable[[str], Any]) -> list[Check]:
         algo = enc["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
         ver = s3.get_bucket_versioning(Bucket=name).get("Status")
         pab = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
-        private = all(pab.get(k) for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"))
+        private = all(
+            pab.get(k) for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+        )
         problems = []
         if algo != "aws:kms":
             problems.append(f"encryption {algo}, expected aws:kms")
@@ -170,11 +194,16 @@ def verify_with(env: ResolvedEnv, client: Callable[[str], Any]) -> list[Check]:
         glue = client("glue")
         for db in c.catalog.databases:
             name = n.glue_database(db)
-            check("catalog", f"database {name}", lambda d=name: (glue.get_database(Name=d)["Database"]["Name"] == d, "present"))
+            check(
+                "catalog",
+                f"database {name}",
+                lambda d=name: (glue.get_database(Name=d)["Database"]["Name"] == d, "present"),
+            )
     if c.training:
         eks = client("eks")
         cluster = n.cluster
         for pool, spec in c.training.pools.items():
+
             def ng_ok(pool=pool, spec=spec) -> tuple[bool, str]:
                 ng = eks.describe_nodegroup(clusterName=cluster, nodegroupName=n.node_group(pool))["nodegroup"]
                 sc, taints = ng["scalingConfig"], ng.get("taints", [])
@@ -184,17 +213,28 @@ def verify_with(env: ResolvedEnv, client: Callable[[str], Any]) -> list[Check]:
                 if not gpu_taint:
                     problems.append("no nvidia.com/gpu NoSchedule taint")
                 if sc["minSize"] != spec.min_nodes or sc["maxSize"] != spec.max_nodes:
-                    problems.append(f"scaling {sc['minSize']}..{sc['maxSize']}, expected {spec.min_nodes}..{spec.max_nodes}")
+                    problems.append(
+                        f"scaling {sc['minSize']}..{sc['maxSize']}, expected {spec.min_nodes}..{spec.max_nodes}"
+                    )
                 if ng.get("instanceTypes") != [want]:
                     problems.append(f"instance types {ng.get('instanceTypes')}, expected [{want}]")
-                return not problems, "; ".join(problems) or f"{want}, GPU taint, min {sc['minSize']} max {sc['maxSize']}"
+                return not problems, "; ".join(
+                    problems
+                ) or f"{want}, GPU taint, min {sc['minSize']} max {sc['maxSize']}"
+
             check("training", f"node group {n.node_group(pool)}", ng_ok)
     if c.registry:
         sm, ecr = client("sagemaker"), client("ecr")
         for model in c.registry.models:
             group = n.model_group(model)
-            check("registry", f"model group {group}", lambda g=group: (
-                sm.describe_model_package_group(ModelPackageGroupName=g)["ModelPackageGroupName"] == g, "present"))
+            check(
+                "registry",
+                f"model group {group}",
+                lambda g=group: (
+                    sm.describe_model_package_group(ModelPackageGroupName=g)["ModelPackageGroupName"] == g,
+                    "present",
+                ),
+            )
             repo = n.ecr_repository(model)
 
             def repo_ok(repo=repo, spec=c.registry) -> tuple[bool, str]:
@@ -203,6 +243,7 @@ def verify_with(env: ResolvedEnv, client: Callable[[str], Any]) -> list[Check]:
                 want_mut = "IMMUTABLE" if spec.immutable_tags else "MUTABLE"
                 ok = mut == want_mut and scan == spec.image_scanning
                 return ok, f"tags {mut}, scan on push {scan}"
+
             check("registry", f"repository {repo}", repo_ok)
         check("registry", n.artifacts_bucket, lambda: bucket_ok(n.artifacts_bucket, True))
     if c.serving:
@@ -221,34 +262,51 @@ def verify_with(env: ResolvedEnv, client: Callable[[str], Any]) -> list[Check]:
                     problems.append("data capture off")
                 if not cfg.get("KmsKeyId"):
                     problems.append("no KMS key")
-                return not problems, "; ".join(problems) or f"InService, capture {capture.get('InitialSamplingPercentage')} %"
+                return not problems, "; ".join(
+                    problems
+                ) or f"InService, capture {capture.get('InitialSamplingPercentage')} %"
+
             check("serving", f"endpoint {ep_name}", ep_ok)
     if c.monitoring:
         cw, sns = client("cloudwatch"), client("sns")
         alarms = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmNamePrefix=n.prefix)["MetricAlarms"]}
-        topic = next((t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{n.alerts_topic}")), None)
+        topic = next(
+            (t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{n.alerts_topic}")), None
+        )
         check("monitoring", f"topic {n.alerts_topic}", lambda: (topic is not None, "present" if topic else "missing"))
         if topic:
             subs = {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]}
             missing = set(c.monitoring.notify) - subs
-            check("monitoring", "subscribers", lambda: (not missing, f"missing {sorted(missing)}" if missing else f"{len(subs)} subscribed"))
+            check(
+                "monitoring",
+                "subscribers",
+                lambda: (not missing, f"missing {sorted(missing)}" if missing else f"{len(subs)} subscribed"),
+            )
         expected = []
-        for name in (c.serving.endpoints if c.serving else {}):
+        for name in c.serving.endpoints if c.serving else {}:
             expected += [n.name(name, "latency-p99"), n.name(name, "error-rate"), n.name(name, "at-capacity")]
-        for pool in (c.training.pools if c.training else {}):
+        for pool in c.training.pools if c.training else {}:
             expected.append(n.name(pool, "gpu-saturated"))
         for alarm in expected:
+
             def alarm_ok(alarm=alarm) -> tuple[bool, str]:
                 a = alarms.get(alarm)
                 if a is None:
                     return False, "missing"
                 return (topic in a.get("AlarmActions", []), "notifies the alerts topic")
+
             check("monitoring", f"alarm {alarm}", alarm_ok)
     return out
 
 
-def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, client: Callable[[str], Any],
-                 artifact: str | None = None) -> RolloutResult:
+def rollout_with(
+    env: ResolvedEnv,
+    endpoint: str,
+    image_tag: str,
+    traffic: int,
+    client: Callable[[str], Any],
+    artifact: str | None = None,
+) -> RolloutResult:
     check_share(traffic)
     ep = endpoint_spec(env, endpoint)
     n = AwsNames(env.blueprint.metadata.name, env.name)
@@ -265,11 +323,15 @@ def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, 
     result = RolloutResult(endpoint=ep_name, version="", traffic={})
 
     package = sm.create_model_package(
-        ModelPackageGroupName=n.model_group(ep.model), ModelApprovalStatus="Approved",
+        ModelPackageGroupName=n.model_group(ep.model),
+        ModelApprovalStatus="Approved",
         ModelPackageDescription=f"{ep.model} {image_tag}",
-        InferenceSpecification={"Containers": [{"Image": image, "ModelDataUrl": data}],
-                                "SupportedContentTypes": ["application/json"],
-                                "SupportedResponseMIMETypes": ["application/json"]})
+        InferenceSpecification={
+            "Containers": [{"Image": image, "ModelDataUrl": data}],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )
     arn = package["ModelPackageArn"]
     version = arn.rsplit("/", 1)[-1]
     result.version = arn
@@ -277,9 +339,13 @@ def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, 
 
     old_model = sm.describe_model(ModelName=variants[PRIMARY]["ModelName"])
     model_name = bounded(f"{ep_name}-v{version}", 63)
-    sm.create_model(ModelName=model_name, ExecutionRoleArn=iam.get_role(RoleName=n.serving_role)["Role"]["Arn"],
-                    PrimaryContainer={"ModelPackageName": arn}, EnableNetworkIsolation=True,
-                    **({"VpcConfig": old_model["VpcConfig"]} if old_model.get("VpcConfig") else {}))
+    sm.create_model(
+        ModelName=model_name,
+        ExecutionRoleArn=iam.get_role(RoleName=n.serving_role)["Role"]["Arn"],
+        PrimaryContainer={"ModelPackageName": arn},
+        EnableNetworkIsolation=True,
+        **({"VpcConfig": old_model["VpcConfig"]} if old_model.get("VpcConfig") else {}),
+    )
     result.steps.append(f"created model {model_name}")
 
     primary = variants[PRIMARY]
@@ -289,9 +355,16 @@ def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, 
         new_variants = [dict(base, VariantName=PRIMARY, ModelName=model_name, InitialVariantWeight=1.0)]
         result.traffic = {PRIMARY: 100}
     else:
-        new_variants = [dict(base, VariantName=PRIMARY, ModelName=primary["ModelName"], InitialVariantWeight=float(100 - traffic)),
-                        dict(base, VariantName=CANARY, ModelName=model_name, InitialInstanceCount=1,
-                             InitialVariantWeight=float(traffic))]
+        new_variants = [
+            dict(base, VariantName=PRIMARY, ModelName=primary["ModelName"], InitialVariantWeight=float(100 - traffic)),
+            dict(
+                base,
+                VariantName=CANARY,
+                ModelName=model_name,
+                InitialInstanceCount=1,
+                InitialVariantWeight=float(traffic),
+            ),
+        ]
         result.traffic = {PRIMARY: 100 - traffic, CANARY: traffic}
     config_name = bounded(f"{ep_name}-v{version}-{traffic}", 63)
     extra = {k: config[k] for k in ("KmsKeyId", "DataCaptureConfig") if config.get(k)}
@@ -307,7 +380,8 @@ def verify(env: ResolvedEnv, target: Target) -> list[Check]:
     return verify_with(env, lambda service: client(target, service, region))
 
 
-def rollout(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target,
-            artifact: str | None = None) -> RolloutResult:
+def rollout(
+    env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
+) -> RolloutResult:
     region = env.blueprint.target.region
     return rollout_with(env, endpoint, image_tag, traffic, lambda service: client(target, service, region), artifact)

@@ -49,8 +49,10 @@ from mlops_blueprint.scripts.glue import (
 from mlops_blueprint.stacks.azure.catalog import CATALOG
 from mlops_blueprint.stacks.azure.names import AzureNames
 
-CREDENTIALS_HINT = ("on Azure run `az login` or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET "
-                    "(or use a managed identity / workload identity)")
+CREDENTIALS_HINT = (
+    "on Azure run `az login` or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET "
+    "(or use a managed identity / workload identity)"
+)
 
 # The serving container's contract; the same as modules/serving/azure.py (PORT, LIVENESS, READINESS, SCORING).
 SERVING_PORT, LIVENESS, READINESS, SCORING = 8080, "/health", "/ready", "/score"
@@ -77,7 +79,9 @@ def names(env: ResolvedEnv) -> AzureNames:
 # ---------------------------------------------------------------------------------------------- state
 
 
-def bootstrap_state_with(env: ResolvedEnv, resources: Any, storage_mgmt: Any, blob_service: Any, report: Reporter) -> None:
+def bootstrap_state_with(
+    env: ResolvedEnv, resources: Any, storage_mgmt: Any, blob_service: Any, report: Reporter
+) -> None:
     """Create the state resource group, storage account and container when they are missing.
 
     `resources`: azure.mgmt.resource.resources.ResourceManagementClient; `storage_mgmt`:
@@ -101,26 +105,51 @@ def bootstrap_state_with(env: ResolvedEnv, resources: Any, storage_mgmt: Any, bl
         storage_mgmt.storage_accounts.get_properties(group, account)
     except ResourceNotFoundError:
         free = storage_mgmt.storage_accounts.check_name_availability(
-            sm.StorageAccountCheckNameAvailabilityParameters(name=account, type="Microsoft.Storage/storageAccounts"))
+            sm.StorageAccountCheckNameAvailabilityParameters(name=account, type="Microsoft.Storage/storageAccounts")
+        )
         if not free.name_available:
-            raise UserError(f"the state storage account name {account!r} is taken ({free.reason}): storage account "
-                            "names are global", hint="set state.bucket in the blueprint to another name (3-24 lowercase "
-                            "letters and digits)") from None
+            raise UserError(
+                f"the state storage account name {account!r} is taken ({free.reason}): storage account "
+                "names are global",
+                hint="set state.bucket in the blueprint to another name (3-24 lowercase letters and digits)",
+            ) from None
         report(f"creating state storage account {account}")
-        storage_mgmt.storage_accounts.begin_create(group, account, sm.StorageAccountCreateParameters(
-            location=region, kind="StorageV2", sku=sm.Sku(name="Standard_ZRS"), tags=tags,
-            enable_https_traffic_only=True, minimum_tls_version="TLS1_2", allow_blob_public_access=False,
-            allow_shared_key_access=False, default_to_o_auth_authentication=True, allow_cross_tenant_replication=False,
-            public_network_access="Enabled")).result()
+        storage_mgmt.storage_accounts.begin_create(
+            group,
+            account,
+            sm.StorageAccountCreateParameters(
+                location=region,
+                kind="StorageV2",
+                sku=sm.Sku(name="Standard_ZRS"),
+                tags=tags,
+                enable_https_traffic_only=True,
+                minimum_tls_version="TLS1_2",
+                allow_blob_public_access=False,
+                allow_shared_key_access=False,
+                default_to_o_auth_authentication=True,
+                allow_cross_tenant_replication=False,
+                public_network_access="Enabled",
+            ),
+        ).result()
 
     # Read back and repair: a bootstrap interrupted after the account was created still ends versioned.
     current = storage_mgmt.blob_services.get_service_properties(group, account)
     retention = sm.DeleteRetentionPolicy(enabled=True, days=STATE_RETENTION_DAYS)
-    if not (current.is_versioning_enabled and _retained(current.delete_retention_policy)
-            and _retained(current.container_delete_retention_policy)):
+    if not (
+        current.is_versioning_enabled
+        and _retained(current.delete_retention_policy)
+        and _retained(current.container_delete_retention_policy)
+    ):
         report(f"enabling blob versioning and {STATE_RETENTION_DAYS}-day soft delete on {account}")
-        storage_mgmt.blob_services.set_service_properties(group, account, sm.BlobServiceProperties(
-            is_versioning_enabled=True, delete_retention_policy=retention, container_delete_retention_policy=retention))
+        storage_mgmt.blob_services.set_service_properties(
+            group,
+            account,
+            sm.BlobServiceProperties(
+                is_versioning_enabled=True,
+                delete_retention_policy=retention,
+                container_delete_retention_policy=retention,
+            ),
+        )
 
     container = n.STATE_CONTAINER
     try:
@@ -132,9 +161,11 @@ def bootstrap_state_with(env: ResolvedEnv, resources: Any, storage_mgmt: Any, bl
         pass  # created concurrently
     except HttpResponseError as exc:
         if exc.status_code == 403:
-            raise UserError(f"cannot reach the state container in {account}: {exc.reason}",
-                            hint="grant yourself 'Storage Blob Data Contributor' on the account (shared keys are off); "
-                                 "a new role assignment takes a few minutes to apply") from None
+            raise UserError(
+                f"cannot reach the state container in {account}: {exc.reason}",
+                hint="grant yourself 'Storage Blob Data Contributor' on the account (shared keys are off); "
+                "a new role assignment takes a few minutes to apply",
+            ) from None
         raise
 
 
@@ -153,8 +184,13 @@ def bootstrap_state(env: ResolvedEnv, target: Target, report: Reporter) -> None:
     credential = DefaultAzureCredential()
     sub = str(env.blueprint.target.subscription_id)
     account = names(env).state_account(env.blueprint.state.bucket)
-    bootstrap_state_with(env, ResourceManagementClient(credential, sub), StorageManagementClient(credential, sub),
-                         BlobServiceClient(f"https://{account}.blob.core.windows.net", credential=credential), report)
+    bootstrap_state_with(
+        env,
+        ResourceManagementClient(credential, sub),
+        StorageManagementClient(credential, sub),
+        BlobServiceClient(f"https://{account}.blob.core.windows.net", credential=credential),
+        report,
+    )
 
 
 def delete_state(env: ResolvedEnv, target: Target, report: Reporter) -> None:
@@ -171,8 +207,12 @@ def ml_client(env: ResolvedEnv):
     from azure.identity import DefaultAzureCredential
 
     n = names(env)
-    return MLClient(DefaultAzureCredential(), subscription_id=env.blueprint.target.subscription_id,
-                    resource_group_name=n.resource_group, workspace_name=n.workspace)
+    return MLClient(
+        DefaultAzureCredential(),
+        subscription_id=env.blueprint.target.subscription_id,
+        resource_group_name=n.resource_group,
+        workspace_name=n.workspace,
+    )
 
 
 def model_version(tag: str) -> str:
@@ -194,8 +234,9 @@ def image_uri(n: AzureNames, model: str, tag: str) -> str:
     return f"{n.container_registry}.azurecr.io/{model}:{tag}"
 
 
-def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, ml: Any,
-                 artifact: str | None = None) -> RolloutResult:
+def rollout_with(
+    env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, ml: Any, artifact: str | None = None
+) -> RolloutResult:
     """`ml`: an azure.ai.ml.MLClient on the environment's workspace."""
     from azure.ai.ml.constants import AssetTypes
     from azure.ai.ml.entities import DataCollector, DeploymentCollection, Environment, ManagedOnlineDeployment, Model
@@ -208,32 +249,58 @@ def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, 
     try:
         current = ml.online_endpoints.get(ep_name)
     except ResourceNotFoundError:
-        raise RolloutError(f"endpoint {ep_name} does not exist in workspace {n.workspace}; deploy the environment "
-                           "first") from None
+        raise RolloutError(
+            f"endpoint {ep_name} does not exist in workspace {n.workspace}; deploy the environment first"
+        ) from None
     result = RolloutResult(endpoint=ep_name, version="", traffic={})
 
     version = model_version(image_tag)
     path = artifact or f"azureml://datastores/workspaceblobstore/paths/{ep.model}/{image_tag}/"
-    registered = ml.models.create_or_update(Model(name=ep.model, version=version, path=path, type=AssetTypes.CUSTOM_MODEL,
-                                                  description=f"{ep.model} {image_tag}", tags={"image_tag": image_tag}))
+    registered = ml.models.create_or_update(
+        Model(
+            name=ep.model,
+            version=version,
+            path=path,
+            type=AssetTypes.CUSTOM_MODEL,
+            description=f"{ep.model} {image_tag}",
+            tags={"image_tag": image_tag},
+        )
+    )
     ref = f"azureml:{ep.model}:{getattr(registered, 'version', None) or version}"
     result.version = ref
     result.steps.append(f"registered model {ref}")
 
     collector = None
     if ep.capture_requests:
-        collector = DataCollector(collections={"model_inputs": DeploymentCollection(enabled="true"),
-                                               "model_outputs": DeploymentCollection(enabled="true")},
-                                  sampling_rate=ep.capture_percent / 100)
+        collector = DataCollector(
+            collections={
+                "model_inputs": DeploymentCollection(enabled="true"),
+                "model_outputs": DeploymentCollection(enabled="true"),
+            },
+            sampling_rate=ep.capture_percent / 100,
+        )
     dep_name = deployment_name(image_tag)
     deployment = ManagedOnlineDeployment(
-        name=dep_name, endpoint_name=ep_name, model=ref,
-        environment=Environment(name=ep_name, version=version, image=image_uri(n, ep.model, image_tag), inference_config={
-            "liveness_route": {"port": SERVING_PORT, "path": LIVENESS},
-            "readiness_route": {"port": SERVING_PORT, "path": READINESS},
-            "scoring_route": {"port": SERVING_PORT, "path": SCORING}}),
-        instance_type=CATALOG.serving_instance(ep.size), instance_count=ep.min_replicas, app_insights_enabled=True,
-        egress_public_network_access="disabled", data_collector=collector, tags={"image_tag": image_tag})
+        name=dep_name,
+        endpoint_name=ep_name,
+        model=ref,
+        environment=Environment(
+            name=ep_name,
+            version=version,
+            image=image_uri(n, ep.model, image_tag),
+            inference_config={
+                "liveness_route": {"port": SERVING_PORT, "path": LIVENESS},
+                "readiness_route": {"port": SERVING_PORT, "path": READINESS},
+                "scoring_route": {"port": SERVING_PORT, "path": SCORING},
+            },
+        ),
+        instance_type=CATALOG.serving_instance(ep.size),
+        instance_count=ep.min_replicas,
+        app_insights_enabled=True,
+        egress_public_network_access="disabled",
+        data_collector=collector,
+        tags={"image_tag": image_tag},
+    )
     ml.online_deployments.begin_create_or_update(deployment).result()
     result.steps.append(f"deployed {dep_name} on {ep_name} ({deployment.instance_type} x {ep.min_replicas})")
 
@@ -252,7 +319,9 @@ def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, 
 def _collecting(deployment: Any) -> bool:
     dc = getattr(deployment, "data_collector", None)
     collections = getattr(dc, "collections", None) or {}
-    return all(str(getattr(collections.get(k), "enabled", "")).lower() == "true" for k in ("model_inputs", "model_outputs"))
+    return all(
+        str(getattr(collections.get(k), "enabled", "")).lower() == "true" for k in ("model_inputs", "model_outputs")
+    )
 
 
 def verify_with(env: ResolvedEnv, ml: Any) -> list[Check]:
@@ -271,7 +340,8 @@ def verify_with(env: ResolvedEnv, ml: Any) -> list[Check]:
 
     check = run_checks(out, (HttpResponseError,), describe)
 
-    for name, spec in (c.serving.endpoints.items() if c.serving else []):
+    for name, spec in c.serving.endpoints.items() if c.serving else []:
+
         def endpoint_ok(name=name, spec=spec) -> tuple[bool, str]:
             ep_name = n.endpoint(name)
             ep = ml.online_endpoints.get(ep_name)
@@ -288,21 +358,26 @@ def verify_with(env: ResolvedEnv, ml: Any) -> list[Check]:
             traffic = ", ".join(f"{k} {v}%" for k, v in (ep.traffic or {}).items()) or "nothing deployed yet"
             detail = f"{'private' if spec.private else 'public'}, Entra ID tokens; {traffic}"
             return not problems, "; ".join(problems) or f"{ep_name}: {detail}"
+
         check("serving", name, endpoint_ok)
 
     if c.registry or c.serving:
+
         def workspace_ok() -> tuple[bool, str]:
             cmk = ml.workspaces.get(n.workspace).customer_managed_key
             if cmk is None or not getattr(cmk, "key_uri", None):
                 return False, "no customer-managed key (Microsoft-managed encryption)"
             return True, f"encrypted with {cmk.key_uri}"
+
         check("registry", n.workspace, workspace_ok)
-    for model in (c.registry.models if c.registry else []):
+    for model in c.registry.models if c.registry else []:
+
         def model_ok(model=model) -> tuple[bool, str]:
             versions = [str(m.version) for m in ml.models.list(name=model)]
             if not versions:
                 return True, "no version yet (rollout registers the first)"
             return True, f"{len(versions)} version(s): {', '.join(versions[-5:])}"
+
         check("registry", model, model_ok)
     return out
 
@@ -311,6 +386,7 @@ def verify(env: ResolvedEnv, target: Target) -> list[Check]:
     return verify_with(env, ml_client(env))
 
 
-def rollout(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target,
-            artifact: str | None = None) -> RolloutResult:
+def rollout(
+    env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
+) -> RolloutResult:
     return rollout_with(env, endpoint, image_tag, traffic, ml_client(env), artifact)

@@ -59,8 +59,11 @@ def bootstrap_state_with(env: ResolvedEnv, storage_client: Any, report: Reporter
 
     def has_policy(bucket: Any) -> bool:
         iam = bucket.iam_configuration
-        return bool(bucket.versioning_enabled and iam.uniform_bucket_level_access_enabled
-                    and iam.public_access_prevention == "enforced")
+        return bool(
+            bucket.versioning_enabled
+            and iam.uniform_bucket_level_access_enabled
+            and iam.public_access_prevention == "enforced"
+        )
 
     n = GcpNames(env.blueprint.metadata.name, env.name)
     name = n.state_bucket(env.blueprint.state.bucket)
@@ -93,13 +96,16 @@ def gcp_clients(region: str) -> GcpClients:
     from google.cloud import aiplatform_v1
 
     opts = ClientOptions(api_endpoint=f"{region}-aiplatform.googleapis.com")
-    return GcpClients(models=aiplatform_v1.ModelServiceClient(client_options=opts),
-                      endpoints=aiplatform_v1.EndpointServiceClient(client_options=opts),
-                      metadata=aiplatform_v1.MetadataServiceClient(client_options=opts))
+    return GcpClients(
+        models=aiplatform_v1.ModelServiceClient(client_options=opts),
+        endpoints=aiplatform_v1.EndpointServiceClient(client_options=opts),
+        metadata=aiplatform_v1.MetadataServiceClient(client_options=opts),
+    )
 
 
-def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, clients: GcpClients,
-                 artifact: str | None = None) -> RolloutResult:
+def rollout_with(
+    env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, clients: GcpClients, artifact: str | None = None
+) -> RolloutResult:
     from google.cloud import aiplatform_v1 as v1
 
     check_share(traffic)
@@ -116,11 +122,17 @@ def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, 
     result = RolloutResult(endpoint=endpoint_name, version="", traffic={})
 
     current = clients.endpoints.get_endpoint(request=v1.GetEndpointRequest(name=endpoint_name))
-    existing = list(clients.models.list_models(request=v1.ListModelsRequest(
-        parent=parent, filter=f'display_name="{display}"')))
-    model = v1.Model(display_name=display, artifact_uri=artifact or f"gs://{n.artifacts_bucket}/{ep.model}/{image_tag}/",
-                     container_spec=v1.ModelContainerSpec(image_uri=image), encryption_spec=v1.EncryptionSpec(kms_key_name=key),
-                     version_aliases=[_alias(image_tag)], labels={"mlops_endpoint": endpoint, "image_tag": _label(image_tag)})
+    existing = list(
+        clients.models.list_models(request=v1.ListModelsRequest(parent=parent, filter=f'display_name="{display}"'))
+    )
+    model = v1.Model(
+        display_name=display,
+        artifact_uri=artifact or f"gs://{n.artifacts_bucket}/{ep.model}/{image_tag}/",
+        container_spec=v1.ModelContainerSpec(image_uri=image),
+        encryption_spec=v1.EncryptionSpec(kms_key_name=key),
+        version_aliases=[_alias(image_tag)],
+        labels={"mlops_endpoint": endpoint, "image_tag": _label(image_tag)},
+    )
     if existing:
         request = v1.UploadModelRequest(parent=parent, model=model, parent_model=existing[0].name)
     else:
@@ -132,15 +144,21 @@ def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, 
 
     machine = CATALOG.serving_instance(ep.size)
     accel = CATALOG.serving_accelerators.get(ep.size)
-    spec = v1.MachineSpec(machine_type=machine, **({"accelerator_type": accel[0], "accelerator_count": accel[1]} if accel else {}))
+    spec = v1.MachineSpec(
+        machine_type=machine, **({"accelerator_type": accel[0], "accelerator_count": accel[1]} if accel else {})
+    )
     deployed = v1.DeployedModel(
-        model=version, display_name=bounded(f"{display}-{image_tag}", 128),
+        model=version,
+        display_name=bounded(f"{display}-{image_tag}", 128),
         service_account=n.serving_account_email(str(project)),
-        dedicated_resources=v1.DedicatedResources(machine_spec=spec, min_replica_count=ep.min_replicas,
-                                                  max_replica_count=ep.max_replicas))
+        dedicated_resources=v1.DedicatedResources(
+            machine_spec=spec, min_replica_count=ep.min_replicas, max_replica_count=ep.max_replicas
+        ),
+    )
     traffic_split = split(dict(current.traffic_split), "0", traffic)
-    clients.endpoints.deploy_model(request=v1.DeployModelRequest(
-        endpoint=endpoint_name, deployed_model=deployed, traffic_split=traffic_split)).result()
+    clients.endpoints.deploy_model(
+        request=v1.DeployModelRequest(endpoint=endpoint_name, deployed_model=deployed, traffic_split=traffic_split)
+    ).result()
     result.traffic = {("new" if k == "0" else k): v for k, v in traffic_split.items()}
     result.steps.append(f"deployed to {endpoint_name}: " + ", ".join(f"{k} {v}%" for k, v in result.traffic.items()))
     return result
@@ -169,10 +187,12 @@ def verify_with(env: ResolvedEnv, clients: GcpClients) -> list[Check]:
 
     check = run_checks(out, (gexc.GoogleAPICallError,), lambda exc: f"{type(exc).__name__}: {exc.message}")  # type: ignore[attr-defined]
 
-    for name, spec in (c.serving.endpoints.items() if c.serving else []):
+    for name, spec in c.serving.endpoints.items() if c.serving else []:
+
         def endpoint_ok(name=name, spec=spec):
-            ep = clients.endpoints.get_endpoint(request=v1.GetEndpointRequest(
-                name=f"{parent}/endpoints/{n.endpoint_id(name)}"))
+            ep = clients.endpoints.get_endpoint(
+                request=v1.GetEndpointRequest(name=f"{parent}/endpoints/{n.endpoint_id(name)}")
+            )
             problems = []
             if ep.encryption_spec.kms_key_name != key:
                 problems.append(f"key {ep.encryption_spec.kms_key_name or 'Google-managed'}, want {key}")
@@ -180,26 +200,49 @@ def verify_with(env: ResolvedEnv, clients: GcpClients) -> list[Check]:
                 problems.append("not private (Private Service Connect is off)")
             if spec.capture_requests and not ep.predict_request_response_logging_config.enabled:
                 problems.append("request-response logging is off")
-            split = ", ".join(f"{d.id} {ep.traffic_split.get(d.id, 0)}%" for d in ep.deployed_models) or "nothing deployed yet"
-            return not problems, "; ".join(problems) or f"{ep.display_name}: CMEK, {'private' if spec.private else 'public'}; {split}"
+            split = (
+                ", ".join(f"{d.id} {ep.traffic_split.get(d.id, 0)}%" for d in ep.deployed_models)
+                or "nothing deployed yet"
+            )
+            return not problems, "; ".join(
+                problems
+            ) or f"{ep.display_name}: CMEK, {'private' if spec.private else 'public'}; {split}"
+
         check("serving", name, endpoint_ok)
 
     if c.registry:
+
         def store_ok():
-            store = clients.metadata.get_metadata_store(request=v1.GetMetadataStoreRequest(
-                name=f"{parent}/metadataStores/{n.metadata_store}"))
+            store = clients.metadata.get_metadata_store(
+                request=v1.GetMetadataStoreRequest(name=f"{parent}/metadataStores/{n.metadata_store}")
+            )
             ok = store.encryption_spec.kms_key_name == key
-            return ok, "lineage store encrypted with the ml key" if ok else f"key {store.encryption_spec.kms_key_name or 'Google-managed'}"
+            return (
+                ok,
+                "lineage store encrypted with the ml key"
+                if ok
+                else f"key {store.encryption_spec.kms_key_name or 'Google-managed'}",
+            )
+
         check("registry", "metadata-store", store_ok)
         for model in c.registry.models:
+
             def model_ok(model=model):
-                found = list(clients.models.list_models(request=v1.ListModelsRequest(
-                    parent=parent, filter=f'display_name="{n.model_display_name(model)}"')))
+                found = list(
+                    clients.models.list_models(
+                        request=v1.ListModelsRequest(
+                            parent=parent, filter=f'display_name="{n.model_display_name(model)}"'
+                        )
+                    )
+                )
                 if not found:
                     return True, "no version uploaded yet (rollout uploads the first)"
                 m = found[0]
                 ok = m.encryption_spec.kms_key_name == key
-                return ok, f"{m.name} version {m.version_id}" + ("" if ok else f"; key {m.encryption_spec.kms_key_name or 'Google-managed'}")
+                return ok, f"{m.name} version {m.version_id}" + (
+                    "" if ok else f"; key {m.encryption_spec.kms_key_name or 'Google-managed'}"
+                )
+
             check("registry", model, model_ok)
     return out
 
@@ -221,6 +264,7 @@ def verify(env: ResolvedEnv, target: Target) -> list[Check]:
     return verify_with(env, gcp_clients(env.blueprint.target.region))
 
 
-def rollout(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target,
-            artifact: str | None = None) -> RolloutResult:
+def rollout(
+    env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
+) -> RolloutResult:
     return rollout_with(env, endpoint, image_tag, traffic, gcp_clients(env.blueprint.target.region), artifact)

@@ -157,8 +157,14 @@ def state_namespace_body(env: ResolvedEnv) -> Any:
     from kubernetes import client
 
     n = names(env)
-    labels = {**STATE_LABELS, "mlops.io/blueprint": env.blueprint.metadata.name, PLATFORM_LABEL: env.name,
-              f"{PSA}/enforce": PSA_LEVEL, f"{PSA}/audit": PSA_LEVEL, f"{PSA}/warn": PSA_LEVEL}
+    labels = {
+        **STATE_LABELS,
+        "mlops.io/blueprint": env.blueprint.metadata.name,
+        PLATFORM_LABEL: env.name,
+        f"{PSA}/enforce": PSA_LEVEL,
+        f"{PSA}/audit": PSA_LEVEL,
+        f"{PSA}/warn": PSA_LEVEL,
+    }
     return client.V1Namespace(metadata=client.V1ObjectMeta(name=n.state_namespace, labels=labels))
 
 
@@ -186,8 +192,7 @@ def bootstrap_state_with(env: ResolvedEnv, core_api: Any, report: Reporter) -> N
 def kubeconfig_path() -> str:
     """KUBE_CONFIG_PATH (the providers'), else KUBECONFIG (may list several files), else ~/.kube/config.
     Read here, not at import: the client library reads KUBECONFIG once, when it is imported."""
-    return (os.environ.get("KUBE_CONFIG_PATH") or os.environ.get("KUBECONFIG")
-            or os.path.expanduser("~/.kube/config"))
+    return os.environ.get("KUBE_CONFIG_PATH") or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
 
 
 def api_client(env: ResolvedEnv) -> Any:
@@ -233,15 +238,21 @@ def kube_clients(env: ResolvedEnv) -> KubeClients:
     from kubernetes import client
 
     api = api_client(env)
-    return KubeClients(core=client.CoreV1Api(api), custom=client.CustomObjectsApi(api),
-                       rbac=client.RbacAuthorizationV1Api(api), networking=client.NetworkingV1Api(api))
+    return KubeClients(
+        core=client.CoreV1Api(api),
+        custom=client.CustomObjectsApi(api),
+        rbac=client.RbacAuthorizationV1Api(api),
+        networking=client.NetworkingV1Api(api),
+    )
 
 
 def tracking_uri(env: ResolvedEnv) -> str:
     """MLFLOW_TRACKING_URI, else the in-cluster service URL, which needs a port-forward from outside the
     cluster: `kubectl -n <ns> port-forward svc/mlflow 5000:5000` and MLFLOW_TRACKING_URI=http://127.0.0.1:5000."""
-    return (os.environ.get("MLFLOW_TRACKING_URI")
-            or f"http://{MLFLOW_SERVICE}.{names(env).namespace('registry')}.svc.cluster.local:{MLFLOW_PORT}")
+    return (
+        os.environ.get("MLFLOW_TRACKING_URI")
+        or f"http://{MLFLOW_SERVICE}.{names(env).namespace('registry')}.svc.cluster.local:{MLFLOW_PORT}"
+    )
 
 
 def mlflow_client(env: ResolvedEnv) -> Any:
@@ -259,7 +270,7 @@ def retag(image: str, tag: str) -> str:
     """`registry/path/name[:tag][@digest]` -> `registry/path/name:<tag>` (a registry port is kept)."""
     base = image.split("@", 1)[0]
     if base.rfind(":") > base.rfind("/"):
-        base = base[:base.rfind(":")]
+        base = base[: base.rfind(":")]
     return f"{base}:{tag}"
 
 
@@ -279,16 +290,25 @@ def _predictor_patch(isvc: dict, where: str, image_tag: str, traffic: int) -> tu
         image = retag(predictor["model"]["image"], image_tag)
         patch = {"model": {"image": image}}
     else:
-        raise RolloutError(f"InferenceService {where}: the predictor has no container image to retag "
-                           "(neither spec.predictor.containers nor spec.predictor.model.image); was it deployed by "
-                           "this blueprint?")
+        raise RolloutError(
+            f"InferenceService {where}: the predictor has no container image to retag "
+            "(neither spec.predictor.containers nor spec.predictor.model.image); was it deployed by "
+            "this blueprint?"
+        )
     # KServe promotes by removing canaryTrafficPercent (null in a merge patch): the latest revision takes all.
     patch["canaryTrafficPercent"] = None if traffic == 100 else traffic
     return patch, image
 
 
-def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, mlflow_client: Any,
-                 custom_objects_api: Any, artifact: str | None = None) -> RolloutResult:
+def rollout_with(
+    env: ResolvedEnv,
+    endpoint: str,
+    image_tag: str,
+    traffic: int,
+    mlflow_client: Any,
+    custom_objects_api: Any,
+    artifact: str | None = None,
+) -> RolloutResult:
     """`mlflow_client`: an mlflow.MlflowClient on the platform's MLflow; `custom_objects_api`: a
     kubernetes.client.CustomObjectsApi on the target context. Nothing changes when the rollout cannot
     start: the InferenceService is read and the patch computed before MLflow is written to."""
@@ -305,28 +325,36 @@ def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, 
         isvc = custom_objects_api.get_namespaced_custom_object(group, version, namespace, plural, isvc_name)
     except ApiException as exc:
         if exc.status == 404:
-            raise RolloutError(f"InferenceService {isvc_name} does not exist in namespace {namespace}; deploy the "
-                               "environment first") from None
+            raise RolloutError(
+                f"InferenceService {isvc_name} does not exist in namespace {namespace}; deploy the environment first"
+            ) from None
         raise
     mode = (_get(isvc, "metadata", "annotations") or {}).get(DEPLOYMENT_MODE, "")
     if traffic < 100 and mode in RAW_MODES:
-        raise RolloutError(f"InferenceService {where} runs in KServe's {mode} mode, which has no canary: roll out "
-                           "with --traffic 100, or serve it in Serverless (Knative) mode")
+        raise RolloutError(
+            f"InferenceService {where} runs in KServe's {mode} mode, which has no canary: roll out "
+            "with --traffic 100, or serve it in Serverless (Knative) mode"
+        )
     predictor, image = _predictor_patch(isvc, where, image_tag, traffic)
     result = RolloutResult(endpoint=where, version="", traffic={})
 
     registered = n.registered_model(ep.model)
     try:
         mlflow_client.create_registered_model(
-            registered, tags={"mlops.io/blueprint": env.blueprint.metadata.name, PLATFORM_LABEL: env.name},
-            description=f"{ep.model} ({env.blueprint.metadata.name}, environment {env.name})")
+            registered,
+            tags={"mlops.io/blueprint": env.blueprint.metadata.name, PLATFORM_LABEL: env.name},
+            description=f"{ep.model} ({env.blueprint.metadata.name}, environment {env.name})",
+        )
         result.steps.append(f"created registered model {registered} in MLflow")
     except RestException as exc:
         if exc.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
     source = artifact or f"s3://{n.artifacts_bucket}/{ep.model}/{image_tag}/"
-    same = [v for v in mlflow_client.search_model_versions(f"name='{registered}'")
-            if (v.tags or {}).get("image_tag") == image_tag and v.source == source]
+    same = [
+        v
+        for v in mlflow_client.search_model_versions(f"name='{registered}'")
+        if (v.tags or {}).get("image_tag") == image_tag and v.source == source
+    ]
     if same:
         mv = max(same, key=lambda v: int(v.version))
         result.steps.append(f"reusing {registered} version {mv.version} (image tag {image_tag}, source {source})")
@@ -335,20 +363,26 @@ def rollout_with(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, 
         result.steps.append(f"registered {registered} version {mv.version} (image tag {image_tag}, source {source})")
     result.version = f"models:/{registered}/{mv.version}"
 
-    custom_objects_api.patch_namespaced_custom_object(group, version, namespace, plural, isvc_name,
-                                                      {"spec": {"predictor": predictor}})
+    custom_objects_api.patch_namespaced_custom_object(
+        group, version, namespace, plural, isvc_name, {"spec": {"predictor": predictor}}
+    )
     result.traffic = {PRIMARY: 100} if traffic == 100 else {PRIMARY: 100 - traffic, CANARY: traffic}
     if traffic == 100:
-        result.steps.append(f"patched InferenceService {where}: image {image}, promoted (canaryTrafficPercent "
-                            "removed: the new revision takes all traffic)")
+        result.steps.append(
+            f"patched InferenceService {where}: image {image}, promoted (canaryTrafficPercent "
+            "removed: the new revision takes all traffic)"
+        )
     else:
-        result.steps.append(f"patched InferenceService {where}: image {image}, canaryTrafficPercent {traffic} "
-                            f"(the last rolled-out revision keeps {100 - traffic}%)")
+        result.steps.append(
+            f"patched InferenceService {where}: image {image}, canaryTrafficPercent {traffic} "
+            f"(the last rolled-out revision keeps {100 - traffic}%)"
+        )
     return result
 
 
-def rollout(env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target,
-            artifact: str | None = None) -> RolloutResult:
+def rollout(
+    env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
+) -> RolloutResult:
     """Real clients: the kubeconfig context `target.kube_context`; MLflow at MLFLOW_TRACKING_URI, else the
     in-cluster URL, which needs `kubectl port-forward` from outside the cluster (see `tracking_uri`)."""
     check_share(traffic)
@@ -374,8 +408,11 @@ def _default_deny(policies: list[Any]) -> set[str]:
 
 
 def _wildcard_roles(roles: list[Any]) -> list[str]:
-    return sorted(r.metadata.name for r in roles
-                  if any("*" in (rule.verbs or []) or "*" in (rule.resources or []) for rule in r.rules or []))
+    return sorted(
+        r.metadata.name
+        for r in roles
+        if any("*" in (rule.verbs or []) or "*" in (rule.resources or []) for rule in r.rules or [])
+    )
 
 
 def _queue_quota(queue: dict, resource: str) -> tuple[int | None, list[str]]:
@@ -397,8 +434,9 @@ def _condition(obj: dict, kind: str) -> dict:
     return next((c for c in _get(obj, "status", "conditions") or [] if c.get("type") == kind), {})
 
 
-def verify_with(env: ResolvedEnv, core_api: Any, custom_objects_api: Any, rbac_api: Any, networking_api: Any,
-                mlflow_client: Any) -> list[Check]:
+def verify_with(
+    env: ResolvedEnv, core_api: Any, custom_objects_api: Any, rbac_api: Any, networking_api: Any, mlflow_client: Any
+) -> list[Check]:
     """The kubernetes client APIs (CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, NetworkingV1Api)
     on the target context, and an MlflowClient on the platform's MLflow."""
     from kubernetes.client.exceptions import ApiException
@@ -411,6 +449,7 @@ def verify_with(env: ResolvedEnv, core_api: Any, custom_objects_api: Any, rbac_a
     check = run_checks(out, (ApiException, MlflowException), describe)
 
     for ns in platform_namespaces(env).values():
+
         def namespace_ok(ns=ns) -> tuple[bool, str]:
             try:
                 labels = core_api.read_namespace(ns).metadata.labels or {}
@@ -434,11 +473,15 @@ def verify_with(env: ResolvedEnv, core_api: Any, custom_objects_api: Any, rbac_a
                 problems.append(f"Role(s) with '*' verbs or resources: {', '.join(wild)}")
             if problems:
                 return False, "; ".join(problems)
-            return True, (f"Pod Security {PSA_LEVEL}; quota {', '.join(quotas)}; default-deny ingress and egress; "
-                          f"{len(roles)} Role(s), no wildcards")
+            return True, (
+                f"Pod Security {PSA_LEVEL}; quota {', '.join(quotas)}; default-deny ingress and egress; "
+                f"{len(roles)} Role(s), no wildcards"
+            )
+
         check("baseline", ns, namespace_ok)
 
-    for pool_name, pool in (c.training.pools.items() if c.training else []):
+    for pool_name, pool in c.training.pools.items() if c.training else []:
+
         def queue_ok(pool_name=pool_name, pool=pool) -> tuple[bool, str]:
             name = n.cluster_queue(pool_name)
             group, version, plural = KUEUE
@@ -450,9 +493,11 @@ def verify_with(env: ResolvedEnv, core_api: Any, custom_objects_api: Any, rbac_a
             if have != want:
                 return False, f"ClusterQueue {name}: {resource} quota {have}, want {want}"
             return True, f"ClusterQueue {name}: {resource} {have} ({', '.join(flavors)})"
+
         check("training", pool_name, queue_ok)
 
-    for ep_name, spec in (c.serving.endpoints.items() if c.serving else []):
+    for ep_name, spec in c.serving.endpoints.items() if c.serving else []:
+
         def service_ok(ep_name=ep_name, spec=spec) -> tuple[bool, str]:
             name, ns = n.inference_service(ep_name), n.namespace("serving")
             group, version, plural = KSERVE
@@ -468,27 +513,34 @@ def verify_with(env: ResolvedEnv, core_api: Any, custom_objects_api: Any, rbac_a
                     problems.append(f"{key} {predictor.get(key)}, want {want}")
             visibility = (_get(isvc, "metadata", "labels") or {}).get(VISIBILITY)
             if spec.private and visibility != "cluster-local":
-                problems.append(f"{VISIBILITY} {visibility or 'unset'} (reachable from outside the cluster), "
-                                "want cluster-local")
+                problems.append(
+                    f"{VISIBILITY} {visibility or 'unset'} (reachable from outside the cluster), want cluster-local"
+                )
             if spec.capture_requests and _get(predictor, "logger", "mode") != "all":
                 problems.append(f"request logging {_get(predictor, 'logger', 'mode') or 'off'}, want all")
             if problems:
                 return False, f"{name}: " + "; ".join(problems)
             split = _get(isvc, "status", "components", "predictor", "traffic") or []
             traffic = ", ".join(f"{t.get('revisionName', '?')} {t.get('percent', 0)}%" for t in split)
-            return True, (f"{name}: Ready, replicas {spec.min_replicas}-{spec.max_replicas}"
-                          f"{', cluster-local' if spec.private else ''}" + (f"; {traffic}" if traffic else ""))
+            return True, (
+                f"{name}: Ready, replicas {spec.min_replicas}-{spec.max_replicas}"
+                f"{', cluster-local' if spec.private else ''}" + (f"; {traffic}" if traffic else "")
+            )
+
         check("serving", ep_name, service_ok)
 
-    for model in (c.registry.models if c.registry else []):
+    for model in c.registry.models if c.registry else []:
+
         def model_ok(model=model) -> tuple[bool, str]:
             registered = n.registered_model(model)
             versions = sorted(mlflow_client.search_model_versions(f"name='{registered}'"), key=lambda v: int(v.version))
             if not versions:
                 return True, f"{registered}: no version yet (rollout registers the first)"
-            listed = ", ".join(f"{v.version} ({(v.tags or {}).get('image_tag', 'no image tag')})"
-                               for v in versions[-RECENT_VERSIONS:])
+            listed = ", ".join(
+                f"{v.version} ({(v.tags or {}).get('image_tag', 'no image tag')})" for v in versions[-RECENT_VERSIONS:]
+            )
             return True, f"{registered}: {len(versions)} version(s): {listed}"
+
         check("registry", model, model_ok)
     return out
 

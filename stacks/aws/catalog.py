@@ -7,8 +7,19 @@ from mlops_blueprint.blueprints.registry import Catalog
 
 CATALOG = Catalog(
     reviewed="2026-11",
-    regions=("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-west-2", "eu-central-1",
-             "eu-north-1", "ap-northeast-1", "ap-southeast-1", "ap-southeast-2", "ca-central-1"),
+    regions=(
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-central-1",
+        "eu-north-1",
+        "ap-northeast-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+    ),
     training={
         "nvidia-t4": {1: "g4dn.xlarge", 4: "g4dn.12xlarge", 8: "g4dn.metal"},
         "nvidia-a10g": {1: "g5.xlarge", 4: "g5.12xlarge", 8: "g5.48xlarge"},

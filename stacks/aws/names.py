@@ -24,7 +24,12 @@ def aws_bucket(name: str) -> str:
             f"S3 bucket name {name!r} may hold only lowercase letters, digits, dots and hyphens, "
             "and must start and end with a letter or digit"
         )
-    if ".." in name or _IP.match(name) or name.startswith(("xn--", "sthree-")) or name.endswith(("-s3alias", "--ol-s3")):
+    if (
+        ".." in name
+        or _IP.match(name)
+        or name.startswith(("xn--", "sthree-"))
+        or name.endswith(("-s3alias", "--ol-s3"))
+    ):
         raise NameRuleError(f"S3 bucket name {name!r} breaks an S3 reserved-pattern rule (.., IP form, xn--, -s3alias)")
     return name
 
@@ -97,6 +102,6 @@ def name_checks(bp: Blueprint, n: Naming) -> Iterator[tuple[tuple[str | int, ...
     yield state, lambda: n.state_bucket(bp.state.bucket)
     for zone in c.data_lake.zones if c.data_lake else []:
         yield ("components", "data_lake", "zones"), lambda z=zone: n.bucket(z)  # type: ignore[misc]
-    for ep in (c.serving.endpoints if c.serving else {}):
+    for ep in c.serving.endpoints if c.serving else {}:
         yield ("components", "serving", "endpoints", ep), lambda ep=ep: n.endpoint(ep)  # type: ignore[misc]
     yield ("metadata", "name"), lambda: n.capture_bucket

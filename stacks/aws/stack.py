@@ -22,17 +22,38 @@ from mlops_blueprint.stacks.aws.names import AwsNames
 from mlops_blueprint.stacks.compose import Platform, compose
 from mlops_blueprint.stacks.settings import DeploySettings
 
-
 # The AWS services the modules use: in local mode under the CDK Terrain CLI, each is pointed at the emulator.
-EMULATED_SERVICES = ("applicationautoscaling", "budgets", "cloudwatch", "dynamodb", "ec2", "ecr", "eks", "glue", "iam",
-                     "kms", "lakeformation", "logs", "s3", "sagemaker", "secretsmanager", "sns", "sts")
+EMULATED_SERVICES = (
+    "applicationautoscaling",
+    "budgets",
+    "cloudwatch",
+    "dynamodb",
+    "ec2",
+    "ecr",
+    "eks",
+    "glue",
+    "iam",
+    "kms",
+    "lakeformation",
+    "logs",
+    "s3",
+    "sagemaker",
+    "secretsmanager",
+    "sns",
+    "sts",
+)
 
 
 def tags_for(env: ResolvedEnv) -> dict[str, str]:
     md = env.blueprint.metadata
-    return {"mlops:blueprint": md.name, "mlops:environment": env.name, "owner": md.owner,
-            "cost-center": md.cost_center, "data-classification": md.data_classification,
-            "managed-by": "mlops-blueprint"}
+    return {
+        "mlops:blueprint": md.name,
+        "mlops:environment": env.name,
+        "owner": md.owner,
+        "cost-center": md.cost_center,
+        "data-classification": md.data_classification,
+        "managed-by": "mlops-blueprint",
+    }
 
 
 @dataclass
@@ -53,46 +74,79 @@ class AwsKit:
     def baseline(self, scope: Construct, id: str) -> AwsBaseline:
         bp = self.env.blueprint
         notify = tuple(bp.components.monitoring.notify) if bp.components.monitoring else (bp.metadata.owner,)
-        return AwsBaseline(scope, id, props=BaselineProps(naming=self.names, spec=bp.baseline, region=self.region,
-                                                          notify=notify, protect=self.protect))
+        return AwsBaseline(
+            scope,
+            id,
+            props=BaselineProps(
+                naming=self.names, spec=bp.baseline, region=self.region, notify=notify, protect=self.protect
+            ),
+        )
 
     def data_lake(self, scope: Construct, id: str, baseline: AwsBaseline) -> AwsDataLake:
         spec = self.env.blueprint.components.data_lake
         assert spec is not None
-        return AwsDataLake(scope, id, props=DataLakeProps(naming=self.names, spec=spec, baseline=baseline,
-                                                          protect=self.protect))
+        return AwsDataLake(
+            scope, id, props=DataLakeProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
+        )
 
     def catalog(self, scope: Construct, id: str, baseline: AwsBaseline, lake: AwsDataLake | None) -> AwsCatalog:
         spec = self.env.blueprint.components.catalog
         assert spec is not None
-        return AwsCatalog(scope, id, props=CatalogProps(naming=self.names, spec=spec, baseline=baseline, lake=lake,
-                                                        protect=self.protect))
+        return AwsCatalog(
+            scope,
+            id,
+            props=CatalogProps(naming=self.names, spec=spec, baseline=baseline, lake=lake, protect=self.protect),
+        )
 
     def training(self, scope: Construct, id: str, baseline: AwsBaseline) -> AwsTraining:
         spec = self.env.blueprint.components.training
         assert spec is not None
-        return AwsTraining(scope, id, props=TrainingProps(naming=self.names, spec=spec, baseline=baseline,
-                                                          protect=self.protect))
+        return AwsTraining(
+            scope, id, props=TrainingProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
+        )
 
     def registry(self, scope: Construct, id: str, baseline: AwsBaseline) -> AwsRegistry:
         spec = self.env.blueprint.components.registry
         assert spec is not None
-        return AwsRegistry(scope, id, props=RegistryProps(naming=self.names, spec=spec, baseline=baseline,
-                                                          protect=self.protect))
+        return AwsRegistry(
+            scope, id, props=RegistryProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
+        )
 
     def serving(self, scope: Construct, id: str, baseline: AwsBaseline, registry: AwsRegistry) -> AwsServing:
         spec = self.env.blueprint.components.serving
         assert spec is not None
-        return AwsServing(scope, id, props=ServingProps(naming=self.names, spec=spec, baseline=baseline,
-                                                        registry=registry, protect=self.protect))
+        return AwsServing(
+            scope,
+            id,
+            props=ServingProps(
+                naming=self.names, spec=spec, baseline=baseline, registry=registry, protect=self.protect
+            ),
+        )
 
-    def monitoring(self, scope: Construct, id: str, baseline: AwsBaseline, serving: AwsServing | None,
-                   training: AwsTraining | None, capacity: dict[str, int]) -> AwsMonitoring:
+    def monitoring(
+        self,
+        scope: Construct,
+        id: str,
+        baseline: AwsBaseline,
+        serving: AwsServing | None,
+        training: AwsTraining | None,
+        capacity: dict[str, int],
+    ) -> AwsMonitoring:
         spec = self.env.blueprint.components.monitoring
         assert spec is not None
-        return AwsMonitoring(scope, id, props=MonitoringProps(
-            naming=self.names, spec=spec, baseline=baseline, region=self.region, serving=serving, training=training,
-            serving_capacity=capacity))
+        return AwsMonitoring(
+            scope,
+            id,
+            props=MonitoringProps(
+                naming=self.names,
+                spec=spec,
+                baseline=baseline,
+                region=self.region,
+                serving=serving,
+                training=training,
+                serving_capacity=capacity,
+            ),
+        )
 
     def workloads(self, platform: Platform[IamRole]) -> None:
         """The platform's own roles (serving, crawlers, nodes) get their grants inside their constructs."""
@@ -118,28 +172,53 @@ class AwsEnvironmentStack(TerraformStack):
         if local:
             # The emulator: endpoints come from AWS_ENDPOINT_URL in the environment of terraform itself,
             # so this JSON does not depend on the emulator's port. No retries: a missing API fails fast.
-            provider_kwargs = dict(skip_credentials_validation=True, skip_metadata_api_check="true",
-                                   skip_region_validation=True, s3_use_path_style=True, max_retries=settings.max_retries)
+            provider_kwargs = dict(
+                skip_credentials_validation=True,
+                skip_metadata_api_check="true",
+                skip_region_validation=True,
+                s3_use_path_style=True,
+                max_retries=settings.max_retries,
+            )
             if settings.endpoint:
-                provider_kwargs.update(access_key=settings.access_key, secret_key=settings.secret_key,
-                                       endpoints=[{s: settings.endpoint for s in EMULATED_SERVICES}])
+                provider_kwargs.update(
+                    access_key=settings.access_key,
+                    secret_key=settings.secret_key,
+                    endpoints=[{s: settings.endpoint for s in EMULATED_SERVICES}],
+                )
         elif bp.target.account_id:
             provider_kwargs["allowed_account_ids"] = [bp.target.account_id]
-        AwsProvider(self, "aws", region=region, default_tags=[AwsProviderDefaultTags(tags=tags_for(env))], **provider_kwargs)
+        AwsProvider(
+            self, "aws", region=region, default_tags=[AwsProviderDefaultTags(tags=tags_for(env))], **provider_kwargs
+        )
         if settings.provider_constraint:
             self.add_override("terraform.required_providers.aws.version", settings.provider_constraint)
 
         backend_kwargs: dict = {}
         if local:
-            backend_kwargs = dict(use_path_style=True, skip_credentials_validation=True, skip_region_validation=True,
-                                  skip_requesting_account_id=True, skip_metadata_api_check=True)
+            backend_kwargs = dict(
+                use_path_style=True,
+                skip_credentials_validation=True,
+                skip_region_validation=True,
+                skip_requesting_account_id=True,
+                skip_metadata_api_check=True,
+            )
         if settings.endpoint:  # the CDK Terrain CLI in local mode: the stack itself says where the emulator is
-            backend_kwargs.update(endpoints={"s3": settings.endpoint, "sts": settings.endpoint, "dynamodb": settings.endpoint},
-                                  access_key=settings.access_key, secret_key=settings.secret_key)
+            backend_kwargs.update(
+                endpoints={"s3": settings.endpoint, "sts": settings.endpoint, "dynamodb": settings.endpoint},
+                access_key=settings.access_key,
+                secret_key=settings.secret_key,
+            )
         # Locking: the S3 lockfile (Terraform >= 1.10); a blueprint that still names a DynamoDB lock
         # table keeps it (and gets a validation warning with the migration steps).
-        lock = ({"dynamodb_table": n.lock_table(bp.state.lock_table)} if bp.state.lock_table else {"use_lockfile": True})
-        S3Backend(self, bucket=n.state_bucket(bp.state.bucket), key=f"{bp.metadata.name}/{env.name}/terraform.tfstate",
-                  region=region, encrypt=True, **lock, **backend_kwargs)
+        lock = {"dynamodb_table": n.lock_table(bp.state.lock_table)} if bp.state.lock_table else {"use_lockfile": True}
+        S3Backend(
+            self,
+            bucket=n.state_bucket(bp.state.bucket),
+            key=f"{bp.metadata.name}/{env.name}/terraform.tfstate",
+            region=region,
+            encrypt=True,
+            **lock,
+            **backend_kwargs,
+        )
 
         compose(self, AwsKit(env, n))

@@ -13,25 +13,60 @@ from __future__ import annotations
 
 from mlops_blueprint.blueprints.registry import Catalog
 
-_REGIONS = ("eastus", "eastus2", "westus2", "westus3", "southcentralus", "westeurope", "northeurope",
-            "swedencentral", "germanywestcentral", "uksouth", "francecentral", "japaneast", "australiaeast")
+_REGIONS = (
+    "eastus",
+    "eastus2",
+    "westus2",
+    "westus3",
+    "southcentralus",
+    "westeurope",
+    "northeurope",
+    "swedencentral",
+    "germanywestcentral",
+    "uksouth",
+    "francecentral",
+    "japaneast",
+    "australiaeast",
+)
 
 CATALOG = Catalog(
     reviewed="2026-11",
     regions=_REGIONS,
     training={
         "nvidia-t4": {1: "Standard_NC4as_T4_v3", 4: "Standard_NC64as_T4_v3"},
-        "nvidia-a100": {1: "Standard_NC24ads_A100_v4", 2: "Standard_NC48ads_A100_v4", 4: "Standard_NC96ads_A100_v4",
-                        8: "Standard_ND96amsr_A100_v4"},
+        "nvidia-a100": {
+            1: "Standard_NC24ads_A100_v4",
+            2: "Standard_NC48ads_A100_v4",
+            4: "Standard_NC96ads_A100_v4",
+            8: "Standard_ND96amsr_A100_v4",
+        },
         "nvidia-h100": {1: "Standard_NC40ads_H100_v5", 2: "Standard_NC80adis_H100_v5", 8: "Standard_ND96isr_H100_v5"},
     },
     nearest={"nvidia-l4": "nvidia-t4", "nvidia-a10g": "nvidia-t4", "google-tpu-v5e": "nvidia-a100"},
     accelerator_regions={
         "nvidia-t4": _REGIONS,
-        "nvidia-a100": ("eastus", "eastus2", "westus2", "westus3", "southcentralus", "westeurope", "swedencentral",
-                        "uksouth", "japaneast", "australiaeast"),
-        "nvidia-h100": ("eastus", "eastus2", "westus3", "southcentralus", "swedencentral", "uksouth", "japaneast",
-                        "australiaeast"),
+        "nvidia-a100": (
+            "eastus",
+            "eastus2",
+            "westus2",
+            "westus3",
+            "southcentralus",
+            "westeurope",
+            "swedencentral",
+            "uksouth",
+            "japaneast",
+            "australiaeast",
+        ),
+        "nvidia-h100": (
+            "eastus",
+            "eastus2",
+            "westus3",
+            "southcentralus",
+            "swedencentral",
+            "uksouth",
+            "japaneast",
+            "australiaeast",
+        ),
     },
     # Azure ML managed online endpoint instance types.
     serving={

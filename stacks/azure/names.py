@@ -24,8 +24,10 @@ _ALNUM = re.compile(r"^[a-z0-9]+$")
 
 def storage_account(name: str) -> str:
     if not 3 <= len(name) <= 24:
-        raise NameRuleError(f"Azure storage account name {name!r} is {len(name)} characters; Azure allows 3 to 24 "
-                            "(shorten metadata.name or the environment name)")
+        raise NameRuleError(
+            f"Azure storage account name {name!r} is {len(name)} characters; Azure allows 3 to 24 "
+            "(shorten metadata.name or the environment name)"
+        )
     if not _ALNUM.match(name):
         raise NameRuleError(f"Azure storage account name {name!r} may hold only lowercase letters and digits")
     return name
@@ -33,11 +35,15 @@ def storage_account(name: str) -> str:
 
 def key_vault(name: str) -> str:
     if not 3 <= len(name) <= 24:
-        raise NameRuleError(f"Azure Key Vault name {name!r} is {len(name)} characters; Azure allows 3 to 24 "
-                            "(shorten metadata.name or the environment name)")
+        raise NameRuleError(
+            f"Azure Key Vault name {name!r} is {len(name)} characters; Azure allows 3 to 24 "
+            "(shorten metadata.name or the environment name)"
+        )
     if not re.match(r"^[a-zA-Z](?:[a-zA-Z0-9]|-(?!-))*[a-zA-Z0-9]$", name):
-        raise NameRuleError(f"Azure Key Vault name {name!r} must start with a letter, end with a letter or digit, and "
-                            "hold only letters, digits and single hyphens")
+        raise NameRuleError(
+            f"Azure Key Vault name {name!r} must start with a letter, end with a letter or digit, and "
+            "hold only letters, digits and single hyphens"
+        )
     return name
 
 
@@ -51,8 +57,10 @@ def container_registry(name: str) -> str:
 
 def node_pool(name: str) -> str:
     if not re.match(r"^[a-z][a-z0-9]{0,11}$", name):
-        raise NameRuleError(f"AKS node pool name {name!r} must be 1 to 12 lowercase letters and digits, starting with a "
-                            "letter (the pool's name without its hyphens; shorten the pool name)")
+        raise NameRuleError(
+            f"AKS node pool name {name!r} must be 1 to 12 lowercase letters and digits, starting with a "
+            "letter (the pool's name without its hyphens; shorten the pool name)"
+        )
     return name
 
 
@@ -60,8 +68,9 @@ def online_endpoint(name: str) -> str:
     if not 3 <= len(name) <= 32:
         raise NameRuleError(f"Azure ML online endpoint name {name!r} is {len(name)} characters; Azure allows 3 to 32")
     if not re.match(r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$", name):
-        raise NameRuleError(f"Azure ML online endpoint name {name!r} must start with a letter and hold only letters, "
-                            "digits and hyphens")
+        raise NameRuleError(
+            f"Azure ML online endpoint name {name!r} must start with a letter and hold only letters, digits and hyphens"
+        )
     return name
 
 
@@ -166,7 +175,7 @@ def name_checks(bp: Blueprint, n: Naming) -> Iterator[tuple[tuple[str | int, ...
         yield ("metadata", "name"), lambda: n.workspace_account
         yield ("metadata", "name"), lambda: n.container_registry
         yield ("metadata", "name"), lambda: n.workspace
-    for pool in (c.training.pools if c.training else {}):
+    for pool in c.training.pools if c.training else {}:
         yield ("components", "training", "pools", pool), lambda p=pool: n.node_pool(p)  # type: ignore[misc]
-    for ep in (c.serving.endpoints if c.serving else {}):
+    for ep in c.serving.endpoints if c.serving else {}:
         yield ("components", "serving", "endpoints", ep), lambda e=ep: n.endpoint(e)  # type: ignore[misc]

@@ -29,8 +29,14 @@ from mlops_blueprint.stacks.settings import DeploySettings
 
 def tags_for(env: ResolvedEnv) -> dict[str, str]:
     md = env.blueprint.metadata
-    return {"mlops-blueprint": md.name, ENVIRONMENT_TAG: env.name, "owner": md.owner, "cost-center": md.cost_center,
-            "data-classification": md.data_classification, "managed-by": "mlops-blueprint"}
+    return {
+        "mlops-blueprint": md.name,
+        ENVIRONMENT_TAG: env.name,
+        "owner": md.owner,
+        "cost-center": md.cost_center,
+        "data-classification": md.data_classification,
+        "managed-by": "mlops-blueprint",
+    }
 
 
 @jsii.implements(IAspect)
@@ -63,47 +69,87 @@ class AzureKit:
     def baseline(self, scope: Construct, id: str) -> AzureBaseline:
         bp = self.env.blueprint
         notify = tuple(bp.components.monitoring.notify) if bp.components.monitoring else (bp.metadata.owner,)
-        return AzureBaseline(scope, id, props=BaselineProps(
-            naming=self.names, spec=bp.baseline, location=bp.target.region, notify=notify,
-            tags=tags_for(self.env), protect=self.protect))
+        return AzureBaseline(
+            scope,
+            id,
+            props=BaselineProps(
+                naming=self.names,
+                spec=bp.baseline,
+                location=bp.target.region,
+                notify=notify,
+                tags=tags_for(self.env),
+                protect=self.protect,
+            ),
+        )
 
     def data_lake(self, scope: Construct, id: str, baseline: AzureBaseline) -> AzureDataLake:
         spec = self.env.blueprint.components.data_lake
         assert spec is not None
-        return AzureDataLake(scope, id, props=DataLakeProps(naming=self.names, spec=spec, baseline=baseline,
-                                                            protect=self.protect))
+        return AzureDataLake(
+            scope, id, props=DataLakeProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
+        )
 
     def catalog(self, scope: Construct, id: str, baseline: AzureBaseline, lake: AzureDataLake | None) -> AzureCatalog:
         spec = self.env.blueprint.components.catalog
         assert spec is not None
-        return AzureCatalog(scope, id, props=CatalogProps(naming=self.names, spec=spec, baseline=baseline, lake=lake,
-                                                          protect=self.protect))
+        return AzureCatalog(
+            scope,
+            id,
+            props=CatalogProps(naming=self.names, spec=spec, baseline=baseline, lake=lake, protect=self.protect),
+        )
 
     def training(self, scope: Construct, id: str, baseline: AzureBaseline) -> AzureTraining:
         bp = self.env.blueprint
         assert bp.components.training is not None
-        return AzureTraining(scope, id, props=TrainingProps(naming=self.names, spec=bp.components.training,
-                                                            baseline=baseline, protect=self.protect))
+        return AzureTraining(
+            scope,
+            id,
+            props=TrainingProps(
+                naming=self.names, spec=bp.components.training, baseline=baseline, protect=self.protect
+            ),
+        )
 
     def registry(self, scope: Construct, id: str, baseline: AzureBaseline) -> AzureRegistry:
         spec = self.env.blueprint.components.registry
         assert spec is not None
-        return AzureRegistry(scope, id, props=RegistryProps(naming=self.names, spec=spec, baseline=baseline,
-                                                            protect=self.protect))
+        return AzureRegistry(
+            scope, id, props=RegistryProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
+        )
 
     def serving(self, scope: Construct, id: str, baseline: AzureBaseline, registry: AzureRegistry) -> AzureServing:
         spec = self.env.blueprint.components.serving
         assert spec is not None
-        return AzureServing(scope, id, props=ServingProps(naming=self.names, spec=spec, baseline=baseline,
-                                                          registry=registry, protect=self.protect))
+        return AzureServing(
+            scope,
+            id,
+            props=ServingProps(
+                naming=self.names, spec=spec, baseline=baseline, registry=registry, protect=self.protect
+            ),
+        )
 
-    def monitoring(self, scope: Construct, id: str, baseline: AzureBaseline, serving: AzureServing | None,
-                   training: AzureTraining | None, capacity: dict[str, int]) -> AzureMonitoring:
+    def monitoring(
+        self,
+        scope: Construct,
+        id: str,
+        baseline: AzureBaseline,
+        serving: AzureServing | None,
+        training: AzureTraining | None,
+        capacity: dict[str, int],
+    ) -> AzureMonitoring:
         spec = self.env.blueprint.components.monitoring
         assert spec is not None
-        return AzureMonitoring(scope, id, props=MonitoringProps(
-            naming=self.names, spec=spec, baseline=baseline, serving=serving, training=training,
-            serving_capacity=capacity))
+        return AzureMonitoring(
+            scope,
+            id,
+            props=MonitoringProps(
+                naming=self.names,
+                spec=spec,
+                baseline=baseline,
+                serving=serving,
+                training=training,
+                serving_capacity=capacity,
+            ),
+        )
 
     def workloads(self, p: Platform[UserAssignedIdentity]) -> None:
         """The cluster's kubelet pulls images; training jobs (workload identity) read what data scientists read."""
@@ -136,13 +182,23 @@ class AzureEnvironmentStack(TerraformStack):
         if bp.target.subscription_id is None:  # the validator refuses this first
             raise ValueError("target.subscription_id is required for azure")
         # Shared keys are off on every storage account: the provider and the backend use Entra ID.
-        AzurermProvider(self, "azurerm", features=[AzurermProviderFeatures()], subscription_id=bp.target.subscription_id,
-                        storage_use_azuread=True)
+        AzurermProvider(
+            self,
+            "azurerm",
+            features=[AzurermProviderFeatures()],
+            subscription_id=bp.target.subscription_id,
+            storage_use_azuread=True,
+        )
         AzapiProvider(self, "azapi", subscription_id=bp.target.subscription_id)
-        AzurermBackend(self, resource_group_name=n.state_resource_group,
-                       storage_account_name=n.state_account(bp.state.bucket), container_name=n.STATE_CONTAINER,
-                       key=f"{bp.metadata.name}/{env.name}/terraform.tfstate", use_azuread_auth=True,
-                       subscription_id=bp.target.subscription_id)
+        AzurermBackend(
+            self,
+            resource_group_name=n.state_resource_group,
+            storage_account_name=n.state_account(bp.state.bucket),
+            container_name=n.STATE_CONTAINER,
+            key=f"{bp.metadata.name}/{env.name}/terraform.tfstate",
+            use_azuread_auth=True,
+            subscription_id=bp.target.subscription_id,
+        )
         Aspects.of(self).add(TagEverything(tags_for(env)))
 
         compose(self, AzureKit(env, n))

@@ -28,8 +28,10 @@ CLOUD = Cloud(
     catalog=CATALOG,
     names=GcpNames,
     name_checks=name_checks,
-    target_fields={"project_id": "the GCP project the stacks deploy into",
-                   "billing_account": "the GCP billing account for the budget"},
+    target_fields={
+        "project_id": "the GCP project the stacks deploy into",
+        "billing_account": "the GCP billing account for the budget",
+    },
     required_target_fields=("project_id",),
     stateful_types={
         "google_storage_bucket": "lake or registry bucket",

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 from mlops_blueprint.blueprints.registry import Catalog
 
-_COMMON = ("us-central1", "us-east1", "us-east4", "us-west1", "europe-west1", "europe-west3",
-           "europe-west4", "asia-northeast1", "asia-southeast1")
+_COMMON = (
+    "us-central1",
+    "us-east1",
+    "us-east4",
+    "us-west1",
+    "europe-west1",
+    "europe-west3",
+    "europe-west4",
+    "asia-northeast1",
+    "asia-southeast1",
+)
 
 CATALOG = Catalog(
     reviewed="2026-11",
@@ -24,15 +33,25 @@ CATALOG = Catalog(
     accelerator_regions={
         "nvidia-t4": _COMMON,
         "nvidia-l4": _COMMON,
-        "nvidia-a100": ("us-central1", "us-east1", "us-east4", "us-west1", "europe-west4", "asia-northeast1",
-                        "asia-southeast1"),
+        "nvidia-a100": (
+            "us-central1",
+            "us-east1",
+            "us-east4",
+            "us-west1",
+            "europe-west4",
+            "asia-northeast1",
+            "asia-southeast1",
+        ),
         "nvidia-h100": ("us-central1", "us-east4", "us-west1", "europe-west4", "asia-southeast1"),
         "google-tpu-v5e": ("us-central1", "us-east1", "us-west1", "europe-west4"),
     },
     # The GKE accelerator type of each neutral kind (TPU machine types carry their chips: no type).
     accelerator_types={
-        "nvidia-t4": "nvidia-tesla-t4", "nvidia-l4": "nvidia-l4", "nvidia-a100": "nvidia-tesla-a100",
-        "nvidia-h100": "nvidia-h100-80gb", "google-tpu-v5e": None,
+        "nvidia-t4": "nvidia-tesla-t4",
+        "nvidia-l4": "nvidia-l4",
+        "nvidia-a100": "nvidia-tesla-a100",
+        "nvidia-h100": "nvidia-h100-80gb",
+        "google-tpu-v5e": None,
     },
     # Vertex AI machine types; the GPU sizes carry one L4.
     serving={

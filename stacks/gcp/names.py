@@ -13,8 +13,12 @@ if TYPE_CHECKING:
     from mlops_blueprint.blueprints.model import Blueprint
 
 # Persona slugs in service-account ids (ids are at most 30 characters).
-PERSONA_SLUGS: dict[str, str] = {"data_engineers": "data-eng", "data_scientists": "data-sci",
-                                 "ml_engineers": "ml-eng", "app_consumers": "apps"}
+PERSONA_SLUGS: dict[str, str] = {
+    "data_engineers": "data-eng",
+    "data_scientists": "data-sci",
+    "ml_engineers": "ml-eng",
+    "app_consumers": "apps",
+}
 # Service accounts the platform itself runs as (beside the personas).
 WORKLOAD_ACCOUNTS: tuple[str, ...] = ("gke-nodes", "trainer", "serving")
 
@@ -28,21 +32,29 @@ def gcs_bucket(name: str) -> str:
     if not 3 <= len(name) <= 63:
         raise NameRuleError(f"GCS bucket name {name!r} is {len(name)} characters; Cloud Storage allows 3 to 63")
     if not _GCS.match(name):
-        raise NameRuleError(f"GCS bucket name {name!r} may hold only lowercase letters, digits, hyphens, underscores "
-                            "and dots, and must start and end with a letter or digit")
+        raise NameRuleError(
+            f"GCS bucket name {name!r} may hold only lowercase letters, digits, hyphens, underscores "
+            "and dots, and must start and end with a letter or digit"
+        )
     if name.startswith("goog") or "google" in name or "g00gle" in name or _IP.match(name):
-        raise NameRuleError(f"GCS bucket name {name!r} breaks a Cloud Storage reserved rule (goog prefix, google, IP form)")
+        raise NameRuleError(
+            f"GCS bucket name {name!r} breaks a Cloud Storage reserved rule (goog prefix, google, IP form)"
+        )
     return name
 
 
 def gcp_service_account(account_id: str) -> str:
     """Service account ids: 6-30 characters, lowercase letters, digits and hyphens, starting with a letter."""
     if not 6 <= len(account_id) <= 30:
-        raise NameRuleError(f"GCP service account id {account_id!r} is {len(account_id)} characters; GCP allows 6 to 30 "
-                            "(shorten metadata.name or the environment name)")
+        raise NameRuleError(
+            f"GCP service account id {account_id!r} is {len(account_id)} characters; GCP allows 6 to 30 "
+            "(shorten metadata.name or the environment name)"
+        )
     if not _SA.match(account_id):
-        raise NameRuleError(f"GCP service account id {account_id!r} must start with a letter and hold only lowercase "
-                            "letters, digits and hyphens")
+        raise NameRuleError(
+            f"GCP service account id {account_id!r} must start with a letter and hold only lowercase "
+            "letters, digits and hyphens"
+        )
     return account_id
 
 
@@ -119,8 +131,8 @@ def name_checks(bp: Blueprint, n: Naming) -> Iterator[tuple[tuple[str | int, ...
         yield ("components", "data_lake", "zones"), lambda z=zone: n.gcs_bucket(z)  # type: ignore[misc]
     for slug in (*PERSONA_SLUGS.values(), *WORKLOAD_ACCOUNTS):
         yield ("metadata", "name"), lambda s=slug: n.service_account(s)  # type: ignore[misc]
-    for pool in (c.training.pools if c.training else {}):
+    for pool in c.training.pools if c.training else {}:
         yield ("components", "training", "pools", pool), lambda p=pool: n.gke(p)  # type: ignore[misc]
-    for model in (c.registry.models if c.registry else []):
+    for model in c.registry.models if c.registry else []:
         yield ("components", "registry", "models"), lambda m=model: n.gcp_id(m)  # type: ignore[misc]
     yield ("metadata", "name"), lambda: n.artifacts_bucket

@@ -30,9 +30,14 @@ def labels_for(env: ResolvedEnv) -> dict[str, str]:
     """The AWS tags, as GCP labels: lowercase; keys with underscores (the provider block's map keys
     are written snake_case by the CDK, so a hyphenated key would not survive); an email's @ and . become -."""
     md = env.blueprint.metadata
-    return {"mlops_blueprint": md.name, "mlops_environment": env.name, "owner": label_value(md.owner),
-            "cost_center": label_value(md.cost_center), "data_classification": md.data_classification,
-            "managed_by": "mlops-blueprint"}
+    return {
+        "mlops_blueprint": md.name,
+        "mlops_environment": env.name,
+        "owner": label_value(md.owner),
+        "cost_center": label_value(md.cost_center),
+        "data_classification": md.data_classification,
+        "managed_by": "mlops-blueprint",
+    }
 
 
 @dataclass
@@ -50,48 +55,92 @@ class GcpKit:
     def baseline(self, scope: Construct, id: str) -> GcpBaseline:
         bp = self.env.blueprint
         notify = tuple(bp.components.monitoring.notify) if bp.components.monitoring else (bp.metadata.owner,)
-        return GcpBaseline(scope, id, props=BaselineProps(
-            naming=self.names, spec=bp.baseline, project=self.project, region=bp.target.region, notify=notify,
-            billing_account=bp.target.billing_account, protect=self.protect))
+        return GcpBaseline(
+            scope,
+            id,
+            props=BaselineProps(
+                naming=self.names,
+                spec=bp.baseline,
+                project=self.project,
+                region=bp.target.region,
+                notify=notify,
+                billing_account=bp.target.billing_account,
+                protect=self.protect,
+            ),
+        )
 
     def data_lake(self, scope: Construct, id: str, baseline: GcpBaseline) -> GcpDataLake:
         spec = self.env.blueprint.components.data_lake
         assert spec is not None
-        return GcpDataLake(scope, id, props=DataLakeProps(naming=self.names, spec=spec, baseline=baseline,
-                                                          protect=self.protect))
+        return GcpDataLake(
+            scope, id, props=DataLakeProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
+        )
 
     def catalog(self, scope: Construct, id: str, baseline: GcpBaseline, lake: GcpDataLake | None) -> GcpCatalog:
         spec = self.env.blueprint.components.catalog
         assert spec is not None
-        return GcpCatalog(scope, id, props=CatalogProps(naming=self.names, spec=spec, baseline=baseline, lake=lake,
-                                                        protect=self.protect))
+        return GcpCatalog(
+            scope,
+            id,
+            props=CatalogProps(naming=self.names, spec=spec, baseline=baseline, lake=lake, protect=self.protect),
+        )
 
     def training(self, scope: Construct, id: str, baseline: GcpBaseline) -> GcpTraining:
         bp = self.env.blueprint
         assert bp.components.training is not None
-        return GcpTraining(scope, id, props=TrainingProps(naming=self.names, spec=bp.components.training,
-                                                          baseline=baseline, cidr=bp.baseline.network.cidr,
-                                                          protect=self.protect))
+        return GcpTraining(
+            scope,
+            id,
+            props=TrainingProps(
+                naming=self.names,
+                spec=bp.components.training,
+                baseline=baseline,
+                cidr=bp.baseline.network.cidr,
+                protect=self.protect,
+            ),
+        )
 
     def registry(self, scope: Construct, id: str, baseline: GcpBaseline) -> GcpRegistry:
         spec = self.env.blueprint.components.registry
         assert spec is not None
-        return GcpRegistry(scope, id, props=RegistryProps(naming=self.names, spec=spec, baseline=baseline,
-                                                          protect=self.protect))
+        return GcpRegistry(
+            scope, id, props=RegistryProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
+        )
 
     def serving(self, scope: Construct, id: str, baseline: GcpBaseline, registry: GcpRegistry) -> GcpServing:
         spec = self.env.blueprint.components.serving
         assert spec is not None
-        return GcpServing(scope, id, props=ServingProps(naming=self.names, spec=spec, baseline=baseline,
-                                                        registry=registry, protect=self.protect))
+        return GcpServing(
+            scope,
+            id,
+            props=ServingProps(
+                naming=self.names, spec=spec, baseline=baseline, registry=registry, protect=self.protect
+            ),
+        )
 
-    def monitoring(self, scope: Construct, id: str, baseline: GcpBaseline, serving: GcpServing | None,
-                   training: GcpTraining | None, capacity: dict[str, int]) -> GcpMonitoring:
+    def monitoring(
+        self,
+        scope: Construct,
+        id: str,
+        baseline: GcpBaseline,
+        serving: GcpServing | None,
+        training: GcpTraining | None,
+        capacity: dict[str, int],
+    ) -> GcpMonitoring:
         spec = self.env.blueprint.components.monitoring
         assert spec is not None
-        return GcpMonitoring(scope, id, props=MonitoringProps(
-            naming=self.names, spec=spec, baseline=baseline, serving=serving, training=training,
-            serving_capacity=capacity))
+        return GcpMonitoring(
+            scope,
+            id,
+            props=MonitoringProps(
+                naming=self.names,
+                spec=spec,
+                baseline=baseline,
+                serving=serving,
+                training=training,
+                serving_capacity=capacity,
+            ),
+        )
 
     def workloads(self, p: Platform[ServiceAccount]) -> None:
         """Nodes pull images; training jobs read what data scientists read and write model artifacts."""
@@ -113,7 +162,9 @@ class GcpKit:
         if isinstance(p.training, GcpTraining):
             TerraformOutput(scope, "training_cluster", value=p.training.cluster.name)
         if isinstance(p.registry, GcpRegistry):
-            TerraformOutput(scope, "repositories", value={m: r.repository_id for m, r in p.registry.repositories.items()})
+            TerraformOutput(
+                scope, "repositories", value={m: r.repository_id for m, r in p.registry.repositories.items()}
+            )
 
 
 class GcpEnvironmentStack(TerraformStack):

@@ -34,16 +34,24 @@ def checks(bp) -> Iterator[tuple[tuple[str | int, ...], str]]:
     accelerator a pool asks for."""
     t = bp.target
     if t.kubernetes_version is not None and t.kubernetes_version not in CATALOG.kubernetes_versions:
-        yield ("target", "kubernetes_version"), (
-            f"Kubernetes {t.kubernetes_version} is not one this platform validates manifests against; "
-            f"allowed: {', '.join(CATALOG.kubernetes_versions)}")
+        yield (
+            ("target", "kubernetes_version"),
+            (
+                f"Kubernetes {t.kubernetes_version} is not one this platform validates manifests against; "
+                f"allowed: {', '.join(CATALOG.kubernetes_versions)}"
+            ),
+        )
     labels = t.gpu_node_labels or {}
-    for name, pool in (bp.components.training.pools.items() if bp.components.training else []):
+    for name, pool in bp.components.training.pools.items() if bp.components.training else []:
         if pool.accelerator not in labels or not labels[pool.accelerator]:
             known = ", ".join(labels) or "none"
-            yield ("components", "training", "pools", name, "accelerator"), (
-                f"the cluster has no node label for {pool.accelerator}: add it to target.gpu_node_labels "
-                f"(e.g. {pool.accelerator}: {{nvidia.com/gpu.product: ...}}); labelled now: {known}")
+            yield (
+                ("components", "training", "pools", name, "accelerator"),
+                (
+                    f"the cluster has no node label for {pool.accelerator}: add it to target.gpu_node_labels "
+                    f"(e.g. {pool.accelerator}: {{nvidia.com/gpu.product: ...}}); labelled now: {known}"
+                ),
+            )
 
 
 CLOUD = Cloud(
@@ -52,12 +60,14 @@ CLOUD = Cloud(
     catalog=CATALOG,
     names=OnpremNames,
     name_checks=name_checks,
-    target_fields={"kube_context": "the kubeconfig context of the cluster",
-                   "kubernetes_version": "the cluster's Kubernetes minor version",
-                   "storage_class": "the StorageClass for the platform's volumes",
-                   "ingress_class": "the IngressClass for the platform's UIs",
-                   "gpu_node_labels": "the node labels of each accelerator",
-                   "object_store": "an existing S3-compatible endpoint for the lake"},
+    target_fields={
+        "kube_context": "the kubeconfig context of the cluster",
+        "kubernetes_version": "the cluster's Kubernetes minor version",
+        "storage_class": "the StorageClass for the platform's volumes",
+        "ingress_class": "the IngressClass for the platform's UIs",
+        "gpu_node_labels": "the node labels of each accelerator",
+        "object_store": "an existing S3-compatible endpoint for the lake",
+    },
     required_target_fields=("kube_context", "kubernetes_version", "storage_class", "ingress_class"),
     stateful_types={
         "kubernetes_persistent_volume_claim_v1": "volume claim",

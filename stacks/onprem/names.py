@@ -18,8 +18,10 @@ _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 def dns_label(name: str, what: str, limit: int = 63) -> str:
     if len(name) > limit:
-        raise NameRuleError(f"Kubernetes {what} name {name!r} is {len(name)} characters; the limit is {limit} "
-                            "(shorten metadata.name or the environment name)")
+        raise NameRuleError(
+            f"Kubernetes {what} name {name!r} is {len(name)} characters; the limit is {limit} "
+            "(shorten metadata.name or the environment name)"
+        )
     if not _LABEL.match(name):
         raise NameRuleError(f"Kubernetes {what} name {name!r} must be lowercase letters, digits and hyphens")
     return name
@@ -76,5 +78,5 @@ def name_checks(bp: Blueprint, n: Naming) -> Iterator[tuple[tuple[str | int, ...
     yield ("metadata", "name"), lambda: n.release("monitoring")
     for zone in c.data_lake.zones if c.data_lake else []:
         yield ("components", "data_lake", "zones"), lambda z=zone: n.bucket(z)  # type: ignore[misc]
-    for pool in (c.training.pools if c.training else {}):
+    for pool in c.training.pools if c.training else {}:
         yield ("components", "training", "pools", pool), lambda p=pool: n.cluster_queue(p)  # type: ignore[misc]

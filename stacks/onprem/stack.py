@@ -29,9 +29,14 @@ from mlops_blueprint.stacks.settings import DeploySettings
 def labels_for(env: ResolvedEnv) -> dict[str, str]:
     """Kubernetes labels: the tags, as label-safe values (an e-mail's @ becomes `-at-`)."""
     md = env.blueprint.metadata
-    return {"mlops.io/blueprint": md.name, PLATFORM_LABEL: env.name,
-            "mlops.io/owner": md.owner.replace("@", "-at-"), "mlops.io/cost-center": md.cost_center,
-            "mlops.io/data-classification": md.data_classification, "app.kubernetes.io/managed-by": "mlops-blueprint"}
+    return {
+        "mlops.io/blueprint": md.name,
+        PLATFORM_LABEL: env.name,
+        "mlops.io/owner": md.owner.replace("@", "-at-"),
+        "mlops.io/cost-center": md.cost_center,
+        "mlops.io/data-classification": md.data_classification,
+        "app.kubernetes.io/managed-by": "mlops-blueprint",
+    }
 
 
 @dataclass
@@ -46,47 +51,103 @@ class OnpremKit:
     def baseline(self, scope: Construct, id: str) -> OnpremBaseline:
         bp = self.env.blueprint
         notify = tuple(bp.components.monitoring.notify) if bp.components.monitoring else (bp.metadata.owner,)
-        return OnpremBaseline(scope, id, props=BaselineProps(
-            naming=self.names, spec=bp.baseline, target=bp.target, notify=notify, labels=labels_for(self.env),
-            protect=self.protect))
+        return OnpremBaseline(
+            scope,
+            id,
+            props=BaselineProps(
+                naming=self.names,
+                spec=bp.baseline,
+                target=bp.target,
+                notify=notify,
+                labels=labels_for(self.env),
+                protect=self.protect,
+            ),
+        )
 
     def data_lake(self, scope: Construct, id: str, baseline: OnpremBaseline) -> OnpremDataLake:
         bp = self.env.blueprint
         assert bp.components.data_lake is not None
-        return OnpremDataLake(scope, id, props=DataLakeProps(naming=self.names, spec=bp.components.data_lake,
-                                                             baseline=baseline, protect=self.protect))
+        return OnpremDataLake(
+            scope,
+            id,
+            props=DataLakeProps(
+                naming=self.names, spec=bp.components.data_lake, baseline=baseline, protect=self.protect
+            ),
+        )
 
-    def catalog(self, scope: Construct, id: str, baseline: OnpremBaseline, lake: OnpremDataLake | None) -> OnpremCatalog:
+    def catalog(
+        self, scope: Construct, id: str, baseline: OnpremBaseline, lake: OnpremDataLake | None
+    ) -> OnpremCatalog:
         bp = self.env.blueprint
         assert bp.components.catalog is not None
-        return OnpremCatalog(scope, id, props=CatalogProps(naming=self.names, spec=bp.components.catalog,
-                                                           baseline=baseline, lake=lake, protect=self.protect))
+        return OnpremCatalog(
+            scope,
+            id,
+            props=CatalogProps(
+                naming=self.names, spec=bp.components.catalog, baseline=baseline, lake=lake, protect=self.protect
+            ),
+        )
 
     def training(self, scope: Construct, id: str, baseline: OnpremBaseline) -> OnpremTraining:
         bp = self.env.blueprint
         assert bp.components.training is not None
-        return OnpremTraining(scope, id, props=TrainingProps(naming=self.names, spec=bp.components.training,
-                                                             baseline=baseline, protect=self.protect))
+        return OnpremTraining(
+            scope,
+            id,
+            props=TrainingProps(
+                naming=self.names, spec=bp.components.training, baseline=baseline, protect=self.protect
+            ),
+        )
 
     def registry(self, scope: Construct, id: str, baseline: OnpremBaseline) -> OnpremRegistry:
         bp = self.env.blueprint
         assert bp.components.registry is not None
-        return OnpremRegistry(scope, id, props=RegistryProps(naming=self.names, spec=bp.components.registry,
-                                                             baseline=baseline, protect=self.protect))
+        return OnpremRegistry(
+            scope,
+            id,
+            props=RegistryProps(
+                naming=self.names, spec=bp.components.registry, baseline=baseline, protect=self.protect
+            ),
+        )
 
     def serving(self, scope: Construct, id: str, baseline: OnpremBaseline, registry: OnpremRegistry) -> OnpremServing:
         bp = self.env.blueprint
         assert bp.components.serving is not None
-        return OnpremServing(scope, id, props=ServingProps(naming=self.names, spec=bp.components.serving,
-                                                           baseline=baseline, registry=registry, protect=self.protect))
+        return OnpremServing(
+            scope,
+            id,
+            props=ServingProps(
+                naming=self.names,
+                spec=bp.components.serving,
+                baseline=baseline,
+                registry=registry,
+                protect=self.protect,
+            ),
+        )
 
-    def monitoring(self, scope: Construct, id: str, baseline: OnpremBaseline, serving: OnpremServing | None,
-                   training: OnpremTraining | None, capacity: dict[str, int]) -> OnpremMonitoring:
+    def monitoring(
+        self,
+        scope: Construct,
+        id: str,
+        baseline: OnpremBaseline,
+        serving: OnpremServing | None,
+        training: OnpremTraining | None,
+        capacity: dict[str, int],
+    ) -> OnpremMonitoring:
         bp = self.env.blueprint
         assert bp.components.monitoring is not None
-        return OnpremMonitoring(scope, id, props=MonitoringProps(
-            naming=self.names, spec=bp.components.monitoring, baseline=baseline, serving=serving, training=training,
-            serving_capacity=capacity))
+        return OnpremMonitoring(
+            scope,
+            id,
+            props=MonitoringProps(
+                naming=self.names,
+                spec=bp.components.monitoring,
+                baseline=baseline,
+                serving=serving,
+                training=training,
+                serving_capacity=capacity,
+            ),
+        )
 
     def workloads(self, p: Platform[Principal]) -> None:
         """Training jobs read what data scientists read and log to MLflow; served models read the registry."""
@@ -98,9 +159,13 @@ class OnpremKit:
             registry.grant_push(training.trainer, id="trainer-registry")
 
     def outputs(self, scope: Construct, p: Platform[Principal]) -> None:
-        TerraformOutput(scope, "persona_service_accounts",
-                        value={k: f"{a.namespace}/{a.name}" for k, a in p.baseline.personas.items()})
-        TerraformOutput(scope, "namespaces", value=dict(p.baseline.namespaces))
+        TerraformOutput(
+            scope,
+            "persona_service_accounts",
+            value={k: f"{a.namespace}/{a.name}" for k, a in p.baseline.personas.items()},
+        )
+        if isinstance(p.baseline, OnpremBaseline):
+            TerraformOutput(scope, "namespaces", value=dict(p.baseline.namespaces))
         if isinstance(p.lake, OnpremDataLake):
             TerraformOutput(scope, "lake_buckets", value=dict(p.lake.buckets))
         if isinstance(p.serving, OnpremServing):
@@ -122,7 +187,9 @@ class OnpremEnvironmentStack(TerraformStack):
         HelmProvider(self, "helm", kubernetes={"config_context": context})
         # cdktn has no construct for the kubernetes backend: the stack's default (local) one is replaced.
         self.add_override("terraform.backend.local", None)
-        self.add_override("terraform.backend.kubernetes", {
-            "secret_suffix": n.state_secret_suffix, "namespace": n.state_namespace, "config_context": context})
+        self.add_override(
+            "terraform.backend.kubernetes",
+            {"secret_suffix": n.state_secret_suffix, "namespace": n.state_namespace, "config_context": context},
+        )
 
         compose(self, OnpremKit(env, n))

@@ -45,7 +45,9 @@ def check_outcome(result, elapsed):
 
 def lines_mutation(draw, text):
     lines = text.splitlines(keepends=True) or ["\n"]
-    op = draw(st.sampled_from(["delete", "duplicate", "indent", "dedent", "truncate", "bytes", "unknown", "swap", "huge"]))
+    op = draw(
+        st.sampled_from(["delete", "duplicate", "indent", "dedent", "truncate", "bytes", "unknown", "swap", "huge"])
+    )
     i = draw(st.integers(0, len(lines) - 1))
     if op == "delete":
         del lines[i]
@@ -65,8 +67,14 @@ def lines_mutation(draw, text):
         indent = re.match(r"\s*", lines[i]).group(0)
         lines.insert(i, f"{indent}{draw(st.from_regex(r'[a-z_]{1,12}', fullmatch=True))}: 1\n")
     elif op == "swap":
-        lines[i] = re.sub(r": .*$", ": " + draw(st.sampled_from(["[]", "{}", "7", "true", "null", "'x'", "[1, {a: b}]"])),
-                          lines[i].rstrip("\n")) + "\n"
+        lines[i] = (
+            re.sub(
+                r": .*$",
+                ": " + draw(st.sampled_from(["[]", "{}", "7", "true", "null", "'x'", "[1, {a: b}]"])),
+                lines[i].rstrip("\n"),
+            )
+            + "\n"
+        )
     elif op == "huge":
         lines[i] = re.sub(r": .*$", ": " + "x" * draw(st.integers(1000, 200_000)), lines[i].rstrip("\n")) + "\n"
     return "".join(lines).encode()
@@ -82,16 +90,26 @@ def mutated(draw):
 
 
 @seed(20261124)
-@settings(max_examples=1200, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
+@settings(
+    max_examples=1200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
 @given(data=mutated())
 def test_mutated_reference_blueprints_fail_cleanly(tmp_path, data):
     check_outcome(*run_validate(tmp_path, data))
 
 
 def test_alias_bomb_answers_at_once(tmp_path):
-    bomb = "a: &a [" + ",".join(['"lol"'] * 10) + "]\n" + "".join(
-        f"{b}: &{b} [" + ",".join([f"*{a}"] * 10) + "]\n" for a, b in zip("abcdefghi", "bcdefghij"))
+    bomb = (
+        "a: &a ["
+        + ",".join(['"lol"'] * 10)
+        + "]\n"
+        + "".join(
+            f"{b}: &{b} [" + ",".join([f"*{a}"] * 10) + "]\n" for a, b in zip("abcdefghi", "bcdefghij", strict=True)
+        )
+    )
     result, elapsed = run_validate(tmp_path, bomb.encode())
     check_outcome(result, elapsed)
     assert elapsed < 2 and "expands to more than 50000 nodes" in result.output

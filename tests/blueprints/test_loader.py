@@ -29,11 +29,14 @@ def test_environment_protects_stateful_resources_unless_told_otherwise(write):
 
 
 def test_overlay_changes_only_its_environment(write):
-    text = MINIMAL.replace("  dev: {protect_stateful: false}\n", """\
+    text = MINIMAL.replace(
+        "  dev: {protect_stateful: false}\n",
+        """\
   dev:
     overrides: {components.training.pools.gpu.max_nodes: 1, baseline.budget.monthly_limit_usd: 50}
   prod: {}
-""")
+""",
+    )
     lb = load(write(text))
     assert lb.envs["dev"].blueprint.components.training.pools["gpu"].max_nodes == 1
     assert lb.envs["dev"].blueprint.baseline.budget.monthly_limit_usd == 50
@@ -91,7 +94,9 @@ def test_unknown_size_literal(write):
 
 
 def test_override_of_missing_field_names_the_override(write):
-    text = MINIMAL.replace("dev: {protect_stateful: false}", "dev: {overrides: {components.training.pools.nope.max_nodes: 1}}")
+    text = MINIMAL.replace(
+        "dev: {protect_stateful: false}", "dev: {overrides: {components.training.pools.nope.max_nodes: 1}}"
+    )
     [(line, col, path, msg)] = problems(write(text))
     assert (line, col) == (15, 21)
     assert path == "environments.dev.overrides.components.training.pools.nope.max_nodes"
@@ -99,7 +104,9 @@ def test_override_of_missing_field_names_the_override(write):
 
 
 def test_override_that_breaks_validation_points_at_the_override(write):
-    text = MINIMAL.replace("dev: {protect_stateful: false}", "dev:\n    overrides:\n      components.training.pools.gpu.max_nodes: -1")
+    text = MINIMAL.replace(
+        "dev: {protect_stateful: false}", "dev:\n    overrides:\n      components.training.pools.gpu.max_nodes: -1"
+    )
     [(line, col, path, msg)] = problems(write(text))
     assert (line, col, path) == (17, 7, "components.training.pools.gpu.max_nodes")
     assert "environment 'dev'" in msg

@@ -2,7 +2,8 @@ import pytest
 
 from mlops_blueprint.blueprints import registry
 from mlops_blueprint.blueprints.naming import NameRuleError
-from mlops_blueprint.stacks.aws.names import AwsNames as Naming, aws_bucket
+from mlops_blueprint.stacks.aws.names import AwsNames as Naming
+from mlops_blueprint.stacks.aws.names import aws_bucket
 
 AWS = registry.get("aws").catalog
 
@@ -15,10 +16,19 @@ def test_names_are_prefix_plus_logical_name():
     assert n.state_bucket() == "fraud-prod-tfstate" and n.lock_table() == "fraud-prod-tflock"
 
 
-@pytest.mark.parametrize("bad, rule", [
-    ("ab", "3 to 63"), ("a" * 64, "3 to 63"), ("Upper-case", "lowercase"), ("-lead", "start and end"),
-    ("a..b", "reserved"), ("192.168.1.1", "reserved"), ("xn--abc", "reserved"), ("name-s3alias", "reserved"),
-])
+@pytest.mark.parametrize(
+    "bad, rule",
+    [
+        ("ab", "3 to 63"),
+        ("a" * 64, "3 to 63"),
+        ("Upper-case", "lowercase"),
+        ("-lead", "start and end"),
+        ("a..b", "reserved"),
+        ("192.168.1.1", "reserved"),
+        ("xn--abc", "reserved"),
+        ("name-s3alias", "reserved"),
+    ],
+)
 def test_bucket_rules(bad, rule):
     with pytest.raises(NameRuleError, match=rule):
         aws_bucket(bad)
@@ -29,10 +39,17 @@ def test_iam_role_length_limit():
         Naming("x" * 40, "dev").iam_role("data-scientists-and-more")
 
 
-@pytest.mark.parametrize("acc, gpus, instance", [
-    ("nvidia-a10g", 1, "g5.xlarge"), ("nvidia-a10g", 8, "g5.48xlarge"), ("nvidia-t4", 4, "g4dn.12xlarge"),
-    ("nvidia-l4", 1, "g6.xlarge"), ("nvidia-a100", 8, "p4d.24xlarge"), ("nvidia-h100", 8, "p5.48xlarge"),
-])
+@pytest.mark.parametrize(
+    "acc, gpus, instance",
+    [
+        ("nvidia-a10g", 1, "g5.xlarge"),
+        ("nvidia-a10g", 8, "g5.48xlarge"),
+        ("nvidia-t4", 4, "g4dn.12xlarge"),
+        ("nvidia-l4", 1, "g6.xlarge"),
+        ("nvidia-a100", 8, "p4d.24xlarge"),
+        ("nvidia-h100", 8, "p5.48xlarge"),
+    ],
+)
 def test_aws_accelerator_mapping(acc, gpus, instance):
     assert AWS.training_instance(acc, gpus) == instance
 
@@ -44,4 +61,7 @@ def test_unmappable_choices_have_no_instance():
 
 def test_aws_serving_sizes():
     assert {s: AWS.serving_instance(s) for s in ("cpu-small", "cpu-medium", "gpu-small")} == {
-        "cpu-small": "ml.m5.large", "cpu-medium": "ml.m5.xlarge", "gpu-small": "ml.g5.xlarge"}
+        "cpu-small": "ml.m5.large",
+        "cpu-medium": "ml.m5.xlarge",
+        "gpu-small": "ml.g5.xlarge",
+    }

@@ -29,8 +29,10 @@ def wait_for_port(port: int, proc: subprocess.Popen, what: str, log: Path, timeo
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {proc.returncode} before listening on {HOST}:{port}:\n"
-                               f"{log.read_text(errors='replace')[-4000:]}")
+            raise RuntimeError(
+                f"{what} exited with code {proc.returncode} before listening on {HOST}:{port}:\n"
+                f"{log.read_text(errors='replace')[-4000:]}"
+            )
         try:
             socket.create_connection((HOST, port), timeout=0.2).close()
             return

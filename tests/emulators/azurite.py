@@ -36,16 +36,23 @@ def install() -> Path:
     if tool is None:
         raise FileNotFoundError("npm is not on PATH")
     PREFIX.mkdir(parents=True, exist_ok=True)
-    p = subprocess.run([tool, "install", "--prefix", str(PREFIX), "--no-audit", "--no-fund", AZURITE],
-                       capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        [tool, "install", "--prefix", str(PREFIX), "--no-audit", "--no-fund", AZURITE],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
     if p.returncode != 0 or not BIN.exists():
         raise RuntimeError(f"npm install {AZURITE} into {PREFIX} failed (exit {p.returncode}):\n{p.stdout}\n{p.stderr}")
     return BIN
 
 
 def connection_string(port: int, host: str) -> str:
-    return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
-            f"BlobEndpoint=http://{host}:{port}/{ACCOUNT};")
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
+        f"BlobEndpoint=http://{host}:{port}/{ACCOUNT};"
+    )
 
 
 @contextlib.contextmanager
@@ -59,9 +66,24 @@ def azurite_blob(workdir: Path) -> Iterator[str]:
     port = free_port()
     log = workdir / "azurite.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([str(binary), "--blobHost", HOST, "--blobPort", str(port), "--inMemoryPersistence",
-                                 "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent"],
-                                cwd=workdir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                str(binary),
+                "--blobHost",
+                HOST,
+                "--blobPort",
+                str(port),
+                "--inMemoryPersistence",
+                "--skipApiVersionCheck",
+                "--loose",
+                "--disableTelemetry",
+                "--silent",
+            ],
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for_port(port, proc, "azurite-blob", log)
         yield connection_string(port, HOST)

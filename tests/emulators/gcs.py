@@ -36,7 +36,9 @@ def _first(values: list[str] | None) -> str | None:
 def _conditions(request) -> tuple[str | None, str | None]:
     """(ifGenerationMatch, ifGenerationNotMatch) from the JSON API's query or the XML API's headers."""
     match = _first(request.query.get("ifGenerationMatch")) or request.get_header("x-goog-if-generation-match")
-    not_match = _first(request.query.get("ifGenerationNotMatch")) or request.get_header("x-goog-if-generation-not-match")
+    not_match = _first(request.query.get("ifGenerationNotMatch")) or request.get_header(
+        "x-goog-if-generation-not-match"
+    )
     return match, not_match
 
 
@@ -74,9 +76,23 @@ def _checked(handler):
             if (match is not None and match != current) or (not_match is not None and not_match == current):
                 _ = request.data  # read the whole body first: a client still sending would see a broken pipe
                 response.status = HTTPStatus.PRECONDITION_FAILED
-                response.json({"error": {"code": 412, "message": CONDITION_NOT_MET, "errors": [{
-                    "domain": "global", "reason": "conditionNotMet", "message": CONDITION_NOT_MET,
-                    "locationType": "header", "location": "If-Match"}]}})
+                response.json(
+                    {
+                        "error": {
+                            "code": 412,
+                            "message": CONDITION_NOT_MET,
+                            "errors": [
+                                {
+                                    "domain": "global",
+                                    "reason": "conditionNotMet",
+                                    "message": CONDITION_NOT_MET,
+                                    "locationType": "header",
+                                    "location": "If-Match",
+                                }
+                            ],
+                        }
+                    }
+                )
                 return None
         return handler(request, response, storage, *args, **kwargs)
 
@@ -115,9 +131,22 @@ def gcs_emulator(log_dir: Path) -> Iterator[str]:
     port = free_port()
     log = log_dir / "gcs-emulator.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "start", "--host", HOST,
-                                 "--port", str(port), "--in-memory", "-q"],
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "start",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--in-memory",
+                "-q",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for_port(port, proc, "gcp-storage-emulator", log)
         yield f"http://{HOST}:{port}"
@@ -130,8 +159,9 @@ def storage_client(endpoint: str):
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
 
-    return storage.Client(project="emulated", credentials=AnonymousCredentials(),
-                          client_options={"api_endpoint": endpoint})
+    return storage.Client(
+        project="emulated", credentials=AnonymousCredentials(), client_options={"api_endpoint": endpoint}
+    )
 
 
 if __name__ == "__main__":

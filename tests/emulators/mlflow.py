@@ -73,21 +73,47 @@ def mlflow_server(workdir: Path) -> Iterator[str]:
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     for var in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
         env.pop(var, None)
-    cmd = [sys.executable, "-m", "mlflow", "server", "--host", HOST, "--port", str(port), "--workers", "1",
-           "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}", "--default-artifact-root", str(artifacts),
-           "--allowed-hosts", f"{HOST}:{port},localhost:{port}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--backend-store-uri",
+        f"sqlite:///{workdir / 'mlflow.db'}",
+        "--default-artifact-root",
+        str(artifacts),
+        "--allowed-hosts",
+        f"{HOST}:{port},localhost:{port}",
+    ]
     with log.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while not _healthy(url):
             if proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited with code {proc.returncode} before answering on {url}:\n"
-                                   f"{log.read_text(errors='replace')[-4000:]}")
+                raise RuntimeError(
+                    f"mlflow server exited with code {proc.returncode} before answering on {url}:\n"
+                    f"{log.read_text(errors='replace')[-4000:]}"
+                )
             if time.monotonic() > deadline:
-                raise TimeoutError(f"mlflow server did not answer {url}/health within {STARTUP_TIMEOUT:.0f} s:\n"
-                                   f"{log.read_text(errors='replace')[-4000:]}")
+                raise TimeoutError(
+                    f"mlflow server did not answer {url}/health within {STARTUP_TIMEOUT:.0f} s:\n"
+                    f"{log.read_text(errors='replace')[-4000:]}"
+                )
             time.sleep(0.25)
         yield url
     finally:

@@ -19,14 +19,32 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.integration
 BIN = ROOT / ".tools" / "node_modules" / ".bin"
 STARTER = ROOT / "blueprints/reference/starter.yaml"
-needs_cdktn = pytest.mark.skipif(not (BIN / "cdktn").exists(), reason="CDK Terrain CLI not installed: run `make cdktn-cli`")
+needs_cdktn = pytest.mark.skipif(
+    not (BIN / "cdktn").exists(), reason="CDK Terrain CLI not installed: run `make cdktn-cli`"
+)
 
 
 def cdktn(*args, home, out, timeout=1500, **extra):
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", CHECKPOINT_DISABLE="1", MLOPS_HOME=str(home),
-               MLOPS_BLUEPRINT=str(STARTER), MLOPS_LOCAL="1", MLOPS_ENV="dev", CI="1", FORCE_COLOR="0", **extra)
-    return subprocess.run([str(BIN / "cdktn"), *args, "--output", str(out)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    env = dict(
+        os.environ,
+        PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        CHECKPOINT_DISABLE="1",
+        MLOPS_HOME=str(home),
+        MLOPS_BLUEPRINT=str(STARTER),
+        MLOPS_LOCAL="1",
+        MLOPS_ENV="dev",
+        CI="1",
+        FORCE_COLOR="0",
+        **extra,
+    )
+    return subprocess.run(
+        [str(BIN / "cdktn"), *args, "--output", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @needs_cdktn
@@ -35,13 +53,19 @@ def test_cdktn_deploy_verify_destroy_one_environment(emulator, emulator_home, aw
     p = cdktn("deploy", "starter-dev", "--auto-approve", home=emulator_home, out=out)
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
     assert "Deprecated Parameter" not in p.stdout + p.stderr  # no dynamodb_table warning: the lockfile locks
-    assert [o["Key"] for o in aws("s3").list_objects_v2(Bucket="starter-dev-tfstate")["Contents"]] == \
-        ["starter/dev/terraform.tfstate"]
+    assert [o["Key"] for o in aws("s3").list_objects_v2(Bucket="starter-dev-tfstate")["Contents"]] == [
+        "starter/dev/terraform.tfstate"
+    ]
     assert aws("sagemaker").describe_endpoint(EndpointName="starter-dev-fraud-api")["EndpointStatus"] == "InService"
 
-    v = subprocess.run([sys.executable, "-m", "mlops_blueprint.scripts.cli", "verify", str(STARTER), "--env", "dev",
-                        "--local"], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                       env=dict(os.environ, MLOPS_HOME=str(emulator_home), NO_COLOR="1", COLUMNS="200"))
+    v = subprocess.run(
+        [sys.executable, "-m", "mlops_blueprint.scripts.cli", "verify", str(STARTER), "--env", "dev", "--local"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, MLOPS_HOME=str(emulator_home), NO_COLOR="1", COLUMNS="200"),
+    )
     assert v.returncode == 0 and "23/23 checks passed" in v.stdout, v.stdout + v.stderr
 
     p = cdktn("destroy", "starter-dev", "--auto-approve", home=emulator_home, out=out)
@@ -93,26 +117,56 @@ def test_s3_lockfile_serializes_two_applies_of_one_environment(emulator, aws, tm
         dirs.append(d)
     env = dict(os.environ, **emulator.aws_env("eu-central-1"), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
     for d in dirs:
-        subprocess.run(["terraform", "init", "-input=false", "-no-color"], cwd=d, env=env, check=True, capture_output=True)
-    first = subprocess.Popen(["terraform", "apply", "-auto-approve", "-no-color", "-var", "run=first", "-var", "sleep=12"],
-                             cwd=dirs[0], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.run(
+            ["terraform", "init", "-input=false", "-no-color"], cwd=d, env=env, check=True, capture_output=True
+        )
+    first = subprocess.Popen(
+        ["terraform", "apply", "-auto-approve", "-no-color", "-var", "run=first", "-var", "sleep=12"],
+        cwd=dirs[0],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # until the first run holds the lock
         listed = aws("s3").list_objects_v2(Bucket="lock-test-state").get("Contents", [])
         if any(o["Key"].endswith(".tflock") for o in listed):
             break
         time.sleep(0.3)
-    refused = subprocess.run(["terraform", "apply", "-auto-approve", "-no-color", "-var", "run=second", "-var", "sleep=0"],
-                             cwd=dirs[1], env=env, capture_output=True, text=True)
+    refused = subprocess.run(
+        ["terraform", "apply", "-auto-approve", "-no-color", "-var", "run=second", "-var", "sleep=0"],
+        cwd=dirs[1],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert refused.returncode != 0
     assert "Error acquiring the state lock" in refused.stderr + refused.stdout
     assert re.search(r"ID:\s+[0-9a-f-]{36}", refused.stderr + refused.stdout)  # the lock is named, for force-unlock
     assert "lock-test-state/env/terraform.tfstate" in refused.stderr + refused.stdout
-    waited = subprocess.run(["terraform", "apply", "-auto-approve", "-no-color", "-lock-timeout=120s", "-var", "run=second",
-                             "-var", "sleep=0"], cwd=dirs[1], env=env, capture_output=True, text=True)
+    waited = subprocess.run(
+        [
+            "terraform",
+            "apply",
+            "-auto-approve",
+            "-no-color",
+            "-lock-timeout=120s",
+            "-var",
+            "run=second",
+            "-var",
+            "sleep=0",
+        ],
+        cwd=dirs[1],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert first.wait(timeout=120) == 0, first.stdout.read()
     assert waited.returncode == 0, waited.stdout + waited.stderr
-    state = subprocess.run(["terraform", "show", "-json"], cwd=dirs[1], env=env, capture_output=True, text=True, check=True)
+    state = subprocess.run(
+        ["terraform", "show", "-json"], cwd=dirs[1], env=env, capture_output=True, text=True, check=True
+    )
     assert '"input":"second"' in state.stdout.replace(" ", "")  # the second run applied on top of the first
     keys = [o["Key"] for o in aws("s3").list_objects_v2(Bucket="lock-test-state")["Contents"]]
     assert keys == ["env/terraform.tfstate"]  # both locks released

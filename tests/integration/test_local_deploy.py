@@ -19,8 +19,14 @@ STARTER = ROOT / "blueprints/reference/starter.yaml"
 
 def cli(*args, home):
     env = dict(os.environ, MLOPS_HOME=str(home), NO_COLOR="1", COLUMNS="200")
-    p = subprocess.run([sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)], capture_output=True, text=True,
-                       cwd=ROOT, env=env, timeout=1200)
+    p = subprocess.run(
+        [sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=1200,
+    )
     return p.returncode, p.stdout + p.stderr
 
 
@@ -50,8 +56,20 @@ def test_up_again_verify_down_leaves_the_emulator_empty(emulator, emulator_home,
 
     # rollout: a canary (10 %) next to the bootstrap model, then promotion; Terraform leaves it alone.
     sm = aws("sagemaker")
-    rc, log = cli("rollout", STARTER, "--env", "dev", "--endpoint", "fraud-api", "--image-tag", "v2", "--traffic", "10",
-                  "--local", home=emulator_home)
+    rc, log = cli(
+        "rollout",
+        STARTER,
+        "--env",
+        "dev",
+        "--endpoint",
+        "fraud-api",
+        "--image-tag",
+        "v2",
+        "--traffic",
+        "10",
+        "--local",
+        home=emulator_home,
+    )
     assert rc == 0, log
     assert "primary 90%, canary 10%" in log
     [package] = sm.list_model_packages(ModelPackageGroupName="starter-dev-fraud")["ModelPackageSummaryList"]
@@ -61,32 +79,59 @@ def test_up_again_verify_down_leaves_the_emulator_empty(emulator, emulator_home,
     config = sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"])
     canary = next(v for v in config["ProductionVariants"] if v["VariantName"] == "canary")
     model = sm.describe_model(ModelName=canary["ModelName"])
-    assert model["PrimaryContainer"]["ModelPackageName"] == package["ModelPackageArn"] and model["EnableNetworkIsolation"]
+    assert (
+        model["PrimaryContainer"]["ModelPackageName"] == package["ModelPackageArn"] and model["EnableNetworkIsolation"]
+    )
     assert config["KmsKeyId"] and config["DataCaptureConfig"]["EnableCapture"] is True
 
-    rc, log = cli("rollout", STARTER, "--env", "dev", "--endpoint", "fraud-api", "--image-tag", "v2", "--traffic", "100",
-                  "--local", home=emulator_home)
+    rc, log = cli(
+        "rollout",
+        STARTER,
+        "--env",
+        "dev",
+        "--endpoint",
+        "fraud-api",
+        "--image-tag",
+        "v2",
+        "--traffic",
+        "100",
+        "--local",
+        home=emulator_home,
+    )
     assert rc == 0 and "primary 100%" in log, log
     ep = sm.describe_endpoint(EndpointName="starter-dev-fraud-api")
     assert [v["VariantName"] for v in ep["ProductionVariants"]] == ["primary"]
     rc, log = cli("up", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home)
     assert rc == 0 and "up to date starter-dev: no changes" in log, log  # the rollout is not reverted
-    rc, log = cli("rollout", STARTER, "--env", "dev", "--endpoint", "nope", "--image-tag", "v3", "--local",
-                  home=emulator_home)
+    rc, log = cli(
+        "rollout", STARTER, "--env", "dev", "--endpoint", "nope", "--image-tag", "v3", "--local", home=emulator_home
+    )
     assert rc == 2 and "endpoint 'nope' is not in the blueprint; endpoints: fraud-api" in log
 
     # Data-loss guard: the lake (and the catalog over it) removed from the blueprint. prevent_destroy
     # cannot catch this (the block is gone with it); the change rule on the plan does.
     text = STARTER.read_text()
     head, rest = text.split("  data_lake:", 1)
-    without_lake = head + rest[rest.index("  training:"):]
+    without_lake = head + rest[rest.index("  training:") :]
     shrunk = tmp_path / "starter-without-lake.yaml"
     shrunk.write_text(without_lake)
     rc, log = cli("plan", shrunk, "--env", "dev", "--local", "--output", out, home=emulator_home)
     assert rc == 6, log
     assert "MLOPS_CHG_001" in log and "data_lake.raw" in log and "--allow-destroy data_lake.raw" in log
-    rc, log = cli("plan", shrunk, "--env", "dev", "--local", "--output", out, "--allow-destroy", "data_lake",
-                  "--allow-destroy", "catalog", home=emulator_home)
+    rc, log = cli(
+        "plan",
+        shrunk,
+        "--env",
+        "dev",
+        "--local",
+        "--output",
+        out,
+        "--allow-destroy",
+        "data_lake",
+        "--allow-destroy",
+        "catalog",
+        home=emulator_home,
+    )
     assert rc == 0, log
     assert "destroy allowed by --allow-destroy data_lake" in log
 
@@ -115,8 +160,12 @@ def test_up_again_verify_down_leaves_the_emulator_empty(emulator, emulator_home,
 
 def test_up_refuses_a_blueprint_that_fails_the_gate(emulator, emulator_home, aws, tmp_path):
     bad = tmp_path / "mutable.yaml"
-    bad.write_text(STARTER.read_text().replace("models: [fraud]", "{models: [fraud], immutable_tags: false}")
-                   .replace("  registry:\n    {models", "  registry: {models").replace("false}", "false}"))
+    bad.write_text(
+        STARTER.read_text()
+        .replace("models: [fraud]", "{models: [fraud], immutable_tags: false}")
+        .replace("  registry:\n    {models", "  registry: {models")
+        .replace("false}", "false}")
+    )
     rc, log = cli("up", bad, "--env", "dev", "--local", "--output", tmp_path / "out", home=emulator_home)
     assert rc == 6, log
     assert "MLOPS_AWS_016" in log and "refusing to deploy starter-dev" in log

@@ -30,8 +30,12 @@ def retarget(text: str, region: str = "europe-west4", project: str = "acme-ml-pl
     """An AWS reference blueprint moved to GCP by its target line (and nothing else)."""
     import re
 
-    out, n = re.subn(r"^target: \{cloud: aws, region: [a-z0-9-]+\}$",
-                     f"target: {{cloud: gcp, region: {region}, project_id: {project}}}", text, flags=re.M)
+    out, n = re.subn(
+        r"^target: \{cloud: aws, region: [a-z0-9-]+\}$",
+        f"target: {{cloud: gcp, region: {region}, project_id: {project}}}",
+        text,
+        flags=re.M,
+    )
     assert n == 1, "the reference blueprint must keep its target on one line"
     return out
 
@@ -43,4 +47,6 @@ def gcp_starter(tmp_path_factory):
     path = folder / "starter-gcp.yaml"
     path.write_text(retarget((ROOT / "blueprints/reference/starter.yaml").read_text()))
     lb = load(path)
-    return {r.env: json.loads(r.json_path.read_text()) for r in synth(lb, lb.select(None), folder / "out", DeploySettings())}
+    return {
+        r.env: json.loads(r.json_path.read_text()) for r in synth(lb, lb.select(None), folder / "out", DeploySettings())
+    }

@@ -10,16 +10,29 @@ from tests.modules.conftest import one, resources
 def test_lake_bucket_per_zone_is_encrypted_versioned_private_tls_only(starter):
     dev = starter["dev"]
     names = sorted(r["bucket"] for r in resources(dev, "aws_s3_bucket").values())
-    assert names == ["starter-dev-curated", "starter-dev-features", "starter-dev-inference-capture",
-                     "starter-dev-model-artifacts", "starter-dev-raw"]
+    assert names == [
+        "starter-dev-curated",
+        "starter-dev-features",
+        "starter-dev-inference-capture",
+        "starter-dev-model-artifacts",
+        "starter-dev-raw",
+    ]
     sse = resources(dev, "aws_s3_bucket_server_side_encryption_configuration")
     assert len(sse) == 5
     for r in sse.values():
         default = r["rule"][0]["apply_server_side_encryption_by_default"]
         assert default["sse_algorithm"] == "aws:kms" and "aws_kms_key.baseline_key-" in default["kms_master_key_id"]
-    assert all(r["versioning_configuration"]["status"] == "Enabled" for r in resources(dev, "aws_s3_bucket_versioning").values())
+    assert all(
+        r["versioning_configuration"]["status"] == "Enabled"
+        for r in resources(dev, "aws_s3_bucket_versioning").values()
+    )
     for r in resources(dev, "aws_s3_bucket_public_access_block").values():
-        assert (r["block_public_acls"], r["block_public_policy"], r["ignore_public_acls"], r["restrict_public_buckets"]) == (True,) * 4
+        assert (
+            r["block_public_acls"],
+            r["block_public_policy"],
+            r["ignore_public_acls"],
+            r["restrict_public_buckets"],
+        ) == (True,) * 4
     for r in resources(dev, "aws_s3_bucket_policy").values():
         st = json.loads(r["policy"])["Statement"][0]
         assert st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -39,7 +52,12 @@ def test_protection_follows_the_environment(starter):
     prod_bucket = next(iter(resources(starter["prod"], "aws_s3_bucket").values()))
     assert dev_bucket["force_destroy"] is True and "lifecycle" not in dev_bucket
     assert prod_bucket["force_destroy"] is False and prod_bucket["lifecycle"] == {"prevent_destroy": True}
-    for rtype in ("aws_kms_key", "aws_ecr_repository", "aws_sagemaker_model_package_group", "aws_glue_catalog_database"):
+    for rtype in (
+        "aws_kms_key",
+        "aws_ecr_repository",
+        "aws_sagemaker_model_package_group",
+        "aws_glue_catalog_database",
+    ):
         for r in resources(starter["prod"], rtype).values():
             assert r["lifecycle"] == {"prevent_destroy": True}, rtype
 
@@ -51,8 +69,9 @@ def test_baseline_network_is_private_with_endpoints(starter):
     subnets = resources(dev, "aws_subnet").values()
     assert len(subnets) == 2 and all(s["map_public_ip_on_launch"] is False for s in subnets)
     services = sorted(r["service_name"].split(".", 3)[-1] for r in resources(dev, "aws_vpc_endpoint").values())
-    assert services == sorted(["s3", "sts", "kms", "logs", "secretsmanager", "ecr.api", "ecr.dkr", "sagemaker.api",
-                               "sagemaker.runtime"])
+    assert services == sorted(
+        ["s3", "sts", "kms", "logs", "secretsmanager", "ecr.api", "ecr.dkr", "sagemaker.api", "sagemaker.runtime"]
+    )
 
 
 def test_keys_rotate_and_secret_has_no_value_in_code(starter):
@@ -66,8 +85,12 @@ def test_keys_rotate_and_secret_has_no_value_in_code(starter):
 def test_persona_roles_have_no_wildcard_actions(starter):
     dev = starter["dev"]
     roles = sorted(r["name"] for r in resources(dev, "aws_iam_role").values())
-    assert {"starter-dev-data-engineers", "starter-dev-data-scientists", "starter-dev-ml-engineers",
-            "starter-dev-app-consumers"} <= set(roles)
+    assert {
+        "starter-dev-data-engineers",
+        "starter-dev-data-scientists",
+        "starter-dev-ml-engineers",
+        "starter-dev-app-consumers",
+    } <= set(roles)
     for r in resources(dev, "aws_iam_role_policy").values():
         for st in json.loads(r["policy"])["Statement"]:
             for action in st["Action"]:
@@ -76,9 +99,15 @@ def test_persona_roles_have_no_wildcard_actions(starter):
 
 def test_dataops_mlops_separation_in_grants(starter):
     policies = {r["name"]: json.loads(r["policy"]) for r in resources(starter["dev"], "aws_iam_role_policy").values()}
-    writers = {name for name, doc in policies.items()
-               if any("s3:PutObject" in st["Action"] and any("starter-dev-raw" in res or "data_lake_raw" in res for res in st["Resource"])
-                      for st in doc["Statement"])}
+    writers = {
+        name
+        for name, doc in policies.items()
+        if any(
+            "s3:PutObject" in st["Action"]
+            and any("starter-dev-raw" in res or "data_lake_raw" in res for res in st["Resource"])
+            for st in doc["Statement"]
+        )
+    }
     assert writers == {"data_engineers-lake"}
     assert "app_consumers-serving" in policies
     consumer_actions = {a for st in policies["app_consumers-serving"]["Statement"] for a in st["Action"]}
@@ -88,10 +117,13 @@ def test_dataops_mlops_separation_in_grants(starter):
 def test_catalog_databases_crawlers_and_lake_formation(starter):
     dev = starter["dev"]
     assert sorted(r["name"] for r in resources(dev, "aws_glue_catalog_database").values()) == [
-        "starter_dev_features", "starter_dev_sales"]
+        "starter_dev_features",
+        "starter_dev_sales",
+    ]
     crawler = one(dev, "aws_glue_crawler", name="starter-dev-crawl-sales")
-    assert crawler["s3_target"] == [{"path": "s3://${aws_s3_bucket.data_lake_curated_bucket_F0B7A6A1.bucket}/"}] or \
-        crawler["s3_target"][0]["path"].startswith("s3://${aws_s3_bucket.data_lake_curated")
+    assert crawler["s3_target"] == [
+        {"path": "s3://${aws_s3_bucket.data_lake_curated_bucket_F0B7A6A1.bucket}/"}
+    ] or crawler["s3_target"][0]["path"].startswith("s3://${aws_s3_bucket.data_lake_curated")
     grants = resources(dev, "aws_lakeformation_permissions").values()
     by_perm = sorted(tuple(g["permissions"]) for g in grants)
     assert by_perm.count(("CREATE_TABLE", "ALTER", "DESCRIBE")) == 2  # data engineers on both databases
@@ -117,7 +149,9 @@ def test_registry_groups_and_repositories(starter):
     dev = starter["dev"]
     assert one(dev, "aws_sagemaker_model_package_group")["model_package_group_name"] == "starter-dev-fraud"
     repo = one(dev, "aws_ecr_repository", name="starter-dev/fraud")
-    assert repo["image_tag_mutability"] == "IMMUTABLE" and repo["image_scanning_configuration"] == {"scan_on_push": True}
+    assert repo["image_tag_mutability"] == "IMMUTABLE" and repo["image_scanning_configuration"] == {
+        "scan_on_push": True
+    }
     assert repo["encryption_configuration"][0]["encryption_type"] == "KMS"
     rules = json.loads(one(dev, "aws_ecr_lifecycle_policy")["policy"])["rules"]
     assert rules[0]["selection"]["countNumber"] == 30
@@ -142,22 +176,34 @@ def test_serving_endpoint_capture_and_autoscaling(starter):
 def test_monitoring_alarms_topic_and_dashboards(starter):
     dev = starter["dev"]
     alarms = {r["alarm_name"]: r for r in resources(dev, "aws_cloudwatch_metric_alarm").values()}
-    assert sorted(alarms) == ["starter-dev-fraud-api-at-capacity", "starter-dev-fraud-api-error-rate",
-                              "starter-dev-fraud-api-latency-p99", "starter-dev-gpu-a-gpu-saturated"]
+    assert sorted(alarms) == [
+        "starter-dev-fraud-api-at-capacity",
+        "starter-dev-fraud-api-error-rate",
+        "starter-dev-fraud-api-latency-p99",
+        "starter-dev-gpu-a-gpu-saturated",
+    ]
     assert alarms["starter-dev-fraud-api-latency-p99"]["threshold"] == 250_000  # 250 ms in microseconds
     assert alarms["starter-dev-fraud-api-error-rate"]["threshold"] == 0.01
     assert alarms["starter-dev-fraud-api-at-capacity"]["threshold"] == 400  # 4 replicas x 100
     assert all(a["alarm_actions"] == ["${aws_sns_topic.monitoring_alerts_64E0E839.arn}"] for a in alarms.values())
     assert [s["endpoint"] for s in resources(dev, "aws_sns_topic_subscription").values()] == ["ml-oncall@example.com"]
     assert sorted(d["dashboard_name"] for d in resources(dev, "aws_cloudwatch_dashboard").values()) == [
-        "starter-dev-fraud-api", "starter-dev-pool-gpu-a"]
+        "starter-dev-fraud-api",
+        "starter-dev-pool-gpu-a",
+    ]
 
 
 def test_budget_and_tags(starter):
     assert one(starter["prod"], "aws_budgets_budget")["limit_amount"] == "5000"
     tags = starter["dev"]["provider"]["aws"][0]["default_tags"][0]["tags"]
-    assert tags == {"mlops:blueprint": "starter", "mlops:environment": "dev", "owner": "ml-platform@example.com",
-                    "cost-center": "cc-1234", "data-classification": "internal", "managed-by": "mlops-blueprint"}
+    assert tags == {
+        "mlops:blueprint": "starter",
+        "mlops:environment": "dev",
+        "owner": "ml-platform@example.com",
+        "cost-center": "cc-1234",
+        "data-classification": "internal",
+        "managed-by": "mlops-blueprint",
+    }
 
 
 def test_backend_is_s3_with_a_lockfile_per_environment(starter):
@@ -187,14 +233,17 @@ def test_construct_refuses_an_unmappable_pool():
     from cdktn import App, TerraformStack
 
     from mlops_blueprint.blueprints.model import Baseline, Pool, Training
-    from mlops_blueprint.stacks.aws.names import AwsNames as Naming
     from mlops_blueprint.modules.baseline.aws import AwsBaseline, BaselineProps
     from mlops_blueprint.modules.training.aws import AwsTraining, TrainingProps
+    from mlops_blueprint.stacks.aws.names import AwsNames as Naming
 
     stack = TerraformStack(App(), "t")
     n = Naming("t", "dev")
-    b = AwsBaseline(stack, "baseline", props=BaselineProps(naming=n, spec=Baseline(), region="eu-central-1",
-                                                          notify=("a@b.co",), protect=False))
+    b = AwsBaseline(
+        stack,
+        "baseline",
+        props=BaselineProps(naming=n, spec=Baseline(), region="eu-central-1", notify=("a@b.co",), protect=False),
+    )
     bad = Training(pools={"p": Pool(accelerator="nvidia-a100", gpus_per_node=1, max_nodes=1)})
     with pytest.raises(ValueError, match="nvidia-a100 x1 has no AWS instance type"):
         AwsTraining(stack, "training", props=TrainingProps(naming=n, spec=bad, baseline=b))

@@ -53,19 +53,35 @@ def build(text: str = BLUEPRINT) -> dict:
     stack = TerraformStack(CdkTesting.app(), "azure-workloads")
     AzurermProvider(stack, "azurerm", features=[AzurermProviderFeatures()], subscription_id=SUBSCRIPTION)
     AzapiProvider(stack, "azapi", subscription_id=SUBSCRIPTION)
-    b = AzureBaseline(stack, "baseline", props=BaselineProps(
-        naming=n, spec=bp.baseline, location=bp.target.region, notify=tuple(c.monitoring.notify),
-        tags={"env": "dev"}, protect=False))
-    training = AzureTraining(stack, "training", props=TrainingProps(naming=n, spec=c.training, baseline=b,
-                                                                    protect=False))
-    registry = AzureRegistry(stack, "registry", props=RegistryProps(naming=n, spec=c.registry, baseline=b,
-                                                                    protect=False))
-    serving = AzureServing(stack, "serving", props=ServingProps(naming=n, spec=c.serving, baseline=b,
-                                                                registry=registry, protect=False))
+    b = AzureBaseline(
+        stack,
+        "baseline",
+        props=BaselineProps(
+            naming=n,
+            spec=bp.baseline,
+            location=bp.target.region,
+            notify=tuple(c.monitoring.notify),
+            tags={"env": "dev"},
+            protect=False,
+        ),
+    )
+    training = AzureTraining(
+        stack, "training", props=TrainingProps(naming=n, spec=c.training, baseline=b, protect=False)
+    )
+    registry = AzureRegistry(
+        stack, "registry", props=RegistryProps(naming=n, spec=c.registry, baseline=b, protect=False)
+    )
+    serving = AzureServing(
+        stack, "serving", props=ServingProps(naming=n, spec=c.serving, baseline=b, registry=registry, protect=False)
+    )
     capacity = {k: ep.max_replicas * ep.target_invocations_per_replica for k, ep in c.serving.endpoints.items()}
-    AzureMonitoring(stack, "monitoring", props=MonitoringProps(naming=n, spec=c.monitoring, baseline=b,
-                                                              serving=serving, training=training,
-                                                              serving_capacity=capacity))
+    AzureMonitoring(
+        stack,
+        "monitoring",
+        props=MonitoringProps(
+            naming=n, spec=c.monitoring, baseline=b, serving=serving, training=training, serving_capacity=capacity
+        ),
+    )
     ml = b.personas["ml_engineers"]
     training.grant_submit(ml, id="ml-training")
     registry.grant_pull(training.kubelet, id="kubelet-registry")
@@ -105,6 +121,7 @@ def assignments(doc: dict, principal: str) -> list[dict]:
 
 # --- training --------------------------------------------------------------------------------------
 
+
 def test_cluster_is_private_entra_rbac_workload_identity(doc):
     [aks] = res(doc, "azurerm_kubernetes_cluster").values()
     assert aks["name"] == "aks-acme-dev" and aks["kubernetes_version"] == "1.31" and aks["sku_tier"] == "Standard"
@@ -116,11 +133,18 @@ def test_cluster_is_private_entra_rbac_workload_identity(doc):
     net = aks["network_profile"]
     assert (net["network_plugin"], net["network_plugin_mode"], net["network_policy"]) == ("azure", "overlay", "cilium")
     system = aks["default_node_pool"]
-    assert (system["vm_size"], system["min_count"], system["max_count"], system["only_critical_addons_enabled"]) == \
-        ("Standard_D4ds_v5", 1, 3, True)
+    assert (system["vm_size"], system["min_count"], system["max_count"], system["only_critical_addons_enabled"]) == (
+        "Standard_D4ds_v5",
+        1,
+        3,
+        True,
+    )
     assert "azurerm_subnet.baseline_subnet-workloads" in system["vnet_subnet_id"]
     assert aks["identity"]["type"] == "UserAssigned"
-    assert "azurerm_user_assigned_identity.training_kubelet-identity" in aks["kubelet_identity"]["user_assigned_identity_id"]
+    assert (
+        "azurerm_user_assigned_identity.training_kubelet-identity"
+        in aks["kubelet_identity"]["user_assigned_identity_id"]
+    )
     assert "azurerm_disk_encryption_set.training_disk-encryption" in aks["disk_encryption_set_id"]
     assert "azurerm_log_analytics_workspace.baseline_log-analytics" in aks["oms_agent"]["log_analytics_workspace_id"]
     assert "mlops.io/pool" in aks["monitor_metrics"]["labels_allowed"]
@@ -139,8 +163,12 @@ def test_gpu_pools_are_tainted_labelled_autoscaled_from_zero(doc):
         assert p["node_labels"]["mlops.io/pool"] == name
     assert small["node_labels"]["mlops.io/accelerator"] == "nvidia-t4" and small["max_count"] == 3
     assert big["node_labels"]["mlops.io/accelerator"] == "nvidia-a100" and big["max_count"] == 2
-    assert (big["priority"], big["eviction_policy"], big["spot_max_price"], big["os_disk_size_gb"]) == \
-        ("Spot", "Delete", -1, 500)
+    assert (big["priority"], big["eviction_policy"], big["spot_max_price"], big["os_disk_size_gb"]) == (
+        "Spot",
+        "Delete",
+        -1,
+        500,
+    )
     assert small["priority"] == "Regular" and "eviction_policy" not in small
 
 
@@ -153,11 +181,15 @@ def test_trainer_federates_the_training_service_account(doc):
 
 
 def test_grant_submit_scopes_cluster_and_namespace(doc):
-    grants = {r["role_definition_name"]: plain(r["scope"]) for r in assignments(doc, "persona-ml_engineers")
-              if "Kubernetes" in r["role_definition_name"]}
+    grants = {
+        r["role_definition_name"]: plain(r["scope"])
+        for r in assignments(doc, "persona-ml_engineers")
+        if "Kubernetes" in r["role_definition_name"]
+    }
     assert grants == {
         "Azure Kubernetes Service Cluster User Role": "${azurerm_kubernetes_cluster.training_cluster.id}",
-        "Azure Kubernetes Service RBAC Writer": "${azurerm_kubernetes_cluster.training_cluster.id}/namespaces/training"}
+        "Azure Kubernetes Service RBAC Writer": "${azurerm_kubernetes_cluster.training_cluster.id}/namespaces/training",
+    }
 
 
 def test_pool_without_azure_size_is_refused():
@@ -165,18 +197,28 @@ def test_pool_without_azure_size_is_refused():
     env = loads(BLUEPRINT).envs["dev"]
     bp, n = env.blueprint, AzureNames("acme", "dev")
     spec = bp.components.training
-    bad = spec.model_copy(update={"pools": {**spec.pools, "small": spec.pools["small"].model_copy(
-        update={"gpus_per_node": 2})}})
+    bad = spec.model_copy(
+        update={"pools": {**spec.pools, "small": spec.pools["small"].model_copy(update={"gpus_per_node": 2})}}
+    )
     stack = TerraformStack(CdkTesting.app(), "bad")
     AzurermProvider(stack, "azurerm", features=[AzurermProviderFeatures()], subscription_id=SUBSCRIPTION)
-    b = AzureBaseline(stack, "baseline", props=BaselineProps(naming=n, spec=bp.baseline, location="westeurope",
-                                                            notify=("a@example.com",), tags={}, protect=False))
-    with pytest.raises(ValueError, match=r"training pool 'small': nvidia-t4 x2 has no Azure VM size \(nvidia-t4 comes "
-                                         r"with 1, 4 GPUs per node on Azure\)"):
+    b = AzureBaseline(
+        stack,
+        "baseline",
+        props=BaselineProps(
+            naming=n, spec=bp.baseline, location="westeurope", notify=("a@example.com",), tags={}, protect=False
+        ),
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"training pool 'small': nvidia-t4 x2 has no Azure VM size \(nvidia-t4 comes "
+        r"with 1, 4 GPUs per node on Azure\)",
+    ):
         AzureTraining(stack, "training", props=TrainingProps(naming=n, spec=bad, baseline=b, protect=False))
 
 
 # --- registry --------------------------------------------------------------------------------------
+
 
 def test_workspace_is_cmk_private_hbi(doc):
     [ws] = res(doc, "azurerm_machine_learning_workspace").values()
@@ -195,8 +237,14 @@ def test_workspace_is_cmk_private_hbi(doc):
 
 def test_acr_is_premium_private_cmk_without_admin_or_anonymous_pull(doc):
     [acr] = res(doc, "azurerm_container_registry").values()
-    assert (acr["sku"], acr["admin_enabled"], acr["anonymous_pull_enabled"], acr["public_network_access_enabled"],
-            acr["export_policy_enabled"], acr["quarantine_policy_enabled"]) == ("Premium", False, False, False, False, True)
+    assert (
+        acr["sku"],
+        acr["admin_enabled"],
+        acr["anonymous_pull_enabled"],
+        acr["public_network_access_enabled"],
+        acr["export_policy_enabled"],
+        acr["quarantine_policy_enabled"],
+    ) == ("Premium", False, False, False, False, True)
     assert "azurerm_key_vault_key.baseline_key-ml" in acr["encryption"][0]["key_vault_key_id"]
     [task] = res(doc, "azurerm_container_registry_task").values()
     assert task["timer_trigger"][0]["schedule"] == "0 4 * * *"
@@ -233,6 +281,7 @@ def test_model_containers_per_model(doc):
 
 # --- serving ---------------------------------------------------------------------------------------
 
+
 def test_endpoints_use_entra_tokens_and_private_flag(doc):
     eps = azapi(doc, f"{WS}/onlineEndpoints@2024-10-01")
     assert set(eps) == {"acme-dev-churn-api", "acme-dev-fraud-pub"}
@@ -244,8 +293,11 @@ def test_endpoints_use_entra_tokens_and_private_flag(doc):
 
 
 def test_primary_deployments_capacity_instance_and_capture(doc):
-    deps = {k: r for k, r in res(doc, "azapi_resource").items()
-            if r["type"] == f"{WS}/onlineEndpoints/deployments@2024-10-01"}
+    deps = {
+        k: r
+        for k, r in res(doc, "azapi_resource").items()
+        if r["type"] == f"{WS}/onlineEndpoints/deployments@2024-10-01"
+    }
     churn = next(r for k, r in deps.items() if k.startswith("serving_churn-api"))
     fraud = next(r for k, r in deps.items() if k.startswith("serving_fraud-pub"))
     assert churn["name"] == "primary" and churn["body"]["sku"]["capacity"] == 2
@@ -254,9 +306,13 @@ def test_primary_deployments_capacity_instance_and_capture(doc):
     coll = churn["body"]["properties"]["dataCollector"]["collections"]
     assert coll["model_inputs"] == {"dataCollectionMode": "Enabled", "samplingRate": 0.25}
     assert coll["model_outputs"]["dataCollectionMode"] == "Enabled"
-    assert fraud["body"]["properties"]["dataCollector"]["collections"]["model_inputs"]["dataCollectionMode"] == "Disabled"
+    assert (
+        fraud["body"]["properties"]["dataCollector"]["collections"]["model_inputs"]["dataCollectionMode"] == "Disabled"
+    )
     assert churn["body"]["properties"]["egressPublicNetworkAccess"] == "Disabled"
-    assert "bootstrap" in churn["body"]["properties"]["model"] or "churn-bootstrap" in churn["body"]["properties"]["model"]
+    assert (
+        "bootstrap" in churn["body"]["properties"]["model"] or "churn-bootstrap" in churn["body"]["properties"]["model"]
+    )
     assert set(churn["lifecycle"]["ignore_changes"]) >= {"body.properties.model", "body.sku.capacity"}
     traffic = [r for r in res(doc, "azapi_update_resource").values()]
     assert len(traffic) == 2 and all(t["body"] == {"properties": {"traffic": {"primary": 100}}} for t in traffic)
@@ -268,7 +324,11 @@ def test_autoscale_min_max(doc):
     assert churn["capacity"] == {"default": 2, "minimum": 2, "maximum": 5}
     out = churn["rule"][0]["metric_trigger"]
     assert (out["metric_name"], out["threshold"], out["divide_by_instance_count"]) == ("RequestsPerMinute", 300, True)
-    assert scales["acme-dev-fraud-pub-autoscale"]["profile"][0]["capacity"] == {"default": 1, "minimum": 1, "maximum": 2}
+    assert scales["acme-dev-fraud-pub-autoscale"]["profile"][0]["capacity"] == {
+        "default": 1,
+        "minimum": 1,
+        "maximum": 2,
+    }
 
 
 def test_invoke_and_deploy_are_custom_roles_scoped_to_endpoints_and_workspace(doc):
@@ -292,6 +352,7 @@ def test_no_broad_roles_and_no_group_or_subscription_scope(doc):
 
 # --- monitoring ------------------------------------------------------------------------------------
 
+
 def test_action_group_mails_notify(doc):
     [ag] = res(doc, "azurerm_monitor_action_group").values()
     assert sorted(e["email_address"] for e in ag["email_receiver"]) == ["ml@example.com", "oncall@example.com"]
@@ -307,7 +368,10 @@ def test_three_alerts_per_endpoint_wired_to_the_action_group(doc):
         assert cap["criteria"][0]["metric_name"] == "RequestsPerMinute"
         assert plain(lat["action"][0]["action_group_id"]) == plain(cap["action"][0]["action_group_id"]) == ag
         err = logs[f"acme-dev-{ep}-error-rate"]
-        assert err["criteria"][0]["threshold"] == 0.02 and f'EndpointName == "acme-dev-{ep}"' in err["criteria"][0]["query"]
+        assert (
+            err["criteria"][0]["threshold"] == 0.02
+            and f'EndpointName == "acme-dev-{ep}"' in err["criteria"][0]["query"]
+        )
         assert [plain(a) for a in err["action"]["action_groups"]] == [ag]
     assert metric["acme-dev-churn-api-at-capacity"]["criteria"][0]["threshold"] == 1500
 

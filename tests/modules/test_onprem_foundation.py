@@ -26,15 +26,22 @@ from mlops_blueprint.stacks.onprem.names import PLANES, OnpremNames
 from tests.conftest import ROOT
 
 RESEARCH = ROOT / "blueprints/reference/onprem-research.yaml"
-PSA = {"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/audit": "restricted",
-       "pod-security.kubernetes.io/warn": "restricted"}
+PSA = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/warn": "restricted",
+}
 STATEFUL_RELEASES = ("lake", "mlflow", "harbor")
 
 
 def labels(env) -> dict[str, str]:
     md = env.blueprint.metadata
-    return {"mlops.io/blueprint": md.name, "mlops.io/environment": env.name,
-            "mlops.io/owner": md.owner.replace("@", "-at-"), "app.kubernetes.io/managed-by": "mlops-blueprint"}
+    return {
+        "mlops.io/blueprint": md.name,
+        "mlops.io/environment": env.name,
+        "mlops.io/owner": md.owner.replace("@", "-at-"),
+        "app.kubernetes.io/managed-by": "mlops-blueprint",
+    }
 
 
 def build(env_name: str, *, text: str | None = None) -> tuple[dict, dict]:
@@ -46,20 +53,36 @@ def build(env_name: str, *, text: str | None = None) -> tuple[dict, dict]:
     stack = TerraformStack(CdkTesting.app(), "test")
     KubernetesProvider(stack, "kubernetes", config_context=bp.target.kube_context)
     HelmProvider(stack, "helm", kubernetes={"config_context": bp.target.kube_context})
-    base = OnpremBaseline(stack, "baseline", props=BaselineProps(
-        naming=names, spec=bp.baseline, target=bp.target, notify=("ops@example.com",), labels=labels(env),
-        protect=protect))
+    base = OnpremBaseline(
+        stack,
+        "baseline",
+        props=BaselineProps(
+            naming=names,
+            spec=bp.baseline,
+            target=bp.target,
+            notify=("ops@example.com",),
+            labels=labels(env),
+            protect=protect,
+        ),
+    )
     c = bp.components
-    lake = OnpremDataLake(stack, "data_lake", props=DataLakeProps(naming=names, spec=c.data_lake, baseline=base,
-                                                                  protect=protect))
-    catalog = OnpremCatalog(stack, "catalog", props=CatalogProps(naming=names, spec=c.catalog, baseline=base,
-                                                                 lake=lake, protect=protect))
-    registry = OnpremRegistry(stack, "registry", props=RegistryProps(naming=names, spec=c.registry, baseline=base,
-                                                                     protect=protect))
+    lake = OnpremDataLake(
+        stack, "data_lake", props=DataLakeProps(naming=names, spec=c.data_lake, baseline=base, protect=protect)
+    )
+    catalog = OnpremCatalog(
+        stack, "catalog", props=CatalogProps(naming=names, spec=c.catalog, baseline=base, lake=lake, protect=protect)
+    )
+    registry = OnpremRegistry(
+        stack, "registry", props=RegistryProps(naming=names, spec=c.registry, baseline=base, protect=protect)
+    )
     for persona in PERSONAS:
         spec, who = getattr(bp.access, persona), base.personas[persona]
-        lake.grant(who, read=[z for z in spec.lake.read if z in lake.zones],
-                   write=[z for z in spec.lake.write if z in lake.zones], id=f"{persona}-lake")
+        lake.grant(
+            who,
+            read=[z for z in spec.lake.read if z in lake.zones],
+            write=[z for z in spec.lake.write if z in lake.zones],
+            id=f"{persona}-lake",
+        )
         catalog.grant(who, spec.catalog, id=f"{persona}-catalog")
         if spec.registry == "read":
             registry.grant_pull(who, id=f"{persona}-registry")
@@ -106,6 +129,7 @@ def in_ns(doc: dict, rtype: str, ns: str) -> list[dict]:
 
 # -- baseline ------------------------------------------------------------------------------------------
 
+
 def test_plane_and_persona_namespaces_carry_env_and_restricted_psa(prod):
     doc, k = prod
     names = k["names"]
@@ -133,11 +157,19 @@ def test_every_namespace_has_default_deny_quota_and_limits(prod):
         assert "ingress" not in spec and "egress" not in spec
         dns = [p for p in in_ns(doc, "kubernetes_network_policy_v1", ns) if md(p)["name"] == "allow-dns"]
         assert dns and dns[0]["spec"]["egress"][0]["to"][0]["namespace_selector"]["match_labels"] == {
-            "kubernetes.io/metadata.name": "kube-system"}
+            "kubernetes.io/metadata.name": "kube-system"
+        }
         (quota,) = in_ns(doc, "kubernetes_resource_quota_v1", ns)
         hard = quota["spec"]["hard"]
-        for key in ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory", "pods",
-                    "persistentvolumeclaims", "requests.nvidia.com/gpu"):
+        for key in (
+            "requests.cpu",
+            "requests.memory",
+            "limits.cpu",
+            "limits.memory",
+            "pods",
+            "persistentvolumeclaims",
+            "requests.nvidia.com/gpu",
+        ):
             assert key in hard, (ns, key)
         gpus = int(hard["requests.nvidia.com/gpu"])
         assert (gpus > 0) == ns.endswith(("-training", "-serving")), ns
@@ -181,6 +213,7 @@ def test_secret_store_pinned_and_cluster_store_scoped(prod):
 
 
 # -- lake ----------------------------------------------------------------------------------------------
+
 
 def test_in_cluster_store_one_private_versioned_bucket_per_zone(prod):
     doc, k = prod
@@ -228,13 +261,18 @@ def test_data_scientist_reads_curated_and_features_without_write_credentials(pro
     assert all(r["verbs"] == ["get"] and r["resources"] == ["secrets"] for r in rules)
     assert not any(s.endswith("-write") for s in secrets)
     assert {n for r in _lake_rules(doc, "data-engineers") for n in r["resource_names"]} == {
-        "lake-raw-write", "lake-curated-write", "lake-features-write"}
+        "lake-raw-write",
+        "lake-curated-write",
+        "lake-features-write",
+    }
     assert _lake_rules(doc, "app-consumers") == []
     (binding,) = [b for b in res(doc, "kubernetes_role_binding_v1").values() if md(b)["name"] == "data-scientists-lake"]
     assert {s["kind"] for s in binding["subject"]} == {"ServiceAccount", "Group"}
 
 
-EXTERNAL = RESEARCH.read_text().replace("ingress_class: nginx,", "ingress_class: nginx, object_store: https://s3.corp.example:9443,")
+EXTERNAL = RESEARCH.read_text().replace(
+    "ingress_class: nginx,", "ingress_class: nginx, object_store: https://s3.corp.example:9443,"
+)
 
 
 def test_external_object_store_variant():
@@ -253,20 +291,25 @@ def test_external_object_store_variant():
     assert "NoncurrentDays" in script
     creds = [m for m in manifests(doc, "ExternalSecret") if m["metadata"]["name"].startswith("lake-raw-")]
     assert {c["spec"]["target"]["template"]["data"]["AWS_ENDPOINT_URL_S3"] for c in creds} == {
-        "https://s3.corp.example:9443"}
-    assert not manifests(doc, "Password")  or all(  # only the registry's own generated secrets remain
-        g["metadata"]["namespace"] == "research-prod-registry" for g in manifests(doc, "Password"))
+        "https://s3.corp.example:9443"
+    }
+    assert not manifests(doc, "Password") or all(  # only the registry's own generated secrets remain
+        g["metadata"]["namespace"] == "research-prod-registry" for g in manifests(doc, "Password")
+    )
 
 
 # -- catalog -------------------------------------------------------------------------------------------
+
 
 def test_catalog_one_database_per_catalog_database(prod):
     doc, k = prod
     (listing,) = [m for m in manifests(doc, "ConfigMap") if m["metadata"]["name"] == "catalog-databases"]
     sql = listing["data"]["databases.sql"]
     assert sql.count("CREATE DATABASE IF NOT EXISTS") == 2
-    assert "CREATE DATABASE IF NOT EXISTS genomics COMMENT 'sequencing runs and variant calls' " \
-           "LOCATION 's3a://research-prod-raw/genomics.db';" in sql
+    assert (
+        "CREATE DATABASE IF NOT EXISTS genomics COMMENT 'sequencing runs and variant calls' "
+        "LOCATION 's3a://research-prod-raw/genomics.db';" in sql
+    )
     assert "LOCATION 's3a://research-prod-features/features.db'" in sql
     (job,) = [j for j in manifests(doc, "Job") if j["metadata"]["name"].startswith("catalog-databases-")]
     assert job["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"] == "catalog-databases"
@@ -284,14 +327,21 @@ def test_catalog_database_naming_a_missing_zone_fails(prod):
     spec = Catalog(databases={"genomics": Database(zones=["raw", "gold"])})
     scope = TerraformStack(CdkTesting.app(), "failing")
     with pytest.raises(ValueError, match=r"genomics.*'gold'.*data lake lacks.*raw, curated, features"):
-        OnpremCatalog(scope, "catalog", props=CatalogProps(naming=k["names"], spec=spec, baseline=k["baseline"],
-                                                           lake=k["lake"], protect=True))
+        OnpremCatalog(
+            scope,
+            "catalog",
+            props=CatalogProps(naming=k["names"], spec=spec, baseline=k["baseline"], lake=k["lake"], protect=True),
+        )
     with pytest.raises(ValueError, match=r"no data_lake component"):
-        OnpremCatalog(scope, "catalog2", props=CatalogProps(naming=k["names"], spec=spec, baseline=k["baseline"],
-                                                            lake=None, protect=True))
+        OnpremCatalog(
+            scope,
+            "catalog2",
+            props=CatalogProps(naming=k["names"], spec=spec, baseline=k["baseline"], lake=None, protect=True),
+        )
 
 
 # -- registry ------------------------------------------------------------------------------------------
+
 
 def test_mlflow_database_and_artifacts_in_the_lake(prod):
     doc, k = prod
@@ -308,8 +358,10 @@ def test_mlflow_database_and_artifacts_in_the_lake(prod):
     assert clusters["mlflow-db"]["metadata"]["namespace"] == "research-prod-registry"
     assert reg.tracking_uri == "http://mlflow.research-prod-registry.svc:5000"
     assert reg.models == {"variant-caller": "research-prod-variant-caller", "cohort-risk": "research-prod-cohort-risk"}
-    assert reg.image_uri("cohort-risk", "1.2") == \
-        "registry.research-prod.mlops.internal/research-prod-models/cohort-risk:1.2"
+    assert (
+        reg.image_uri("cohort-risk", "1.2")
+        == "registry.research-prod.mlops.internal/research-prod-models/cohort-risk:1.2"
+    )
     lake_buckets = {bk["name"] for bk in values(releases(doc)["research-prod-lake"])["s3"]["createBuckets"]}
     assert "research-prod-model-artifacts" in lake_buckets
 
@@ -326,6 +378,7 @@ def test_harbor_with_trivy_and_external_database(prod):
 
 
 # -- across the foundation -----------------------------------------------------------------------------
+
 
 def test_no_wildcard_rbac_anywhere(prod):
     doc, _ = prod
@@ -393,6 +446,7 @@ def test_values_validate_against_vendored_chart_schemas(prod):
             elif isinstance(node, list):
                 for v in node:
                     drop_required(v)
+
         drop_required(schema)
         jsonschema.validate(values(by_chart[chart.chart]), schema)
         checked += 1

@@ -58,18 +58,33 @@ def build(env_name: str = "prod", mutate=None):
     stack = TerraformStack(CdkTesting.app(), "onprem-workloads")
     KubernetesProvider(stack, "kubernetes", config_context=bp.target.kube_context)
     HelmProvider(stack, "helm", kubernetes={"config_context": bp.target.kube_context})
-    b = OnpremBaseline(stack, "baseline", props=BaselineProps(
-        naming=n, spec=bp.baseline, target=bp.target, notify=tuple(c.monitoring.notify),
-        labels={"mlops.io/environment": env.name}, protect=False))
-    training = OnpremTraining(stack, "training", props=TrainingProps(naming=n, spec=c.training, baseline=b,
-                                                                     protect=False))
+    b = OnpremBaseline(
+        stack,
+        "baseline",
+        props=BaselineProps(
+            naming=n,
+            spec=bp.baseline,
+            target=bp.target,
+            notify=tuple(c.monitoring.notify),
+            labels={"mlops.io/environment": env.name},
+            protect=False,
+        ),
+    )
+    training = OnpremTraining(
+        stack, "training", props=TrainingProps(naming=n, spec=c.training, baseline=b, protect=False)
+    )
     registry = make_registry(stack, n, c, b)
-    serving = OnpremServing(stack, "serving", props=ServingProps(naming=n, spec=c.serving, baseline=b,
-                                                                 registry=registry, protect=False))
+    serving = OnpremServing(
+        stack, "serving", props=ServingProps(naming=n, spec=c.serving, baseline=b, registry=registry, protect=False)
+    )
     capacity = {k: ep.max_replicas * ep.target_invocations_per_replica for k, ep in c.serving.endpoints.items()}
-    OnpremMonitoring(stack, "monitoring", props=MonitoringProps(naming=n, spec=c.monitoring, baseline=b,
-                                                               serving=serving, training=training,
-                                                               serving_capacity=capacity))
+    OnpremMonitoring(
+        stack,
+        "monitoring",
+        props=MonitoringProps(
+            naming=n, spec=c.monitoring, baseline=b, serving=serving, training=training, serving_capacity=capacity
+        ),
+    )
     training.grant_submit(b.personas["data_scientists"], id="data_scientists-training")
     serving.grant_invoke(b.personas["app_consumers"], id="app_consumers-serving")
     serving.grant_deploy(b.personas["ml_engineers"], id="ml_engineers-serving")
@@ -104,6 +119,7 @@ def meta(r):
 
 # -- training ---------------------------------------------------------------------------------------------
 
+
 def test_resource_flavors_select_the_accelerator_nodes_and_tolerate_gpus(synth):
     bp, n, doc = synth
     flavors = {f["metadata"]["name"]: f for f in manifests(doc, "ResourceFlavor")}
@@ -132,7 +148,9 @@ def test_cluster_queues_carry_the_gpu_quota_of_each_sharing_mode(synth):
     assert a100["nvidia.com/mig-3g.40gb"] == str(4 * 8 * 2) and "nvidia.com/gpu" not in a100
     assert t4["nvidia.com/gpu"] == str(6 * 4 * 4)
     for q in cqs.values():
-        assert q["spec"]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": n.namespace("training")}}
+        assert q["spec"]["namespaceSelector"] == {
+            "matchLabels": {"kubernetes.io/metadata.name": n.namespace("training")}
+        }
 
 
 def test_one_local_queue_per_pool_in_the_training_namespace(synth):
@@ -168,9 +186,11 @@ def test_grant_submit_is_exact_and_namespaced(synth):
     (role,) = [r for r in res(doc, "kubernetes_role_v1").values() if meta(r)["name"] == "data-scientists-training"]
     assert meta(role)["namespace"] == n.namespace("training")
     rules = {(tuple(r["api_groups"]), tuple(r["resources"])): r["verbs"] for r in role["rule"]}
-    assert rules == {(("batch",), ("jobs",)): ["create", "get", "list", "watch", "delete"],
-                     (("",), ("pods", "pods/log")): ["get", "list"],
-                     (("kueue.x-k8s.io",), ("workloads",)): ["get", "list"]}
+    assert rules == {
+        (("batch",), ("jobs",)): ["create", "get", "list", "watch", "delete"],
+        (("",), ("pods", "pods/log")): ["get", "list"],
+        (("kueue.x-k8s.io",), ("workloads",)): ["get", "list"],
+    }
     for r in res(doc, "kubernetes_role_v1").values():
         for rule in r["rule"]:
             assert "*" not in rule["verbs"] and "*" not in rule["resources"]
@@ -186,6 +206,7 @@ def test_pool_without_node_label_is_refused():
 
 
 # -- serving ----------------------------------------------------------------------------------------------
+
 
 def test_one_inference_service_per_endpoint(synth):
     bp, n, doc = synth
@@ -209,8 +230,11 @@ def test_one_inference_service_per_endpoint(synth):
             assert p["logger"]["mode"] == "all"
         visibility = i["metadata"]["labels"].get("networking.kserve.io/visibility")
         assert visibility == ("cluster-local" if ep.private else None)
-    (variants,) = [r for r in res(doc, "kubernetes_manifest").values()
-                   if r["manifest"]["kind"] == "InferenceService" and r["manifest"]["metadata"]["name"] == "variants"]
+    (variants,) = [
+        r
+        for r in res(doc, "kubernetes_manifest").values()
+        if r["manifest"]["kind"] == "InferenceService" and r["manifest"]["metadata"]["name"] == "variants"
+    ]
     assert "spec.predictor.canaryTrafficPercent" in variants["computed_fields"]
 
 
@@ -218,16 +242,24 @@ def test_serving_grants_are_exact(synth):
     _, n, doc = synth
     roles = {meta(r)["name"]: r for r in res(doc, "kubernetes_role_v1").values()}
     invoke, deploy = roles["app-consumers-serving"], roles["ml-engineers-serving"]
-    assert invoke["rule"] == [{"api_groups": ["serving.kserve.io"], "resources": ["inferenceservices"],
-                               "verbs": ["get", "list"]}]
-    assert {"api_groups": ["serving.kserve.io"], "resources": ["inferenceservices"],
-            "verbs": ["get", "list", "watch", "update", "patch"]} in deploy["rule"]
-    nps = [meta(p)["name"] for p in res(doc, "kubernetes_network_policy_v1").values()
-           if meta(p)["namespace"] == n.namespace("serving")]
+    assert invoke["rule"] == [
+        {"api_groups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": ["get", "list"]}
+    ]
+    assert {
+        "api_groups": ["serving.kserve.io"],
+        "resources": ["inferenceservices"],
+        "verbs": ["get", "list", "watch", "update", "patch"],
+    } in deploy["rule"]
+    nps = [
+        meta(p)["name"]
+        for p in res(doc, "kubernetes_network_policy_v1").values()
+        if meta(p)["namespace"] == n.namespace("serving")
+    ]
     assert "app-consumers-serving-network" in nps
 
 
 # -- monitoring -------------------------------------------------------------------------------------------
+
 
 def alerts(doc):
     return {r["alert"]: r for pr in manifests(doc, "PrometheusRule") for g in pr["spec"]["groups"] for r in g["rules"]}
@@ -266,8 +298,9 @@ def test_alertmanager_emails_notify(synth):
 
 def test_dashboard_names_every_endpoint_and_pool(synth):
     bp, n, doc = synth
-    (cm,) = [r for r in res(doc, "kubernetes_config_map_v1").values()
-             if meta(r)["labels"].get("grafana_dashboard") == "1"]
+    (cm,) = [
+        r for r in res(doc, "kubernetes_config_map_v1").values() if meta(r)["labels"].get("grafana_dashboard") == "1"
+    ]
     (text,) = cm["data"].values()
     dash = json.loads(text)
     titles = [p["title"] for p in dash["panels"]]
@@ -278,6 +311,7 @@ def test_dashboard_names_every_endpoint_and_pool(synth):
 
 
 # -- every release and image ------------------------------------------------------------------------------
+
 
 def _strings(obj):
     if isinstance(obj, dict):
@@ -320,8 +354,9 @@ def test_vendored_values_schemas_accept_the_values(synth):
 CRDS = ROOT / "tests/schemas/crds"
 
 
-@pytest.mark.parametrize("kind", ["ClusterQueue", "ResourceFlavor", "LocalQueue", "InferenceService",
-                                  "PrometheusRule", "PodMonitor"])
+@pytest.mark.parametrize(
+    "kind", ["ClusterQueue", "ResourceFlavor", "LocalQueue", "InferenceService", "PrometheusRule", "PodMonitor"]
+)
 def test_custom_resources_match_their_crd_schema(synth, kind):
     _, _, doc = synth
     objs = manifests(doc, kind)

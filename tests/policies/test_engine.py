@@ -26,14 +26,17 @@ def fresh_registry(monkeypatch):
     return engine._REGISTRY
 
 
-@pytest.mark.parametrize("module, cloud", [
-    ("mlops_blueprint.policies.rules.aws.r006_kms_keys_rotate", "aws"),
-    ("mlops_blueprint.policies.rules.gcp.r001_buckets_use_a_cmk", "gcp"),
-    ("mlops_blueprint.policies.rules.azure.r001_storage_accounts_use_a_cmk", "azure"),
-    ("mlops_blueprint.policies.rules.blueprint.r002_region_allowed", None),
-    ("mlops_blueprint.policies.rules.change.r001_no_unallowed_data_loss", None),
-    ("tests.policies.test_engine", None),
-])
+@pytest.mark.parametrize(
+    "module, cloud",
+    [
+        ("mlops_blueprint.policies.rules.aws.r006_kms_keys_rotate", "aws"),
+        ("mlops_blueprint.policies.rules.gcp.r001_buckets_use_a_cmk", "gcp"),
+        ("mlops_blueprint.policies.rules.azure.r001_storage_accounts_use_a_cmk", "azure"),
+        ("mlops_blueprint.policies.rules.blueprint.r002_region_allowed", None),
+        ("mlops_blueprint.policies.rules.change.r001_no_unallowed_data_loss", None),
+        ("tests.policies.test_engine", None),
+    ],
+)
 def test_cloud_of_module(module, cloud):
     assert cloud_of_module(module) == cloud
 
@@ -58,7 +61,9 @@ def test_each_cloud_numbers_its_rules_in_one_id_area_of_its_own():
     assert all(len(a) == 1 for a in areas.values()), areas
     owners = [a.pop() for a in areas.values()]
     assert len(owners) == len(set(owners)), areas
-    assert {"aws": "AWS", "gcp": "GCP", "azure": "AZ"}.items() <= {c: a for c, a in zip(areas, owners, strict=True)}.items()
+    assert {"aws": "AWS", "gcp": "GCP", "azure": "AZ"}.items() <= {
+        c: a for c, a in zip(areas, owners, strict=True)
+    }.items()
 
 
 def test_a_resource_rule_must_say_which_types_it_reads(fresh_registry):
@@ -69,11 +74,14 @@ def test_a_resource_rule_must_say_which_types_it_reads(fresh_registry):
     assert list(fresh_registry) == ["MLOPS_BP_998"]
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    (dict(id="AWS_1"), "rule id 'AWS_1' must look like MLOPS_<AREA>_<3 digits>"),
-    (dict(severity="urgent"), "severity 'urgent' is not one of critical, high, medium, low"),
-    (dict(layer="plan"), "layer 'plan' is not one of blueprint, resource, change"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        (dict(id="AWS_1"), "rule id 'AWS_1' must look like MLOPS_<AREA>_<3 digits>"),
+        (dict(severity="urgent"), "severity 'urgent' is not one of critical, high, medium, low"),
+        (dict(layer="plan"), "layer 'plan' is not one of blueprint, resource, change"),
+    ],
+)
 def test_registration_refuses_malformed_rules(fresh_registry, kwargs, error):
     spec = dict(id="MLOPS_AWS_997", name="x", severity="high", category="t", applies_to=("aws_s3_bucket",)) | kwargs
     with pytest.raises(ValueError, match=error.replace("(", r"\(").replace(")", r"\)")):
@@ -98,8 +106,10 @@ def test_the_decorator_records_the_defining_module_so_the_cloud_follows_the_fold
 
 def test_the_engine_does_not_import_the_change_layer():
     """engine -> change was a cycle (change imports engine); now the engine knows no layer helper."""
-    code = ("import json, sys, mlops_blueprint.policies.engine; "
-            "print(json.dumps([m for m in sys.modules if m.startswith('mlops_blueprint.policies')]))")
+    code = (
+        "import json, sys, mlops_blueprint.policies.engine; "
+        "print(json.dumps([m for m in sys.modules if m.startswith('mlops_blueprint.policies')]))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True).stdout
     loaded = json.loads(out)
     assert "mlops_blueprint.policies.engine" in loaded
@@ -126,11 +136,19 @@ def doc_of(*fixtures: str) -> Doc:
 def test_the_gate_runs_only_the_stacks_cloud_rules_that_read_a_type_it_holds():
     enforced = set(all_rules())
     ecr = doc_of("aws/MLOPS_AWS_016")  # aws_ecr_repository only
-    assert {r.id for r in resource_rules_for(ecr, enforced)} == {"MLOPS_AWS_016", "MLOPS_AWS_017", "MLOPS_AWS_018",
-                                                                 "MLOPS_AWS_026"}  # 026 reads every resource
+    assert {r.id for r in resource_rules_for(ecr, enforced)} == {
+        "MLOPS_AWS_016",
+        "MLOPS_AWS_017",
+        "MLOPS_AWS_018",
+        "MLOPS_AWS_026",
+    }  # 026 reads every resource
     bucket = doc_of("gcp/MLOPS_GCP_002")  # google_storage_bucket only
     assert {r.id for r in resource_rules_for(bucket, enforced)} == {
-        "MLOPS_GCP_001", "MLOPS_GCP_002", "MLOPS_GCP_003", "MLOPS_GCP_004"}
+        "MLOPS_GCP_001",
+        "MLOPS_GCP_002",
+        "MLOPS_GCP_003",
+        "MLOPS_GCP_004",
+    }
     assert resource_rules_for(Doc({"resource": {"aws_ecr_repository": {"x": {}}}}), enforced) == []  # no provider
     assert {r.id for r in resource_rules_for(ecr, resolve(["regulated"])[0])} == set()
 

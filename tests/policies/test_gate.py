@@ -62,8 +62,10 @@ def test_expired_waiver_fails_the_gate():
 
 
 def test_unknown_check_in_a_waiver_is_an_error_and_unmatched_is_a_warning():
-    ws = [Waiver("MLOPS_NOPE_001", "x", "reason long enough", "a@b.co", dt.date(2027, 1, 1)),
-          Waiver("MLOPS_AWS_016", "data_lake", "reason long enough", "a@b.co", dt.date(2027, 1, 1))]
+    ws = [
+        Waiver("MLOPS_NOPE_001", "x", "reason long enough", "a@b.co", dt.date(2027, 1, 1)),
+        Waiver("MLOPS_AWS_016", "data_lake", "reason long enough", "a@b.co", dt.date(2027, 1, 1)),
+    ]
     r = apply_waivers(Report([finding()]), ws, {"MLOPS_AWS_016"}, TODAY)
     assert r.waiver_problems == ["waiver 1 names unknown check 'MLOPS_NOPE_001'"]
     assert r.waiver_warnings == ["waiver 2 for MLOPS_AWS_016 on data_lake matched nothing"]
@@ -72,18 +74,39 @@ def test_unknown_check_in_a_waiver_is_an_error_and_unmatched_is_a_warning():
 def test_waiver_needs_a_real_reason(write):
     from mlops_blueprint.blueprints import BlueprintError
 
-    text = MINIMAL + "policies:\n  waivers:\n    - {check: MLOPS_AWS_016, resource: registry, reason: meh, owner: a@b.co, expires: 2027-01-01}\n"
+    text = (
+        MINIMAL
+        + "policies:\n  waivers:\n    - {check: MLOPS_AWS_016, resource: registry, reason: meh, owner: a@b.co, expires: 2027-01-01}\n"
+    )
     with pytest.raises(BlueprintError, match="at least 10 characters"):
         load(write(text))
 
 
 def plan_with(actions, rtype="aws_s3_bucket", name="data_lake_raw_bucket_ABC"):
-    return {"format_version": "1.2", "resource_changes": [
-        {"address": f"{rtype}.{name}", "type": rtype, "name": name, "mode": "managed", "change": {"actions": actions}}]}
+    return {
+        "format_version": "1.2",
+        "resource_changes": [
+            {
+                "address": f"{rtype}.{name}",
+                "type": rtype,
+                "name": name,
+                "mode": "managed",
+                "change": {"actions": actions},
+            }
+        ],
+    }
 
 
-@pytest.mark.parametrize("actions, passed", [(["delete"], False), (["delete", "create"], False),
-                                             (["create", "delete"], False), (["update"], True), (["create"], True)])
+@pytest.mark.parametrize(
+    "actions, passed",
+    [
+        (["delete"], False),
+        (["delete", "create"], False),
+        (["create", "delete"], False),
+        (["update"], True),
+        (["create"], True),
+    ],
+)
 def test_data_loss_guard(actions, passed):
     [f] = change.findings_for_plan(plan_with(actions), [])
     assert f.passed is passed and f.subject == "data_lake.raw"
@@ -107,7 +130,8 @@ def test_data_loss_guard_ignores_stateless_resources_and_honours_allowances():
         [f] = change.findings_for_plan(plan_with(["delete"]), allow)
         assert f.passed and "allowed explicitly" in f.message
     assert change.allowances_used(plan_with(["delete"]), ["data_lake"]) == [
-        "aws_s3_bucket.data_lake_raw_bucket_ABC: destroy allowed by --allow-destroy data_lake"]
+        "aws_s3_bucket.data_lake_raw_bucket_ABC: destroy allowed by --allow-destroy data_lake"
+    ]
 
 
 def test_not_a_plan():
@@ -120,7 +144,10 @@ def test_reports_in_every_format_list_waivers_and_failures():
     w = Waiver("MLOPS_AWS_016", "registry", "mutable tags while we migrate", "sec@example.com", dt.date(2027, 1, 1))
     r = apply_waivers(Report([finding(), finding("MLOPS_AWS_017")]), [w], {"MLOPS_AWS_016", "MLOPS_AWS_017"}, TODAY)
     reports = {"dev": r}
-    assert json.loads(RENDER["json"](reports, "low"))["dev"]["waivers_used"][0]["reason"] == "mutable tags while we migrate"
+    assert (
+        json.loads(RENDER["json"](reports, "low"))["dev"]["waivers_used"][0]["reason"]
+        == "mutable tags while we migrate"
+    )
     md = RENDER["markdown"](reports, "low")
     assert "## dev: FAIL" in md and "MLOPS_AWS_017" in md and "mutable tags while we migrate" in md
     sarif = json.loads(RENDER["sarif"](reports, "low"))
@@ -139,14 +166,29 @@ def test_min_severity_threshold():
 def cli(*args, **env):
     import os
 
-    return subprocess.run([sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=ROOT, env=dict(os.environ, **env))
+    return subprocess.run(
+        [sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, **env),
+    )
 
 
 def test_check_cli_passes_reference_blueprint_and_writes_sarif(tmp_path):
     out = tmp_path / "gate.sarif"
-    p = cli("check", ROOT / "blueprints/reference/starter.yaml", "--env", "dev", "-o", tmp_path / "s",
-            "--format", "sarif", "--output-file", out)
+    p = cli(
+        "check",
+        ROOT / "blueprints/reference/starter.yaml",
+        "--env",
+        "dev",
+        "-o",
+        tmp_path / "s",
+        "--format",
+        "sarif",
+        "--output-file",
+        out,
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     assert "policy gate passed starter-dev" in p.stdout
     assert json.loads(out.read_text())["runs"][0]["results"] == []
@@ -169,8 +211,11 @@ def test_check_cli_refuses_a_file_that_is_not_a_plan(tmp_path):
 def test_missing_checkov_fails_closed(tmp_path, monkeypatch):
     from mlops_blueprint.policies import checkov_runner
 
-    monkeypatch.setattr(checkov_runner, "binary", lambda: (_ for _ in ()).throw(
-        checkov_runner.CheckovUnavailable("checkov is not installed")))
+    monkeypatch.setattr(
+        checkov_runner,
+        "binary",
+        lambda: (_ for _ in ()).throw(checkov_runner.CheckovUnavailable("checkov is not installed")),
+    )
     e = load(ROOT / "blueprints/reference/starter.yaml").envs["dev"]
     from mlops_blueprint.stacks import synth
 
@@ -199,14 +244,23 @@ def test_every_reference_blueprint_passes_its_packs(path, tmp_path):
     from mlops_blueprint.stacks import synth
 
     lb = load(path)
-    for res, e in zip(synth(lb, lb.select(None), tmp_path), lb.select(None)):
+    for res, e in zip(synth(lb, lb.select(None), tmp_path), lb.select(None), strict=True):
         r = evaluate(e, json_path=res.json_path)
         assert r.ok(), [(f.rule, f.address, f.message) for f in r.failures()]
 
 
 def test_waivers_apply_to_checkov_findings_too():
-    f = Finding("CKV_AWS_18", "access logging", "medium", "resource", "data_lake.raw",
-                "aws_s3_bucket.data_lake_raw_bucket_X", False, "no access logs", source="checkov")
+    f = Finding(
+        "CKV_AWS_18",
+        "access logging",
+        "medium",
+        "resource",
+        "data_lake.raw",
+        "aws_s3_bucket.data_lake_raw_bucket_X",
+        False,
+        "no access logs",
+        source="checkov",
+    )
     w = Waiver("CKV_AWS_18", "data_lake.raw", "logs go to the central archive", "sec@example.com", dt.date(2027, 1, 1))
     r = apply_waivers(Report([f]), [w], {"CKV_AWS_18"}, TODAY)
     assert r.ok() and r.findings[0].waived_by.startswith("sec@example.com: logs go to the central archive")
@@ -220,13 +274,24 @@ def test_data_loss_guard_blocks_destroying_an_azure_storage_account_unless_allow
     for allow in (["data_lake"], ["data_lake.account"], ["azurerm_storage_account.data_lake_account_D3952C28"]):
         [f] = change.findings_for_plan(plan, allow)
         assert f.passed and "allowed explicitly" in f.message
-    assert change.findings_for_plan(plan_with(["update"], "azurerm_storage_account", "data_lake_account_X"), [])[0].passed
+    assert change.findings_for_plan(plan_with(["update"], "azurerm_storage_account", "data_lake_account_X"), [])[
+        0
+    ].passed
 
 
 def test_check_cli_blocks_an_azure_plan_that_destroys_the_lake_unless_allowed(tmp_path):
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps(plan_with(["delete"], "azurerm_storage_account", "data_lake_account_D3952C28")))
-    args = ("check", ROOT / "blueprints/reference/azure-claims.yaml", "--env", "dev", "-o", tmp_path / "s", "--plan", plan)
+    args = (
+        "check",
+        ROOT / "blueprints/reference/azure-claims.yaml",
+        "--env",
+        "dev",
+        "-o",
+        tmp_path / "s",
+        "--plan",
+        plan,
+    )
     blocked = cli(*args, COLUMNS="250")
     assert blocked.returncode == 6, blocked.stdout + blocked.stderr
     assert "MLOPS_CHG_001" in blocked.stdout and "policy gate FAILED" in blocked.stdout
@@ -245,13 +310,15 @@ def retarget_to_azure(text: str, region: str = "westeurope") -> str:
 
     text = re.sub(r"^target: .*$", AZURE_TARGET.format(region=region), text, flags=re.M)
     text = re.sub(r"nvidia-l4|nvidia-a10g", "nvidia-t4", text).replace("google-tpu-v5e", "nvidia-a100")
-    text = text.replace("target.project_id: acme-vision-prod",
-                        "target.subscription_id: 00000000-0000-0000-0000-000000000001")
+    text = text.replace(
+        "target.project_id: acme-vision-prod", "target.subscription_id: 00000000-0000-0000-0000-000000000001"
+    )
     return re.sub(r"^  allowed_regions: .*$", f"  allowed_regions: [{region}]", text, flags=re.M)
 
 
-@pytest.mark.parametrize("name, region", [("starter", "westeurope"), ("regulated-enterprise", "westeurope"),
-                                          ("gcp-vision", "eastus")])
+@pytest.mark.parametrize(
+    "name, region", [("starter", "westeurope"), ("regulated-enterprise", "westeurope"), ("gcp-vision", "eastus")]
+)
 def test_aws_and_gcp_references_retargeted_to_azure_pass_their_packs(name, region, write, tmp_path):
     from mlops_blueprint.stacks import synth
 

@@ -27,8 +27,16 @@ def test_pack_membership():
     bp = [f"MLOPS_BP_{i:03d}" for i in range(1, 7)]
     k8s = [f"MLOPS_K8S_{i:03d}" for i in range(1, 21) if i != 11]
     assert set(PACKS["baseline"].rules) == {*bp, *aws, *gcp, *azure, *k8s, "MLOPS_CHG_001"}
-    assert set(PACKS["regulated"].rules) == {"MLOPS_AWS_027", "MLOPS_AWS_028", "MLOPS_GCP_018", "MLOPS_GCP_022",
-                                             "MLOPS_AZ_025", "MLOPS_AZ_032", "MLOPS_AZ_033", "MLOPS_K8S_011"}
+    assert set(PACKS["regulated"].rules) == {
+        "MLOPS_AWS_027",
+        "MLOPS_AWS_028",
+        "MLOPS_GCP_018",
+        "MLOPS_GCP_022",
+        "MLOPS_AZ_025",
+        "MLOPS_AZ_032",
+        "MLOPS_AZ_033",
+        "MLOPS_K8S_011",
+    }
 
 
 def test_resolve_unions_rules_and_checkov_exclusions():

@@ -42,8 +42,11 @@ environments:
 SCORER, RANKER, WORKSPACE = "churn-dev-scorer", "churn-dev-ranker", "mlw-churn-dev"
 KEY_URI = "https://kv-churn-dev.vault.azure.net/keys/cmk-ml"
 # The container contract of modules/serving/azure.py's `primary` deployment.
-ROUTES = {"liveness_route": {"port": 8080, "path": "/health"}, "readiness_route": {"port": 8080, "path": "/ready"},
-          "scoring_route": {"port": 8080, "path": "/score"}}
+ROUTES = {
+    "liveness_route": {"port": 8080, "path": "/health"},
+    "readiness_route": {"port": 8080, "path": "/ready"},
+    "scoring_route": {"port": 8080, "path": "/score"},
+}
 CAPTURE = {"collections": {"model_inputs": {"enabled": "true"}, "model_outputs": {"enabled": "true"}}}
 
 
@@ -109,8 +112,13 @@ class Workspaces(Ops):
 class FakeML:
     """The MLClient operations the glue uses, in one recorder."""
 
-    def __init__(self, endpoints=(), deployments=None, model_versions=None,
-                 cmk=CustomerManagedKey(key_vault="/subscriptions/0/kv", key_uri=KEY_URI)):
+    def __init__(
+        self,
+        endpoints=(),
+        deployments=None,
+        model_versions=None,
+        cmk=CustomerManagedKey(key_vault="/subscriptions/0/kv", key_uri=KEY_URI),
+    ):
         self.calls: list[tuple[str, object]] = []
         self.endpoints = {e.name: e for e in endpoints}
         self.deployments = deployments or {}
@@ -129,8 +137,16 @@ def endpoint(name=SCORER, traffic=None, access="Disabled", auth="aad_token"):
 
 
 def deployment(name, ep=SCORER, capture=True):
-    collector = DataCollector(collections={"model_inputs": DeploymentCollection(enabled="true"),
-                                           "model_outputs": DeploymentCollection(enabled="true")}) if capture else None
+    collector = (
+        DataCollector(
+            collections={
+                "model_inputs": DeploymentCollection(enabled="true"),
+                "model_outputs": DeploymentCollection(enabled="true"),
+            }
+        )
+        if capture
+        else None
+    )
     return ManagedOnlineDeployment(name=name, endpoint_name=ep, data_collector=collector)
 
 
@@ -146,24 +162,51 @@ def test_the_blueprint_targets_azure(dev):
 def test_first_rollout_registers_the_tag_and_deploys_it_with_all_traffic(dev):
     fake = FakeML(endpoints=[endpoint()])
     result = rollout_with(dev, "scorer", "v1.0", 100, fake)
-    assert fake.names() == ["online_endpoints.get", "models.create_or_update", "online_deployments.begin_create_or_update",
-                            "online_endpoints.begin_create_or_update"]
+    assert fake.names() == [
+        "online_endpoints.get",
+        "models.create_or_update",
+        "online_deployments.begin_create_or_update",
+        "online_endpoints.begin_create_or_update",
+    ]
     assert fake.calls[0][1] == SCORER
     assert fake.calls[1][1] == {
-        "name": "scorer", "version": "v1.0", "type": "custom_model", "description": "scorer v1.0",
-        "path": "azureml://datastores/workspaceblobstore/paths/scorer/v1.0/", "properties": {}, "tags": {"image_tag": "v1.0"}}
+        "name": "scorer",
+        "version": "v1.0",
+        "type": "custom_model",
+        "description": "scorer v1.0",
+        "path": "azureml://datastores/workspaceblobstore/paths/scorer/v1.0/",
+        "properties": {},
+        "tags": {"image_tag": "v1.0"},
+    }
     dep = fake.calls[2][1]
-    assert dep.pop("environment") == {"name": SCORER, "version": "v1.0", "image": "acrchurndev.azurecr.io/scorer:v1.0",
-                                      "inference_config": ROUTES, "tags": {}}
+    assert dep.pop("environment") == {
+        "name": SCORER,
+        "version": "v1.0",
+        "image": "acrchurndev.azurecr.io/scorer:v1.0",
+        "inference_config": ROUTES,
+        "tags": {},
+    }
     assert dep == {
-        "name": "v1-0", "endpoint_name": SCORER, "model": "azureml:scorer:v1.0", "type": "managed",
-        "instance_type": "Standard_DS3_v2", "instance_count": 2, "egress_public_network_access": "disabled",
-        "data_collector": {**CAPTURE, "sampling_rate": 0.2}, "tags": {"image_tag": "v1.0"}, "properties": {},
-        "environment_variables": {}, "app_insights_enabled": True}
+        "name": "v1-0",
+        "endpoint_name": SCORER,
+        "model": "azureml:scorer:v1.0",
+        "type": "managed",
+        "instance_type": "Standard_DS3_v2",
+        "instance_count": 2,
+        "egress_public_network_access": "disabled",
+        "data_collector": {**CAPTURE, "sampling_rate": 0.2},
+        "tags": {"image_tag": "v1.0"},
+        "properties": {},
+        "environment_variables": {},
+        "app_insights_enabled": True,
+    }
     assert fake.calls[3][1] == {"name": SCORER, "traffic": {"v1-0": 100}}
     assert result.endpoint == SCORER and result.version == "azureml:scorer:v1.0" and result.traffic == {"v1-0": 100}
-    assert result.steps == ["registered model azureml:scorer:v1.0", f"deployed v1-0 on {SCORER} (Standard_DS3_v2 x 2)",
-                            f"set traffic on {SCORER}: v1-0 100%"]
+    assert result.steps == [
+        "registered model azureml:scorer:v1.0",
+        f"deployed v1-0 on {SCORER} (Standard_DS3_v2 x 2)",
+        f"set traffic on {SCORER}: v1-0 100%",
+    ]
 
 
 def test_canary_gives_the_new_deployment_its_share_and_scales_the_rest(dev):
@@ -191,7 +234,11 @@ def test_a_public_gpu_endpoint_without_capture_deploys_without_a_collector(dev):
     fake = FakeML(endpoints=[endpoint(RANKER, access="Enabled")])
     rollout_with(dev, "ranker", "r7", 100, fake)
     dep = fake.calls[2][1]
-    assert (dep["instance_type"], dep["instance_count"], dep["model"]) == ("Standard_NC4as_T4_v3", 1, "azureml:ranker:r7")
+    assert (dep["instance_type"], dep["instance_count"], dep["model"]) == (
+        "Standard_NC4as_T4_v3",
+        1,
+        "azureml:ranker:r7",
+    )
     assert "data_collector" not in dep and dep["egress_public_network_access"] == "disabled"
 
 
@@ -213,9 +260,21 @@ def test_rollout_refuses_an_endpoint_not_deployed_yet_and_changes_nothing(dev):
     assert fake.names() == ["online_endpoints.get"]
 
 
-@pytest.mark.parametrize("tag, name, version", [
-    ("v1.0", "v1-0", "v1.0"), ("2024.11.01", "v2024-11-01", "2024.11.01"), ("V_2", "v-2", "V_2"), ("v2", "tag-v2", "v2"), ("1", "tag-v1", "1"),
-    ("release--candidate_with.a.very.long.name-1.2.3", "release-candidate-with-a-very-lo", "release--candidate_with.a.very.long.name-1.2.3")])
+@pytest.mark.parametrize(
+    "tag, name, version",
+    [
+        ("v1.0", "v1-0", "v1.0"),
+        ("2024.11.01", "v2024-11-01", "2024.11.01"),
+        ("V_2", "v-2", "V_2"),
+        ("v2", "tag-v2", "v2"),
+        ("1", "tag-v1", "1"),
+        (
+            "release--candidate_with.a.very.long.name-1.2.3",
+            "release-candidate-with-a-very-lo",
+            "release--candidate_with.a.very.long.name-1.2.3",
+        ),
+    ],
+)
 def test_deployment_names_and_model_versions_follow_azure_rules(tag, name, version):
     import re
 
@@ -224,26 +283,37 @@ def test_deployment_names_and_model_versions_follow_azure_rules(tag, name, versi
 
 
 def healthy():
-    return FakeML(endpoints=[endpoint(traffic={"blue": 90, "v2": 10}), endpoint(RANKER, access="Enabled")],
-                  deployments={SCORER: [deployment("blue"), deployment("v2")], RANKER: [deployment("blue", RANKER, False)]},
-                  model_versions={"scorer": [Model(name="scorer", version="v1.0"), Model(name="scorer", version="v2")]})
+    return FakeML(
+        endpoints=[endpoint(traffic={"blue": 90, "v2": 10}), endpoint(RANKER, access="Enabled")],
+        deployments={SCORER: [deployment("blue"), deployment("v2")], RANKER: [deployment("blue", RANKER, False)]},
+        model_versions={"scorer": [Model(name="scorer", version="v1.0"), Model(name="scorer", version="v2")]},
+    )
 
 
 def test_verify_reads_back_endpoints_workspace_and_models(dev):
     fake = healthy()
     checks = verify_with(dev, fake)
     assert [(c.component, c.subject, c.ok) for c in checks] == [
-        ("serving", "scorer", True), ("serving", "ranker", True), ("registry", WORKSPACE, True),
-        ("registry", "scorer", True), ("registry", "ranker", True)]
+        ("serving", "scorer", True),
+        ("serving", "ranker", True),
+        ("registry", WORKSPACE, True),
+        ("registry", "scorer", True),
+        ("registry", "ranker", True),
+    ]
     detail = {(c.component, c.subject): c.detail for c in checks}
     assert detail[("serving", "scorer")] == f"{SCORER}: private, Entra ID tokens; blue 90%, v2 10%"
     assert detail[("serving", "ranker")] == f"{RANKER}: public, Entra ID tokens; nothing deployed yet"
     assert detail[("registry", WORKSPACE)] == f"encrypted with {KEY_URI}"
     assert detail[("registry", "scorer")] == "2 version(s): v1.0, v2"
     assert detail[("registry", "ranker")] == "no version yet (rollout registers the first)"
-    assert fake.calls == [("online_endpoints.get", SCORER), ("online_deployments.list", SCORER),
-                          ("online_endpoints.get", RANKER), ("workspaces.get", WORKSPACE),
-                          ("models.list", "scorer"), ("models.list", "ranker")]
+    assert fake.calls == [
+        ("online_endpoints.get", SCORER),
+        ("online_deployments.list", SCORER),
+        ("online_endpoints.get", RANKER),
+        ("workspaces.get", WORKSPACE),
+        ("models.list", "scorer"),
+        ("models.list", "ranker"),
+    ]
 
 
 def test_verify_fails_a_public_endpoint_capture_off_key_auth_and_no_cmk(dev):
@@ -254,7 +324,10 @@ def test_verify_fails_a_public_endpoint_capture_off_key_auth_and_no_cmk(dev):
     checks = {(c.component, c.subject): c for c in verify_with(dev, fake)}
     scorer = checks[("serving", "scorer")]
     assert not scorer.ok
-    assert scorer.detail == "public network access Enabled, want Disabled; auth mode key, want aad_token; data collection off on v2"
+    assert (
+        scorer.detail
+        == "public network access Enabled, want Disabled; auth mode key, want aad_token; data collection off on v2"
+    )
     assert checks[("serving", "ranker")].ok  # public and uncaptured, as its blueprint says
     ws = checks[("registry", WORKSPACE)]
     assert not ws.ok and ws.detail == "no customer-managed key (Microsoft-managed encryption)"
@@ -271,9 +344,13 @@ def test_verify_turns_sdk_errors_into_failed_checks(dev):
     class Forbidden(Models):
         def list(self, name):
             raise HttpResponseError(message="Forbidden")
+
     fake.models = Forbidden(fake, "models")
     checks = {(c.component, c.subject): c for c in verify_with(dev, fake)}
-    assert checks[("registry", "scorer")].detail == "HttpResponseError: Forbidden" and not checks[("registry", "scorer")].ok
+    assert (
+        checks[("registry", "scorer")].detail == "HttpResponseError: Forbidden"
+        and not checks[("registry", "scorer")].ok
+    )
 
 
 def test_verify_lets_missing_credentials_through_for_the_pipeline(dev):
@@ -282,6 +359,7 @@ def test_verify_lets_missing_credentials_through_for_the_pipeline(dev):
     class NoCredentials(Endpoints):
         def get(self, name):
             raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
+
     fake.online_endpoints = NoCredentials(fake, "online_endpoints")
     with pytest.raises(ClientAuthenticationError):
         verify_with(dev, fake)
@@ -293,14 +371,28 @@ def test_missing_azure_credentials_are_a_credential_error(monkeypatch):
 
     from mlops_blueprint.scripts.glue import azure
 
-    for var in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
-                "AZURE_USERNAME", "AZURE_PASSWORD", "AZURE_FEDERATED_TOKEN_FILE"):
+    for var in (
+        "AZURE_CLIENT_ID",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "AZURE_USERNAME",
+        "AZURE_PASSWORD",
+        "AZURE_FEDERATED_TOKEN_FILE",
+    ):
         monkeypatch.delenv(var, raising=False)
     errors = azure.credential_errors()
     credential = DefaultAzureCredential(
-        exclude_managed_identity_credential=True, exclude_workload_identity_credential=True, exclude_cli_credential=True,
-        exclude_developer_cli_credential=True, exclude_powershell_credential=True, exclude_shared_token_cache_credential=True,
-        exclude_visual_studio_code_credential=True, exclude_interactive_browser_credential=True, exclude_broker_credential=True)
+        exclude_managed_identity_credential=True,
+        exclude_workload_identity_credential=True,
+        exclude_cli_credential=True,
+        exclude_developer_cli_credential=True,
+        exclude_powershell_credential=True,
+        exclude_shared_token_cache_credential=True,
+        exclude_visual_studio_code_credential=True,
+        exclude_interactive_browser_credential=True,
+        exclude_broker_credential=True,
+    )
     with pytest.raises(errors) as raised:
         credential.get_token("https://management.azure.com/.default")
     assert isinstance(raised.value, ClientAuthenticationError) and "EnvironmentCredential" in str(raised.value)
@@ -318,8 +410,9 @@ def test_cli_rollout_and_verify_on_azure_use_the_glue(monkeypatch, tmp_path):
     bp.write_text(BLUEPRINT)
     fake = healthy()
     monkeypatch.setattr(glue, "ml_client", lambda env: fake)
-    r = CliRunner().invoke(app, ["rollout", str(bp), "--env", "dev", "--endpoint", "scorer", "--image-tag", "v3.1",
-                                 "--traffic", "20"])
+    r = CliRunner().invoke(
+        app, ["rollout", str(bp), "--env", "dev", "--endpoint", "scorer", "--image-tag", "v3.1", "--traffic", "20"]
+    )
     assert r.exit_code == 0, r.output
     assert "blue 72%, v2 8%, v3-1 20%" in r.output
     r = CliRunner().invoke(app, ["verify", str(bp), "--env", "dev"])
@@ -327,7 +420,10 @@ def test_cli_rollout_and_verify_on_azure_use_the_glue(monkeypatch, tmp_path):
 
     class NoCredentials(Endpoints):
         def get(self, name):
-            raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token from the included credentials.")
+            raise ClientAuthenticationError(
+                "DefaultAzureCredential failed to retrieve a token from the included credentials."
+            )
+
     fake.online_endpoints = NoCredentials(fake, "online_endpoints")
     r = CliRunner().invoke(app, ["verify", str(bp), "--env", "dev"])
     assert r.exit_code == 3, r.output

@@ -57,7 +57,14 @@ def test_missing_terraform_is_a_clear_error(tmp_path):
     bindir = tmp_path / "bin"
     bindir.mkdir()
     os.symlink(sys.executable, bindir / "python")
-    p = run("plan", ROOT / "blueprints/reference/starter.yaml", "--env", "dev", "--local", env={"PATH": str(bindir), "MLOPS_HOME": str(tmp_path)})
+    p = run(
+        "plan",
+        ROOT / "blueprints/reference/starter.yaml",
+        "--env",
+        "dev",
+        "--local",
+        env={"PATH": str(bindir), "MLOPS_HOME": str(tmp_path)},
+    )
     assert p.returncode == 3 and "terraform is not on PATH" in p.stderr and "Traceback" not in p.stderr
 
 

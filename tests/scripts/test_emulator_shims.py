@@ -53,22 +53,46 @@ def test_delete_model_package_group(aws):
 
 def test_gpu_serving_instance_types_and_network_isolation(aws):
     sm = aws("sagemaker")
-    sm.create_model(ModelName="m1", ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
-                    PrimaryContainer={"Image": "img"}, EnableNetworkIsolation=True)
+    sm.create_model(
+        ModelName="m1",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
+        PrimaryContainer={"Image": "img"},
+        EnableNetworkIsolation=True,
+    )
     assert sm.describe_model(ModelName="m1")["EnableNetworkIsolation"] is True
-    sm.create_endpoint_config(EndpointConfigName="c1", ProductionVariants=[{
-        "VariantName": "primary", "ModelName": "m1", "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1}])
-    assert sm.describe_endpoint_config(EndpointConfigName="c1")["ProductionVariants"][0]["InstanceType"] == "ml.g5.xlarge"
+    sm.create_endpoint_config(
+        EndpointConfigName="c1",
+        ProductionVariants=[
+            {"VariantName": "primary", "ModelName": "m1", "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1}
+        ],
+    )
+    assert (
+        sm.describe_endpoint_config(EndpointConfigName="c1")["ProductionVariants"][0]["InstanceType"] == "ml.g5.xlarge"
+    )
     with pytest.raises(ClientError, match="instanceType"):
-        sm.create_endpoint_config(EndpointConfigName="c2", ProductionVariants=[{
-            "VariantName": "primary", "ModelName": "m1", "InstanceType": "ml.bogus.large", "InitialInstanceCount": 1}])
+        sm.create_endpoint_config(
+            EndpointConfigName="c2",
+            ProductionVariants=[
+                {
+                    "VariantName": "primary",
+                    "ModelName": "m1",
+                    "InstanceType": "ml.bogus.large",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+        )
 
 
 def test_application_autoscaling_tags(aws):
     aas = aws("application-autoscaling")
-    aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId="endpoint/e1/variant/primary",
-                                 ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=1,
-                                 MaxCapacity=2, Tags={"team": "ml"})
+    aas.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId="endpoint/e1/variant/primary",
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        MinCapacity=1,
+        MaxCapacity=2,
+        Tags={"team": "ml"},
+    )
     arn = aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"][0]["ScalableTargetARN"]
     assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"team": "ml"}
     aas.tag_resource(ResourceARN=arn, Tags={"env": "dev"})
@@ -78,14 +102,25 @@ def test_application_autoscaling_tags(aws):
 
 def test_budget_subscribers_and_tags(aws):
     b = aws("budgets", region="us-east-1")
-    note = {"NotificationType": "FORECASTED", "ComparisonOperator": "GREATER_THAN", "Threshold": 80.0,
-            "ThresholdType": "PERCENTAGE"}
-    b.create_budget(AccountId="123456789012",
-                    Budget={"BudgetName": "b1", "BudgetLimit": {"Amount": "10", "Unit": "USD"}, "TimeUnit": "MONTHLY",
-                            "BudgetType": "COST"},
-                    NotificationsWithSubscribers=[{"Notification": note, "Subscribers": [
-                        {"SubscriptionType": "EMAIL", "Address": "a@example.com"}]}],
-                    ResourceTags=[{"Key": "owner", "Value": "ml"}])
+    note = {
+        "NotificationType": "FORECASTED",
+        "ComparisonOperator": "GREATER_THAN",
+        "Threshold": 80.0,
+        "ThresholdType": "PERCENTAGE",
+    }
+    b.create_budget(
+        AccountId="123456789012",
+        Budget={
+            "BudgetName": "b1",
+            "BudgetLimit": {"Amount": "10", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+        },
+        NotificationsWithSubscribers=[
+            {"Notification": note, "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "a@example.com"}]}
+        ],
+        ResourceTags=[{"Key": "owner", "Value": "ml"}],
+    )
     subs = b.describe_subscribers_for_notification(AccountId="123456789012", BudgetName="b1", Notification=note)
     assert subs["Subscribers"] == [{"SubscriptionType": "EMAIL", "Address": "a@example.com"}]
     tags = b.list_tags_for_resource(ResourceARN="arn:aws:budgets::123456789012:budget/b1")["ResourceTags"]
@@ -96,29 +131,53 @@ def test_lake_formation_revoke_matches_and_then_reports_nothing_left(aws):
     lf = aws("lakeformation")
     principal = {"DataLakePrincipalIdentifier": "arn:aws:iam::123456789012:role/r"}
     lf.grant_permissions(Principal=principal, Resource={"Database": {"Name": "db1"}}, Permissions=["DESCRIBE"])
-    lf.revoke_permissions(Principal=principal, Resource={"Database": {"Name": "db1", "CatalogId": "123456789012"}},
-                          Permissions=["DESCRIBE"])
-    assert lf.list_permissions(Principal=principal, Resource={"Database": {"Name": "db1"}})["PrincipalResourcePermissions"] == []
+    lf.revoke_permissions(
+        Principal=principal,
+        Resource={"Database": {"Name": "db1", "CatalogId": "123456789012"}},
+        Permissions=["DESCRIBE"],
+    )
+    assert (
+        lf.list_permissions(Principal=principal, Resource={"Database": {"Name": "db1"}})["PrincipalResourcePermissions"]
+        == []
+    )
     with pytest.raises(ClientError, match="No permissions revoked"):
         lf.revoke_permissions(Principal=principal, Resource={"Database": {"Name": "db1"}}, Permissions=["DESCRIBE"])
 
 
 def test_node_groups_get_no_invented_ssh_key(aws):
     eks = aws("eks")
-    eks.create_cluster(name="c1", roleArn="arn:aws:iam::123456789012:role/x",
-                       resourcesVpcConfig={"subnetIds": ["subnet-1"]})
-    eks.create_nodegroup(clusterName="c1", nodegroupName="n1", subnets=["subnet-1"],
-                         nodeRole="arn:aws:iam::123456789012:role/x", diskSize=50)
+    eks.create_cluster(
+        name="c1", roleArn="arn:aws:iam::123456789012:role/x", resourcesVpcConfig={"subnetIds": ["subnet-1"]}
+    )
+    eks.create_nodegroup(
+        clusterName="c1",
+        nodegroupName="n1",
+        subnets=["subnet-1"],
+        nodeRole="arn:aws:iam::123456789012:role/x",
+        diskSize=50,
+    )
     assert not eks.describe_nodegroup(clusterName="c1", nodegroupName="n1")["nodegroup"].get("remoteAccess")
 
 
 def test_update_endpoint_takes_the_new_configuration(aws):
     sm = aws("sagemaker")
-    sm.create_model(ModelName="u1", ExecutionRoleArn="arn:aws:iam::123456789012:role/x", PrimaryContainer={"Image": "img"})
+    sm.create_model(
+        ModelName="u1", ExecutionRoleArn="arn:aws:iam::123456789012:role/x", PrimaryContainer={"Image": "img"}
+    )
     for name, variants in (("cfg-a", [("primary", 1.0)]), ("cfg-b", [("primary", 80.0), ("canary", 20.0)])):
-        sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
-            {"VariantName": v, "ModelName": "u1", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1,
-             "InitialVariantWeight": w} for v, w in variants])
+        sm.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {
+                    "VariantName": v,
+                    "ModelName": "u1",
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                    "InitialVariantWeight": w,
+                }
+                for v, w in variants
+            ],
+        )
     sm.create_endpoint(EndpointName="e-upd", EndpointConfigName="cfg-a")
     arn = sm.update_endpoint(EndpointName="e-upd", EndpointConfigName="cfg-b")["EndpointArn"]
     ep = sm.describe_endpoint(EndpointName="e-upd")

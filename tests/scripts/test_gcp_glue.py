@@ -9,7 +9,9 @@ from google.cloud import aiplatform_v1 as v1
 
 from mlops_blueprint.blueprints import load
 from mlops_blueprint.scripts.glue import RolloutError, split
-from mlops_blueprint.scripts.glue.gcp import GcpClients, rollout_with as rollout_gcp, verify_with as verify
+from mlops_blueprint.scripts.glue.gcp import GcpClients
+from mlops_blueprint.scripts.glue.gcp import rollout_with as rollout_gcp
+from mlops_blueprint.scripts.glue.gcp import verify_with as verify
 from mlops_blueprint.stacks.gcp.names import vertex_endpoint_id
 from tests.conftest import ROOT
 
@@ -61,10 +63,15 @@ class FakeVertex:
 
 
 def endpoint(traffic=None, private=True, key=KEY):
-    return v1.Endpoint(name=ENDPOINT, display_name="vision-dev-detector", encryption_spec=v1.EncryptionSpec(kms_key_name=key),
-                       private_service_connect_config=v1.PrivateServiceConnectConfig(enable_private_service_connect=private),
-                       predict_request_response_logging_config=v1.PredictRequestResponseLoggingConfig(enabled=True),
-                       traffic_split=traffic or {}, deployed_models=[v1.DeployedModel(id=k) for k in (traffic or {})])
+    return v1.Endpoint(
+        name=ENDPOINT,
+        display_name="vision-dev-detector",
+        encryption_spec=v1.EncryptionSpec(kms_key_name=key),
+        private_service_connect_config=v1.PrivateServiceConnectConfig(enable_private_service_connect=private),
+        predict_request_response_logging_config=v1.PredictRequestResponseLoggingConfig(enabled=True),
+        traffic_split=traffic or {},
+        deployed_models=[v1.DeployedModel(id=k) for k in (traffic or {})],
+    )
 
 
 def clients(fake):
@@ -82,20 +89,35 @@ def test_first_rollout_uploads_a_new_model_and_deploys_it_with_all_traffic(dev):
     assert [c[0] for c in fake.calls] == ["get_endpoint", "list_models", "upload_model", "deploy_model"]
     assert fake.calls[1][1] == v1.ListModelsRequest(parent=PARENT, filter='display_name="vision-dev-detector"')
     assert fake.calls[2][1] == v1.UploadModelRequest(
-        parent=PARENT, model_id="vision-dev-detector",
-        model=v1.Model(display_name="vision-dev-detector", artifact_uri="gs://vision-dev-model-artifacts/detector/v1.0/",
-                       container_spec=v1.ModelContainerSpec(
-                           image_uri="us-central1-docker.pkg.dev/acme-vision-dev/vision-dev-detector/detector:v1.0"),
-                       encryption_spec=v1.EncryptionSpec(kms_key_name=KEY), version_aliases=["v1-0"],
-                       labels={"mlops_endpoint": "detector", "image_tag": "v1-0"}))
+        parent=PARENT,
+        model_id="vision-dev-detector",
+        model=v1.Model(
+            display_name="vision-dev-detector",
+            artifact_uri="gs://vision-dev-model-artifacts/detector/v1.0/",
+            container_spec=v1.ModelContainerSpec(
+                image_uri="us-central1-docker.pkg.dev/acme-vision-dev/vision-dev-detector/detector:v1.0"
+            ),
+            encryption_spec=v1.EncryptionSpec(kms_key_name=KEY),
+            version_aliases=["v1-0"],
+            labels={"mlops_endpoint": "detector", "image_tag": "v1-0"},
+        ),
+    )
     assert fake.calls[3][1] == v1.DeployModelRequest(
-        endpoint=ENDPOINT, traffic_split={"0": 100},
+        endpoint=ENDPOINT,
+        traffic_split={"0": 100},
         deployed_model=v1.DeployedModel(
-            model=f"{PARENT}/models/vision-dev-detector@1", display_name="vision-dev-detector-v1.0",
+            model=f"{PARENT}/models/vision-dev-detector@1",
+            display_name="vision-dev-detector-v1.0",
             service_account="vision-dev-serving@acme-vision-dev.iam.gserviceaccount.com",
             dedicated_resources=v1.DedicatedResources(
-                machine_spec=v1.MachineSpec(machine_type="g2-standard-4", accelerator_type="NVIDIA_L4", accelerator_count=1),
-                min_replica_count=1, max_replica_count=4)))
+                machine_spec=v1.MachineSpec(
+                    machine_type="g2-standard-4", accelerator_type="NVIDIA_L4", accelerator_count=1
+                ),
+                min_replica_count=1,
+                max_replica_count=4,
+            ),
+        ),
+    )
     assert result.traffic == {"new": 100} and result.version == f"{PARENT}/models/vision-dev-detector@1"
 
 
@@ -104,7 +126,11 @@ def test_canary_uploads_a_new_version_and_splits_traffic(dev):
     fake = FakeVertex(models=[model], endpoint=endpoint({"111": 100}))
     result = rollout_gcp(dev, "detector", "v2", 10, clients(fake), artifact="gs://elsewhere/detector-v2/")
     upload = fake.calls[2][1]
-    assert upload.parent_model == model.name and upload.model_id == "" and upload.model.artifact_uri == "gs://elsewhere/detector-v2/"
+    assert (
+        upload.parent_model == model.name
+        and upload.model_id == ""
+        and upload.model.artifact_uri == "gs://elsewhere/detector-v2/"
+    )
     deploy = fake.calls[3][1]
     assert dict(deploy.traffic_split) == {"111": 90, "0": 10}
     assert result.traffic == {"111": 90, "new": 10} and result.version.endswith("@2")
@@ -114,7 +140,10 @@ def test_cpu_endpoints_deploy_without_accelerators(dev):
     fake = FakeVertex(endpoint=endpoint())
     rollout_gcp(dev, "classifier", "c1", 100, clients(fake))
     spec = fake.calls[3][1].deployed_model.dedicated_resources
-    assert spec.machine_spec == v1.MachineSpec(machine_type="n2-standard-4") and (spec.min_replica_count, spec.max_replica_count) == (1, 8)
+    assert spec.machine_spec == v1.MachineSpec(machine_type="n2-standard-4") and (
+        spec.min_replica_count,
+        spec.max_replica_count,
+    ) == (1, 8)
 
 
 def test_rollout_refuses_unknown_endpoint_and_bad_share_before_any_call(dev):
@@ -126,9 +155,16 @@ def test_rollout_refuses_unknown_endpoint_and_bad_share_before_any_call(dev):
     assert fake.calls == []
 
 
-@pytest.mark.parametrize("current, share, want", [
-    ({}, 10, {"0": 100}), ({"a": 100}, 10, {"a": 90, "0": 10}), ({"a": 50, "b": 50}, 25, {"a": 37, "b": 38, "0": 25}),
-    ({"a": 90, "b": 10}, 100, {"0": 100}), ({"a": 1, "b": 99}, 50, {"a": 0, "b": 50, "0": 50})])
+@pytest.mark.parametrize(
+    "current, share, want",
+    [
+        ({}, 10, {"0": 100}),
+        ({"a": 100}, 10, {"a": 90, "0": 10}),
+        ({"a": 50, "b": 50}, 25, {"a": 37, "b": 38, "0": 25}),
+        ({"a": 90, "b": 10}, 100, {"0": 100}),
+        ({"a": 1, "b": 99}, 50, {"a": 0, "b": 50, "0": 50}),
+    ],
+)
 def test_split_always_sums_to_100(current, share, want):
     got = split(current, "0", share)
     assert got == want and sum(got.values()) == 100
@@ -138,11 +174,18 @@ def test_verify_reads_back_endpoints_store_and_models(dev):
     fake = FakeVertex(endpoint=endpoint({"111": 100}))
     checks = verify(dev, clients(fake))
     assert [(c.component, c.subject, c.ok) for c in checks] == [
-        ("serving", "detector", True), ("serving", "classifier", True), ("registry", "metadata-store", True),
-        ("registry", "detector", True), ("registry", "classifier", True)]
+        ("serving", "detector", True),
+        ("serving", "classifier", True),
+        ("registry", "metadata-store", True),
+        ("registry", "detector", True),
+        ("registry", "classifier", True),
+    ]
     assert "111 100%" in checks[0].detail
     assert fake.calls[0][1] == v1.GetEndpointRequest(name=ENDPOINT)
-    assert ("get_metadata_store", v1.GetMetadataStoreRequest(name=f"{PARENT}/metadataStores/vision-dev-metadata")) in fake.calls
+    assert (
+        "get_metadata_store",
+        v1.GetMetadataStoreRequest(name=f"{PARENT}/metadataStores/vision-dev-metadata"),
+    ) in fake.calls
 
 
 def test_verify_fails_a_public_endpoint_with_a_google_key_and_a_missing_one(dev):
@@ -158,18 +201,21 @@ def test_verify_fails_a_public_endpoint_with_a_google_key_and_a_missing_one(dev)
 def test_cli_rollout_and_verify_on_gcp_use_the_glue(monkeypatch):
     from typer.testing import CliRunner
 
-    from mlops_blueprint.scripts.glue import gcp as glue
     from mlops_blueprint.scripts.cli import app
+    from mlops_blueprint.scripts.glue import gcp as glue
 
     fake = FakeVertex(endpoint=endpoint({"111": 100}))
     monkeypatch.setattr(glue, "gcp_clients", lambda region: clients(fake))
-    r = CliRunner().invoke(app, ["rollout", str(VISION), "--env", "dev", "--endpoint", "detector", "--image-tag", "v3",
-                                 "--traffic", "20"])
+    r = CliRunner().invoke(
+        app, ["rollout", str(VISION), "--env", "dev", "--endpoint", "detector", "--image-tag", "v3", "--traffic", "20"]
+    )
     assert r.exit_code == 0, r.output
     assert "111 80%" in r.output and "new 20%" in r.output
     r = CliRunner().invoke(app, ["verify", str(VISION), "--env", "dev"])
     assert r.exit_code == 0 and "5/5 checks passed" in r.output
-    r = CliRunner().invoke(app, ["rollout", str(VISION), "--env", "dev", "--endpoint", "detector", "--image-tag", "v3", "--local"])
+    r = CliRunner().invoke(
+        app, ["rollout", str(VISION), "--env", "dev", "--endpoint", "detector", "--image-tag", "v3", "--local"]
+    )
     assert r.exit_code == 2 and "no emulator for gcp" in r.output
 
 
@@ -190,9 +236,15 @@ def test_gcs_state_bucket_is_created_once_versioned_and_private(dev):
             return storage.Bucket(client=None, name=name)
 
         def create_bucket(self, bucket, location):
-            self.created.append((bucket.name, location, bucket.versioning_enabled,
-                                 bucket.iam_configuration.uniform_bucket_level_access_enabled,
-                                 bucket.iam_configuration.public_access_prevention))
+            self.created.append(
+                (
+                    bucket.name,
+                    location,
+                    bucket.versioning_enabled,
+                    bucket.iam_configuration.uniform_bucket_level_access_enabled,
+                    bucket.iam_configuration.public_access_prevention,
+                )
+            )
             self.existing.add(bucket.name)
 
     fake, said = FakeStorage(), []
@@ -208,8 +260,14 @@ def test_missing_google_credentials_is_a_clear_error(tmp_path):
     import sys
 
     env = dict(os.environ, GOOGLE_APPLICATION_CREDENTIALS=str(tmp_path / "missing.json"), NO_COLOR="1")
-    p = subprocess.run([sys.executable, "-m", "mlops_blueprint.scripts.cli", "verify", str(VISION), "--env", "dev"], capture_output=True,
-                       text=True, cwd=ROOT, env=env, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "mlops_blueprint.scripts.cli", "verify", str(VISION), "--env", "dev"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
     assert p.returncode == 3, p.stderr
     assert "no cloud credentials" in p.stderr and "gcloud auth application-default login" in p.stderr
     assert "Traceback" not in p.stderr

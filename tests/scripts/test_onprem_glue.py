@@ -43,12 +43,20 @@ RESEARCH = ROOT / "blueprints/reference/onprem-research.yaml"
 KSERVE = ("serving.kserve.io", "v1beta1")
 KUEUE = ("kueue.x-k8s.io", "v1beta1")
 SERVING = "research-dev-serving"
-NAMESPACES = ["research-dev-data", "research-dev-training", "research-dev-registry", SERVING,
-              "research-dev-monitoring", "research-dev-personas"]
+NAMESPACES = [
+    "research-dev-data",
+    "research-dev-training",
+    "research-dev-registry",
+    SERVING,
+    "research-dev-monitoring",
+    "research-dev-personas",
+]
 HARBOR = "harbor.research.example:8443/research-dev"
 VARIANTS_IMAGE, COHORT_IMAGE = f"{HARBOR}/variant-caller:bootstrap", f"{HARBOR}/cohort-risk:bootstrap"
-GPU_RESOURCES = {"requests": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"},
-                 "limits": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"}}
+GPU_RESOURCES = {
+    "requests": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"},
+    "limits": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"},
+}
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 VISIBILITY = "networking.kserve.io/visibility"
 TARGET = Target(local=False, mirror=None)
@@ -70,8 +78,16 @@ def research_named(name: str):
 
 def api_error(status: int, reason: str, message: str) -> ApiException:
     exc = ApiException(status=status, reason=reason)
-    exc.body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message,
-                           "reason": reason.replace(" ", ""), "code": status})
+    exc.body = json.dumps(
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "message": message,
+            "reason": reason.replace(" ", ""),
+            "code": status,
+        }
+    )
     return exc
 
 
@@ -148,8 +164,9 @@ class FakeMlflow(Api):
     def create_registered_model(self, name, tags=None, description=None):
         self.record("create_registered_model", name, tags, description)
         if self.exists:
-            raise RestException({"error_code": "RESOURCE_ALREADY_EXISTS",
-                                 "message": f"Registered Model (name={name}) already exists."})
+            raise RestException(
+                {"error_code": "RESOURCE_ALREADY_EXISTS", "message": f"Registered Model (name={name}) already exists."}
+            )
 
     def search_model_versions(self, filter_string):
         self.record("search_model_versions", filter_string)
@@ -163,8 +180,9 @@ class FakeMlflow(Api):
 
 
 def version(name, number, source, image_tag):
-    return ModelVersion(name=name, version=number, creation_timestamp=0, source=source,
-                        tags=[ModelVersionTag("image_tag", image_tag)])
+    return ModelVersion(
+        name=name, version=number, creation_timestamp=0, source=source, tags=[ModelVersionTag("image_tag", image_tag)]
+    )
 
 
 class FakeKube:
@@ -198,50 +216,106 @@ def namespace(name, enforce="restricted"):
 
 
 def quota(name="compute"):
-    return k8s.V1ResourceQuota(metadata=k8s.V1ObjectMeta(name=name),
-                               spec=k8s.V1ResourceQuotaSpec(hard={"requests.cpu": "16", "pods": "50"}))
+    return k8s.V1ResourceQuota(
+        metadata=k8s.V1ObjectMeta(name=name), spec=k8s.V1ResourceQuotaSpec(hard={"requests.cpu": "16", "pods": "50"})
+    )
 
 
 def policy(name, types, egress=None, selector=None):
-    return k8s.V1NetworkPolicy(metadata=k8s.V1ObjectMeta(name=name), spec=k8s.V1NetworkPolicySpec(
-        pod_selector=k8s.V1LabelSelector(match_labels=selector), policy_types=types, egress=egress))
+    return k8s.V1NetworkPolicy(
+        metadata=k8s.V1ObjectMeta(name=name),
+        spec=k8s.V1NetworkPolicySpec(
+            pod_selector=k8s.V1LabelSelector(match_labels=selector), policy_types=types, egress=egress
+        ),
+    )
 
 
-ALLOW_DNS = policy("allow-dns", ["Egress"], egress=[k8s.V1NetworkPolicyEgressRule(
-    ports=[k8s.V1NetworkPolicyPort(port=53, protocol="UDP")])])
+ALLOW_DNS = policy(
+    "allow-dns",
+    ["Egress"],
+    egress=[k8s.V1NetworkPolicyEgressRule(ports=[k8s.V1NetworkPolicyPort(port=53, protocol="UDP")])],
+)
 
 
 def role(name, verbs=("get", "list"), resources=("pods",)):
-    return k8s.V1Role(metadata=k8s.V1ObjectMeta(name=name), rules=[
-        k8s.V1PolicyRule(api_groups=[""], verbs=list(verbs), resources=list(resources))])
+    return k8s.V1Role(
+        metadata=k8s.V1ObjectMeta(name=name),
+        rules=[k8s.V1PolicyRule(api_groups=[""], verbs=list(verbs), resources=list(resources))],
+    )
 
 
 def cluster_queue(name, resource, nominal):
-    return {"apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "ClusterQueue", "metadata": {"name": name},
-            "spec": {"namespaceSelector": {}, "resourceGroups": [{
-                "coveredResources": ["cpu", "memory", resource],
-                "flavors": [{"name": name, "resources": [{"name": "cpu", "nominalQuota": "256"},
-                                                         {"name": "memory", "nominalQuota": "2Ti"},
-                                                         {"name": resource, "nominalQuota": nominal}]}]}]}}
+    return {
+        "apiVersion": "kueue.x-k8s.io/v1beta1",
+        "kind": "ClusterQueue",
+        "metadata": {"name": name},
+        "spec": {
+            "namespaceSelector": {},
+            "resourceGroups": [
+                {
+                    "coveredResources": ["cpu", "memory", resource],
+                    "flavors": [
+                        {
+                            "name": name,
+                            "resources": [
+                                {"name": "cpu", "nominalQuota": "256"},
+                                {"name": "memory", "nominalQuota": "2Ti"},
+                                {"name": resource, "nominalQuota": nominal},
+                            ],
+                        }
+                    ],
+                }
+            ],
+        },
+    }
 
 
 def inference_service(name, min_replicas, max_replicas, *, image=None, model_image=None, ready=True, mode=None):
-    predictor = {"minReplicas": min_replicas, "maxReplicas": max_replicas,
-                 "logger": {"mode": "all", "url": f"http://capture.{SERVING}.svc.cluster.local"}}
+    predictor = {
+        "minReplicas": min_replicas,
+        "maxReplicas": max_replicas,
+        "logger": {"mode": "all", "url": f"http://capture.{SERVING}.svc.cluster.local"},
+    }
     if image:
-        predictor["containers"] = [{"name": "kserve-container", "image": image, "resources": GPU_RESOURCES,
-                                    "ports": [{"containerPort": 8080, "protocol": "TCP"}]}]
+        predictor["containers"] = [
+            {
+                "name": "kserve-container",
+                "image": image,
+                "resources": GPU_RESOURCES,
+                "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+            }
+        ]
     if model_image:
         predictor["model"] = {"modelFormat": {"name": "custom"}, "image": model_image}
-    ready_condition = {"type": "Ready", "status": "True"} if ready else {
-        "type": "Ready", "status": "False", "reason": "RevisionMissing",
-        "message": "Revision \"cohort-predictor-00002\" failed with message: Back-off pulling image"}
-    return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-            "metadata": {"name": name, "namespace": SERVING, "labels": {VISIBILITY: "cluster-local"},
-                         "annotations": {"serving.kserve.io/deploymentMode": mode} if mode else {}},
-            "spec": {"predictor": predictor},
-            "status": {"conditions": [ready_condition], "components": {"predictor": {"traffic": [
-                {"revisionName": f"{name}-predictor-00001", "percent": 100, "latestRevision": True}]}}}}
+    ready_condition = (
+        {"type": "Ready", "status": "True"}
+        if ready
+        else {
+            "type": "Ready",
+            "status": "False",
+            "reason": "RevisionMissing",
+            "message": 'Revision "cohort-predictor-00002" failed with message: Back-off pulling image',
+        }
+    )
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {
+            "name": name,
+            "namespace": SERVING,
+            "labels": {VISIBILITY: "cluster-local"},
+            "annotations": {"serving.kserve.io/deploymentMode": mode} if mode else {},
+        },
+        "spec": {"predictor": predictor},
+        "status": {
+            "conditions": [ready_condition],
+            "components": {
+                "predictor": {
+                    "traffic": [{"revisionName": f"{name}-predictor-00001", "percent": 100, "latestRevision": True}]
+                }
+            },
+        },
+    }
 
 
 def healthy() -> FakeKube:
@@ -255,8 +329,11 @@ def healthy() -> FakeKube:
     fake.roles[SERVING] = [role("invoke", ["get"], ["inferenceservices"])]
     # dev: a100 max_nodes 1 x 8 GPUs x 2 3g.40gb slices; t4 6 nodes x 4 GPUs x 4 time-slices
     fake.cluster_objects[("clusterqueues", "research-dev-a100")] = cluster_queue(
-        "research-dev-a100", "nvidia.com/mig-3g.40gb", 16)
-    fake.cluster_objects[("clusterqueues", "research-dev-t4")] = cluster_queue("research-dev-t4", "nvidia.com/gpu", "96")
+        "research-dev-a100", "nvidia.com/mig-3g.40gb", 16
+    )
+    fake.cluster_objects[("clusterqueues", "research-dev-t4")] = cluster_queue(
+        "research-dev-t4", "nvidia.com/gpu", "96"
+    )
     fake.objects[(SERVING, "inferenceservices", "variants")] = inference_service("variants", 1, 3, image=VARIANTS_IMAGE)
     fake.objects[(SERVING, "inferenceservices", "cohort")] = inference_service("cohort", 1, 6, model_image=COHORT_IMAGE)
     return fake
@@ -268,8 +345,9 @@ def healthy() -> FakeKube:
 def test_the_reference_targets_an_onprem_cluster(dev):
     t = dev.blueprint.target
     assert (t.cloud, t.kube_context, t.kubernetes_version) == ("onprem", "research-dev", "1.33")
-    assert glue.platform_namespaces(dev) == dict(zip(
-        ["data", "training", "registry", "serving", "monitoring", "personas"], NAMESPACES, strict=True))
+    assert glue.platform_namespaces(dev) == dict(
+        zip(["data", "training", "registry", "serving", "monitoring", "personas"], NAMESPACES, strict=True)
+    )
 
 
 def test_gpu_quota_follows_the_pool_sharing(dev):
@@ -278,14 +356,25 @@ def test_gpu_quota_follows_the_pool_sharing(dev):
     assert gpu_quota(pools["t4"]) == ("nvidia.com/gpu", 96)  # 6 nodes x 4 GPUs x 4 time-slices
     prod = load(RESEARCH).envs["prod"].blueprint.components.training.pools
     assert gpu_quota(prod["a100"]) == ("nvidia.com/mig-3g.40gb", 64)
-    assert [mig_slices(p) for p in ("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb")] == [7, 4, 3, 2, 1, 1]
+    assert [mig_slices(p) for p in ("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb")] == [
+        7,
+        4,
+        3,
+        2,
+        1,
+        1,
+    ]
 
 
-@pytest.mark.parametrize("image, new", [
-    (f"{HARBOR}/variant-caller:bootstrap", f"{HARBOR}/variant-caller:v2.0"),
-    (f"{HARBOR}/variant-caller", f"{HARBOR}/variant-caller:v2.0"),
-    ("registry.local/m:v1@sha256:" + "a" * 64, "registry.local/m:v2.0"),
-    ("m", "m:v2.0")])
+@pytest.mark.parametrize(
+    "image, new",
+    [
+        (f"{HARBOR}/variant-caller:bootstrap", f"{HARBOR}/variant-caller:v2.0"),
+        (f"{HARBOR}/variant-caller", f"{HARBOR}/variant-caller:v2.0"),
+        ("registry.local/m:v1@sha256:" + "a" * 64, "registry.local/m:v2.0"),
+        ("m", "m:v2.0"),
+    ],
+)
 def test_retag_keeps_the_repository_and_a_registry_port(image, new):
     assert retag(image, "v2.0") == new
 
@@ -299,16 +388,47 @@ def test_canary_registers_the_version_then_patches_image_and_canary_percent(dev)
     get = ("custom.get_namespaced_custom_object", (*KSERVE, SERVING, "inferenceservices", "variants"))
     assert fake.calls == [
         get,
-        ("mlflow.create_registered_model", ("research-dev-variant-caller",
-                                            {"mlops.io/blueprint": "research", "mlops.io/environment": "dev"},
-                                            "variant-caller (research, environment dev)")),
+        (
+            "mlflow.create_registered_model",
+            (
+                "research-dev-variant-caller",
+                {"mlops.io/blueprint": "research", "mlops.io/environment": "dev"},
+                "variant-caller (research, environment dev)",
+            ),
+        ),
         ("mlflow.search_model_versions", ("name='research-dev-variant-caller'",)),
-        ("mlflow.create_model_version", ("research-dev-variant-caller",
-                                         "s3://research-dev-model-artifacts/variant-caller/v2.0/", {"image_tag": "v2.0"})),
-        ("custom.patch_namespaced_custom_object", (*KSERVE, SERVING, "inferenceservices", "variants", {"spec": {"predictor": {
-            "containers": [{"name": "kserve-container", "image": f"{HARBOR}/variant-caller:v2.0",
-                            "resources": GPU_RESOURCES, "ports": [{"containerPort": 8080, "protocol": "TCP"}]}],
-            "canaryTrafficPercent": 10}}})),
+        (
+            "mlflow.create_model_version",
+            (
+                "research-dev-variant-caller",
+                "s3://research-dev-model-artifacts/variant-caller/v2.0/",
+                {"image_tag": "v2.0"},
+            ),
+        ),
+        (
+            "custom.patch_namespaced_custom_object",
+            (
+                *KSERVE,
+                SERVING,
+                "inferenceservices",
+                "variants",
+                {
+                    "spec": {
+                        "predictor": {
+                            "containers": [
+                                {
+                                    "name": "kserve-container",
+                                    "image": f"{HARBOR}/variant-caller:v2.0",
+                                    "resources": GPU_RESOURCES,
+                                    "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                                }
+                            ],
+                            "canaryTrafficPercent": 10,
+                        }
+                    }
+                },
+            ),
+        ),
     ]
     assert result.endpoint == f"{SERVING}/variants" and result.version == "models:/research-dev-variant-caller/1"
     assert result.traffic == {"primary": 90, "canary": 10}
@@ -317,44 +437,82 @@ def test_canary_registers_the_version_then_patches_image_and_canary_percent(dev)
         "registered research-dev-variant-caller version 1 (image tag v2.0, source "
         "s3://research-dev-model-artifacts/variant-caller/v2.0/)",
         f"patched InferenceService {SERVING}/variants: image {HARBOR}/variant-caller:v2.0, canaryTrafficPercent 10 "
-        "(the last rolled-out revision keeps 90%)"]
+        "(the last rolled-out revision keeps 90%)",
+    ]
 
 
 def test_promote_removes_the_canary_percent_so_the_new_revision_takes_everything(dev):
     fake = healthy()
     fake.objects[(SERVING, "inferenceservices", "variants")]["spec"]["predictor"]["canaryTrafficPercent"] = 10
     fake.mlflow.exists = True
-    fake.mlflow.versions = {"research-dev-variant-caller": [
-        version("research-dev-variant-caller", "1", "s3://research-dev-model-artifacts/variant-caller/v2.0/", "v2.0")]}
+    fake.mlflow.versions = {
+        "research-dev-variant-caller": [
+            version(
+                "research-dev-variant-caller", "1", "s3://research-dev-model-artifacts/variant-caller/v2.0/", "v2.0"
+            )
+        ]
+    }
     result = rollout_with(dev, "variants", "v3.0", 100, fake.mlflow, fake.custom)
-    assert fake.names() == ["custom.get_namespaced_custom_object", "mlflow.create_registered_model",
-                            "mlflow.search_model_versions", "mlflow.create_model_version",
-                            "custom.patch_namespaced_custom_object"]
-    assert fake.calls[-1][1][-1] == {"spec": {"predictor": {
-        "containers": [{"name": "kserve-container", "image": f"{HARBOR}/variant-caller:v3.0", "resources": GPU_RESOURCES,
-                        "ports": [{"containerPort": 8080, "protocol": "TCP"}]}],
-        "canaryTrafficPercent": None}}}
+    assert fake.names() == [
+        "custom.get_namespaced_custom_object",
+        "mlflow.create_registered_model",
+        "mlflow.search_model_versions",
+        "mlflow.create_model_version",
+        "custom.patch_namespaced_custom_object",
+    ]
+    assert fake.calls[-1][1][-1] == {
+        "spec": {
+            "predictor": {
+                "containers": [
+                    {
+                        "name": "kserve-container",
+                        "image": f"{HARBOR}/variant-caller:v3.0",
+                        "resources": GPU_RESOURCES,
+                        "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                    }
+                ],
+                "canaryTrafficPercent": None,
+            }
+        }
+    }
     assert result.traffic == {"primary": 100} and result.version == "models:/research-dev-variant-caller/2"
     assert result.steps[0].startswith("registered research-dev-variant-caller version 2")  # the model existed
-    assert result.steps[-1] == (f"patched InferenceService {SERVING}/variants: image {HARBOR}/variant-caller:v3.0, "
-                                "promoted (canaryTrafficPercent removed: the new revision takes all traffic)")
+    assert result.steps[-1] == (
+        f"patched InferenceService {SERVING}/variants: image {HARBOR}/variant-caller:v3.0, "
+        "promoted (canaryTrafficPercent removed: the new revision takes all traffic)"
+    )
 
 
 def test_a_model_predictor_gets_its_image_retagged_and_a_given_artifact_is_the_source(dev):
     fake = healthy()
     result = rollout_with(dev, "cohort", "r7", 25, fake.mlflow, fake.custom, artifact="s3://elsewhere/cohort/r7/")
-    assert fake.calls[3] == ("mlflow.create_model_version", ("research-dev-cohort-risk", "s3://elsewhere/cohort/r7/",
-                                                             {"image_tag": "r7"}))
-    assert fake.calls[4] == ("custom.patch_namespaced_custom_object", (*KSERVE, SERVING, "inferenceservices", "cohort", {
-        "spec": {"predictor": {"model": {"image": f"{HARBOR}/cohort-risk:r7"}, "canaryTrafficPercent": 25}}}))
+    assert fake.calls[3] == (
+        "mlflow.create_model_version",
+        ("research-dev-cohort-risk", "s3://elsewhere/cohort/r7/", {"image_tag": "r7"}),
+    )
+    assert fake.calls[4] == (
+        "custom.patch_namespaced_custom_object",
+        (
+            *KSERVE,
+            SERVING,
+            "inferenceservices",
+            "cohort",
+            {"spec": {"predictor": {"model": {"image": f"{HARBOR}/cohort-risk:r7"}, "canaryTrafficPercent": 25}}},
+        ),
+    )
     assert result.traffic == {"primary": 75, "canary": 25}
 
 
 def test_rolling_out_the_same_tag_again_reuses_its_version_and_changes_the_share_only(dev):
     fake = healthy()
     fake.mlflow.exists = True
-    fake.mlflow.versions = {"research-dev-variant-caller": [
-        version("research-dev-variant-caller", "4", "s3://research-dev-model-artifacts/variant-caller/v2.0/", "v2.0")]}
+    fake.mlflow.versions = {
+        "research-dev-variant-caller": [
+            version(
+                "research-dev-variant-caller", "4", "s3://research-dev-model-artifacts/variant-caller/v2.0/", "v2.0"
+            )
+        ]
+    }
     result = rollout_with(dev, "variants", "v2.0", 50, fake.mlflow, fake.custom)
     assert "mlflow.create_model_version" not in fake.names()
     assert result.version == "models:/research-dev-variant-caller/4" and result.traffic == {"primary": 50, "canary": 50}
@@ -382,7 +540,8 @@ def test_rollout_refuses_a_missing_inference_service_and_changes_nothing(dev):
 def test_rollout_refuses_a_canary_in_raw_deployment_mode_but_promotes(dev):
     fake = healthy()
     fake.objects[(SERVING, "inferenceservices", "variants")] = inference_service(
-        "variants", 1, 3, image=VARIANTS_IMAGE, mode="RawDeployment")
+        "variants", 1, 3, image=VARIANTS_IMAGE, mode="RawDeployment"
+    )
     with pytest.raises(RolloutError, match="RawDeployment mode, which has no canary: roll out with --traffic 100"):
         rollout_with(dev, "variants", "v1", 10, fake.mlflow, fake.custom)
     assert fake.names() == ["custom.get_namespaced_custom_object"]
@@ -402,17 +561,27 @@ def test_rollout_refuses_a_predictor_without_an_image(dev):
 
 def test_verify_reads_back_namespaces_queues_services_and_models(dev):
     fake = healthy()
-    fake.mlflow.versions = {"research-dev-variant-caller": [
-        version("research-dev-variant-caller", "2", "s3://x/2/", "v2.0"),
-        version("research-dev-variant-caller", "1", "s3://x/1/", "v1.0")]}
+    fake.mlflow.versions = {
+        "research-dev-variant-caller": [
+            version("research-dev-variant-caller", "2", "s3://x/2/", "v2.0"),
+            version("research-dev-variant-caller", "1", "s3://x/1/", "v1.0"),
+        ]
+    }
     checks = fake.verify(dev)
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
     assert [(c.component, c.subject) for c in checks] == [
-        *[("baseline", ns) for ns in NAMESPACES], ("training", "a100"), ("training", "t4"),
-        ("serving", "variants"), ("serving", "cohort"), ("registry", "variant-caller"), ("registry", "cohort-risk")]
+        *[("baseline", ns) for ns in NAMESPACES],
+        ("training", "a100"),
+        ("training", "t4"),
+        ("serving", "variants"),
+        ("serving", "cohort"),
+        ("registry", "variant-caller"),
+        ("registry", "cohort-risk"),
+    ]
     detail = {c.subject: c.detail for c in checks}
-    assert detail["research-dev-data"] == ("Pod Security restricted; quota compute; default-deny ingress and egress; "
-                                           "0 Role(s), no wildcards")
+    assert detail["research-dev-data"] == (
+        "Pod Security restricted; quota compute; default-deny ingress and egress; 0 Role(s), no wildcards"
+    )
     assert detail["research-dev-training"].endswith("1 Role(s), no wildcards")
     assert detail["a100"] == "ClusterQueue research-dev-a100: nvidia.com/mig-3g.40gb 16 (research-dev-a100)"
     assert detail["t4"] == "ClusterQueue research-dev-t4: nvidia.com/gpu 96 (research-dev-t4)"
@@ -420,9 +589,15 @@ def test_verify_reads_back_namespaces_queues_services_and_models(dev):
     assert detail["cohort"] == "cohort: Ready, replicas 1-6, cluster-local; cohort-predictor-00001 100%"
     assert detail["variant-caller"] == "research-dev-variant-caller: 2 version(s): 1 (v1.0), 2 (v2.0)"
     assert detail["cohort-risk"] == "research-dev-cohort-risk: no version yet (rollout registers the first)"
-    per_namespace = [[("core.read_namespace", (ns,)), ("core.list_namespaced_resource_quota", (ns,)),
-                      ("networking.list_namespaced_network_policy", (ns,)), ("rbac.list_namespaced_role", (ns,))]
-                     for ns in NAMESPACES]
+    per_namespace = [
+        [
+            ("core.read_namespace", (ns,)),
+            ("core.list_namespaced_resource_quota", (ns,)),
+            ("networking.list_namespaced_network_policy", (ns,)),
+            ("rbac.list_namespaced_role", (ns,)),
+        ]
+        for ns in NAMESPACES
+    ]
     assert fake.calls == [
         *[call for calls in per_namespace for call in calls],
         ("custom.get_cluster_custom_object", (*KUEUE, "clusterqueues", "research-dev-a100")),
@@ -430,7 +605,8 @@ def test_verify_reads_back_namespaces_queues_services_and_models(dev):
         ("custom.get_namespaced_custom_object", (*KSERVE, SERVING, "inferenceservices", "variants")),
         ("custom.get_namespaced_custom_object", (*KSERVE, SERVING, "inferenceservices", "cohort")),
         ("mlflow.search_model_versions", ("name='research-dev-variant-caller'",)),
-        ("mlflow.search_model_versions", ("name='research-dev-cohort-risk'",))]
+        ("mlflow.search_model_versions", ("name='research-dev-cohort-risk'",)),
+    ]
 
 
 def test_verify_fails_missing_quota_wildcard_role_wrong_queue_quota_and_unready_service(dev):
@@ -439,9 +615,12 @@ def test_verify_fails_missing_quota_wildcard_role_wrong_queue_quota_and_unready_
     fake.roles["research-dev-training"].append(role("too-much", ["*"], ["jobs"]))
     fake.roles["research-dev-data"] = [role("everything", ["get"], ["*"])]
     fake.cluster_objects[("clusterqueues", "research-dev-t4")] = cluster_queue("research-dev-t4", "nvidia.com/gpu", 24)
-    fake.cluster_objects[("clusterqueues", "research-dev-a100")] = cluster_queue("research-dev-a100", "nvidia.com/gpu", 8)
+    fake.cluster_objects[("clusterqueues", "research-dev-a100")] = cluster_queue(
+        "research-dev-a100", "nvidia.com/gpu", 8
+    )
     fake.objects[(SERVING, "inferenceservices", "cohort")] = inference_service(
-        "cohort", 2, 6, model_image=COHORT_IMAGE, ready=False)
+        "cohort", 2, 6, model_image=COHORT_IMAGE, ready=False
+    )
     failed = {c.subject: c.detail for c in fake.verify(dev) if not c.ok}
     assert failed == {
         SERVING: "no ResourceQuota",
@@ -449,8 +628,9 @@ def test_verify_fails_missing_quota_wildcard_role_wrong_queue_quota_and_unready_
         "research-dev-data": "Role(s) with '*' verbs or resources: everything",
         "t4": "ClusterQueue research-dev-t4: nvidia.com/gpu quota 24, want 96",
         "a100": "ClusterQueue research-dev-a100 has no quota for nvidia.com/mig-3g.40gb (want 16)",
-        "cohort": "cohort: not Ready (RevisionMissing: Revision \"cohort-predictor-00002\" failed with message: "
-                  "Back-off pulling image); minReplicas 2, want 1"}
+        "cohort": 'cohort: not Ready (RevisionMissing: Revision "cohort-predictor-00002" failed with message: '
+        "Back-off pulling image); minReplicas 2, want 1",
+    }
 
 
 def test_verify_fails_pod_security_network_policy_exposure_logging_and_a_missing_namespace(dev):
@@ -458,8 +638,11 @@ def test_verify_fails_pod_security_network_policy_exposure_logging_and_a_missing
     fake.namespaces["research-dev-data"] = namespace("research-dev-data", enforce="baseline")
     fake.namespaces["research-dev-registry"] = namespace("research-dev-registry", enforce=None)
     # An egress-only deny, and a "deny" that selects only some pods, cover no ingress.
-    fake.policies["research-dev-monitoring"] = [policy("deny-egress", ["Egress"]),
-                                                policy("deny-some", ["Ingress"], selector={"app": "x"}), ALLOW_DNS]
+    fake.policies["research-dev-monitoring"] = [
+        policy("deny-egress", ["Egress"]),
+        policy("deny-some", ["Ingress"], selector={"app": "x"}),
+        ALLOW_DNS,
+    ]
     fake.policies["research-dev-training"] = [ALLOW_DNS]
     del fake.namespaces["research-dev-personas"]
     isvc = fake.objects[(SERVING, "inferenceservices", "variants")]
@@ -473,23 +656,39 @@ def test_verify_fails_pod_security_network_policy_exposure_logging_and_a_missing
         "research-dev-training": "no default-deny NetworkPolicy for egress and ingress",
         "research-dev-personas": "namespace research-dev-personas does not exist (deploy the environment first)",
         "variants": f"variants: {VISIBILITY} unset (reachable from outside the cluster), want cluster-local; "
-                    "request logging off, want all"}
+        "request logging off, want all",
+    }
 
 
 def test_verify_turns_api_and_mlflow_errors_into_failed_checks(dev):
     fake = healthy()
-    fake.forbidden[SERVING] = api_error(403, "Forbidden", 'namespaces "research-dev-serving" is forbidden: User '
-                                        '"ci" cannot get resource "namespaces" in API group "" at the cluster scope')
+    fake.forbidden[SERVING] = api_error(
+        403,
+        "Forbidden",
+        'namespaces "research-dev-serving" is forbidden: User '
+        '"ci" cannot get resource "namespaces" in API group "" at the cluster scope',
+    )
     del fake.cluster_objects[("clusterqueues", "research-dev-t4")]
-    fake.mlflow.error = MlflowException("API request to http://127.0.0.1:5000/api/2.0/mlflow/model-versions/search "
-                                        "failed with exception ConnectionError\nretries exhausted")
+    fake.mlflow.error = MlflowException(
+        "API request to http://127.0.0.1:5000/api/2.0/mlflow/model-versions/search "
+        "failed with exception ConnectionError\nretries exhausted"
+    )
     checks = {c.subject: c for c in fake.verify(dev)}
-    assert checks[SERVING] == Check("baseline", SERVING, False, 'ApiException: 403 Forbidden: namespaces '
-                                    '"research-dev-serving" is forbidden: User "ci" cannot get resource "namespaces" '
-                                    'in API group "" at the cluster scope')
-    assert checks["t4"].detail == 'ApiException: 404 Not Found: clusterqueues.kueue.x-k8s.io "research-dev-t4" not found'
-    assert checks["variant-caller"].detail == ("MlflowException: API request to http://127.0.0.1:5000/api/2.0/mlflow/"
-                                               "model-versions/search failed with exception ConnectionError")
+    assert checks[SERVING] == Check(
+        "baseline",
+        SERVING,
+        False,
+        "ApiException: 403 Forbidden: namespaces "
+        '"research-dev-serving" is forbidden: User "ci" cannot get resource "namespaces" '
+        'in API group "" at the cluster scope',
+    )
+    assert (
+        checks["t4"].detail == 'ApiException: 404 Not Found: clusterqueues.kueue.x-k8s.io "research-dev-t4" not found'
+    )
+    assert checks["variant-caller"].detail == (
+        "MlflowException: API request to http://127.0.0.1:5000/api/2.0/mlflow/"
+        "model-versions/search failed with exception ConnectionError"
+    )
     assert [s for s, c in checks.items() if not c.ok] == [SERVING, "t4", "variant-caller", "cohort-risk"]
 
 
@@ -505,9 +704,13 @@ def test_state_bootstrap_creates_the_namespace_once(dev):
     body = fake.calls[1][1][0]
     assert body["metadata"]["name"] == "research-dev-tfstate"
     assert body["metadata"]["labels"] == {
-        "app.kubernetes.io/managed-by": "mlops-blueprint", "mlops.io/blueprint": "research", "mlops.io/environment": "dev",
-        "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/audit": "restricted",
-        "pod-security.kubernetes.io/warn": "restricted"}
+        "app.kubernetes.io/managed-by": "mlops-blueprint",
+        "mlops.io/blueprint": "research",
+        "mlops.io/environment": "dev",
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+    }
 
 
 def test_state_bootstrap_tolerates_a_concurrent_create_and_raises_other_errors(dev):
@@ -547,11 +750,23 @@ def test_a_missing_kubeconfig_is_a_credential_error(dev, monkeypatch, tmp_path):
 
 
 def kubeconfig(path, context):
-    path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": context,
-        "clusters": [{"name": "research", "cluster": {"server": "https://10.20.0.1:6443", "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "ci", "user": {"token": "not-a-secret"}}],
-        "contexts": [{"name": context, "context": {"cluster": "research", "user": "ci"}}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": context,
+                "clusters": [
+                    {
+                        "name": "research",
+                        "cluster": {"server": "https://10.20.0.1:6443", "insecure-skip-tls-verify": True},
+                    }
+                ],
+                "users": [{"name": "ci", "user": {"token": "not-a-secret"}}],
+                "contexts": [{"name": context, "context": {"cluster": "research", "user": "ci"}}],
+            }
+        )
+    )
     return path
 
 
@@ -582,11 +797,14 @@ def test_cli_rollout_and_verify_on_onprem_use_the_glue(dev, monkeypatch, tmp_pat
     from mlops_blueprint.scripts.cli import app
 
     fake = healthy()
-    monkeypatch.setattr(glue, "kube_clients", lambda env: glue.KubeClients(fake.core, fake.custom, fake.rbac,
-                                                                           fake.networking))
+    monkeypatch.setattr(
+        glue, "kube_clients", lambda env: glue.KubeClients(fake.core, fake.custom, fake.rbac, fake.networking)
+    )
     monkeypatch.setattr(glue, "mlflow_client", lambda env: fake.mlflow)
-    r = CliRunner().invoke(app, ["rollout", str(RESEARCH), "--env", "dev", "--endpoint", "variants",
-                                 "--image-tag", "v3.1", "--traffic", "20"])
+    r = CliRunner().invoke(
+        app,
+        ["rollout", str(RESEARCH), "--env", "dev", "--endpoint", "variants", "--image-tag", "v3.1", "--traffic", "20"],
+    )
     assert r.exit_code == 0, r.output
     assert "primary 80%" in r.output and "canary 20%" in r.output, r.output
     r = CliRunner().invoke(app, ["verify", str(RESEARCH), "--env", "dev"])
@@ -616,7 +834,8 @@ def test_rollouts_register_the_model_and_one_version_per_tag_in_mlflow(dev, trac
     ml, fake = MlflowClient(tracking_uri=tracking, registry_uri=tracking), healthy()
     before = {c.subject: c for c in fake.verify(dev, ml) if c.component == "registry"}
     assert before["variant-caller"].ok and before["variant-caller"].detail == (
-        "research-dev-variant-caller: no version yet (rollout registers the first)")
+        "research-dev-variant-caller: no version yet (rollout registers the first)"
+    )
 
     first = rollout_with(dev, "variants", "v1.0", 10, ml, fake.custom)
     model = ml.get_registered_model("research-dev-variant-caller")
@@ -624,7 +843,11 @@ def test_rollouts_register_the_model_and_one_version_per_tag_in_mlflow(dev, trac
     assert model.description == "variant-caller (research, environment dev)"
     [v1] = ml.search_model_versions("name='research-dev-variant-caller'")
     assert (v1.version, v1.source, v1.tags, v1.status) == (
-        "1", "s3://research-dev-model-artifacts/variant-caller/v1.0/", {"image_tag": "v1.0"}, "READY")
+        "1",
+        "s3://research-dev-model-artifacts/variant-caller/v1.0/",
+        {"image_tag": "v1.0"},
+        "READY",
+    )
     assert first.version == "models:/research-dev-variant-caller/1"
     assert first.steps[0] == "created registered model research-dev-variant-caller in MLflow"
     assert fake.calls[-1][1][-1]["spec"]["predictor"]["canaryTrafficPercent"] == 10
@@ -642,7 +865,8 @@ def test_rollouts_register_the_model_and_one_version_per_tag_in_mlflow(dev, trac
 
     after = {c.subject: c for c in fake.verify(dev, ml) if c.component == "registry"}
     assert after["variant-caller"].ok and after["variant-caller"].detail == (
-        "research-dev-variant-caller: 2 version(s): 1 (v1.0), 2 (v1.1)")
+        "research-dev-variant-caller: 2 version(s): 1 (v1.0), 2 (v1.1)"
+    )
     assert after["cohort-risk"].detail == "research-dev-cohort-risk: no version yet (rollout registers the first)"
 
 
@@ -650,11 +874,14 @@ def test_an_artifact_given_to_rollout_is_the_version_source_in_mlflow(tracking):
     env = research_named("genomics")
     ml, fake = MlflowClient(tracking_uri=tracking, registry_uri=tracking), healthy()
     fake.objects[("genomics-dev-serving", "inferenceservices", "cohort")] = inference_service(
-        "cohort", 1, 6, model_image=COHORT_IMAGE)
+        "cohort", 1, 6, model_image=COHORT_IMAGE
+    )
     result = rollout_with(env, "cohort", "r7", 100, ml, fake.custom, artifact="s3://shared-models/cohort-risk/r7/")
     assert result.version == "models:/genomics-dev-cohort-risk/1"
     [v] = ml.search_model_versions("name='genomics-dev-cohort-risk'")
     assert (v.source, v.tags) == ("s3://shared-models/cohort-risk/r7/", {"image_tag": "r7"})
     registry = {c.subject: c.detail for c in fake.verify(env, ml) if c.component == "registry"}
-    assert registry == {"variant-caller": "genomics-dev-variant-caller: no version yet (rollout registers the first)",
-                        "cohort-risk": "genomics-dev-cohort-risk: 1 version(s): 1 (r7)"}
+    assert registry == {
+        "variant-caller": "genomics-dev-variant-caller: no version yet (rollout registers the first)",
+        "cohort-risk": "genomics-dev-cohort-risk: 1 version(s): 1 (r7)",
+    }

@@ -118,11 +118,20 @@ class FakeArm:
 
 
 STATE_ACCOUNT_BODY = {
-    "location": "westeurope", "kind": "StorageV2", "sku": {"name": "Standard_ZRS"},
+    "location": "westeurope",
+    "kind": "StorageV2",
+    "sku": {"name": "Standard_ZRS"},
     "tags": {"managed-by": "mlops-blueprint", "blueprint": "churn", "environment": "dev"},
-    "properties": {"supportsHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
-                   "allowSharedKeyAccess": False, "defaultToOAuthAuthentication": True,
-                   "allowCrossTenantReplication": False, "publicNetworkAccess": "Enabled"}}
+    "properties": {
+        "supportsHttpsTrafficOnly": True,
+        "minimumTlsVersion": "TLS1_2",
+        "allowBlobPublicAccess": False,
+        "allowSharedKeyAccess": False,
+        "defaultToOAuthAuthentication": True,
+        "allowCrossTenantReplication": False,
+        "publicNetworkAccess": "Enabled",
+    },
+}
 
 
 def test_azure_state_bootstrap_creates_group_account_and_container_once(churn, azurite):
@@ -137,13 +146,26 @@ def test_azure_state_bootstrap_creates_group_account_and_container_once(churn, a
     assert arm.writes() == [
         ("create_or_update", group, {"location": "westeurope", "tags": STATE_ACCOUNT_BODY["tags"]}),
         ("begin_create", group, account, STATE_ACCOUNT_BODY),
-        ("set_service_properties", group, account, {"properties": {
-            "isVersioningEnabled": True, "deleteRetentionPolicy": {"enabled": True, "days": 30},
-            "containerDeleteRetentionPolicy": {"enabled": True, "days": 30}}})]
+        (
+            "set_service_properties",
+            group,
+            account,
+            {
+                "properties": {
+                    "isVersioningEnabled": True,
+                    "deleteRetentionPolicy": {"enabled": True, "days": 30},
+                    "containerDeleteRetentionPolicy": {"enabled": True, "days": 30},
+                }
+            },
+        ),
+    ]
     assert ("check_name_availability", {"name": account, "type": "Microsoft.Storage/storageAccounts"}) in arm.calls
-    assert said == [f"creating state resource group {group}", f"creating state storage account {account}",
-                    f"enabling blob versioning and 30-day soft delete on {account}",
-                    f"creating state container tfstate in {account}"]
+    assert said == [
+        f"creating state resource group {group}",
+        f"creating state storage account {account}",
+        f"enabling blob versioning and 30-day soft delete on {account}",
+        f"creating state container tfstate in {account}",
+    ]
     # What Azurite holds: one container, with its metadata (names are C# identifiers: no hyphen), created once.
     containers = [c for c in blobs.list_containers(include_metadata=True)]
     assert [(c.name, c.metadata) for c in containers] == [("tfstate", {"managed_by": "mlops-blueprint"})]
@@ -158,7 +180,8 @@ def test_azure_state_bootstrap_repairs_an_account_left_without_versioning(churn,
     arm.groups.add("rg-churn-dev-tfstate")
     arm.accounts.add(("rg-churn-dev-tfstate", "churndevtf"))
     arm.blob_properties[("rg-churn-dev-tfstate", "churndevtf")] = sm.BlobServiceProperties(
-        is_versioning_enabled=True, delete_retention_policy=sm.DeleteRetentionPolicy(enabled=True, days=7))
+        is_versioning_enabled=True, delete_retention_policy=sm.DeleteRetentionPolicy(enabled=True, days=7)
+    )
     said: list[str] = []
     bootstrap_azure(churn, arm, arm, blobs, said.append)
     assert [c[0] for c in arm.writes()] == ["set_service_properties"]
@@ -176,7 +199,9 @@ def test_azure_state_bootstrap_stops_on_a_taken_account_name_and_a_missing_data_
             return self
 
         def exists(self):
-            exc = HttpResponseError(message="This request is not authorized to perform this operation using this permission.")
+            exc = HttpResponseError(
+                message="This request is not authorized to perform this operation using this permission."
+            )
             exc.status_code, exc.reason = 403, "AuthorizationPermissionMismatch"
             raise exc
 
@@ -213,8 +238,11 @@ def state_bucket(gcs, vision):
 def test_gcs_state_bootstrap_reads_back_versioned_uniform_and_private(state_bucket):
     client, name = state_bucket
     bucket = client.get_bucket(name)
-    assert (bucket.versioning_enabled, bucket.iam_configuration.uniform_bucket_level_access_enabled,
-            bucket.iam_configuration.public_access_prevention) == (True, True, "enforced")
+    assert (
+        bucket.versioning_enabled,
+        bucket.iam_configuration.uniform_bucket_level_access_enabled,
+        bucket.iam_configuration.public_access_prevention,
+    ) == (True, True, "enforced")
     assert [b.name for b in client.list_buckets()] == [name]
 
 
@@ -247,20 +275,35 @@ def terraform(cwd: Path, *args: str, wait: bool = True):
 def workdir(path: Path, gcs: str, bucket: str, prefix: str, resource: dict) -> Path:
     """A config with the gcs backend on the emulator and one built-in `terraform_data` (no providers)."""
     path.mkdir(parents=True, exist_ok=True)
-    (path / "main.tf.json").write_text(json.dumps({
-        "terraform": {"backend": {"gcs": {"bucket": bucket, "prefix": prefix,
-                                          "storage_custom_endpoint": f"{gcs}/storage/v1/",  # the trailing slash matters
-                                          "access_token": "emulator"}}},  # any token: keeps ADC out of it
-        "resource": {"terraform_data": {"marker": resource}},
-        "output": {"marker": {"value": "${terraform_data.marker.output}"}}}))
+    (path / "main.tf.json").write_text(
+        json.dumps(
+            {
+                "terraform": {
+                    "backend": {
+                        "gcs": {
+                            "bucket": bucket,
+                            "prefix": prefix,
+                            "storage_custom_endpoint": f"{gcs}/storage/v1/",  # the trailing slash matters
+                            "access_token": "emulator",
+                        }
+                    }
+                },  # any token: keeps ADC out of it
+                "resource": {"terraform_data": {"marker": resource}},
+                "output": {"marker": {"value": "${terraform_data.marker.output}"}},
+            }
+        )
+    )
     return path
 
 
 def test_terraform_keeps_its_state_in_the_gcs_backend(gcs, state_bucket, tmp_path):
     client, bucket = state_bucket
     tf = workdir(tmp_path / "tf", gcs, bucket, "stacks/vision-dev", {"input": "hello"})
-    for args in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false"),
-                 ("plan", "-input=false", "-detailed-exitcode")):  # plan exit 0: no changes
+    for args in (
+        ("init", "-input=false"),
+        ("apply", "-auto-approve", "-input=false"),
+        ("plan", "-input=false", "-detailed-exitcode"),
+    ):  # plan exit 0: no changes
         r = terraform(tf, *args)
         assert r.returncode == 0, f"terraform {args[0]}:\n{r.stdout}\n{r.stderr}"
     names = {b.name for b in client.list_blobs(bucket, prefix="stacks/vision-dev/")}
@@ -273,8 +316,9 @@ def test_terraform_keeps_its_state_in_the_gcs_backend(gcs, state_bucket, tmp_pat
 def test_a_concurrent_apply_fails_on_the_gcs_lock_and_waits_with_lock_timeout(gcs, state_bucket, tmp_path):
     client, bucket = state_bucket
     prefix = "stacks/locked"
-    first = workdir(tmp_path / "a", gcs, bucket, prefix,
-                    {"input": "first", "provisioner": [{"local-exec": {"command": "sleep 8"}}]})
+    first = workdir(
+        tmp_path / "a", gcs, bucket, prefix, {"input": "first", "provisioner": [{"local-exec": {"command": "sleep 8"}}]}
+    )
     second = workdir(tmp_path / "b", gcs, bucket, prefix, {"input": "second"})
     for d in (first, second):
         r = terraform(d, "init", "-input=false")
@@ -291,7 +335,9 @@ def test_a_concurrent_apply_fails_on_the_gcs_lock_and_waits_with_lock_timeout(gc
         refused = terraform(second, "apply", "-auto-approve", "-input=false")
         assert holder.poll() is None, "the first apply must still hold the lock for this check to mean anything"
         assert refused.returncode == 1
-        assert "Error acquiring the state lock" in refused.stderr and "conditionNotMet" in refused.stderr, refused.stderr
+        assert "Error acquiring the state lock" in refused.stderr and "conditionNotMet" in refused.stderr, (
+            refused.stderr
+        )
 
         waited = terraform(second, "apply", "-auto-approve", "-input=false", "-lock-timeout=120s")
         assert waited.returncode == 0, waited.stdout + waited.stderr

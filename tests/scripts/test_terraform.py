@@ -33,10 +33,15 @@ def test_a_folder_that_is_not_a_mirror_is_refused(tmp_path):
 
 
 def test_plan_summary_classifies_actions():
-    plan = {"resource_changes": [
-        {"address": "a.x", "change": {"actions": ["create"]}}, {"address": "a.y", "change": {"actions": ["update"]}},
-        {"address": "a.z", "change": {"actions": ["delete", "create"]}}, {"address": "a.w", "change": {"actions": ["delete"]}},
-        {"address": "a.v", "change": {"actions": ["no-op"]}}]}
+    plan = {
+        "resource_changes": [
+            {"address": "a.x", "change": {"actions": ["create"]}},
+            {"address": "a.y", "change": {"actions": ["update"]}},
+            {"address": "a.z", "change": {"actions": ["delete", "create"]}},
+            {"address": "a.w", "change": {"actions": ["delete"]}},
+            {"address": "a.v", "change": {"actions": ["no-op"]}},
+        ]
+    }
     s = PlanSummary.from_plan_json(plan)
     assert (s.create, s.update, s.replace, s.delete) == (["a.x"], ["a.y"], ["a.z"], ["a.w"])
     assert s.counts() == "1 to create, 1 to update, 1 to replace, 1 to destroy" and not s.empty

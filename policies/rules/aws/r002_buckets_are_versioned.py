@@ -4,7 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc
 
 
-@rule(id="MLOPS_AWS_002", name='S3 buckets keep object versions', severity="medium", category="data_lake", applies_to=('aws_s3_bucket',))
+@rule(
+    id="MLOPS_AWS_002",
+    name="S3 buckets keep object versions",
+    severity="medium",
+    category="data_lake",
+    applies_to=("aws_s3_bucket",),
+)
 def check(d: Doc):
     for addr, _ in d.of("aws_s3_bucket"):
         v = d.referencing("aws_s3_bucket_versioning", addr, "bucket")

@@ -4,7 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc
 
 
-@rule(id="MLOPS_AWS_003", name='S3 buckets block every form of public access', severity="critical", category="data_lake", applies_to=('aws_s3_bucket',))
+@rule(
+    id="MLOPS_AWS_003",
+    name="S3 buckets block every form of public access",
+    severity="critical",
+    category="data_lake",
+    applies_to=("aws_s3_bucket",),
+)
 def check(d: Doc):
     keys = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
     for addr, _ in d.of("aws_s3_bucket"):

@@ -4,7 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc
 
 
-@rule(id="MLOPS_AWS_010", name='The training cluster API is reachable only from inside the network', severity="high", category="training", applies_to=('aws_eks_cluster',))
+@rule(
+    id="MLOPS_AWS_010",
+    name="The training cluster API is reachable only from inside the network",
+    severity="high",
+    category="training",
+    applies_to=("aws_eks_cluster",),
+)
 def check(d: Doc):
     for addr, b in d.of("aws_eks_cluster"):
         vpc = b.get("vpc_config", {})

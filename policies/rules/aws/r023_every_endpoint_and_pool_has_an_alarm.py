@@ -4,13 +4,20 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, as_list
 
 
-@rule(id="MLOPS_AWS_023", name='Every endpoint and GPU pool has an alarm', severity="medium", category="monitoring", applies_to=('aws_sagemaker_endpoint', 'aws_eks_node_group'))
+@rule(
+    id="MLOPS_AWS_023",
+    name="Every endpoint and GPU pool has an alarm",
+    severity="medium",
+    category="monitoring",
+    applies_to=("aws_sagemaker_endpoint", "aws_eks_node_group"),
+)
 def check(d: Doc):
     def dims(a):
         out = dict(a.get("dimensions") or {})
         for q in as_list(a.get("metric_query")):
             out.update((q.get("metric") or {}).get("dimensions") or {})
         return out
+
     alarms = [dims(b) for _, b in d.of("aws_cloudwatch_metric_alarm")]
     for addr, b in d.of("aws_sagemaker_endpoint"):
         ok = any(a.get("EndpointName") == b.get("name") for a in alarms)

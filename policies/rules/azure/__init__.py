@@ -61,5 +61,8 @@ def references(value: object) -> set[str]:
 
 def email_action_groups(d: Doc) -> set[str]:
     """Addresses of enabled action groups with at least one e-mail receiver."""
-    return {a for a, b in d.of("azurerm_monitor_action_group")
-            if b.get("enabled") is not False and any(r.get("email_address") for r in as_list(b.get("email_receiver")))}
+    return {
+        a
+        for a, b in d.of("azurerm_monitor_action_group")
+        if b.get("enabled") is not False and any(r.get("email_address") for r in as_list(b.get("email_receiver")))
+    }

@@ -4,8 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, as_list
 
 
-@rule(id="MLOPS_AZ_009", name="Key vaults authorize data access through Azure RBAC, not access policies",
-      severity="high", category="iam", applies_to=("azurerm_key_vault",))
+@rule(
+    id="MLOPS_AZ_009",
+    name="Key vaults authorize data access through Azure RBAC, not access policies",
+    severity="high",
+    category="iam",
+    applies_to=("azurerm_key_vault",),
+)
 def check(d: Doc):
     for addr, b in d.of("azurerm_key_vault"):
         rbac = b.get("rbac_authorization_enabled", b.get("enable_rbac_authorization"))

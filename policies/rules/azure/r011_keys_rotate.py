@@ -4,8 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, block
 
 
-@rule(id="MLOPS_AZ_011", name="Key Vault keys rotate automatically", severity="high", category="baseline",
-      applies_to=("azurerm_key_vault_key",))
+@rule(
+    id="MLOPS_AZ_011",
+    name="Key Vault keys rotate automatically",
+    severity="high",
+    category="baseline",
+    applies_to=("azurerm_key_vault_key",),
+)
 def check(d: Doc):
     for addr, b in d.of("azurerm_key_vault_key"):
         auto = block(b, "rotation_policy", "automatic")

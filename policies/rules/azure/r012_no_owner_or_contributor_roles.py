@@ -12,8 +12,13 @@ BROAD = {
 }
 
 
-@rule(id="MLOPS_AZ_012", name="Role assignments grant no Owner, Contributor or access-administration role",
-      severity="critical", category="iam", applies_to=("azurerm_role_assignment",))
+@rule(
+    id="MLOPS_AZ_012",
+    name="Role assignments grant no Owner, Contributor or access-administration role",
+    severity="critical",
+    category="iam",
+    applies_to=("azurerm_role_assignment",),
+)
 def check(d: Doc):
     for addr, b in d.of("azurerm_role_assignment"):
         name = b.get("role_definition_name")

@@ -32,15 +32,24 @@ def denies_internet(rules: list[dict]) -> bool:
     return bool(denies) and all(a > min(denies) for a in allows)
 
 
-@rule(id="MLOPS_AZ_014", name="Every subnet has an NSG that denies inbound traffic from the Internet", severity="high",
-      category="baseline", applies_to=("azurerm_subnet",))
+@rule(
+    id="MLOPS_AZ_014",
+    name="Every subnet has an NSG that denies inbound traffic from the Internet",
+    severity="high",
+    category="baseline",
+    applies_to=("azurerm_subnet",),
+)
 def check(d: Doc):
     nsgs = dict(d.of("azurerm_network_security_group"))
     for addr, b in d.of("azurerm_subnet"):
         if b.get("name") in NO_NSG_SUBNETS:
             continue
-        attached = {n for _, a in d.referencing("azurerm_subnet_network_security_group_association", addr, "subnet_id")
-                    for n in refs(a.get("network_security_group_id")) if n in nsgs}
+        attached = {
+            n
+            for _, a in d.referencing("azurerm_subnet_network_security_group_association", addr, "subnet_id")
+            for n in refs(a.get("network_security_group_id"))
+            if n in nsgs
+        }
         ok = any(denies_internet(nsg_rules(d, n, nsgs[n])) for n in attached)
         why = "no NSG is associated" if not attached else "its NSG has no Deny-all from Internet ahead of every Allow"
         yield addr, ok, "" if ok else why

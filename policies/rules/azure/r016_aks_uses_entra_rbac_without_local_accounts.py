@@ -4,8 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, block
 
 
-@rule(id="MLOPS_AZ_016", name="AKS authenticates through Entra ID with Azure RBAC, local accounts off", severity="high",
-      category="training", applies_to=("azurerm_kubernetes_cluster",))
+@rule(
+    id="MLOPS_AZ_016",
+    name="AKS authenticates through Entra ID with Azure RBAC, local accounts off",
+    severity="high",
+    category="training",
+    applies_to=("azurerm_kubernetes_cluster",),
+)
 def check(d: Doc):
     for addr, b in d.of("azurerm_kubernetes_cluster"):
         problems = []

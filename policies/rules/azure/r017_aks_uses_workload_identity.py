@@ -4,8 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc
 
 
-@rule(id="MLOPS_AZ_017", name="AKS pods reach Azure through workload identity", severity="medium", category="training",
-      applies_to=("azurerm_kubernetes_cluster",))
+@rule(
+    id="MLOPS_AZ_017",
+    name="AKS pods reach Azure through workload identity",
+    severity="medium",
+    category="training",
+    applies_to=("azurerm_kubernetes_cluster",),
+)
 def check(d: Doc):
     for addr, b in d.of("azurerm_kubernetes_cluster"):
         ok = b.get("oidc_issuer_enabled") is True and b.get("workload_identity_enabled") is True

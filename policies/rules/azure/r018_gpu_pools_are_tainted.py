@@ -5,8 +5,13 @@ from mlops_blueprint.policies.rules.azure import GPU_TAINT_KEY, gpu_pools
 from mlops_blueprint.policies.tfjson import Doc, as_list
 
 
-@rule(id="MLOPS_AZ_018", name="GPU node pools are tainted so only GPU jobs land there", severity="medium",
-      category="training", applies_to=("azurerm_kubernetes_cluster_node_pool",))
+@rule(
+    id="MLOPS_AZ_018",
+    name="GPU node pools are tainted so only GPU jobs land there",
+    severity="medium",
+    category="training",
+    applies_to=("azurerm_kubernetes_cluster_node_pool",),
+)
 def check(d: Doc):
     for addr, b in gpu_pools(d):
         taints = [str(t) for t in as_list(b.get("node_taints"))]

@@ -5,8 +5,13 @@ from mlops_blueprint.policies.rules.azure import gpu_pools
 from mlops_blueprint.policies.tfjson import Doc
 
 
-@rule(id="MLOPS_AZ_019", name="GPU node pools scale to zero outside prod", severity="medium", category="training",
-      applies_to=("azurerm_kubernetes_cluster_node_pool",))
+@rule(
+    id="MLOPS_AZ_019",
+    name="GPU node pools scale to zero outside prod",
+    severity="medium",
+    category="training",
+    applies_to=("azurerm_kubernetes_cluster_node_pool",),
+)
 def check(d: Doc):
     env = d.environment()
     for addr, b in gpu_pools(d):

@@ -5,8 +5,13 @@ from mlops_blueprint.policies.rules.azure import AZAPI, ONLINE_DEPLOYMENT, azapi
 from mlops_blueprint.policies.tfjson import Doc
 
 
-@rule(id="MLOPS_AZ_028", name="Online deployments have no public outbound access", severity="high", category="serving",
-      applies_to=(AZAPI,))
+@rule(
+    id="MLOPS_AZ_028",
+    name="Online deployments have no public outbound access",
+    severity="high",
+    category="serving",
+    applies_to=(AZAPI,),
+)
 def check(d: Doc):
     for addr, b in azapi_of(d, ONLINE_DEPLOYMENT):
         egress = properties(b).get("egressPublicNetworkAccess")

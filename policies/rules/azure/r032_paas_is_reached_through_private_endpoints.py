@@ -13,8 +13,13 @@ NEEDS = {
 }
 
 
-@rule(id="MLOPS_AZ_032", name="Storage, vaults, registries, workspaces and Purview are reached through private endpoints",
-      severity="high", category="baseline", applies_to=tuple(NEEDS))
+@rule(
+    id="MLOPS_AZ_032",
+    name="Storage, vaults, registries, workspaces and Purview are reached through private endpoints",
+    severity="high",
+    category="baseline",
+    applies_to=tuple(NEEDS),
+)
 def check(d: Doc):
     linked: dict[str, set[str]] = {}
     for _, pe in d.of("azurerm_private_endpoint"):

@@ -7,8 +7,9 @@ from mlops_blueprint.blueprints import registry
 from mlops_blueprint.policies.engine import rule
 
 
-@rule(id="MLOPS_BP_002", name="The region is in the allow-list", severity="high", category="baseline",
-      layer="blueprint")
+@rule(
+    id="MLOPS_BP_002", name="The region is in the allow-list", severity="high", category="baseline", layer="blueprint"
+)
 def region_allowed(bp, env):
     allowed = bp.policies.allowed_regions or list(registry.get(bp.target.cloud).catalog.regions)
     ok = bp.target.region in allowed

@@ -3,8 +3,13 @@
 from mlops_blueprint.policies.engine import rule
 
 
-@rule(id="MLOPS_BP_003", name="Owner, cost center and data classification tags are set", severity="medium",
-      category="baseline", layer="blueprint")
+@rule(
+    id="MLOPS_BP_003",
+    name="Owner, cost center and data classification tags are set",
+    severity="medium",
+    category="baseline",
+    layer="blueprint",
+)
 def tags_present(bp, env):
     md = bp.metadata
     for f in ("owner", "cost_center", "data_classification"):

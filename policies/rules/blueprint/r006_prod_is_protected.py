@@ -3,8 +3,13 @@
 from mlops_blueprint.policies.engine import rule
 
 
-@rule(id="MLOPS_BP_006", name="Production environments protect their stateful resources", severity="critical",
-      category="baseline", layer="blueprint")
+@rule(
+    id="MLOPS_BP_006",
+    name="Production environments protect their stateful resources",
+    severity="critical",
+    category="baseline",
+    layer="blueprint",
+)
 def prod_protected(bp, env):
     if env == "prod":
         ok = bp.environments["prod"].protect_stateful

@@ -14,8 +14,13 @@ from mlops_blueprint.policies.change import allowance_for, subject_of
 from mlops_blueprint.policies.engine import rule
 
 
-@rule(id="MLOPS_CHG_001", name="No stateful resource is destroyed or replaced without an explicit allowance",
-      severity="critical", category="change", layer="change")
+@rule(
+    id="MLOPS_CHG_001",
+    name="No stateful resource is destroyed or replaced without an explicit allowance",
+    severity="critical",
+    category="change",
+    layer="change",
+)
 def data_loss_guard(plan: dict, allow: Iterable[str] = ()):
     stateful = registry.stateful_types()
     allow = list(allow)
@@ -32,5 +37,11 @@ def data_loss_guard(plan: dict, allow: Iterable[str] = ()):
         if allowance_for(rc, allow):
             yield address, True, f"{verb} of {kind} allowed explicitly"
         else:
-            yield address, False, (f"plan would {verb} {kind} {address}; data is lost. If intended, pass "
-                                   f"--allow-destroy {subject_of(rc)}")
+            yield (
+                address,
+                False,
+                (
+                    f"plan would {verb} {kind} {address}; data is lost. If intended, pass "
+                    f"--allow-destroy {subject_of(rc)}"
+                ),
+            )

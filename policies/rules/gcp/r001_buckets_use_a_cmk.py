@@ -4,8 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, block, refs
 
 
-@rule(id="MLOPS_GCP_001", name='GCS buckets are encrypted with a customer-managed KMS key', severity="high", category="data_lake",
-      applies_to=('google_storage_bucket',))
+@rule(
+    id="MLOPS_GCP_001",
+    name="GCS buckets are encrypted with a customer-managed KMS key",
+    severity="high",
+    category="data_lake",
+    applies_to=("google_storage_bucket",),
+)
 def check(d: Doc):
     keys = {k for k, _ in d.of("google_kms_crypto_key")}
     for addr, b in d.of("google_storage_bucket"):

@@ -4,8 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc
 
 
-@rule(id="MLOPS_GCP_005", name='KMS keys rotate at least every 90 days', severity="high", category="baseline",
-      applies_to=('google_kms_crypto_key',))
+@rule(
+    id="MLOPS_GCP_005",
+    name="KMS keys rotate at least every 90 days",
+    severity="high",
+    category="baseline",
+    applies_to=("google_kms_crypto_key",),
+)
 def check(d: Doc):
     for addr, b in d.of("google_kms_crypto_key"):
         period = str(b.get("rotation_period") or "")

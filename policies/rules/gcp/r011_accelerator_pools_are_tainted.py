@@ -4,8 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, as_list, block
 
 
-@rule(id="MLOPS_GCP_011", name='Accelerator node pools are tainted so only accelerator jobs land there', severity="medium", category="training",
-      applies_to=('google_container_node_pool',))
+@rule(
+    id="MLOPS_GCP_011",
+    name="Accelerator node pools are tainted so only accelerator jobs land there",
+    severity="medium",
+    category="training",
+    applies_to=("google_container_node_pool",),
+)
 def check(d: Doc):
     for addr, b in d.of("google_container_node_pool"):
         taints = {(t.get("key"), t.get("effect")) for t in as_list(block(b, "node_config").get("taint"))}

@@ -4,8 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, block
 
 
-@rule(id="MLOPS_GCP_013", name='Accelerator node pools scale to zero outside prod', severity="medium", category="training",
-      applies_to=('google_container_node_pool',))
+@rule(
+    id="MLOPS_GCP_013",
+    name="Accelerator node pools scale to zero outside prod",
+    severity="medium",
+    category="training",
+    applies_to=("google_container_node_pool",),
+)
 def check(d: Doc):
     env = d.environment()
     for addr, b in d.of("google_container_node_pool"):

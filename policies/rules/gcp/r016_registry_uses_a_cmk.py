@@ -4,8 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, refs
 
 
-@rule(id="MLOPS_GCP_016", name='Artifact Registry repositories are encrypted with a customer-managed key', severity="high", category="registry",
-      applies_to=('google_artifact_registry_repository', 'google_kms_crypto_key'))
+@rule(
+    id="MLOPS_GCP_016",
+    name="Artifact Registry repositories are encrypted with a customer-managed key",
+    severity="high",
+    category="registry",
+    applies_to=("google_artifact_registry_repository", "google_kms_crypto_key"),
+)
 def check(d: Doc):
     keys = {k for k, _ in d.of("google_kms_crypto_key")}
     for addr, b in d.of("google_artifact_registry_repository"):

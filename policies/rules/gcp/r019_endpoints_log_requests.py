@@ -4,8 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, block
 
 
-@rule(id="MLOPS_GCP_019", name='Vertex AI endpoints log requests and responses', severity="medium", category="serving",
-      applies_to=('google_vertex_ai_endpoint',))
+@rule(
+    id="MLOPS_GCP_019",
+    name="Vertex AI endpoints log requests and responses",
+    severity="medium",
+    category="serving",
+    applies_to=("google_vertex_ai_endpoint",),
+)
 def check(d: Doc):
     for addr, b in d.of("google_vertex_ai_endpoint"):
         log = block(b, "predict_request_response_logging_config")

@@ -4,8 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, as_list
 
 
-@rule(id="MLOPS_GCP_021", name='Alert policies notify a channel', severity="medium", category="monitoring",
-      applies_to=('google_monitoring_alert_policy',))
+@rule(
+    id="MLOPS_GCP_021",
+    name="Alert policies notify a channel",
+    severity="medium",
+    category="monitoring",
+    applies_to=("google_monitoring_alert_policy",),
+)
 def check(d: Doc):
     for addr, b in d.of("google_monitoring_alert_policy"):
         ok = bool(as_list(b.get("notification_channels"))) and b.get("enabled") is not False

@@ -4,8 +4,13 @@ from mlops_blueprint.policies.engine import rule
 from mlops_blueprint.policies.tfjson import Doc, block, refs
 
 
-@rule(id="MLOPS_GCP_024", name='BigQuery datasets are encrypted with a customer-managed key', severity="high", category="catalog",
-      applies_to=('google_bigquery_dataset', 'google_kms_crypto_key'))
+@rule(
+    id="MLOPS_GCP_024",
+    name="BigQuery datasets are encrypted with a customer-managed key",
+    severity="high",
+    category="catalog",
+    applies_to=("google_bigquery_dataset", "google_kms_crypto_key"),
+)
 def check(d: Doc):
     keys = {k for k, _ in d.of("google_kms_crypto_key")}
     for addr, b in d.of("google_bigquery_dataset"):
