@@ -52,6 +52,16 @@ class Metadata(Strict):
     owner: Email = Field(description="Owning team's address; becomes the `owner` tag.")
     cost_center: Annotated[str, StringConstraints(min_length=2, max_length=64)]
     data_classification: Literal["public", "internal", "confidential", "restricted"] = "confidential"
+    tier: Literal["tactical", "strategic", "transformational"] | None = Field(
+        default=None,
+        description="MLOps maturity tier the blueprint is shaped for: tactical (one team: lake, training, "
+        "registry), strategic (a shared lake and catalog, serving and monitoring, dev and prod) or "
+        "transformational (several domains, regulated data, three environments, every component). "
+        "Informational: `catalog` and `init` show it; omitted: not stated.",
+    )
+    purpose: Annotated[str, StringConstraints(min_length=10, max_length=200)] | None = Field(
+        default=None, description="One sentence on what the blueprint is for (`catalog` shows it); omitted: none."
+    )
 
 
 class Target(Strict):

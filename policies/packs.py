@@ -38,6 +38,7 @@ BASELINE = Pack(
         "MLOPS_BP_004",
         "MLOPS_BP_005",
         "MLOPS_BP_006",
+        "MLOPS_BP_007",
         # AWS resource rules
         "MLOPS_AWS_001",
         "MLOPS_AWS_002",

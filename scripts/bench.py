@@ -42,7 +42,9 @@ def median(f, n: int) -> float:
 
 def bench_validate(n: int) -> dict:
     cli = median(lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "validate", str(STARTER)]), n)
-    inproc = median(lambda: timed([PY, "-c", f"from blueprints import load; load({str(STARTER)!r})"]), n)
+    inproc = median(
+        lambda: timed([PY, "-c", f"from mlops_blueprint.blueprints import load; load({str(STARTER)!r})"]), n
+    )
     return {"validate (CLI process)": cli, "validate (import + load, no CLI)": inproc}
 
 
@@ -110,7 +112,8 @@ def bench_gate(n: int) -> dict:
             [
                 PY,
                 "-c",
-                "from blueprints import load; from mlops_blueprint.policies.gate import blueprint_layer; from policies.packs import resolve; "
+                "from mlops_blueprint.blueprints import load; from mlops_blueprint.policies.gate import blueprint_layer; "
+                "from mlops_blueprint.policies.packs import resolve; "
                 f"e = load({str(REGULATED)!r}).envs['prod']; blueprint_layer(e, resolve(['baseline'])[0])",
             ]
         ),

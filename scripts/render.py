@@ -196,10 +196,35 @@ def rendering() -> Iterator[Renderer]:
         err.print("[bold red]error[/] ", end="")
         err.print(str(exc), markup=False, soft_wrap=True)
         if exc.hint:
-            err.print(f"  hint: {exc.hint}", markup=False)
+            err.print(f"  hint: {exc.hint}", markup=False, soft_wrap=True)  # a command in it must paste whole
+        if exc.exit_code == INTERRUPTED:
+            _release_jsii()
         raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        renderer.close()
+        err.print("[bold red]interrupted[/]")
+        _release_jsii()
+        raise typer.Exit(INTERRUPTED) from None
     finally:
         renderer.close()
+
+
+INTERRUPTED = 130  # 128 + SIGINT
+
+
+def _release_jsii() -> None:
+    """A Ctrl-C reaches jsii's node helper too (it shares the terminal's process group) and ends it; jsii's
+    exit hook would then print a BrokenPipeError traceback. Stop it here, quietly."""
+    import gc
+    import sys
+
+    process = sys.modules.get("jsii._kernel.providers.process")
+    node_class = getattr(process, "_NodeProcess", None)
+    if node_class is None:
+        return
+    for node in [o for o in gc.get_objects() if isinstance(o, node_class)]:
+        with contextlib.suppress(Exception):
+            node.stop()
 
 
 def validated(path: Path, loaded: LoadedBlueprint, env: str | None) -> None:

@@ -8,12 +8,14 @@ access block and is granted through the components' typed grant methods.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Generic
 
 from constructs import Construct
 
+from mlops_blueprint.blueprints.loader import ResolvedEnv
 from mlops_blueprint.blueprints.model import PERSONAS
+from mlops_blueprint.blueprints.naming import Naming
 from mlops_blueprint.modules.contracts import Baseline, Catalog, Kit, Lake, P, Registry, Serving, Training
 
 
@@ -26,6 +28,32 @@ class Platform(Generic[P]):
     registry: Registry[P] | None = None
     serving: Serving[P] | None = None
     monitoring: Any = None
+
+
+@dataclass
+class KitBase:
+    """What every cloud's Kit shares: the environment, its names, and props built the same way."""
+
+    env: ResolvedEnv
+    names: Naming
+
+    @property
+    def protect(self) -> bool:
+        return self.env.settings.protect_stateful
+
+    @property
+    def notify(self) -> tuple[str, ...]:
+        """Who hears about budgets and alerts: the monitoring block's list, else the owner."""
+        bp = self.env.blueprint
+        return tuple(bp.components.monitoring.notify) if bp.components.monitoring else (bp.metadata.owner,)
+
+    def props(self, cls: type, component: str, **deps: Any) -> Any:
+        """`cls(naming, spec=<the component's block>, protect, **deps)`; `protect` only where the props take it."""
+        spec = getattr(self.env.blueprint.components, component)
+        if spec is None:  # compose only builds the components the blueprint declares
+            raise ValueError(f"components.{component} is not in the blueprint")
+        extra = {"protect": self.protect} if "protect" in {f.name for f in fields(cls)} else {}
+        return cls(naming=self.names, spec=spec, **extra, **deps)
 
 
 def compose(scope: Construct, kit: Kit[P]) -> Platform[P]:

@@ -19,7 +19,7 @@ from mlops_blueprint.modules.registry.aws import AwsRegistry, RegistryProps
 from mlops_blueprint.modules.serving.aws import AwsServing, ServingProps
 from mlops_blueprint.modules.training.aws import AwsTraining, TrainingProps
 from mlops_blueprint.stacks.aws.names import AwsNames
-from mlops_blueprint.stacks.compose import Platform, compose
+from mlops_blueprint.stacks.compose import KitBase, Platform, compose
 from mlops_blueprint.stacks.settings import DeploySettings
 
 # The AWS services the modules use: in local mode under the CDK Terrain CLI, each is pointed at the emulator.
@@ -57,15 +57,10 @@ def tags_for(env: ResolvedEnv) -> dict[str, str]:
 
 
 @dataclass
-class AwsKit:
+class AwsKit(KitBase):
     """The AWS constructs, each given its props from the environment."""
 
-    env: ResolvedEnv
     names: AwsNames
-
-    @property
-    def protect(self) -> bool:
-        return self.env.settings.protect_stateful
 
     @property
     def region(self) -> str:
@@ -73,55 +68,25 @@ class AwsKit:
 
     def baseline(self, scope: Construct, id: str) -> AwsBaseline:
         bp = self.env.blueprint
-        notify = tuple(bp.components.monitoring.notify) if bp.components.monitoring else (bp.metadata.owner,)
-        return AwsBaseline(
-            scope,
-            id,
-            props=BaselineProps(
-                naming=self.names, spec=bp.baseline, region=self.region, notify=notify, protect=self.protect
-            ),
+        props = BaselineProps(
+            naming=self.names, spec=bp.baseline, region=self.region, notify=self.notify, protect=self.protect
         )
+        return AwsBaseline(scope, id, props=props)
 
     def data_lake(self, scope: Construct, id: str, baseline: AwsBaseline) -> AwsDataLake:
-        spec = self.env.blueprint.components.data_lake
-        assert spec is not None
-        return AwsDataLake(
-            scope, id, props=DataLakeProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
-        )
+        return AwsDataLake(scope, id, props=self.props(DataLakeProps, "data_lake", baseline=baseline))
 
     def catalog(self, scope: Construct, id: str, baseline: AwsBaseline, lake: AwsDataLake | None) -> AwsCatalog:
-        spec = self.env.blueprint.components.catalog
-        assert spec is not None
-        return AwsCatalog(
-            scope,
-            id,
-            props=CatalogProps(naming=self.names, spec=spec, baseline=baseline, lake=lake, protect=self.protect),
-        )
+        return AwsCatalog(scope, id, props=self.props(CatalogProps, "catalog", baseline=baseline, lake=lake))
 
     def training(self, scope: Construct, id: str, baseline: AwsBaseline) -> AwsTraining:
-        spec = self.env.blueprint.components.training
-        assert spec is not None
-        return AwsTraining(
-            scope, id, props=TrainingProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
-        )
+        return AwsTraining(scope, id, props=self.props(TrainingProps, "training", baseline=baseline))
 
     def registry(self, scope: Construct, id: str, baseline: AwsBaseline) -> AwsRegistry:
-        spec = self.env.blueprint.components.registry
-        assert spec is not None
-        return AwsRegistry(
-            scope, id, props=RegistryProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
-        )
+        return AwsRegistry(scope, id, props=self.props(RegistryProps, "registry", baseline=baseline))
 
     def serving(self, scope: Construct, id: str, baseline: AwsBaseline, registry: AwsRegistry) -> AwsServing:
-        spec = self.env.blueprint.components.serving
-        assert spec is not None
-        return AwsServing(
-            scope,
-            id,
-            props=ServingProps(
-                naming=self.names, spec=spec, baseline=baseline, registry=registry, protect=self.protect
-            ),
-        )
+        return AwsServing(scope, id, props=self.props(ServingProps, "serving", baseline=baseline, registry=registry))
 
     def monitoring(
         self,
@@ -132,33 +97,55 @@ class AwsKit:
         training: AwsTraining | None,
         capacity: dict[str, int],
     ) -> AwsMonitoring:
-        spec = self.env.blueprint.components.monitoring
-        assert spec is not None
-        return AwsMonitoring(
-            scope,
-            id,
-            props=MonitoringProps(
-                naming=self.names,
-                spec=spec,
-                baseline=baseline,
-                region=self.region,
-                serving=serving,
-                training=training,
-                serving_capacity=capacity,
-            ),
+        props = self.props(
+            MonitoringProps,
+            "monitoring",
+            baseline=baseline,
+            region=self.region,
+            serving=serving,
+            training=training,
+            serving_capacity=capacity,
         )
+        return AwsMonitoring(scope, id, props=props)
 
     def workloads(self, platform: Platform[IamRole]) -> None:
         """The platform's own roles (serving, crawlers, nodes) get their grants inside their constructs."""
 
     def outputs(self, scope: Construct, p: Platform[IamRole]) -> None:
-        TerraformOutput(scope, "persona_roles", value={k: r.arn for k, r in p.baseline.personas.items()})
+        """The outputs contract (README, "Outputs"): stable names, maps keyed by the blueprint's logical names."""
+        base = p.baseline
+        assert isinstance(base, AwsBaseline)
+        TerraformOutput(scope, "persona_roles", value={k: r.arn for k, r in base.personas.items()})
         if isinstance(p.lake, AwsDataLake):
             TerraformOutput(scope, "lake_buckets", value={z: b.name for z, b in p.lake.zones.items()})
-        if isinstance(p.serving, AwsServing):
-            TerraformOutput(scope, "endpoints", value=dict(p.serving.names))
+            TerraformOutput(scope, "lake_bucket_arns", value={z: b.arn for z, b in p.lake.zones.items()})
+            TerraformOutput(scope, "lake_kms_key_arn", value=base.keys["data"].arn)
+        if isinstance(p.catalog, AwsCatalog):
+            TerraformOutput(scope, "catalog_databases", value={d: db.name for d, db in p.catalog.databases.items()})
         if isinstance(p.training, AwsTraining):
             TerraformOutput(scope, "training_cluster", value=p.training.cluster.name)
+            TerraformOutput(
+                scope, "training_pools", value={k: g.node_group_name for k, g in p.training.node_groups.items()}
+            )
+        if isinstance(p.registry, AwsRegistry):
+            TerraformOutput(
+                scope, "registry_repositories", value={m: r.repository_url for m, r in p.registry.repositories.items()}
+            )
+            TerraformOutput(
+                scope,
+                "registry_model_groups",
+                value={m: g.model_package_group_name for m, g in p.registry.groups.items()},
+            )
+        if isinstance(p.serving, AwsServing):
+            TerraformOutput(scope, "endpoints", value=dict(p.serving.names))
+            runtime = f"https://runtime.sagemaker.{self.region}.amazonaws.com/endpoints"
+            TerraformOutput(
+                scope,
+                "endpoint_urls",
+                value={k: f"{runtime}/{e.name}/invocations" for k, e in p.serving.endpoints.items()},
+            )
+        if isinstance(p.monitoring, AwsMonitoring):
+            TerraformOutput(scope, "alert_topic", value=p.monitoring.topic.arn)
 
 
 class AwsEnvironmentStack(TerraformStack):

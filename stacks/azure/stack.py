@@ -23,7 +23,7 @@ from mlops_blueprint.modules.serving.azure import AzureServing, ServingProps
 from mlops_blueprint.modules.training.azure import AzureTraining, TrainingProps
 from mlops_blueprint.stacks.azure import ENVIRONMENT_TAG
 from mlops_blueprint.stacks.azure.names import AzureNames
-from mlops_blueprint.stacks.compose import Platform, compose
+from mlops_blueprint.stacks.compose import KitBase, Platform, compose
 from mlops_blueprint.stacks.settings import DeploySettings
 
 
@@ -56,76 +56,37 @@ class TagEverything:
 
 
 @dataclass
-class AzureKit:
+class AzureKit(KitBase):
     """The Azure constructs, each given its props from the environment."""
 
-    env: ResolvedEnv
     names: AzureNames
-
-    @property
-    def protect(self) -> bool:
-        return self.env.settings.protect_stateful
 
     def baseline(self, scope: Construct, id: str) -> AzureBaseline:
         bp = self.env.blueprint
-        notify = tuple(bp.components.monitoring.notify) if bp.components.monitoring else (bp.metadata.owner,)
-        return AzureBaseline(
-            scope,
-            id,
-            props=BaselineProps(
-                naming=self.names,
-                spec=bp.baseline,
-                location=bp.target.region,
-                notify=notify,
-                tags=tags_for(self.env),
-                protect=self.protect,
-            ),
+        props = BaselineProps(
+            naming=self.names,
+            spec=bp.baseline,
+            location=bp.target.region,
+            notify=self.notify,
+            tags=tags_for(self.env),
+            protect=self.protect,
         )
+        return AzureBaseline(scope, id, props=props)
 
     def data_lake(self, scope: Construct, id: str, baseline: AzureBaseline) -> AzureDataLake:
-        spec = self.env.blueprint.components.data_lake
-        assert spec is not None
-        return AzureDataLake(
-            scope, id, props=DataLakeProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
-        )
+        return AzureDataLake(scope, id, props=self.props(DataLakeProps, "data_lake", baseline=baseline))
 
     def catalog(self, scope: Construct, id: str, baseline: AzureBaseline, lake: AzureDataLake | None) -> AzureCatalog:
-        spec = self.env.blueprint.components.catalog
-        assert spec is not None
-        return AzureCatalog(
-            scope,
-            id,
-            props=CatalogProps(naming=self.names, spec=spec, baseline=baseline, lake=lake, protect=self.protect),
-        )
+        return AzureCatalog(scope, id, props=self.props(CatalogProps, "catalog", baseline=baseline, lake=lake))
 
     def training(self, scope: Construct, id: str, baseline: AzureBaseline) -> AzureTraining:
-        bp = self.env.blueprint
-        assert bp.components.training is not None
-        return AzureTraining(
-            scope,
-            id,
-            props=TrainingProps(
-                naming=self.names, spec=bp.components.training, baseline=baseline, protect=self.protect
-            ),
-        )
+        return AzureTraining(scope, id, props=self.props(TrainingProps, "training", baseline=baseline))
 
     def registry(self, scope: Construct, id: str, baseline: AzureBaseline) -> AzureRegistry:
-        spec = self.env.blueprint.components.registry
-        assert spec is not None
-        return AzureRegistry(
-            scope, id, props=RegistryProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
-        )
+        return AzureRegistry(scope, id, props=self.props(RegistryProps, "registry", baseline=baseline))
 
     def serving(self, scope: Construct, id: str, baseline: AzureBaseline, registry: AzureRegistry) -> AzureServing:
-        spec = self.env.blueprint.components.serving
-        assert spec is not None
-        return AzureServing(
-            scope,
-            id,
-            props=ServingProps(
-                naming=self.names, spec=spec, baseline=baseline, registry=registry, protect=self.protect
-            ),
-        )
+        return AzureServing(scope, id, props=self.props(ServingProps, "serving", baseline=baseline, registry=registry))
 
     def monitoring(
         self,
@@ -136,20 +97,15 @@ class AzureKit:
         training: AzureTraining | None,
         capacity: dict[str, int],
     ) -> AzureMonitoring:
-        spec = self.env.blueprint.components.monitoring
-        assert spec is not None
-        return AzureMonitoring(
-            scope,
-            id,
-            props=MonitoringProps(
-                naming=self.names,
-                spec=spec,
-                baseline=baseline,
-                serving=serving,
-                training=training,
-                serving_capacity=capacity,
-            ),
+        props = self.props(
+            MonitoringProps,
+            "monitoring",
+            baseline=baseline,
+            serving=serving,
+            training=training,
+            serving_capacity=capacity,
         )
+        return AzureMonitoring(scope, id, props=props)
 
     def workloads(self, p: Platform[UserAssignedIdentity]) -> None:
         """The cluster's kubelet pulls images; training jobs (workload identity) read what data scientists read."""
@@ -163,15 +119,36 @@ class AzureKit:
             registry.grant_push(training.trainer, id="trainer-registry")
 
     def outputs(self, scope: Construct, p: Platform[UserAssignedIdentity]) -> None:
-        TerraformOutput(scope, "persona_identities", value={k: i.client_id for k, i in p.baseline.personas.items()})
+        """The outputs contract (README, "Outputs"): stable names, maps keyed by the blueprint's logical names."""
+        personas = p.baseline.personas
+        TerraformOutput(scope, "persona_identities", value={k: i.client_id for k, i in personas.items()})
+        TerraformOutput(scope, "persona_roles", value={k: i.principal_id for k, i in personas.items()})
         if isinstance(p.lake, AzureDataLake):
             TerraformOutput(scope, "lake_filesystems", value={z: fs.name for z, fs in p.lake.zones.items()})
-        if isinstance(p.serving, AzureServing):
-            TerraformOutput(scope, "endpoints", value=dict(p.serving.names))
+            TerraformOutput(scope, "lake_buckets", value={z: fs.name for z, fs in p.lake.zones.items()})
+        if isinstance(p.catalog, AzureCatalog):
+            dbs = self.env.blueprint.components.catalog
+            TerraformOutput(scope, "catalog_databases", value={d: d for d in (dbs.databases if dbs else {})})
         if isinstance(p.training, AzureTraining):
             TerraformOutput(scope, "training_cluster", value=p.training.cluster.name)
+            TerraformOutput(scope, "training_pools", value={k: np.name for k, np in p.training.node_pools.items()})
         if isinstance(p.registry, AzureRegistry):
-            TerraformOutput(scope, "workspace", value=p.registry.workspace.name)
+            reg = p.registry
+            TerraformOutput(scope, "workspace", value=reg.workspace.name)
+            TerraformOutput(
+                scope, "registry_repositories", value={m: f"{reg.acr.login_server}/{m}" for m in reg.models}
+            )
+            TerraformOutput(scope, "registry_model_groups", value={m: c.name for m, c in reg.models.items()})
+        if isinstance(p.serving, AzureServing):
+            TerraformOutput(scope, "endpoints", value=dict(p.serving.names))
+            region = self.env.blueprint.target.region
+            TerraformOutput(
+                scope,
+                "endpoint_urls",
+                value={k: f"https://{n}.{region}.inference.ml.azure.com/score" for k, n in p.serving.names.items()},
+            )
+        if isinstance(p.monitoring, AzureMonitoring):
+            TerraformOutput(scope, "alert_topic", value=p.monitoring.action_group.id)
 
 
 class AzureEnvironmentStack(TerraformStack):

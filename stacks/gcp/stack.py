@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktn import GcsBackend, LocalBackend, TerraformOutput, TerraformStack
+from cdktn import Fn, GcsBackend, LocalBackend, TerraformOutput, TerraformStack
 from cdktn_provider_google.provider import GoogleProvider
 from cdktn_provider_google.service_account import ServiceAccount
 from cdktn_provider_google_beta.provider import GoogleBetaProvider
@@ -21,7 +21,7 @@ from mlops_blueprint.modules.monitoring.gcp import GcpMonitoring, MonitoringProp
 from mlops_blueprint.modules.registry.gcp import GcpRegistry, RegistryProps
 from mlops_blueprint.modules.serving.gcp import GcpServing, ServingProps
 from mlops_blueprint.modules.training.gcp import GcpTraining, TrainingProps
-from mlops_blueprint.stacks.compose import Platform, compose
+from mlops_blueprint.stacks.compose import KitBase, Platform, compose
 from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.stacks.settings import DeploySettings
 
@@ -41,82 +41,40 @@ def labels_for(env: ResolvedEnv) -> dict[str, str]:
 
 
 @dataclass
-class GcpKit:
+class GcpKit(KitBase):
     """The GCP constructs, each given its props from the environment."""
 
-    env: ResolvedEnv
     names: GcpNames
     project: str
 
-    @property
-    def protect(self) -> bool:
-        return self.env.settings.protect_stateful
-
     def baseline(self, scope: Construct, id: str) -> GcpBaseline:
         bp = self.env.blueprint
-        notify = tuple(bp.components.monitoring.notify) if bp.components.monitoring else (bp.metadata.owner,)
-        return GcpBaseline(
-            scope,
-            id,
-            props=BaselineProps(
-                naming=self.names,
-                spec=bp.baseline,
-                project=self.project,
-                region=bp.target.region,
-                notify=notify,
-                billing_account=bp.target.billing_account,
-                protect=self.protect,
-            ),
+        props = BaselineProps(
+            naming=self.names,
+            spec=bp.baseline,
+            project=self.project,
+            region=bp.target.region,
+            notify=self.notify,
+            billing_account=bp.target.billing_account,
+            protect=self.protect,
         )
+        return GcpBaseline(scope, id, props=props)
 
     def data_lake(self, scope: Construct, id: str, baseline: GcpBaseline) -> GcpDataLake:
-        spec = self.env.blueprint.components.data_lake
-        assert spec is not None
-        return GcpDataLake(
-            scope, id, props=DataLakeProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
-        )
+        return GcpDataLake(scope, id, props=self.props(DataLakeProps, "data_lake", baseline=baseline))
 
     def catalog(self, scope: Construct, id: str, baseline: GcpBaseline, lake: GcpDataLake | None) -> GcpCatalog:
-        spec = self.env.blueprint.components.catalog
-        assert spec is not None
-        return GcpCatalog(
-            scope,
-            id,
-            props=CatalogProps(naming=self.names, spec=spec, baseline=baseline, lake=lake, protect=self.protect),
-        )
+        return GcpCatalog(scope, id, props=self.props(CatalogProps, "catalog", baseline=baseline, lake=lake))
 
     def training(self, scope: Construct, id: str, baseline: GcpBaseline) -> GcpTraining:
-        bp = self.env.blueprint
-        assert bp.components.training is not None
-        return GcpTraining(
-            scope,
-            id,
-            props=TrainingProps(
-                naming=self.names,
-                spec=bp.components.training,
-                baseline=baseline,
-                cidr=bp.baseline.network.cidr,
-                protect=self.protect,
-            ),
-        )
+        cidr = self.env.blueprint.baseline.network.cidr
+        return GcpTraining(scope, id, props=self.props(TrainingProps, "training", baseline=baseline, cidr=cidr))
 
     def registry(self, scope: Construct, id: str, baseline: GcpBaseline) -> GcpRegistry:
-        spec = self.env.blueprint.components.registry
-        assert spec is not None
-        return GcpRegistry(
-            scope, id, props=RegistryProps(naming=self.names, spec=spec, baseline=baseline, protect=self.protect)
-        )
+        return GcpRegistry(scope, id, props=self.props(RegistryProps, "registry", baseline=baseline))
 
     def serving(self, scope: Construct, id: str, baseline: GcpBaseline, registry: GcpRegistry) -> GcpServing:
-        spec = self.env.blueprint.components.serving
-        assert spec is not None
-        return GcpServing(
-            scope,
-            id,
-            props=ServingProps(
-                naming=self.names, spec=spec, baseline=baseline, registry=registry, protect=self.protect
-            ),
-        )
+        return GcpServing(scope, id, props=self.props(ServingProps, "serving", baseline=baseline, registry=registry))
 
     def monitoring(
         self,
@@ -127,20 +85,15 @@ class GcpKit:
         training: GcpTraining | None,
         capacity: dict[str, int],
     ) -> GcpMonitoring:
-        spec = self.env.blueprint.components.monitoring
-        assert spec is not None
-        return GcpMonitoring(
-            scope,
-            id,
-            props=MonitoringProps(
-                naming=self.names,
-                spec=spec,
-                baseline=baseline,
-                serving=serving,
-                training=training,
-                serving_capacity=capacity,
-            ),
+        props = self.props(
+            MonitoringProps,
+            "monitoring",
+            baseline=baseline,
+            serving=serving,
+            training=training,
+            serving_capacity=capacity,
         )
+        return GcpMonitoring(scope, id, props=props)
 
     def workloads(self, p: Platform[ServiceAccount]) -> None:
         """Nodes pull images; training jobs read what data scientists read and write model artifacts."""
@@ -154,17 +107,43 @@ class GcpKit:
             registry.artifacts.grant(training.trainer.member, read=True, write=True, id="trainer-artifacts")
 
     def outputs(self, scope: Construct, p: Platform[ServiceAccount]) -> None:
-        TerraformOutput(scope, "persona_service_accounts", value={k: sa.email for k, sa in p.baseline.personas.items()})
+        """The outputs contract (README, "Outputs"): stable names, maps keyed by the blueprint's logical names."""
+        base = p.baseline
+        assert isinstance(base, GcpBaseline)
+        personas = {k: sa.email for k, sa in base.personas.items()}
+        TerraformOutput(scope, "persona_service_accounts", value=personas)
+        TerraformOutput(scope, "persona_roles", value=personas)
         if isinstance(p.lake, GcpDataLake):
             TerraformOutput(scope, "lake_buckets", value={z: b.name for z, b in p.lake.zones.items()})
-        if isinstance(p.serving, GcpServing):
-            TerraformOutput(scope, "endpoints", value={k: e.name for k, e in p.serving.endpoints.items()})
+        if isinstance(p.catalog, GcpCatalog):
+            TerraformOutput(
+                scope, "catalog_databases", value={d: ds.dataset_id for d, ds in p.catalog.datasets.items()}
+            )
         if isinstance(p.training, GcpTraining):
             TerraformOutput(scope, "training_cluster", value=p.training.cluster.name)
+            TerraformOutput(scope, "training_pools", value={k: np.name for k, np in p.training.node_pools.items()})
         if isinstance(p.registry, GcpRegistry):
+            reg = p.registry
+            TerraformOutput(scope, "repositories", value={m: r.repository_id for m, r in reg.repositories.items()})
             TerraformOutput(
-                scope, "repositories", value={m: r.repository_id for m, r in p.registry.repositories.items()}
+                scope,
+                "registry_repositories",
+                value={
+                    m: f"{base.region}-docker.pkg.dev/{base.project}/{r.repository_id}"
+                    for m, r in reg.repositories.items()
+                },
             )
+            TerraformOutput(
+                scope, "registry_model_groups", value={m: reg.model_display_name(m) for m in reg.repositories}
+            )
+        if isinstance(p.serving, GcpServing):
+            TerraformOutput(scope, "endpoints", value={k: e.name for k, e in p.serving.endpoints.items()})
+            api = f"https://{base.region}-aiplatform.googleapis.com/v1"
+            TerraformOutput(
+                scope, "endpoint_urls", value={k: f"{api}/{e.id}:predict" for k, e in p.serving.endpoints.items()}
+            )
+        if isinstance(p.monitoring, GcpMonitoring):
+            TerraformOutput(scope, "alert_topic", value=Fn.join(",", [c.id for c in base.channels]))
 
 
 class GcpEnvironmentStack(TerraformStack):

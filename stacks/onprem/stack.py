@@ -20,7 +20,7 @@ from mlops_blueprint.modules.onprem_common import Principal
 from mlops_blueprint.modules.registry.onprem import OnpremRegistry, RegistryProps
 from mlops_blueprint.modules.serving.onprem import OnpremServing, ServingProps
 from mlops_blueprint.modules.training.onprem import OnpremTraining, TrainingProps
-from mlops_blueprint.stacks.compose import Platform, compose
+from mlops_blueprint.stacks.compose import KitBase, Platform, compose
 from mlops_blueprint.stacks.onprem import PLATFORM_LABEL
 from mlops_blueprint.stacks.onprem.names import OnpremNames
 from mlops_blueprint.stacks.settings import DeploySettings
@@ -40,90 +40,39 @@ def labels_for(env: ResolvedEnv) -> dict[str, str]:
 
 
 @dataclass
-class OnpremKit:
-    env: ResolvedEnv
-    names: OnpremNames
+class OnpremKit(KitBase):
+    """The on-prem constructs, each given its props from the environment."""
 
-    @property
-    def protect(self) -> bool:
-        return self.env.settings.protect_stateful
+    names: OnpremNames
 
     def baseline(self, scope: Construct, id: str) -> OnpremBaseline:
         bp = self.env.blueprint
-        notify = tuple(bp.components.monitoring.notify) if bp.components.monitoring else (bp.metadata.owner,)
-        return OnpremBaseline(
-            scope,
-            id,
-            props=BaselineProps(
-                naming=self.names,
-                spec=bp.baseline,
-                target=bp.target,
-                notify=notify,
-                labels=labels_for(self.env),
-                protect=self.protect,
-            ),
+        props = BaselineProps(
+            naming=self.names,
+            spec=bp.baseline,
+            target=bp.target,
+            notify=self.notify,
+            labels=labels_for(self.env),
+            protect=self.protect,
         )
+        return OnpremBaseline(scope, id, props=props)
 
     def data_lake(self, scope: Construct, id: str, baseline: OnpremBaseline) -> OnpremDataLake:
-        bp = self.env.blueprint
-        assert bp.components.data_lake is not None
-        return OnpremDataLake(
-            scope,
-            id,
-            props=DataLakeProps(
-                naming=self.names, spec=bp.components.data_lake, baseline=baseline, protect=self.protect
-            ),
-        )
+        return OnpremDataLake(scope, id, props=self.props(DataLakeProps, "data_lake", baseline=baseline))
 
     def catalog(
         self, scope: Construct, id: str, baseline: OnpremBaseline, lake: OnpremDataLake | None
     ) -> OnpremCatalog:
-        bp = self.env.blueprint
-        assert bp.components.catalog is not None
-        return OnpremCatalog(
-            scope,
-            id,
-            props=CatalogProps(
-                naming=self.names, spec=bp.components.catalog, baseline=baseline, lake=lake, protect=self.protect
-            ),
-        )
+        return OnpremCatalog(scope, id, props=self.props(CatalogProps, "catalog", baseline=baseline, lake=lake))
 
     def training(self, scope: Construct, id: str, baseline: OnpremBaseline) -> OnpremTraining:
-        bp = self.env.blueprint
-        assert bp.components.training is not None
-        return OnpremTraining(
-            scope,
-            id,
-            props=TrainingProps(
-                naming=self.names, spec=bp.components.training, baseline=baseline, protect=self.protect
-            ),
-        )
+        return OnpremTraining(scope, id, props=self.props(TrainingProps, "training", baseline=baseline))
 
     def registry(self, scope: Construct, id: str, baseline: OnpremBaseline) -> OnpremRegistry:
-        bp = self.env.blueprint
-        assert bp.components.registry is not None
-        return OnpremRegistry(
-            scope,
-            id,
-            props=RegistryProps(
-                naming=self.names, spec=bp.components.registry, baseline=baseline, protect=self.protect
-            ),
-        )
+        return OnpremRegistry(scope, id, props=self.props(RegistryProps, "registry", baseline=baseline))
 
     def serving(self, scope: Construct, id: str, baseline: OnpremBaseline, registry: OnpremRegistry) -> OnpremServing:
-        bp = self.env.blueprint
-        assert bp.components.serving is not None
-        return OnpremServing(
-            scope,
-            id,
-            props=ServingProps(
-                naming=self.names,
-                spec=bp.components.serving,
-                baseline=baseline,
-                registry=registry,
-                protect=self.protect,
-            ),
-        )
+        return OnpremServing(scope, id, props=self.props(ServingProps, "serving", baseline=baseline, registry=registry))
 
     def monitoring(
         self,
@@ -134,20 +83,15 @@ class OnpremKit:
         training: OnpremTraining | None,
         capacity: dict[str, int],
     ) -> OnpremMonitoring:
-        bp = self.env.blueprint
-        assert bp.components.monitoring is not None
-        return OnpremMonitoring(
-            scope,
-            id,
-            props=MonitoringProps(
-                naming=self.names,
-                spec=bp.components.monitoring,
-                baseline=baseline,
-                serving=serving,
-                training=training,
-                serving_capacity=capacity,
-            ),
+        props = self.props(
+            MonitoringProps,
+            "monitoring",
+            baseline=baseline,
+            serving=serving,
+            training=training,
+            serving_capacity=capacity,
         )
+        return OnpremMonitoring(scope, id, props=props)
 
     def workloads(self, p: Platform[Principal]) -> None:
         """Training jobs read what data scientists read and log to MLflow; served models read the registry."""
@@ -159,19 +103,39 @@ class OnpremKit:
             registry.grant_push(training.trainer, id="trainer-registry")
 
     def outputs(self, scope: Construct, p: Platform[Principal]) -> None:
-        TerraformOutput(
-            scope,
-            "persona_service_accounts",
-            value={k: f"{a.namespace}/{a.name}" for k, a in p.baseline.personas.items()},
-        )
+        """The outputs contract (README, "Outputs"): stable names, maps keyed by the blueprint's logical names."""
+        personas = {k: f"{a.namespace}/{a.name}" for k, a in p.baseline.personas.items()}
+        TerraformOutput(scope, "persona_service_accounts", value=personas)
+        TerraformOutput(scope, "persona_roles", value=personas)
         if isinstance(p.baseline, OnpremBaseline):
             TerraformOutput(scope, "namespaces", value=dict(p.baseline.namespaces))
         if isinstance(p.lake, OnpremDataLake):
             TerraformOutput(scope, "lake_buckets", value=dict(p.lake.buckets))
-        if isinstance(p.serving, OnpremServing):
-            TerraformOutput(scope, "endpoints", value=dict(p.serving.names))
+        if isinstance(p.catalog, OnpremCatalog):
+            TerraformOutput(scope, "catalog_databases", value=dict(p.catalog.databases))
         if isinstance(p.training, OnpremTraining):
             TerraformOutput(scope, "cluster_queues", value=dict(p.training.queues))
+            TerraformOutput(scope, "training_pools", value=dict(p.training.queues))
+        if isinstance(p.registry, OnpremRegistry):
+            reg = p.registry
+            TerraformOutput(
+                scope,
+                "registry_repositories",
+                value={m: f"{reg.registry_host}/{reg.project}/{m}" for m in reg.models},
+            )
+            TerraformOutput(scope, "registry_model_groups", value=dict(reg.models))
+        if isinstance(p.serving, OnpremServing):
+            srv = p.serving
+            TerraformOutput(scope, "endpoints", value=dict(srv.names))
+            TerraformOutput(
+                scope,
+                "endpoint_urls",
+                value={k: f"http://{n}-predictor.{srv.namespace}.svc.cluster.local" for k, n in srv.names.items()},
+            )
+        if isinstance(p.monitoring, OnpremMonitoring):
+            TerraformOutput(
+                scope, "alert_topic", value=f"http://alertmanager-operated.{p.monitoring.namespace}.svc:9093"
+            )
 
 
 class OnpremEnvironmentStack(TerraformStack):

@@ -24,7 +24,7 @@ def test_pack_membership():
     aws = [f"MLOPS_AWS_{i:03d}" for i in range(1, 27)]
     gcp = [f"MLOPS_GCP_{i:03d}" for i in range(1, 25) if i not in (18, 22)]
     azure = [f"MLOPS_AZ_{i:03d}" for i in range(1, 34) if i not in (25, 32, 33)]
-    bp = [f"MLOPS_BP_{i:03d}" for i in range(1, 7)]
+    bp = [f"MLOPS_BP_{i:03d}" for i in range(1, 8)]
     k8s = [f"MLOPS_K8S_{i:03d}" for i in range(1, 21) if i != 11]
     assert set(PACKS["baseline"].rules) == {*bp, *aws, *gcp, *azure, *k8s, "MLOPS_CHG_001"}
     assert set(PACKS["regulated"].rules) == {

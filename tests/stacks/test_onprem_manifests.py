@@ -49,7 +49,6 @@ def retarget(src: Path, dst: Path) -> Path:
     labels = dict(onprem["gpu_node_labels"])
     for pool in pools.values():
         pool["accelerator"] = NEAREST.get(pool["accelerator"], pool["accelerator"])
-        pool.pop("spot", None)  # the cluster's nodes are what they are
         labels.setdefault(pool["accelerator"], {"nvidia.com/gpu.product": pool["accelerator"].upper()})
     doc["target"] = {**onprem, "gpu_node_labels": labels}
     for env in (doc.get("environments") or {}).values():
