@@ -12,14 +12,27 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 
 .PHONY: demo test test-fast lint typecheck install install-test down clean schema bench cdktn-cli
 
+# pip is upgraded first: the pip that ships with Python 3.11 (23.x) fails to resolve this set of extras.
 $(PY):
 	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -U pip
 
-install: $(PY)
+# checkov has a virtualenv of its own: its pins would downgrade the project's boto3. The gate finds it
+# there (policies/checkov_runner.py: $$MLOPS_CHECKOV, then .venv-checkov/bin/checkov, then PATH).
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_VERSION := 3.3.30
+
+$(CHECKOV):
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check -U pip
+	$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+
+install: $(PY) $(CHECKOV)
 	$(PIP) install -e '.[aws,gcp,azure,onprem,emulator,policy]'
 
-install-test: $(PY)
-	$(PIP) install -e '.[aws,gcp,azure,onprem,emulator,policy,dev]'
+install-test: $(PY) $(CHECKOV)
+	$(PIP) install -e '.[aws,gcp,azure,onprem,emulator,policy,pulumi,dev]'
 
 demo: install
 	$(CLI) validate $(BLUEPRINT)

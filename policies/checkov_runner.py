@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from mlops_blueprint.policies.engine import Finding
@@ -22,13 +21,29 @@ class CheckovUnavailable(Exception):
     pass
 
 
+CHECKOV_ENV = "MLOPS_CHECKOV"
+# checkov lives in a virtualenv of its own (`make install` makes it): its pins would otherwise
+# downgrade the project's own dependencies (boto3).
+ISOLATED = Path(__file__).resolve().parent.parent / ".venv-checkov" / "bin" / "checkov"
+
+
 def binary() -> str:
-    local = Path(sys.executable).parent / "checkov"
-    found = str(local) if local.exists() else shutil.which("checkov")
+    """checkov: $MLOPS_CHECKOV, else `.venv-checkov/bin/checkov` next to the project, else PATH."""
+    explicit = os.environ.get(CHECKOV_ENV)
+    if explicit:
+        if not (Path(explicit).is_file() and os.access(explicit, os.X_OK)):
+            raise CheckovUnavailable(
+                f"{CHECKOV_ENV}={explicit} is not an executable checkov, so the gate cannot run its built-in "
+                "checks and fails closed; point it at checkov (e.g. .venv-checkov/bin/checkov) or unset it"
+            )
+        return explicit
+    if ISOLATED.is_file() and os.access(ISOLATED, os.X_OK):
+        return str(ISOLATED)
+    found = shutil.which("checkov")
     if not found:
         raise CheckovUnavailable(
-            "checkov is not installed, so the gate cannot run its built-in checks and fails closed; "
-            "install it with `pip install checkov` (`make install` does)"
+            "checkov is not installed, so the gate cannot run its built-in checks and fails closed; install it "
+            "in a virtualenv of its own with `make install` (.venv-checkov), or point $MLOPS_CHECKOV at one"
         )
     return found
 

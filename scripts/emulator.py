@@ -20,8 +20,10 @@ from pathlib import Path
 
 from mlops_blueprint.blueprints.errors import EXIT_TOOL, UserError
 
-ACCESS_KEY = "test"
-SECRET_KEY = "test"
+# Dummy keys (moto accepts any), distinctive so that a test can grep every output for them: they are
+# handed to terraform and boto3 through the environment and must never be printed or written.
+ACCESS_KEY = "AKIAMLOPSEMULATOR7Q4"
+SECRET_KEY = "mlopsEmulatorDummySecret/7fQ2xK9vLp3RtY8"
 ACCOUNT_ID = "123456789012"  # moto's account
 
 
@@ -114,6 +116,29 @@ def status() -> Emulator | None:
     if emu and _alive(emu.pid) and _healthy(emu.endpoint):
         return emu
     return None
+
+
+def gone() -> bool:
+    """The recorded emulator is no longer there: no record, its process ended (or is a zombie waiting to
+    be reaped), or its port refuses connections. A slow answer (a busy machine) is not gone."""
+    emu = _recorded()
+    if emu is None or not _alive(emu.pid) or _zombie(emu.pid):
+        return True
+    try:
+        socket.create_connection((emu.host, emu.port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def start(port: int | None = None, host: str = "127.0.0.1", wait: float = 30.0) -> tuple[Emulator, bool]:

@@ -14,7 +14,10 @@ from collections import defaultdict
 
 SHIMS: dict[str, str] = {
     "iam-managed-policies": "load AWS managed policies (EKS, Glue) so roles can attach them",
-    "sagemaker-delete-model-package-group": "SageMaker DeleteModelPackageGroup (destroy of a registry group)",
+    "sagemaker-delete-model-package-group": "SageMaker DeleteModelPackageGroup (destroy of a registry group); "
+    "refused with a ConflictException while the group still holds versions, as AWS does",
+    "sagemaker-delete-model-package": "SageMaker DeleteModelPackage (moto lacks it): `down` deletes every version "
+    "before its group",
     "sagemaker-gpu-instance-types": "accept ml.g5/ml.g6/ml.p4d/ml.p5 instance types in endpoint configurations",
     "application-autoscaling-tags": "Application Auto Scaling ListTagsForResource/TagResource/UntagResource",
     "budgets-subscribers-and-tags": "Budgets DescribeSubscribersForNotification and tag operations, tags given at create",
@@ -125,14 +128,35 @@ def _sagemaker() -> None:
     def delete_model_package_group(self) -> ActionResult:
         name = self._get_param("ModelPackageGroupName")
         backend = self.sagemaker_backend
-        group = backend.model_package_groups.pop(name, None)
-        if group is None:
+        if name not in backend.model_package_groups:
             from moto.sagemaker.exceptions import ValidationError
 
             raise ValidationError(message=f"Model Package Group {name} does not exist.")
+        versions = [p for p in backend.model_packages.values() if p.model_package_group_name == name]
+        if versions:
+            from moto.sagemaker.exceptions import ConflictException
+
+            raise ConflictException(
+                f"Model Package Group {name} contains {len(versions)} model package(s); delete them before the group."
+            )
+        backend.model_package_groups.pop(name)
         return ActionResult({})
 
     SageMakerResponse.delete_model_package_group = delete_model_package_group
+
+    def delete_model_package(self) -> ActionResult:
+        name = self._get_param("ModelPackageName")
+        backend = self.sagemaker_backend
+        arn = backend.model_package_name_mapping.get(name, name)
+        if backend.model_packages.pop(arn, None) is None:
+            from moto.sagemaker.exceptions import ValidationError
+
+            raise ValidationError(message=f"Model package {name} not found")
+        for key in [k for k, v in backend.model_package_name_mapping.items() if v == arn]:
+            del backend.model_package_name_mapping[key]
+        return ActionResult({})
+
+    SageMakerResponse.delete_model_package = delete_model_package
 
     create_model = SageMakerResponse.create_model
 

@@ -279,10 +279,15 @@ def down(
     results = synth(loaded, env, outdir, local, events)
     glue = cloud.load("glue")
     for e, r in zip(envs, results, strict=True):
+        # What rollouts created, Terraform does not know: model versions go before the destroy (a
+        # registry group that holds versions cannot be deleted), rollout models and endpoint
+        # configurations once their endpoint no longer uses them (the rest after the destroy).
+        _cleanup_rollouts(glue, e, r.stack, target, events)
         tf, summary = _plan_env(cloud, r, e, target, events, destroy=True)
         if not summary.empty:
             with _step(events, r.stack, "terraform apply (destroy)", long=True):
                 tf.apply()
+        _cleanup_rollouts(glue, e, r.stack, target, events)
         if local and not keep_state:
             glue.delete_state(e, target, _reporter(events, r.stack))
         events(Destroyed(r.stack))
@@ -349,6 +354,31 @@ def _reporter(events: Events, stack: str) -> Callable[[str], None]:
     return lambda message: events(Note(message, stack=stack))
 
 
+def _emulator_watch(cloud: registry.Cloud, target: Target) -> dict[str, Any]:
+    """In local mode: terraform is stopped when the emulator goes away (the provider would retry for
+    many minutes), and a failed run whose emulator is gone says that, not the provider's errors."""
+    if not target.local:
+        return {}
+    emulator = cloud.load("emulator")
+
+    def diagnose(failure: Any) -> UserError | None:
+        if not emulator.gone():
+            return None
+        return emulator.EmulatorError(
+            f"the emulator stopped answering during terraform {failure.command} of {failure.stack}, so that run "
+            "did not finish (everything deployed into the emulator is lost with it)",
+            hint="start it again with `mlops-blueprint emulator start` and run `up` again (a new emulator starts "
+            "empty: `up` deploys everything anew)",
+        )
+
+    return {"diagnose": diagnose, "gone": emulator.gone}
+
+
+def _cleanup_rollouts(glue: Any, e: ResolvedEnv, stack: str, target: Target, events: Events) -> None:
+    with _credentials(glue), _step(events, stack, "clean up rollouts"):
+        glue.cleanup_rollouts(e, target, _reporter(events, stack))
+
+
 @contextlib.contextmanager
 def _credentials(glue: Any) -> Iterator[None]:
     """The SDK's "no credentials" errors, as a plain message (exit 3)."""
@@ -409,6 +439,7 @@ def _plan_env(
         env=dict(target.env),
         mirror=target.mirror,
         on_line=lambda line: events(StepLine(r.stack, line)),
+        **_emulator_watch(cloud, target),
     )
     with _step(events, r.stack, "terraform init", long=True):
         tf.init()

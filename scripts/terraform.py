@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from mlops_blueprint.blueprints.errors import EXIT_DEPLOY, ToolMissing, UserError
 
@@ -20,6 +24,7 @@ __all__ = [
     "PlanSummary",
     "Terraform",
     "TerraformFailed",
+    "TerraformInterrupted",
     "ToolMissing",
     "cli_config",
     "mirror_from_env",
@@ -32,15 +37,17 @@ class TerraformFailed(UserError):
 
     exit_code = EXIT_DEPLOY
 
-    def __init__(self, stack: str, command: str, tail: str):
+    def __init__(
+        self, stack: str, command: str, tail: str, directory: Path | None = None, env: dict[str, str] | None = None
+    ):
         self.stack, self.command, self.tail = stack, command, tail
         hint = None
         lock = re.search(r"ID:\s+([0-9a-f-]{36})", tail)
         if "Error acquiring the state lock" in tail:
             hint = (
-                "another terraform run holds this environment's state lock: wait for it and run again. If that run "
-                "died, release the lock (and only then) with: terraform -chdir=<the stack folder> force-unlock "
-                f"{lock.group(1) if lock else '<ID from the lock info above>'}"
+                "another terraform run holds this environment's state lock (see the lock info above): wait for it "
+                "and run again. If that run died, release the lock (and only then) with:\n    "
+                + unlock_command(directory, lock.group(1) if lock else None, env or {})
             )
         elif "registry.terraform.io" in tail:
             hint = (
@@ -48,6 +55,47 @@ class TerraformFailed(UserError):
                 "--provider-mirror DIR or MLOPS_PROVIDER_MIRROR (make uses /opt/tf-plugins when it exists)"
             )
         super().__init__(f"terraform {command} failed for {stack}:\n{tail}", hint=hint)
+
+
+SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL", re.IGNORECASE)
+
+
+def unlock_command(directory: Path | None, lock_id: str | None, env: dict[str, str]) -> str:
+    """The exact `terraform force-unlock` for a stack folder, ready to paste. `env`: the variables the
+    run gave terraform (the emulator's endpoint; empty on a real cloud, whose credentials are ambient).
+    Credential values are never printed: they show as `x`, which only the emulator accepts."""
+    import shlex
+
+    shown = [
+        f"{k}={'' if not v else 'x' if SECRET_NAME.search(k) else shlex.quote(v)}"
+        for k, v in sorted(env.items())
+        if k != "PATH"
+    ]
+    folder = shlex.quote(str(directory)) if directory else "<the stack folder>"
+    return " ".join(
+        [*shown, "terraform", f"-chdir={folder}", "force-unlock", lock_id or "<ID from the lock info above>"]
+    )
+
+
+class TerraformInterrupted(UserError):
+    """The user interrupted terraform (Ctrl-C); it stopped gracefully (exit 130, as for SIGINT)."""
+
+    exit_code = 130
+
+    def __init__(self, stack: str, command: str, returncode: int | None, kept: list[str] | None = None):
+        self.stack, self.command, self.returncode, self.kept = stack, command, returncode, kept or []
+        stopped = "stopped gracefully" if returncode is not None else "was stopped"
+        cut = (
+            f"; {len(self.kept)} resource(s) whose creation it cut short are kept, for the next run to complete "
+            f"({', '.join(self.kept[:5])}{', ...' if len(self.kept) > 5 else ''})"
+            if self.kept
+            else ""
+        )
+        super().__init__(
+            f"interrupted: terraform {command} of {stack} {stopped}: what it finished is in the state and its "
+            f"lock was released{cut}",
+            hint="run the same command again: terraform continues from the state",
+        )
 
 
 def terraform_binary() -> str:
@@ -138,10 +186,17 @@ class Terraform:
         env: dict[str, str],
         mirror: Path | None,
         on_line: Callable[[str], None] | None = None,
+        diagnose: Callable[[TerraformFailed], UserError | None] | None = None,
+        gone: Callable[[], bool] | None = None,
     ):
+        """`diagnose`: given a failure, a clearer error to raise instead (e.g. the emulator died), or None.
+        `gone`: polled while terraform runs; once it says the target is gone, terraform is stopped."""
+        self.diagnose = diagnose or (lambda failure: None)
+        self.gone = gone
         self.dir = Path(stack_dir).resolve()  # terraform runs inside it: every path handed over must be absolute
         self.stack = stack
         self.binary = terraform_binary()
+        self.given_env = dict(env)  # what the run adds to the environment (shown in an unlock command)
         self.env = dict(os.environ, **env, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1", TF_INPUT="0")
         config = cli_config(self.dir, mirror)
         if config is not None:
@@ -155,20 +210,75 @@ class Terraform:
         if capture:
             proc = subprocess.run(cmd, cwd=self.dir, env=self.env, capture_output=True, text=True)
             if proc.returncode not in ok_codes:
-                raise TerraformFailed(self.stack, args[0], (proc.stderr or proc.stdout)[-4000:])
+                self._fail(self._failed(args[0], (proc.stderr or proc.stdout)[-4000:]))
             return proc
         lines: list[str] = []
+        # terraform runs in a session of its own, so a Ctrl-C reaches only this process, which hands
+        # terraform exactly one interrupt (a second Ctrl-C, a second one: terraform then stops at once,
+        # as it does in a terminal). Its output is read to the end meanwhile: terraform finishes the
+        # operations under way, saves the state and releases the lock; a closed pipe would kill it.
+        interrupts = 0
         with subprocess.Popen(
-            cmd, cwd=self.dir, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+            cmd,
+            cwd=self.dir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
         ) as p:
             assert p.stdout is not None
-            for line in p.stdout:
-                line = line.rstrip("\n")
-                lines.append(line)
-                self.on_line(line)
+            stop_watching = self._watch(p)
+            while True:
+                try:
+                    for line in p.stdout:
+                        line = line.rstrip("\n")
+                        lines.append(line)
+                        self.on_line(line)
+                    p.wait()
+                    break
+                except KeyboardInterrupt:
+                    interrupts += 1
+                    if p.poll() is None:
+                        p.send_signal(signal.SIGINT)
+            stop_watching.set()
+        if interrupts:
+            raise TerraformInterrupted(self.stack, args[0], p.returncode)
         if p.returncode not in ok_codes:
-            raise TerraformFailed(self.stack, args[0], "\n".join(_errors_only(lines))[-4000:])
+            self._fail(self._failed(args[0], "\n".join(_errors_only(lines))[-4000:]))
         return subprocess.CompletedProcess(cmd, p.returncode, "\n".join(lines), "")
+
+    def _watch(self, p: subprocess.Popen, every: float = 2.0, grace: float = 20.0) -> threading.Event:
+        """While terraform runs, poll `gone`; once the target is gone, interrupt terraform, and kill it
+        (its session: the providers too) when it has not stopped after `grace` seconds."""
+        stop = threading.Event()
+        if self.gone is None:
+            return stop
+        gone = self.gone
+
+        def watch() -> None:
+            while not stop.wait(every):
+                if gone():
+                    with contextlib.suppress(ProcessLookupError):
+                        p.send_signal(signal.SIGINT)
+                    if not stop.wait(grace):
+                        with contextlib.suppress(ProcessLookupError):
+                            os.killpg(p.pid, signal.SIGKILL)
+                    return
+
+        threading.Thread(target=watch, name="terraform-watch", daemon=True).start()
+        return stop
+
+    def _failed(self, command: str, tail: str) -> TerraformFailed:
+        return TerraformFailed(self.stack, command, tail, self.dir, self.given_env)
+
+    def _fail(self, failure: TerraformFailed) -> NoReturn:
+        better = self.diagnose(failure)
+        if better is not None:
+            raise better from None
+        raise failure
 
     def init(self) -> None:
         self.run("init", "-input=false", "-no-color", "-reconfigure")
@@ -184,7 +294,25 @@ class Terraform:
         return json.loads(self.run("show", "-json", planfile, capture=True).stdout)
 
     def apply(self, planfile: str = "tfplan") -> None:
-        self.run("apply", "-input=false", "-no-color", "-auto-approve", "-lock-timeout=60s", planfile)
+        try:
+            self.run("apply", "-input=false", "-no-color", "-auto-approve", "-lock-timeout=60s", planfile)
+        except TerraformInterrupted as exc:
+            raise TerraformInterrupted(exc.stack, exc.command, exc.returncode, self._keep_cut_short(planfile)) from None
+
+    def _keep_cut_short(self, planfile: str) -> list[str]:
+        """After an interrupted apply: the resources terraform tainted because the interrupt cut their
+        creation short (tainted now, not in the plan's prior state) are untainted, so that the next run
+        reads them back and completes them instead of replacing them (a replacement of a bucket or a key
+        would rightly be refused by the data-loss guard). Best effort: nothing is kept on any error."""
+        try:
+            before = _tainted(self.show_json(planfile).get("prior_state", {}))
+            after = _tainted(json.loads(self.run("show", "-json", capture=True).stdout or "{}"))
+            kept = sorted(after - before)
+            for address in kept:
+                self.run("untaint", "-lock-timeout=60s", "-no-color", address, capture=True)
+            return kept
+        except (UserError, ValueError, KeyboardInterrupt):
+            return []
 
     def destroy(self) -> None:
         self.run("destroy", "-input=false", "-no-color", "-auto-approve", "-lock-timeout=60s")
@@ -192,6 +320,17 @@ class Terraform:
     def outputs(self) -> dict:
         raw = json.loads(self.run("output", "-json", capture=True).stdout or "{}")
         return {k: v.get("value") for k, v in raw.items()}
+
+
+def _tainted(state: dict) -> set[str]:
+    """Addresses of the tainted resources in a `terraform show -json` state (or a plan's prior_state)."""
+    out: set[str] = set()
+    stack = [state.get("values", {}).get("root_module", {})]
+    while stack:
+        module = stack.pop()
+        out.update(r["address"] for r in module.get("resources", []) if r.get("tainted"))
+        stack.extend(module.get("child_modules", []))
+    return out
 
 
 def _errors_only(lines: list[str]) -> list[str]:

@@ -29,13 +29,15 @@ def emulator(emulator_home):
 def aws(emulator):
     import boto3
 
+    from mlops_blueprint.scripts.emulator import ACCESS_KEY, SECRET_KEY
+
     def client(service, region="eu-central-1"):
         return boto3.client(
             service,
             endpoint_url=emulator.endpoint,
             region_name=region,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
         )
 
     return client

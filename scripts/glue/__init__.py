@@ -5,6 +5,8 @@ registry (`registry.get(cloud).load("glue")`):
 
 - `bootstrap_state(env, target, report)`: create the environment's state backend when missing;
 - `delete_state(env, target, report)`: remove it (local mode only, after a complete destroy);
+- `cleanup_rollouts(env, target, report)`: before (and after) `down`'s destroy, remove what rollouts
+  created and Terraform does not know (on AWS: model versions, rollout models and endpoint configurations);
 - `verify(env, target) -> list[Check]`: read back what the blueprint promises;
 - `rollout(env, endpoint, image_tag, traffic, target, artifact) -> RolloutResult`;
 - `credential_errors() -> tuple[type[Exception], ...]` and `CREDENTIALS_HINT`: the SDK's "no

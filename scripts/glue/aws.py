@@ -375,6 +375,76 @@ def rollout_with(
     return result
 
 
+def cleanup_rollouts_with(env: ResolvedEnv, client: Callable[[str], Any], report: Reporter) -> None:
+    """What `rollout` created and Terraform does not know: every model package version in the
+    blueprint's model groups (before Terraform deletes the groups: AWS refuses to delete a group
+    that still holds versions), and the rollout models and endpoint configurations (named
+    `<endpoint>-v<version>...`) that their endpoint no longer uses. `down` calls it before the
+    destroy, and again after it, when the endpoints are gone and nothing is in use any more."""
+    from botocore.exceptions import ClientError
+
+    c = env.blueprint.components
+    n = AwsNames(env.blueprint.metadata.name, env.name)
+    sm = client("sagemaker")
+
+    def gone(exc: ClientError) -> bool:
+        err = exc.response["Error"]
+        return err.get("Code") in ("ValidationException", "ResourceNotFound") and (
+            "not found" in err.get("Message", "").lower()
+            or "could not find" in err.get("Message", "").lower()
+            or "does not exist" in err.get("Message", "").lower()
+        )
+
+    for model in c.registry.models if c.registry else []:
+        group = n.model_group(model)
+        pages = sm.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group)
+        try:
+            arns = [p["ModelPackageArn"] for page in pages for p in page["ModelPackageSummaryList"]]
+        except ClientError as exc:
+            if not gone(exc):
+                raise
+            continue
+        for arn in arns:
+            sm.delete_model_package(ModelPackageName=arn)
+            report(f"deleted model version {arn}")
+
+    for name in c.serving.endpoints if c.serving else {}:
+        ep_name = n.endpoint(name)
+        prefix = f"{ep_name}-v"
+        in_use: set[str] = set()
+        try:
+            current = sm.describe_endpoint(EndpointName=ep_name)["EndpointConfigName"]
+            config = sm.describe_endpoint_config(EndpointConfigName=current)
+            in_use = {current, *(v["ModelName"] for v in config["ProductionVariants"])}
+        except ClientError as exc:
+            if exc.response["Error"].get("Code") not in ("ValidationException", "ResourceNotFound"):
+                raise
+        configs = [
+            cfg["EndpointConfigName"]
+            for page in sm.get_paginator("list_endpoint_configs").paginate(NameContains=prefix)
+            for cfg in page["EndpointConfigs"]
+        ]
+        for cfg_name in configs:
+            if cfg_name.startswith(prefix) and cfg_name not in in_use:
+                sm.delete_endpoint_config(EndpointConfigName=cfg_name)
+                report(f"deleted rollout endpoint configuration {cfg_name}")
+        models = [
+            m["ModelName"]
+            for page in sm.get_paginator("list_models").paginate(NameContains=prefix)
+            for m in page["Models"]
+        ]
+        for model_name in models:
+            if model_name.startswith(prefix) and model_name not in in_use:
+                sm.delete_model(ModelName=model_name)
+                report(f"deleted rollout model {model_name}")
+
+
+def cleanup_rollouts(env: ResolvedEnv, target: Target, report: Reporter) -> None:
+    """Delete the model versions, models and endpoint configurations rollouts created (see `cleanup_rollouts_with`)."""
+    region = env.blueprint.target.region
+    cleanup_rollouts_with(env, lambda service: client(target, service, region), report)
+
+
 def verify(env: ResolvedEnv, target: Target) -> list[Check]:
     region = env.blueprint.target.region
     return verify_with(env, lambda service: client(target, service, region))

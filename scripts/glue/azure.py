@@ -390,3 +390,7 @@ def rollout(
     env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
 ) -> RolloutResult:
     return rollout_with(env, endpoint, image_tag, traffic, ml_client(env), artifact)
+
+
+def cleanup_rollouts(env: ResolvedEnv, target: Target, report: Reporter) -> None:
+    """Nothing to clean: rollout deployments are children of the online endpoint, and model versions of the workspace, which Terraform deletes."""

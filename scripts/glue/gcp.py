@@ -268,3 +268,7 @@ def rollout(
     env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
 ) -> RolloutResult:
     return rollout_with(env, endpoint, image_tag, traffic, gcp_clients(env.blueprint.target.region), artifact)
+
+
+def cleanup_rollouts(env: ResolvedEnv, target: Target, report: Reporter) -> None:
+    """Nothing to clean: rollouts deploy onto the Terraform-managed Vertex AI endpoints (undeployed with them), and model versions stay in the Model Registry by design."""

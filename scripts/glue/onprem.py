@@ -550,3 +550,7 @@ def verify(env: ResolvedEnv, target: Target) -> list[Check]:
     in-cluster URL, which needs `kubectl port-forward` from outside the cluster (see `tracking_uri`)."""
     k = kube_clients(env)
     return verify_with(env, k.core, k.custom, k.rbac, k.networking, mlflow_client(env))
+
+
+def cleanup_rollouts(env: ResolvedEnv, target: Target, report: Reporter) -> None:
+    """Nothing to clean: rollouts patch the Terraform-managed InferenceService, and MLflow versions go with the registry's database."""

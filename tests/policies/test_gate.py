@@ -4,6 +4,7 @@ import datetime as dt
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -224,6 +225,64 @@ def test_missing_checkov_fails_closed(tmp_path, monkeypatch):
     assert not r.ok()
     [f] = [f for f in r.findings if f.rule == "CHECKOV"]
     assert f.error and "checkov is not installed" in f.message
+
+
+def _fake_checkov(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_checkov_is_found_in_its_own_virtualenv_then_on_path(tmp_path, monkeypatch):
+    """$MLOPS_CHECKOV first, then `.venv-checkov/bin/checkov` next to the project, then PATH; the
+    project's own interpreter folder is not searched (checkov is not in the project's venv)."""
+    from mlops_blueprint.policies import checkov_runner
+
+    explicit = _fake_checkov(tmp_path / "explicit" / "checkov")
+    isolated = _fake_checkov(tmp_path / "root" / ".venv-checkov" / "bin" / "checkov")
+    on_path = _fake_checkov(tmp_path / "path" / "checkov")
+    monkeypatch.setenv("PATH", str(on_path.parent))
+    monkeypatch.setattr(checkov_runner, "ISOLATED", isolated)
+    monkeypatch.setenv("MLOPS_CHECKOV", str(explicit))
+    assert checkov_runner.binary() == str(explicit)
+    monkeypatch.delenv("MLOPS_CHECKOV")
+    assert checkov_runner.binary() == str(isolated)
+    monkeypatch.setattr(checkov_runner, "ISOLATED", tmp_path / "nowhere" / "checkov")
+    assert checkov_runner.binary() == str(on_path)
+    assert checkov_runner.ISOLATED.parent != Path(sys.executable).parent
+
+
+def test_checkov_missing_everywhere_fails_the_gate_closed(tmp_path, monkeypatch):
+    """No $MLOPS_CHECKOV, no .venv-checkov, nothing on PATH: the real lookup fails, and so does the gate."""
+    from mlops_blueprint.policies import checkov_runner
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("MLOPS_CHECKOV", raising=False)
+    monkeypatch.setattr(checkov_runner, "ISOLATED", tmp_path / "nowhere" / "checkov")
+    with pytest.raises(checkov_runner.CheckovUnavailable, match="fails closed.*make install"):
+        checkov_runner.binary()
+    monkeypatch.setenv("MLOPS_CHECKOV", str(tmp_path / "missing"))
+    with pytest.raises(checkov_runner.CheckovUnavailable, match="MLOPS_CHECKOV=.* is not an executable checkov"):
+        checkov_runner.binary()
+    e = load(ROOT / "blueprints/reference/starter.yaml").envs["dev"]
+    from mlops_blueprint.stacks import synth
+
+    [res] = synth(load(ROOT / "blueprints/reference/starter.yaml"), [e], tmp_path / "out")
+    r = evaluate(e, json_path=res.json_path)
+    assert not r.ok()
+    [f] = [f for f in r.findings if f.rule == "CHECKOV"]
+    assert f.error and "is not an executable checkov" in f.message
+
+
+def test_checkov_is_not_in_the_projects_dependencies():
+    """checkov's pins downgrade boto3: it must come from its own virtualenv, never the project's extras."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + [d for extra in project["optional-dependencies"].values() for d in extra]
+    assert not [d for d in deps if d.lower().startswith("checkov")]
+    assert "checkov==" in (ROOT / "Makefile").read_text()
 
 
 def test_checkov_findings_map_back_to_components(tmp_path):

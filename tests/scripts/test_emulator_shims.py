@@ -51,6 +51,43 @@ def test_delete_model_package_group(aws):
         sm.delete_model_package_group(ModelPackageGroupName="g1")
 
 
+def _version(sm, group: str) -> str:
+    return sm.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": "img"}],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )["ModelPackageArn"]
+
+
+def test_a_group_that_holds_versions_is_not_deleted_until_its_versions_are(aws):
+    """As on AWS: DeleteModelPackageGroup is refused (ConflictException) while versions remain;
+    DeleteModelPackage (moto lacks it) removes a version by ARN, then the group goes."""
+    sm = aws("sagemaker")
+    sm.create_model_package_group(ModelPackageGroupName="g-held")
+    arns = [_version(sm, "g-held"), _version(sm, "g-held")]
+    with pytest.raises(ClientError) as refused:
+        sm.delete_model_package_group(ModelPackageGroupName="g-held")
+    assert refused.value.response["Error"]["Code"] == "ConflictException"
+    assert "contains 2 model package(s)" in str(refused.value)
+    sm.delete_model_package(ModelPackageName=arns[0])
+    listed = sm.list_model_packages(ModelPackageGroupName="g-held")["ModelPackageSummaryList"]
+    assert [p["ModelPackageArn"] for p in listed] == [arns[1]]
+    with pytest.raises(ClientError, match="not found"):
+        sm.describe_model_package(ModelPackageName=arns[0])
+    with pytest.raises(ClientError):
+        sm.delete_model_package_group(ModelPackageGroupName="g-held")
+    sm.delete_model_package(ModelPackageName=arns[1])
+    with pytest.raises(ClientError, match="not found"):
+        sm.delete_model_package(ModelPackageName=arns[1])
+    sm.delete_model_package_group(ModelPackageGroupName="g-held")
+    groups = sm.list_model_package_groups()["ModelPackageGroupSummaryList"]
+    assert "g-held" not in [g["ModelPackageGroupName"] for g in groups]
+
+
 def test_gpu_serving_instance_types_and_network_isolation(aws):
     sm = aws("sagemaker")
     sm.create_model(

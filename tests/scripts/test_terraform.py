@@ -45,3 +45,115 @@ def test_plan_summary_classifies_actions():
     s = PlanSummary.from_plan_json(plan)
     assert (s.create, s.update, s.replace, s.delete) == (["a.x"], ["a.y"], ["a.z"], ["a.w"])
     assert s.counts() == "1 to create, 1 to update, 1 to replace, 1 to destroy" and not s.empty
+
+
+LOCK_TAIL = """Error: Error acquiring the state lock
+
+Error message: operation error S3: PutObject, https response error StatusCode: 412
+Lock Info:
+  ID:        8c1f2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b
+  Path:      starter-dev-tfstate/starter/dev/terraform.tfstate
+  Operation: OperationTypeApply
+"""
+
+
+def test_a_held_lock_names_it_and_the_exact_command_to_release_it(tmp_path):
+    """The hint is a command to paste: the stack folder's absolute path, the lock's ID, and the emulator's
+    endpoint; credential values never appear (they show as x, which only the emulator accepts)."""
+    import shlex
+
+    from mlops_blueprint.scripts.terraform import TerraformFailed
+
+    folder = tmp_path / "cdktf.out" / "stacks" / "starter-dev"
+    env = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+        "AWS_ACCESS_KEY_ID": "AKIAMLOPSEMULATOR7Q4",
+        "AWS_SECRET_ACCESS_KEY": "mlopsEmulatorDummySecret/7fQ2xK9vLp3RtY8",
+        "AWS_SESSION_TOKEN": "",
+        "AWS_REGION": "eu-central-1",
+    }
+    failed = TerraformFailed("starter-dev", "plan", LOCK_TAIL, folder, env)
+    command = failed.hint.splitlines()[-1].strip()
+    assert command == (
+        "AWS_ACCESS_KEY_ID=x AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=eu-central-1 "
+        f"AWS_SECRET_ACCESS_KEY=x AWS_SESSION_TOKEN= terraform -chdir={folder} force-unlock "
+        "8c1f2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b"
+    )
+    assert shlex.split(command)[-4:] == [
+        "terraform",
+        f"-chdir={folder}",
+        "force-unlock",
+        "8c1f2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b",
+    ]
+    assert "Dummy" not in str(failed) + failed.hint and "AKIA" not in failed.hint
+    # On a real cloud the run adds no environment: the bare command, with the user's own credentials.
+    real = TerraformFailed("starter-dev", "apply", LOCK_TAIL, folder, {})
+    assert real.hint.splitlines()[-1].strip() == (
+        f"terraform -chdir={folder} force-unlock 8c1f2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b"
+    )
+    spaced = TerraformFailed("s", "plan", LOCK_TAIL, tmp_path / "a b", {})
+    assert f"-chdir='{tmp_path / 'a b'}'" in spaced.hint
+
+
+def test_a_diagnosis_replaces_terraforms_error(tmp_path):
+    """`diagnose` turns a failure into a clearer error (the pipeline: the emulator stopped answering)."""
+    from mlops_blueprint.blueprints.errors import UserError
+
+    class Gone(UserError):
+        exit_code = 3
+
+    script = tmp_path / "terraform"
+    script.write_text("#!/bin/sh\necho 'Error: dial tcp 127.0.0.1:4566: connect: connection refused'\nexit 1\n")
+    script.chmod(0o755)
+    tf = Terraform(
+        tmp_path, stack="s", env={}, mirror=None, diagnose=lambda failure: Gone(f"gone during {failure.command}")
+    )
+    tf.binary = str(script)
+    with pytest.raises(Gone, match="gone during apply") as raised:
+        tf.apply()
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+FAKE_TERRAFORM = """#!/bin/sh
+[ "$1" = apply ] || { echo '{}'; exit 0; }  # show -json after the interrupt: nothing tainted
+# Like terraform on SIGINT: say so, finish the operation under way, save, exit 1. A closed stdout would kill it.
+trap 'echo "Interrupt received."; sleep 1; echo "Stopping operation..."; echo graceful >> "$MARK"; exit 1' INT
+echo "aws_iam_role.x: Creating..."
+i=0
+while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+echo finished >> "$MARK"
+"""
+
+INTERRUPTED_RUN = """
+import os, signal, sys, threading, time
+from pathlib import Path
+from mlops_blueprint.scripts.terraform import Terraform, TerraformInterrupted
+folder = Path(sys.argv[1])
+tf = Terraform(folder, stack="s", env={"MARK": str(folder / "mark")}, mirror=None,
+               on_line=lambda line: line.endswith("Creating...") and threading.Timer(
+                   0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start())
+tf.binary = str(folder / "terraform")
+try:
+    tf.apply()
+except TerraformInterrupted as exc:
+    print("RAISED", exc.exit_code, exc)
+"""
+
+
+def test_ctrl_c_hands_terraform_one_interrupt_and_waits_for_it(tmp_path):
+    """A Ctrl-C reaches the CLI (terraform runs in a session of its own): terraform gets exactly one
+    SIGINT, its output is read to the end (so it can stop gracefully), and the run ends in a
+    TerraformInterrupted (exit 130), not a KeyboardInterrupt traceback."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    (tmp_path / "terraform").write_text(FAKE_TERRAFORM)
+    (tmp_path / "terraform").chmod(0o755)
+    p = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_RUN, str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert "RAISED 130 interrupted: terraform apply of s stopped gracefully" in p.stdout, p.stdout + p.stderr
+    assert "Traceback" not in p.stderr
+    assert (tmp_path / "mark").read_text() == "graceful\n"  # one interrupt, handled to the end
