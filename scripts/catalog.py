@@ -2,7 +2,7 @@
 
 - `entries()`: every reference blueprint with its tier, purpose, target cloud and the clouds it
   retargets to cleanly (the target line swapped for a placeholder one of that cloud, then validated),
-  components, environments, the estimated monthly range (`scripts/cost.py`) and its policy packs.
+  components, environments, the estimated monthly range (`blueprints/cost.py`) and its policy packs.
 - `compare(a, b)`: two blueprints field by field, grouped by section, with their costs.
 - `init(dest, ref, cloud, name)`: a new blueprint from a reference, with the schema modeline,
   retargeted and renamed, validated in a temporary file before it is moved into place; an existing
@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_blueprint.blueprints import registry
+from mlops_blueprint.blueprints import cost, registry
 from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.blueprints.loader import BlueprintError, LoadedBlueprint, load, loads
-from mlops_blueprint.scripts import cost
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_DIR = ROOT / "blueprints" / "reference"

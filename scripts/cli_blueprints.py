@@ -2,7 +2,7 @@
 
 They live here, beside `scripts/cli.py`, and `register(app)` adds them to the main app as top-level
 commands. Like the rest of the CLI they only parse arguments, call the library (`scripts/outputs.py`,
-`scripts/cost.py`, `scripts/catalog.py`) and render; JSON goes to stdout untouched by rich.
+`blueprints/cost.py`, `scripts/catalog.py`) and render; JSON goes to stdout untouched by rich.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def cost(
     detail: Annotated[bool, typer.Option("--detail", help="Every priced line, not only the components.")] = False,
 ) -> None:
     """Offline monthly estimate per environment: minimum scale to maximum scale, against the budget."""
-    from mlops_blueprint.scripts import cost as lib
+    from mlops_blueprint.blueprints import cost as lib
     from mlops_blueprint.scripts import pipeline
 
     with rendering():
@@ -105,8 +105,8 @@ def catalog(
     format: Annotated[str, typer.Option("--format", help="table|json.")] = "table",
 ) -> None:
     """The reference blueprints: tier, clouds, components, environments, monthly cost range, packs."""
+    from mlops_blueprint.blueprints import cost as costs
     from mlops_blueprint.scripts import catalog as lib
-    from mlops_blueprint.scripts import cost as costs
 
     with rendering():
         _check_format(format, ("table", "json"))

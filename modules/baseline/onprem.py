@@ -472,23 +472,18 @@ class OnpremBaseline(Construct):
         for local, ref in keys.items():
             remote, _, prop = ref.partition("/")
             data.append({"secretKey": local, "remoteRef": {"key": remote, "property": prop or local}})
-        target: dict[str, Any] = {"name": name, "creationPolicy": "Owner"}
-        if template:
-            target["template"] = {"engineVersion": "v2", "mergePolicy": "Merge", "data": dict(template)}
-        return manifest(
+        spec = {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": self.secret_store},
+            "data": data,
+        }
+        return self._external_secret(
             scope,
             id,
-            {
-                "apiVersion": "external-secrets.io/v1",
-                "kind": "ExternalSecret",
-                "metadata": {"name": name, "namespace": namespace, "labels": self.labels},
-                "spec": {
-                    "refreshInterval": "1h",
-                    "secretStoreRef": {"kind": "ClusterSecretStore", "name": self.secret_store},
-                    "target": target,
-                    "data": data,
-                },
-            },
+            namespace=namespace,
+            name=name,
+            spec=spec,
+            template=template,
             depends_on=[self.secret_store_manifest, *(depends_on or [])],
         )
 
@@ -507,7 +502,35 @@ class OnpremBaseline(Construct):
         in the cluster (ESO Password generator, refreshPolicy CreatedOnce: never rotated by accident,
         never in Terraform state); `template` may add derived keys."""
         gen_name, gen = self._generator(namespace, keys)
-        target: dict[str, Any] = {"name": name, "creationPolicy": "Owner", "deletionPolicy": "Retain"}
+        generator = {"apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password", "name": gen_name}
+        spec = {"refreshPolicy": "CreatedOnce", "dataFrom": [{"sourceRef": {"generatorRef": generator}}]}
+        return self._external_secret(
+            scope,
+            id,
+            namespace=namespace,
+            name=name,
+            spec=spec,
+            template=template,
+            retain=True,
+            depends_on=[self.secret_operator, gen, *(depends_on or [])],
+        )
+
+    def _external_secret(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        namespace: str,
+        name: str,
+        spec: dict[str, Any],
+        template: dict[str, str] | None,
+        depends_on: list,
+        retain: bool = False,
+    ) -> Manifest:
+        """An ExternalSecret writing Secret `name` in `namespace` from `spec`'s source; `template` adds keys."""
+        target: dict[str, Any] = {"name": name, "creationPolicy": "Owner"}
+        if retain:
+            target["deletionPolicy"] = "Retain"
         if template:
             target["template"] = {"engineVersion": "v2", "mergePolicy": "Merge", "data": dict(template)}
         return manifest(
@@ -517,23 +540,9 @@ class OnpremBaseline(Construct):
                 "apiVersion": "external-secrets.io/v1",
                 "kind": "ExternalSecret",
                 "metadata": {"name": name, "namespace": namespace, "labels": self.labels},
-                "spec": {
-                    "refreshPolicy": "CreatedOnce",
-                    "target": target,
-                    "dataFrom": [
-                        {
-                            "sourceRef": {
-                                "generatorRef": {
-                                    "apiVersion": "generators.external-secrets.io/v1alpha1",
-                                    "kind": "Password",
-                                    "name": gen_name,
-                                }
-                            }
-                        }
-                    ],
-                },
+                "spec": {**spec, "target": target},
             },
-            depends_on=[self.secret_operator, gen, *(depends_on or [])],
+            depends_on=depends_on,
         )
 
     def _generator(self, namespace: str, keys: list[str]) -> tuple[str, Manifest]:

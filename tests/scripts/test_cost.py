@@ -6,10 +6,9 @@ import sys
 
 import pytest
 
-from mlops_blueprint.blueprints import load, loads
+from mlops_blueprint.blueprints import cost, load, loads
 from mlops_blueprint.policies.engine import all_rules, run_rule
 from mlops_blueprint.policies.packs import BASELINE
-from mlops_blueprint.scripts import cost
 from tests.conftest import MINIMAL, REFERENCE, ROOT
 
 STARTER = ROOT / "blueprints/reference/starter.yaml"
