@@ -36,6 +36,17 @@ Path = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
+class KubernetesRelease:
+    """One Kubernetes minor version on a cloud: the last day of standard support and of extended
+    support (ISO dates; `extended_end` == `standard_end` when the cloud sells no extended support).
+    estimate: True when a date is the provider's estimate or derived from its stated policy."""
+
+    standard_end: str
+    extended_end: str  # "" = no end known (the vendor decides): never an error by date
+    estimate: bool = False
+
+
+@dataclass(frozen=True)
 class Catalog:
     """What a cloud offers, in the blueprint's neutral words. Pure data, reviewed on `reviewed`.
 
@@ -58,6 +69,12 @@ class Catalog:
     sharing_note: str = ""
     # Kubernetes minor versions the cloud accepts (empty: not checked here).
     kubernetes_versions: tuple[str, ...] = ()
+    # Each version's support window (empty: versions not checked against dates), where the dates come
+    # from and when they were reviewed, and what extended support costs (named in the warning).
+    kubernetes_support: Mapping[str, KubernetesRelease] = field(default_factory=dict)
+    kubernetes_source: str = ""
+    kubernetes_reviewed: str = ""
+    extended_support_cost: str = ""
 
     def training_instance(self, accelerator: str, gpus: int) -> str | None:
         return self.training.get(accelerator, {}).get(gpus)
@@ -101,6 +118,9 @@ class Cloud:
     stack: str
     glue: str
     emulator: str | None = None
+    # The cluster stack class ("module:attr"): the in-cluster layer (`<blueprint>-<env>-cluster`), applied
+    # after the cloud stack. None: the cloud's one stack is already in-cluster (or there is no cluster).
+    cluster_stack: str | None = None
     no_emulator_hint: str = "synth and check run offline; verify and rollout need the cloud"
     # Validation only this cloud needs, beyond its catalog and names: yields (field path, message).
     checks: Callable[[Blueprint], Iterable[tuple[Path, str]]] | None = None

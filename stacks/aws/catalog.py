@@ -3,7 +3,24 @@ describe-instance-type-offerings` is the live truth)."""
 
 from __future__ import annotations
 
-from mlops_blueprint.blueprints.registry import Catalog
+from mlops_blueprint.blueprints.registry import Catalog, KubernetesRelease
+
+# EKS release calendar (end of standard support, end of extended support; UTC days), reviewed 2026-11-24
+# from https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html ("Amazon EKS
+# Kubernetes release calendar"; 1.35 as published there in 2026). 1.36 was not in the copy reviewed:
+# its dates follow EKS's stated policy (14 months standard + 12 months extended after an EKS release
+# estimated for June 2026) and are marked as estimates. `aws eks describe-cluster-versions` is the
+# live truth.
+KUBERNETES = {
+    "1.29": KubernetesRelease("2025-03-23", "2026-03-23"),
+    "1.30": KubernetesRelease("2025-07-23", "2026-07-23"),
+    "1.31": KubernetesRelease("2025-11-26", "2026-11-26"),
+    "1.32": KubernetesRelease("2026-03-23", "2027-03-23"),
+    "1.33": KubernetesRelease("2026-07-29", "2027-07-29"),
+    "1.34": KubernetesRelease("2026-12-02", "2027-12-02"),
+    "1.35": KubernetesRelease("2027-03-27", "2028-03-27"),
+    "1.36": KubernetesRelease("2027-08-31", "2028-08-31", estimate=True),
+}
 
 CATALOG = Catalog(
     reviewed="2026-11",
@@ -36,5 +53,13 @@ CATALOG = Catalog(
         "gpu-medium": "ml.g5.2xlarge",
     },
     state_backend="s3",
+    kubernetes_versions=tuple(KUBERNETES),
+    kubernetes_support=KUBERNETES,
+    kubernetes_source="https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html",
+    kubernetes_reviewed="2026-11-24",
+    extended_support_cost=(
+        "EKS bills extended support at $0.60 per cluster-hour instead of $0.10 (about $365 more a month per "
+        "cluster); at its end EKS upgrades the control plane by itself"
+    ),
     sharing_note="EKS managed node groups share no GPU by themselves; GKE, AKS (MIG) and on-prem do",
 )

@@ -11,7 +11,23 @@ those are validation errors that name the nearest choice.
 
 from __future__ import annotations
 
-from mlops_blueprint.blueprints.registry import Catalog
+from mlops_blueprint.blueprints.registry import Catalog, KubernetesRelease
+
+# AKS release calendar, reviewed 2026-11-24 from
+# https://learn.microsoft.com/azure/aks/supported-kubernetes-versions (the copy of 2026-08: "End of
+# life" = end of community support, "LTS End of life" = end of long-term support; a month without a
+# day means its last day, as the page says). Dates with only a month are therefore approximate; 1.36
+# and 1.37 are the page's forecasts.
+KUBERNETES = {
+    "1.30": KubernetesRelease("2025-08-22", "2026-07-31"),
+    "1.31": KubernetesRelease("2025-11-01", "2026-11-30"),
+    "1.32": KubernetesRelease("2026-03-31", "2027-03-31"),
+    "1.33": KubernetesRelease("2026-07-31", "2027-07-31"),
+    "1.34": KubernetesRelease("2026-11-30", "2027-11-30"),
+    "1.35": KubernetesRelease("2027-03-31", "2028-03-31"),
+    "1.36": KubernetesRelease("2027-06-30", "2028-06-30", estimate=True),
+    "1.37": KubernetesRelease("2027-10-31", "2028-10-31", estimate=True),
+}
 
 _REGIONS = (
     "eastus",
@@ -79,6 +95,14 @@ CATALOG = Catalog(
     # The AKS node pool's GPU: (type, count per node) is in the VM size; the label names the neutral kind.
     accelerator_types={"nvidia-t4": "nvidia-t4", "nvidia-a100": "nvidia-a100", "nvidia-h100": "nvidia-h100"},
     state_backend="azurerm",
+    kubernetes_versions=tuple(KUBERNETES),
+    kubernetes_support=KUBERNETES,
+    kubernetes_source="https://learn.microsoft.com/azure/aks/supported-kubernetes-versions",
+    kubernetes_reviewed="2026-11-24",
+    extended_support_cost=(
+        "AKS long-term support needs the Premium tier ($0.60 per cluster-hour instead of Standard's $0.10; "
+        "https://azure.microsoft.com/pricing/details/kubernetes-service/) and the AKSLongTermSupport plan"
+    ),
     sharing_modes=("none", "mig"),
     sharing_note="AKS partitions A100 and H100 node pools with MIG but has no native time-slicing",
 )

@@ -3,7 +3,22 @@
 
 from __future__ import annotations
 
-from mlops_blueprint.blueprints.registry import Catalog
+from mlops_blueprint.blueprints.registry import Catalog, KubernetesRelease
+
+# GKE release schedule, reviewed 2026-11-24 from https://cloud.google.com/kubernetes-engine/docs/release-schedule
+# (Google calls every date there a best-effort estimate; the end-of-standard-support dates are the
+# schedule's, as mirrored by endoflife.date/google-kubernetes-engine). GKE gives a minor version up to
+# 24 months from its Regular-channel availability, the last ~10 in extended support on the Extended
+# channel only: the extended ends below are that policy applied to the Regular availability dates
+# (estimates). 1.36's Regular availability (mid-2026) is itself an estimate.
+KUBERNETES = {
+    "1.31": KubernetesRelease("2026-01-16", "2026-10-25", estimate=True),
+    "1.32": KubernetesRelease("2026-04-11", "2027-02-11", estimate=True),
+    "1.33": KubernetesRelease("2026-08-03", "2027-06-03", estimate=True),
+    "1.34": KubernetesRelease("2026-10-01", "2027-09-30", estimate=True),
+    "1.35": KubernetesRelease("2027-04-11", "2028-02-11", estimate=True),
+    "1.36": KubernetesRelease("2027-08-15", "2028-06-15", estimate=True),
+}
 
 _COMMON = (
     "us-central1",
@@ -63,5 +78,15 @@ CATALOG = Catalog(
     },
     serving_accelerators={"gpu-small": ("NVIDIA_L4", 1), "gpu-medium": ("NVIDIA_L4", 1)},
     state_backend="gcs",
+    kubernetes_versions=tuple(KUBERNETES),
+    kubernetes_support=KUBERNETES,
+    kubernetes_source="https://cloud.google.com/kubernetes-engine/docs/release-schedule",
+    kubernetes_reviewed="2026-11-24",
+    extended_support_cost=(
+        "GKE keeps a version past standard support only on the Extended release channel, which adds an "
+        "extended-support cluster management fee (about $0.50 per cluster-hour on top of $0.10; see "
+        "https://cloud.google.com/kubernetes-engine/pricing); the platform's clusters use the Regular "
+        "channel, where GKE upgrades the control plane instead"
+    ),
     sharing_modes=("none", "time-slicing", "mig"),
 )

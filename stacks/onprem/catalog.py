@@ -9,7 +9,20 @@ upstream supports the newest three minors, vendors such as RKE2 and OpenShift su
 
 from __future__ import annotations
 
-from mlops_blueprint.blueprints.registry import Catalog
+from mlops_blueprint.blueprints.registry import Catalog, KubernetesRelease
+
+# Upstream end of life per minor (https://kubernetes.io/releases/, reviewed 2026-11-24; 1.35 to 1.37
+# are the project's planned dates, estimates). Past it only your distribution's vendor patches the
+# version; how long is the vendor's call, so there is no end here ("" = never an error by date).
+KUBERNETES = {
+    "1.31": KubernetesRelease("2025-10-28", ""),
+    "1.32": KubernetesRelease("2026-02-28", ""),
+    "1.33": KubernetesRelease("2026-06-28", ""),
+    "1.34": KubernetesRelease("2026-10-27", ""),
+    "1.35": KubernetesRelease("2027-02-28", "", estimate=True),
+    "1.36": KubernetesRelease("2027-06-28", "", estimate=True),
+    "1.37": KubernetesRelease("2027-10-28", "", estimate=True),
+}
 
 _NVIDIA = ("nvidia-t4", "nvidia-a10g", "nvidia-l4", "nvidia-a100", "nvidia-h100")
 
@@ -30,5 +43,12 @@ CATALOG = Catalog(
     serving={size: ",".join(str(v) for v in spec) for size, spec in SIZES.items()},
     state_backend="kubernetes",
     sharing_modes=("none", "time-slicing", "mig"),
-    kubernetes_versions=("1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37"),
+    kubernetes_versions=tuple(KUBERNETES),
+    kubernetes_support=KUBERNETES,
+    kubernetes_source="https://kubernetes.io/releases/",
+    kubernetes_reviewed="2026-11-24",
+    extended_support_cost=(
+        "upstream Kubernetes no longer patches it: only a distribution with longer support (RKE2, OpenShift, "
+        "Charmed Kubernetes, ...) does, under that vendor's support contract"
+    ),
 )
