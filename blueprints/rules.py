@@ -9,6 +9,7 @@ policies live in `policies/`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 from mlops_blueprint.blueprints import registry
 from mlops_blueprint.blueprints.model import PERSONAS, Blueprint
@@ -21,7 +22,19 @@ Problem = tuple[Path, str]
 
 def check(bp: Blueprint, env: str | None) -> list[Problem]:
     out: list[Problem] = []
-    for rule in (_target, _state, _lake, _catalog, _training, _serving, _access, _names, _waivers, _cloud):
+    for rule in (
+        _target,
+        _kubernetes,
+        _state,
+        _lake,
+        _catalog,
+        _training,
+        _serving,
+        _access,
+        _names,
+        _waivers,
+        _cloud,
+    ):
         out.extend(rule(bp, env))
     return out
 
@@ -40,7 +53,94 @@ def warnings(bp: Blueprint) -> list[Problem]:
                 ),
             )
         )
+    out.extend(_kubernetes_warnings(bp))
     return out
+
+
+def today() -> date:
+    """The day support windows are judged on (UTC). Tests replace it to pin the calendar."""
+    return datetime.now(UTC).date()
+
+
+def _cluster_version(bp: Blueprint) -> tuple[Path, str] | None:
+    """The Kubernetes version the blueprint runs on and the field that names it: the existing cluster's
+    (`target.kubernetes_version`) when the target names one, else the version training's cluster is
+    created with."""
+    if bp.target.kubernetes_version is not None:
+        return ("target", "kubernetes_version"), bp.target.kubernetes_version
+    training = bp.components.training
+    # An omitted version is the model's default: tests keep that one in standard support on every cloud
+    # (tests/blueprints/test_kubernetes_versions.py), so only a version the author wrote is judged here.
+    if training is not None and "kubernetes_version" in training.model_fields_set:
+        return ("components", "training", "kubernetes_version"), training.kubernetes_version
+    return None
+
+
+def _past(day: date, iso: str) -> bool:
+    return bool(iso) and day > date.fromisoformat(iso)
+
+
+def _live(catalog: registry.Catalog, day: date) -> list[str]:
+    """Versions not yet past extended support on `day`, in catalog order."""
+    return [v for v, r in catalog.kubernetes_support.items() if not _past(day, r.extended_end)]
+
+
+def _source(catalog: registry.Catalog) -> str:
+    return f"support table reviewed {catalog.kubernetes_reviewed} from {catalog.kubernetes_source}"
+
+
+def _kubernetes(bp: Blueprint, env: str | None) -> Iterator[Problem]:
+    """A version the cloud does not offer, or one past its extended support, cannot be built."""
+    cloud, found = registry.get(bp.target.cloud), _cluster_version(bp)
+    table = cloud.catalog.kubernetes_support
+    if found is None or not table:
+        return
+    path, version = found
+    day, release = today(), table.get(version)
+    allowed = ", ".join(_live(cloud.catalog, day)) or "none (the table is out of date)"
+    if release is None:
+        yield (
+            path,
+            (
+                f"Kubernetes {version} is not a version {cloud.title} supports; allowed: {allowed} "
+                f"({_source(cloud.catalog)})"
+            ),
+        )
+    elif _past(day, release.extended_end):
+        late = release.extended_end != release.standard_end
+        yield (
+            path,
+            (
+                f"Kubernetes {version} on {cloud.title} reached the end of {'extended' if late else 'its'} support on "
+                f"{release.extended_end}{' (an estimate)' if release.estimate else ''}; allowed: {allowed} "
+                f"({_source(cloud.catalog)})"
+            ),
+        )
+
+
+def _kubernetes_warnings(bp: Blueprint) -> Iterator[Problem]:
+    """A version past standard support but still in extended support: it works, and costs extra."""
+    cloud, found = registry.get(bp.target.cloud), _cluster_version(bp)
+    catalog = cloud.catalog
+    if found is None or found[1] not in catalog.kubernetes_support:
+        return
+    path, version = found
+    day, release = today(), catalog.kubernetes_support[found[1]]
+    if not _past(day, release.standard_end) or _past(day, release.extended_end):
+        return
+    until = f"until {release.extended_end}" if release.extended_end else "for as long as your vendor supports it"
+    standard = [
+        f"{v} until {r.standard_end}" for v, r in catalog.kubernetes_support.items() if not _past(day, r.standard_end)
+    ]
+    upgrade = f"; in standard support: {', '.join(standard)}" if standard else ""
+    note = " (dates are estimates)" if release.estimate else ""
+    yield (
+        path,
+        (
+            f"Kubernetes {version} left standard support on {release.standard_end} and is in extended support "
+            f"{until}{note}: {catalog.extended_support_cost}{upgrade} ({_source(catalog)})"
+        ),
+    )
 
 
 def _cloud(bp: Blueprint, env: str | None) -> Iterator[Problem]:
