@@ -3,6 +3,9 @@
 checkov 3.3 reads this project's cdk.tf.json with `--framework terraform_json` (checked: no crash,
 resource addresses are Terraform addresses). It runs with --skip-download and no API key, so it
 makes no network calls. A missing checkov, a crash, or unreadable output fails the gate.
+
+Reports are cached by content (stacks/cache.py): the same checkov on the same bytes with the same
+options answers from `$MLOPS_HOME/cache/checkov` without a run. `MLOPS_NO_CACHE=1` turns that off.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 
 from mlops_blueprint.policies.engine import Finding
 from mlops_blueprint.policies.tfjson import Doc
+from mlops_blueprint.stacks import cache
 
 
 class CheckovUnavailable(Exception):
@@ -59,6 +63,32 @@ def _address(addr: str, doc: Doc) -> str:
     return addr
 
 
+def _report(cmd: list[str], json_path: Path) -> str:
+    """checkov's JSON report: from the cache when the same checkov already read the same bytes with the
+    same options (stacks/cache.py), else from a run, stored when it succeeded."""
+    key = None
+    if cache.enabled():
+        try:
+            key = cache.checkov_key(cmd[0], json_path.read_bytes(), cmd[3:])
+        except (OSError, subprocess.SubprocessError):
+            key = None
+        hit = cache.load_checkov(key) if key else None
+        if hit is not None:
+            return hit
+    env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false", PYTHONWARNINGS="ignore")
+    env.pop("BC_API_KEY", None)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode not in (0, 1):
+        raise CheckovUnavailable(f"checkov exited {proc.returncode}: {(proc.stderr or proc.stdout)[-800:]}")
+    try:
+        json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise CheckovUnavailable(f"checkov printed no JSON report: {(proc.stderr or proc.stdout)[-800:]}") from None
+    if key:
+        cache.store_checkov(key, proc.stdout)
+    return proc.stdout
+
+
 def run(json_path: Path, doc: Doc, skip: dict[str, str]) -> list[Finding]:
     cmd = [
         binary(),
@@ -73,15 +103,7 @@ def run(json_path: Path, doc: Doc, skip: dict[str, str]) -> list[Finding]:
         "--skip-check",
         ",".join(sorted(skip)) or "NONE",
     ]
-    env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false", PYTHONWARNINGS="ignore")
-    env.pop("BC_API_KEY", None)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode not in (0, 1):
-        raise CheckovUnavailable(f"checkov exited {proc.returncode}: {(proc.stderr or proc.stdout)[-800:]}")
-    try:
-        data = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        raise CheckovUnavailable(f"checkov printed no JSON report: {(proc.stderr or proc.stdout)[-800:]}") from None
+    data = json.loads(_report(cmd, Path(json_path)))
     results = (data[0] if isinstance(data, list) else data).get("results", {})
     out = []
     for key, passed in (("passed_checks", True), ("failed_checks", False)):

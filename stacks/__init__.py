@@ -73,6 +73,17 @@ def build(app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], setting
 def synth(
     loaded: LoadedBlueprint, envs: list[ResolvedEnv], outdir: Path, settings: DeploySettings = DeploySettings()
 ) -> list[SynthResult]:
+    """`_synth` behind the content-hash cache (stacks/cache.py; MLOPS_NO_CACHE=1 turns it off): an
+    unchanged blueprint, package and toolchain restore every stack folder without the bindings' import."""
+    from mlops_blueprint.stacks import cache
+
+    usable = not (settings.local and registry.get(loaded.base.target.cloud).emulator is None)
+    return cache.synth(loaded, envs, Path(outdir), settings, lambda: _synth(loaded, envs, outdir, settings), usable)
+
+
+def _synth(
+    loaded: LoadedBlueprint, envs: list[ResolvedEnv], outdir: Path, settings: DeploySettings = DeploySettings()
+) -> list[SynthResult]:
     """Synthesize into `outdir/stacks/<stack>/cdk.tf.json`, all or nothing: stacks are written to a
     scratch folder first and moved in only when every one of them synthesized."""
     stack_class(loaded, settings)  # a missing target or bindings fails before anything is written
