@@ -30,17 +30,8 @@ def environment_of(doc: dict) -> str:
 
 
 def checks(bp) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """What the cluster must say about itself: a known Kubernetes version, and node labels for every
-    accelerator a pool asks for."""
-    t = bp.target
-    if t.kubernetes_version is not None and t.kubernetes_version not in CATALOG.kubernetes_versions:
-        yield (
-            ("target", "kubernetes_version"),
-            (
-                f"Kubernetes {t.kubernetes_version} is not one this platform validates manifests against; "
-                f"allowed: {', '.join(CATALOG.kubernetes_versions)}"
-            ),
-        )
+    """What the cluster must say about itself: node labels for every accelerator a pool asks for."""
+    t = bp.target  # its Kubernetes version is checked by the generic rule (blueprints/rules.py)
     labels = t.gpu_node_labels or {}
     for name, pool in bp.components.training.pools.items() if bp.components.training else []:
         if pool.accelerator not in labels or not labels[pool.accelerator]:
