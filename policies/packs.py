@@ -6,8 +6,9 @@ fails while a registered rule belongs to no pack. A blueprint picks its packs in
 
 - `baseline`: the rules every platform is held to.
 - `regulated`: stricter rules for regulated data (customer-managed keys on secrets and, on Azure,
-  everywhere; private endpoints everywhere; private online endpoints); a regulated blueprint names
-  both packs.
+  everywhere; private endpoints everywhere; private online endpoints; audit trails: S3 data events in
+  CloudTrail, Data Access audit logs for Cloud Storage and BigQuery, VPC flow logs); a regulated
+  blueprint names both packs.
 
 checkov's built-in checks run in every pack; those a pack does not enforce are listed with the
 reason, and every report shows that list.
@@ -148,7 +149,6 @@ BASELINE = Pack(
         "CKV_AWS_18": "S3 server access logs go to a central log archive account outside this blueprint",
         "CKV2_AWS_62": "bucket event notifications are added by pipelines that consume them",
         "CKV2_AWS_57": "the shared-connections secret holds third-party credentials rotated by their owners",
-        "CKV2_AWS_11": "VPC flow logs are collected by the organisation's network account",
         "CKV2_AWS_12": "the default security group is unused: every workload gets an explicit group",
         "CKV_AWS_394": "availability zones are selected by the provider, pinned by subnet CIDR order",
         "CKV_AWS_195": "crawlers read encrypted buckets through their role; Glue security configurations come with ETL jobs",
@@ -183,8 +183,12 @@ REGULATED = Pack(
     rules=(
         "MLOPS_AWS_027",
         "MLOPS_AWS_028",
+        "MLOPS_AWS_031",
+        "MLOPS_AWS_032",
         "MLOPS_GCP_018",
         "MLOPS_GCP_022",
+        "MLOPS_GCP_025",
+        "MLOPS_GCP_026",
         "MLOPS_AZ_025",
         "MLOPS_AZ_032",
         "MLOPS_AZ_033",

@@ -27,6 +27,8 @@ SHIMS: dict[str, str] = {
     "sagemaker-update-endpoint": "SageMaker UpdateEndpoint (moto lacks it): the endpoint takes the new configuration's "
     "variants and weights, as a finished AWS update does (used by `rollout`)",
     "eks-no-default-ssh-key": "no invented remote_access ssh key on node groups (moto adds one: a perpetual replace)",
+    "eks-addons": "EKS add-ons with their configuration values and Pod Identity associations (moto lacks them): "
+    "create, describe, list, delete, and DescribePodIdentityAssociation for the add-on's associations",
 }
 
 GPU_SERVING_FAMILIES = ("ml.g4dn.", "ml.g5.", "ml.g6.", "ml.p4d.", "ml.p5.", "ml.inf2.")
@@ -41,6 +43,7 @@ def install() -> None:
     _application_autoscaling()
     _budgets()
     _eks()
+    _eks_addons()
     _lakeformation()
 
 
@@ -93,6 +96,119 @@ def _eks() -> None:
     from moto.eks import models as eks
 
     eks.DEFAULT_REMOTE_ACCESS = None
+
+
+# (cluster, add-on name) -> add-on; association id -> Pod Identity association
+_ADDONS: dict[tuple[str, str], dict] = {}
+_ASSOCIATIONS: dict[str, dict] = {}
+ADDON_DEFAULT_VERSION = "v4.1.0-eksbuild.1"
+
+
+def _eks_addons() -> None:
+    """CreateAddon/DescribeAddon/ListAddons/DeleteAddon (ACTIVE at once, gone at once) keeping the
+    configuration values and the Pod Identity associations the add-on was given, which
+    DescribePodIdentityAssociation answers for (the provider reads each association back)."""
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+    from moto.eks import urls
+    from moto.eks.exceptions import ResourceInUseException, ResourceNotFoundException
+    from moto.eks.responses import EKSResponse
+    from moto.moto_api._internal import mock_random as random
+
+    cluster_path = "{0}/clusters/(?P<name>[^/]+)"
+    urls.url_paths.update(
+        {
+            cluster_path + "/addons$": urls.response.dispatch,
+            cluster_path + "/addons/(?P<addonName>[^/]+)$": urls.response.dispatch,
+            cluster_path + "/pod-identity-associations/(?P<associationId>[^/]+)$": urls.response.dispatch,
+        }
+    )
+
+    def not_found(message: str) -> ResourceNotFoundException:
+        return ResourceNotFoundException(
+            clusterName=None, nodegroupName=None, fargateProfileName=None, addonName=None, message=message
+        )
+
+    def cluster_of(self) -> str:
+        name = self._get_param("clusterName") or self._get_param("name")
+        if name not in self.eks_backend.clusters:
+            raise not_found(f"No cluster found for name: {name}.")
+        return name
+
+    def addon_of(self) -> tuple[str, str, dict]:
+        cluster, name = cluster_of(self), self._get_param("addonName")
+        addon = _ADDONS.get((cluster, name))
+        if addon is None:
+            raise not_found(f"No addon: {name} found in cluster: {cluster}")
+        return cluster, name, addon
+
+    def create_addon(self) -> ActionResult:
+        cluster, name = cluster_of(self), self._get_param("addonName")
+        if (cluster, name) in _ADDONS:
+            raise ResourceInUseException(
+                clusterName=cluster, nodegroupName=None, addonName=name, message=f"Addon already exists: {name}"
+            )
+        arn = self.eks_backend.clusters[cluster].arn
+        region, account = arn.split(":")[3], arn.split(":")[4]
+        now = utcnow().isoformat()
+        associations = []
+        for given in self._get_param("podIdentityAssociations") or []:
+            aid = "a-" + random.get_random_string(length=17, lower_case=True)
+            a_arn = f"arn:aws:eks:{region}:{account}:podidentityassociation/{cluster}/{aid}"
+            _ASSOCIATIONS[aid] = {
+                "clusterName": cluster,
+                "namespace": "amazon-cloudwatch" if name == "amazon-cloudwatch-observability" else "kube-system",
+                "serviceAccount": given["serviceAccount"],
+                "roleArn": given["roleArn"],
+                "associationArn": a_arn,
+                "associationId": aid,
+                "tags": {},
+                "createdAt": now,
+                "modifiedAt": now,
+                "ownerArn": f"arn:aws:eks:{region}:{account}:addon/{cluster}/{name}/{aid}",
+            }
+            associations.append(a_arn)
+        addon = {
+            "addonName": name,
+            "clusterName": cluster,
+            "status": "ACTIVE",
+            "addonVersion": self._get_param("addonVersion") or ADDON_DEFAULT_VERSION,
+            "health": {"issues": []},
+            "addonArn": f"arn:aws:eks:{region}:{account}:addon/{cluster}/{name}/{random.get_random_hex(8)}",
+            "createdAt": now,
+            "modifiedAt": now,
+            "tags": self._get_param("tags") or {},
+            "podIdentityAssociations": associations,
+        }
+        for key in ("serviceAccountRoleArn", "configurationValues"):
+            if self._get_param(key):
+                addon[key] = self._get_param(key)
+        _ADDONS[(cluster, name)] = addon
+        return ActionResult({"addon": addon})
+
+    def describe_addon(self) -> ActionResult:
+        return ActionResult({"addon": addon_of(self)[2]})
+
+    def list_addons(self) -> ActionResult:
+        cluster = cluster_of(self)
+        return ActionResult({"addons": sorted(n for c, n in _ADDONS if c == cluster)})
+
+    def delete_addon(self) -> ActionResult:
+        cluster, name, addon = addon_of(self)
+        for a_arn in addon["podIdentityAssociations"]:
+            _ASSOCIATIONS.pop(a_arn.rsplit("/", 1)[-1], None)
+        del _ADDONS[(cluster, name)]
+        return ActionResult({"addon": {**addon, "status": "DELETING"}})
+
+    def describe_pod_identity_association(self) -> ActionResult:
+        cluster, aid = cluster_of(self), self._get_param("associationId")
+        association = _ASSOCIATIONS.get(aid)
+        if association is None or association["clusterName"] != cluster:
+            raise not_found(f"No Pod Identity Association found for id: {aid}")
+        return ActionResult({"association": association})
+
+    for fn in (create_addon, describe_addon, list_addons, delete_addon, describe_pod_identity_association):
+        setattr(EKSResponse, fn.__name__, fn)
 
 
 def _tag_handlers(key_name: str, value_name: str, tag_list_key: str, as_map: bool):

@@ -1,20 +1,50 @@
-"""The secure baseline on AWS: isolated network, keys, persona roles, secrets, budget."""
+"""The secure baseline on AWS: isolated network, keys, persona roles, secrets, budget, audit trail."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from cdktn import Fn
+import jsii
+from cdktn import Fn, IAnyProducer, IResolveContext, Lazy, TerraformStack
 from cdktn_provider_aws.budgets_budget import BudgetsBudget, BudgetsBudgetNotification
+from cdktn_provider_aws.cloudtrail import Cloudtrail
 from cdktn_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
 from cdktn_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktn_provider_aws.data_aws_partition import DataAwsPartition
+from cdktn_provider_aws.flow_log import FlowLog
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.kms_alias import KmsAlias
 from cdktn_provider_aws.kms_key import KmsKey
 from cdktn_provider_aws.route_table import RouteTable
 from cdktn_provider_aws.route_table_association import RouteTableAssociation
+from cdktn_provider_aws.s3_bucket import S3Bucket
+from cdktn_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
+from cdktn_provider_aws.s3_bucket_object_lock_configuration import (
+    S3BucketObjectLockConfigurationA,
+    S3BucketObjectLockConfigurationRuleA,
+    S3BucketObjectLockConfigurationRuleDefaultRetentionA,
+)
+from cdktn_provider_aws.s3_bucket_ownership_controls import S3BucketOwnershipControls
+from cdktn_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktn_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA as S3Sse,
+)
+from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationRuleA as SseRule,
+)
+from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA as SseDefault,
+)
+from cdktn_provider_aws.s3_bucket_versioning import S3BucketVersioningA as S3Versioning
 from cdktn_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktn_provider_aws.security_group import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
 from cdktn_provider_aws.subnet import Subnet
@@ -23,7 +53,7 @@ from cdktn_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import PERSONAS, Baseline
-from mlops_blueprint.modules.aws_common import assume_role_policy, protect
+from mlops_blueprint.modules.aws_common import assume_role_policy, document, protect, statement
 from mlops_blueprint.stacks.aws.names import AwsNames
 
 KEY_PURPOSES = ("data", "ml", "ops")
@@ -37,6 +67,10 @@ INTERFACE_ENDPOINTS = (
     "sagemaker.api",
     "sagemaker.runtime",
 )
+# Audit logs stay undeletable this long (object lock, GOVERNANCE: only a principal allowed
+# s3:BypassGovernanceRetention can shorten it), then expire.
+AUDIT_RETENTION_DAYS = 365
+FLOW_LOG_PREFIX = "vpc-flow-logs"
 
 
 @dataclass(frozen=True)
@@ -54,7 +88,12 @@ class BaselineProps:
 class AwsBaseline(Construct):
     """Isolated VPC (private subnets only, no internet gateway) with endpoints to the services the
     platform uses, one KMS key per purpose, one IAM role per persona with no permissions until a
-    component grants some, a secret for shared connection credentials, and a monthly budget."""
+    component grants some, a secret for shared connection credentials, a monthly budget, and an audit
+    trail: a multi-region CloudTrail trail with management events and S3 data events (every object
+    read and write) on every bucket the stack makes (lake zones, model artifacts, request capture),
+    and VPC flow logs, both into a KMS-encrypted log bucket with object lock in GOVERNANCE mode.
+    The log bucket is stateful (the data-loss guard's `aws_s3_bucket`) and prevent_destroy when
+    protected."""
 
     def __init__(self, scope: Construct, id: str, *, props: BaselineProps):
         super().__init__(scope, id)
@@ -190,6 +229,8 @@ class AwsBaseline(Construct):
             recovery_window_in_days=0 if not props.protect else 30,
         )
 
+        self._audit(props, root)
+
         BudgetsBudget(
             self,
             "budget",
@@ -208,6 +249,157 @@ class AwsBaseline(Construct):
                 )
             ],
         )
+
+    def _audit(self, props: BaselineProps, root: str) -> None:
+        n, account, partition = props.naming, self.account_id, self.partition.partition
+        trail_name = n.name("audit")
+        trail_arn = f"arn:{partition}:cloudtrail:{props.region}:{account}:trail/{trail_name}"
+        self.audit_bucket = S3Bucket(
+            self,
+            "audit-logs",
+            bucket=n.bucket("audit-logs"),
+            object_lock_enabled=True,
+            force_destroy=not props.protect,
+            lifecycle=protect(props.protect),
+        )
+        arn = self.audit_bucket.arn
+        S3BucketPublicAccessBlock(
+            self,
+            "audit-logs-public-access",
+            bucket=self.audit_bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketOwnershipControls(
+            self, "audit-logs-ownership", bucket=self.audit_bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}
+        )
+        S3Sse(
+            self,
+            "audit-logs-encryption",
+            bucket=self.audit_bucket.id,
+            rule=[
+                SseRule(
+                    apply_server_side_encryption_by_default=SseDefault(
+                        sse_algorithm="aws:kms", kms_master_key_id=self.keys["ops"].arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+        )
+        versioning = S3Versioning(
+            self,
+            "audit-logs-versioning",
+            bucket=self.audit_bucket.id,
+            versioning_configuration={"status": "Enabled"},
+        )
+        S3BucketObjectLockConfigurationA(
+            self,
+            "audit-logs-object-lock",
+            bucket=self.audit_bucket.id,
+            rule=S3BucketObjectLockConfigurationRuleA(
+                default_retention=S3BucketObjectLockConfigurationRuleDefaultRetentionA(
+                    mode="GOVERNANCE", days=AUDIT_RETENTION_DAYS
+                )
+            ),
+            depends_on=[versioning],
+        )
+        S3BucketLifecycleConfiguration(
+            self,
+            "audit-logs-lifecycle",
+            bucket=self.audit_bucket.id,
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id="expire-after-retention",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=AUDIT_RETENTION_DAYS + 1)],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=AUDIT_RETENTION_DAYS + 1
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+                    ],
+                )
+            ],
+            depends_on=[versioning],
+        )
+        delivery = {"Service": "delivery.logs.amazonaws.com"}
+        policy = S3BucketPolicy(
+            self,
+            "audit-logs-policy",
+            bucket=self.audit_bucket.id,
+            policy=document(
+                statement(
+                    ["s3:*"],
+                    [arn, f"{arn}/*"],
+                    sid="DenyInsecureTransport",
+                    effect="Deny",
+                    principal={"AWS": "*"},
+                    condition={"Bool": {"aws:SecureTransport": "false"}},
+                ),
+                statement(
+                    ["s3:GetBucketAcl"],
+                    [arn],
+                    sid="CloudTrailAclCheck",
+                    principal={"Service": "cloudtrail.amazonaws.com"},
+                    condition={"StringEquals": {"aws:SourceArn": trail_arn}},
+                ),
+                statement(
+                    ["s3:PutObject"],
+                    [f"{arn}/AWSLogs/{account}/*"],
+                    sid="CloudTrailWrite",
+                    principal={"Service": "cloudtrail.amazonaws.com"},
+                    condition={"StringEquals": {"aws:SourceArn": trail_arn}},
+                ),
+                statement(
+                    ["s3:GetBucketAcl"],
+                    [arn],
+                    sid="FlowLogsAclCheck",
+                    principal=delivery,
+                    condition={"StringEquals": {"aws:SourceAccount": account}},
+                ),
+                statement(
+                    ["s3:PutObject"],
+                    [f"{arn}/{FLOW_LOG_PREFIX}/AWSLogs/{account}/*"],
+                    sid="FlowLogsWrite",
+                    principal=delivery,
+                    condition={"StringEquals": {"aws:SourceAccount": account}},
+                ),
+            ),
+        )
+        self.trail = Cloudtrail(
+            self,
+            "trail",
+            name=trail_name,
+            s3_bucket_name=self.audit_bucket.id,
+            kms_key_id=self.keys["ops"].arn,
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            enable_log_file_validation=True,
+            enable_logging=True,
+            advanced_event_selector=Lazy.any_value(_EventSelectors(self)),
+            depends_on=[policy],
+        )
+        self.flow_log = FlowLog(
+            self,
+            "flow-log",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="s3",
+            log_destination=f"{arn}/{FLOW_LOG_PREFIX}/",
+            max_aggregation_interval=600,
+            depends_on=[policy],
+            tags={"Name": n.name("flow-log")},
+        )
+
+    def audited_buckets(self) -> list[S3Bucket]:
+        """Every bucket of this stack whose object reads and writes the trail records: all but its own."""
+        stack = TerraformStack.of(self)
+        return [c for c in stack.node.find_all() if isinstance(c, S3Bucket) and c is not self.audit_bucket]
 
     @property
     def personas(self) -> dict[str, IamRole]:
@@ -234,9 +426,47 @@ class AwsBaseline(Construct):
                     "Resource": "*",
                 }
             )
+            statements.append(
+                {
+                    "Sid": "AuditLogsEncrypt",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["cloudtrail.amazonaws.com", "delivery.logs.amazonaws.com"]},
+                    "Action": ["kms:DescribeKey", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": self.account_id}},
+                }
+            )
         return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
     def key_statements(self, purpose: str, write: bool = False) -> dict:
         """Use of one key, for a role that reads (and maybe writes) data encrypted with it."""
         actions = ["kms:Decrypt", "kms:DescribeKey"] + (["kms:GenerateDataKey", "kms:Encrypt"] if write else [])
         return {"Effect": "Allow", "Action": sorted(actions), "Resource": [self.keys[purpose].arn]}
+
+
+@jsii.implements(IAnyProducer)
+class _EventSelectors:
+    """The trail's advanced event selectors, produced at synthesis when every bucket exists: management
+    events, and S3 data events on the objects of every bucket the stack makes (the log bucket excluded:
+    logging its own writes would feed itself)."""
+
+    def __init__(self, baseline: AwsBaseline):
+        self.baseline = baseline
+
+    def produce(self, context: IResolveContext) -> list[dict]:
+        selectors: list[dict] = [
+            {"name": "Management events", "field_selector": [{"field": "eventCategory", "equals": ["Management"]}]}
+        ]
+        buckets = [f"{b.arn}/" for b in self.baseline.audited_buckets()]
+        if buckets:
+            selectors.append(
+                {
+                    "name": "S3 object reads and writes on the platform's buckets",
+                    "field_selector": [
+                        {"field": "eventCategory", "equals": ["Data"]},
+                        {"field": "resources.type", "equals": ["AWS::S3::Object"]},
+                        {"field": "resources.ARN", "starts_with": buckets},
+                    ],
+                }
+            )
+        return selectors

@@ -20,6 +20,10 @@ from cdktn_provider_google.kms_crypto_key import KmsCryptoKey
 from cdktn_provider_google.kms_crypto_key_iam_member import KmsCryptoKeyIamMember
 from cdktn_provider_google.kms_key_ring import KmsKeyRing
 from cdktn_provider_google.monitoring_notification_channel import MonitoringNotificationChannel
+from cdktn_provider_google.project_iam_audit_config import (
+    ProjectIamAuditConfig,
+    ProjectIamAuditConfigAuditLogConfig,
+)
 from cdktn_provider_google.project_service import ProjectService
 from cdktn_provider_google.secret_manager_secret import (
     SecretManagerSecret,
@@ -53,6 +57,8 @@ APIS = (
     "billingbudgets.googleapis.com",
     "iam.googleapis.com",
 )
+# Services whose Data Access audit logs (DATA_READ, DATA_WRITE) are on: the lake and the catalog.
+AUDITED_SERVICES = ("storage.googleapis.com", "bigquery.googleapis.com")
 # The private Google API VIP (private.googleapis.com): the only way out of the network.
 PRIVATE_APIS_RANGE = "199.36.153.8/30"
 PRIVATE_APIS_IPS = ("199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11")
@@ -87,7 +93,8 @@ class GcpBaseline(Construct):
     egress denied except to Google APIs and inside the network. One KMS key per purpose (rotating),
     the service agents granted exactly the keys they use, one service account per persona with no
     roles until a component grants some, a CMEK secret for shared credentials, email notification
-    channels, and a billing budget when a billing account is given."""
+    channels, a billing budget when a billing account is given, and Data Access audit logs
+    (DATA_READ, DATA_WRITE) for Cloud Storage and BigQuery: who read or wrote lake data is on record."""
 
     def __init__(self, scope: Construct, id: str, *, props: BaselineProps):
         super().__init__(scope, id)
@@ -98,6 +105,19 @@ class GcpBaseline(Construct):
         self.services = [
             ProjectService(self, f"api-{api.split('.')[0]}", service=api, disable_on_destroy=False) for api in APIS
         ]
+
+        # Data Access audit logs: off by default on GCP (only Admin Activity is always on). One config per
+        # service: reads and writes of lake objects and of the catalog's datasets land in Cloud Logging.
+        self.audit_configs: dict[str, ProjectIamAuditConfig] = {
+            svc: ProjectIamAuditConfig(
+                self,
+                f"audit-{svc.split('.')[0]}",
+                project=props.project,
+                service=svc,
+                audit_log_config=[ProjectIamAuditConfigAuditLogConfig(log_type=t) for t in ("DATA_READ", "DATA_WRITE")],
+            )
+            for svc in AUDITED_SERVICES
+        }
 
         # Keys: one per purpose so that a grant on ML artifacts never opens the lake.
         self.key_ring = KmsKeyRing(

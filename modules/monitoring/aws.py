@@ -1,5 +1,16 @@
 """Monitoring on AWS: an SNS topic for the blueprint's subscribers, alarms per endpoint and pool,
-and a CloudWatch dashboard per endpoint and pool."""
+a CloudWatch dashboard per endpoint and pool, and, with training, the CloudWatch Observability EKS
+add-on that makes the GPU metrics the pool alarms read.
+
+Where the GPU numbers come from: the `amazon-cloudwatch-observability` add-on runs the CloudWatch
+agent with Container Insights' enhanced observability and, with `accelerated_compute_metrics` on, an
+NVIDIA DCGM exporter on every GPU node. The agent publishes `node_gpu_utilization` (and
+`node_gpu_memory_utilization`, `pod_gpu_*`, `container_gpu_*`) to the `ContainerInsights` namespace,
+aggregated per cluster (`ClusterName`), per node (`ClusterName`, `InstanceId`, `NodeName`) and per GPU
+device. No aggregation is per node group or NodePool, so each pool's alarm reads the cluster-level
+series: with one pool (the common case) that is the pool's own utilisation; with several it is their
+average, and the per-node series on the pool's dashboard tell them apart. The agent's role comes from
+EKS Pod Identity (built into Auto Mode clusters) with CloudWatchAgentServerPolicy."""
 
 from __future__ import annotations
 
@@ -9,15 +20,38 @@ from dataclasses import dataclass
 from cdktn_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarmMetricQuery as Query
+from cdktn_provider_aws.eks_addon import EksAddon, EksAddonPodIdentityAssociation
+from cdktn_provider_aws.iam_role import IamRole
+from cdktn_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Monitoring
+from mlops_blueprint.modules.aws_common import document
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
 from mlops_blueprint.modules.serving.aws import VARIANT, AwsServing
 from mlops_blueprint.modules.training.aws import AwsTraining
 from mlops_blueprint.stacks.aws.names import AwsNames
+
+OBSERVABILITY_ADDON = "amazon-cloudwatch-observability"
+AGENT_NAMESPACE, AGENT_SERVICE_ACCOUNT = "amazon-cloudwatch", "cloudwatch-agent"
+AGENT_POLICY = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
+GPU_METRIC = ("ContainerInsights", "node_gpu_utilization")
+# The add-on's configuration (its schema: `aws eks describe-addon-configuration --addon-name
+# amazon-cloudwatch-observability`): enhanced observability, and the accelerated-compute (NVIDIA DCGM,
+# Neuron) metrics the GPU alarms read, on explicitly rather than by the add-on version's default.
+ADDON_CONFIGURATION = {
+    "agent": {
+        "config": {
+            "logs": {
+                "metrics_collected": {
+                    "kubernetes": {"enhanced_container_insights": True, "accelerated_compute_metrics": True}
+                }
+            }
+        }
+    }
+}
 
 
 @dataclass(frozen=True)
@@ -111,16 +145,21 @@ class AwsMonitoring(Construct):
                 )
         if props.training:
             cluster = props.training.cluster_name
+            self.agent_role, self.observability = self._observability(props.training, n)
             for pool in props.training.node_groups:
                 self._alarm(
                     f"{pool}-gpu",
                     n.name(pool, "gpu-saturated"),
                     actions,
-                    description=f"GPU utilisation of pool {pool} above {spec.alerts.gpu_utilization_pct} % for 30 min",
-                    namespace="ContainerInsights",
-                    metric_name="node_gpu_utilization",
+                    description=(
+                        f"GPU utilisation of pool {pool} above {spec.alerts.gpu_utilization_pct} % for 30 min "
+                        f"(Container Insights node_gpu_utilization of cluster {cluster}, from the {OBSERVABILITY_ADDON} "
+                        "add-on's DCGM exporter)"
+                    ),
+                    namespace=GPU_METRIC[0],
+                    metric_name=GPU_METRIC[1],
                     statistic="Average",
-                    dimensions={"ClusterName": cluster, "NodeGroup": n.name(pool)},
+                    dimensions={"ClusterName": cluster},
                     period=300,
                     evaluation_periods=6,
                     threshold=spec.alerts.gpu_utilization_pct,
@@ -129,8 +168,39 @@ class AwsMonitoring(Construct):
                     self,
                     f"{pool}-dashboard",
                     dashboard_name=n.name("pool", pool),
-                    dashboard_body=json.dumps(_pool_dashboard(cluster, n.name(pool), props.region)),
+                    dashboard_body=json.dumps(_pool_dashboard(cluster, props.region)),
                 )
+
+    def _observability(self, training: AwsTraining, n: AwsNames) -> tuple[IamRole, EksAddon]:
+        """The CloudWatch Observability add-on with GPU metrics on, its agent's role by Pod Identity."""
+        role = IamRole(
+            self,
+            "cloudwatch-agent-role",
+            name=n.iam_role("cloudwatch-agent"),
+            description=f"CloudWatch agent of {n.cluster} (Container Insights, GPU metrics)",
+            assume_role_policy=document(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "pods.eks.amazonaws.com"},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                }
+            ),
+        )
+        policy = IamRolePolicyAttachment(self, "cloudwatch-agent-policy", role=role.name, policy_arn=AGENT_POLICY)
+        addon = EksAddon(
+            self,
+            "observability",
+            cluster_name=training.cluster.name,
+            addon_name=OBSERVABILITY_ADDON,
+            configuration_values=json.dumps(ADDON_CONFIGURATION, sort_keys=True),
+            pod_identity_association=[
+                EksAddonPodIdentityAssociation(role_arn=role.arn, service_account=AGENT_SERVICE_ACCOUNT)
+            ],
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            depends_on=[policy],
+        )
+        return role, addon
 
     def _alarm(
         self,
@@ -184,10 +254,12 @@ def _endpoint_dashboard(endpoint: str, region: str) -> dict:
     return _dashboard(widgets, region)
 
 
-def _pool_dashboard(cluster: str, node_group: str, region: str) -> dict:
-    dims = ["ClusterName", cluster, "NodeGroup", node_group]
+def _pool_dashboard(cluster: str, region: str) -> dict:
+    dims = ["ClusterName", cluster]
+    per_node = f"SEARCH('{{ContainerInsights,ClusterName,InstanceId,NodeName}} MetricName=\"node_gpu_utilization\" ClusterName=\"{cluster}\"', 'Average', 300)"
     widgets = [
         ("GPU utilisation", [["ContainerInsights", "node_gpu_utilization", *dims, {"stat": "Average"}]]),
+        ("GPU utilisation per node", [[{"expression": per_node, "id": "nodes", "label": "node"}]]),
         ("GPU memory", [["ContainerInsights", "node_gpu_memory_utilization", *dims, {"stat": "Average"}]]),
         ("Nodes", [["ContainerInsights", "cluster_node_count", "ClusterName", cluster, {"stat": "Maximum"}]]),
     ]

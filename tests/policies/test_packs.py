@@ -30,8 +30,12 @@ def test_pack_membership():
     assert set(PACKS["regulated"].rules) == {
         "MLOPS_AWS_027",
         "MLOPS_AWS_028",
+        "MLOPS_AWS_031",
+        "MLOPS_AWS_032",
         "MLOPS_GCP_018",
         "MLOPS_GCP_022",
+        "MLOPS_GCP_025",
+        "MLOPS_GCP_026",
         "MLOPS_AZ_025",
         "MLOPS_AZ_032",
         "MLOPS_AZ_033",
