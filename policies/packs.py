@@ -67,6 +67,8 @@ BASELINE = Pack(
         "MLOPS_AWS_024",
         "MLOPS_AWS_025",
         "MLOPS_AWS_026",
+        "MLOPS_AWS_029",
+        "MLOPS_AWS_030",
         # GCP resource rules (018 and 022 are in regulated)
         "MLOPS_GCP_001",
         "MLOPS_GCP_002",
