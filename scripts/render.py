@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
+
+if TYPE_CHECKING:  # imported where used: `validate` never shows a spinner or a table
+    from rich.progress import Progress, TaskID
 
 from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.blueprints.loader import BlueprintError, LoadedBlueprint
@@ -57,6 +59,8 @@ class Renderer:
         if not e.long:
             return
         if self.progress is None:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
             self.progress = Progress(
                 SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
             )
@@ -104,6 +108,8 @@ class Renderer:
         r = e.report
         failed = [f for f in _ordered(r.findings) if not f.passed]
         if failed:
+            from rich.table import Table
+
             table = Table(title=f"policy gate {e.stack}" + (" (change rules)" if e.phase == "change rules" else ""))
             for col in ("severity", "rule", "component", "address", "message", "waiver"):
                 table.add_column(col, overflow="fold")
@@ -157,6 +163,8 @@ class Renderer:
 
     def on_Verified(self, e: ev.Verified) -> None:
         self.close()
+        from rich.table import Table
+
         table = Table(title=f"verify {e.stack}")
         for col in ("component", "subject", "result", "detail"):
             table.add_column(col)
