@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mlops_blueprint.scripts import cli_blueprints, cli_ci, pipeline
+from mlops_blueprint.scripts import cli_blueprints, cli_ci, cli_review, pipeline
 from mlops_blueprint.scripts.render import out, plain, rendering, validated
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app = typer.Typer(
 emulator_app = typer.Typer(no_args_is_help=True, help="The embedded AWS emulator (moto server on loopback).")
 app.add_typer(emulator_app, name="emulator")
 cli_blueprints.register(app)  # outputs, cost, catalog, init
+cli_review.register(app)  # review, diagram, drift
 cli_ci.register(app)  # atlantis, stacks
 
 BlueprintArg = Annotated[Path, typer.Argument(help="The blueprint YAML file.", show_default=False)]

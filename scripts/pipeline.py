@@ -487,3 +487,65 @@ def _verify_env(cloud: registry.Cloud, e: ResolvedEnv, stack: str, target: Targe
     checks = _checks(cloud, e, target)
     events(Verified(stack, checks))
     return all(c.ok for c in checks)
+
+
+# --- plans for a review (every environment in parallel; a refusal is reported, not raised) ----------
+
+
+@dataclass
+class EnvPlan:
+    """One environment's plan and gate for `review`: `plan` is the `terraform show -json` document (None
+    when planning failed: `error` says why), `report` the whole gate on the stack and the plan."""
+
+    env: str
+    stack: str
+    json_path: Path
+    plan: dict | None
+    report: Any  # policies.engine.Report
+    passed: bool
+    error: UserError | None = None
+
+
+def plan_each(
+    loaded: LoadedBlueprint,
+    env: str | None = None,
+    *,
+    local: bool = False,
+    mirror: str | None = None,
+    outdir: Path = OUTDIR,
+    allow_destroy: tuple[str, ...] = (),
+    plans: dict[str, dict] | None = None,
+    events: Events = _quiet,
+) -> dict[str, EnvPlan]:
+    """Synth, then plan every environment at once (a thread each: their stack folders and states are
+    independent) and run the whole gate on each stack and its plan. Nothing is applied.
+
+    `plans`: env -> an existing `terraform show -json` document (CI planned in a matrix); then
+    terraform does not run. A plan that fails (terraform error, emulator gone) is that environment's
+    `error`: the other environments are still planned and gated."""
+    envs = loaded.select(env)
+    cloud = registry.get(loaded.base.target.cloud)
+    target = _target(loaded, local, mirror, events) if plans is None else None
+    results = synth(loaded, env, outdir, local, events)
+
+    def one(e: ResolvedEnv, r: Any) -> EnvPlan:
+        plan_doc, error = None, None
+        if plans is not None:
+            plan_doc = plans[e.name]
+        else:
+            try:
+                assert target is not None
+                tf, _summary = _plan_env(cloud, r, e, target, events)
+                plan_doc = tf.show_json()
+            except UserError as exc:
+                # no credentials, no emulator, Ctrl-C: not the plan's fault, and not for a review to report
+                if exc.exit_code in (ToolMissing.exit_code, 130):
+                    raise
+                error = exc
+                events(Note(f"{r.stack}: plan failed: {str(exc).splitlines()[0]}", stack=r.stack, level="warn"))
+        passed, report = _gate(e, r.stack, events, json_path=r.json_path, plan=plan_doc, allow=allow_destroy)
+        return EnvPlan(e.name, r.stack, r.json_path, plan_doc, report, passed and error is None, error)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(envs))) as pool:
+        futures = [pool.submit(one, e, r) for e, r in zip(envs, results, strict=True)]
+        return {f.result().env: f.result() for f in futures}

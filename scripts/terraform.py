@@ -290,6 +290,11 @@ class Terraform:
         self.run(*args)
         return PlanSummary.from_plan_json(self.show_json(out))
 
+    def plan_refresh_only(self, out: str = "tfplan-refresh") -> dict:
+        """A refresh-only plan: what changed outside Terraform (its `resource_drift`), nothing to apply."""
+        self.run("plan", "-refresh-only", "-input=false", "-no-color", f"-out={out}", "-lock-timeout=60s")
+        return self.show_json(out)
+
     def show_json(self, planfile: str = "tfplan") -> dict:
         return json.loads(self.run("show", "-json", planfile, capture=True).stdout)
 

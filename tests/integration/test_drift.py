@@ -1,0 +1,62 @@
+"""`drift` on a real deployment: the starter's dev environment is deployed into the emulator, nothing has
+drifted (exit 0); then a lake bucket's versioning is suspended and a GPU node group's scaling raised
+through boto3, and drift names both by blueprint component and exits 8."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mlops_blueprint.scripts import pipeline
+from mlops_blueprint.scripts.drift import EXIT_DRIFT
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+STARTER = ROOT / "blueprints/reference/starter.yaml"
+
+
+def cli(*args, home):
+    env = dict(os.environ, MLOPS_HOME=str(home), NO_COLOR="1", COLUMNS="200")
+    p = subprocess.run(
+        [sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=1200,
+    )
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_drift_names_what_changed_outside_terraform_by_component(emulator, emulator_home, aws, tmp_path):
+    out = tmp_path / "cdktf.out"
+    pipeline.up(pipeline.validate(STARTER), "dev", local=True, outdir=out, verify=False)
+
+    rc, so, se = cli("drift", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home)
+    assert (rc, so) == (0, "starter-dev: no drift\n"), se
+
+    aws("s3").put_bucket_versioning(Bucket="starter-dev-curated", VersioningConfiguration={"Status": "Suspended"})
+    aws("eks").update_nodegroup_config(
+        clusterName="starter-dev-training",
+        nodegroupName="starter-dev-gpu-a",
+        scalingConfig={"minSize": 0, "maxSize": 3, "desiredSize": 0},
+    )
+
+    rc, so, se = cli(
+        "drift", STARTER, "--env", "dev", "--local", "--output", out, "--format", "json", home=emulator_home
+    )
+    assert rc == EXIT_DRIFT == 8, se
+    doc = json.loads(so)
+    assert doc["dev"]["drift"] is True
+    components = doc["dev"]["components"]
+    assert sorted(components) == ["data_lake.curated", "training.gpu-a"]
+    (versioning,) = components["data_lake.curated"]
+    assert versioning["type"] == "aws_s3_bucket_versioning" and versioning["action"] == "changed"
+    assert versioning["attributes"] == {
+        "versioning_configuration.0.status": {"state": "Enabled", "actual": "Suspended"}
+    }
+    (pool,) = components["training.gpu-a"]
+    assert pool["type"] == "aws_eks_node_group"
+    assert pool["attributes"] == {"scaling_config.0.max_size": {"state": 1, "actual": 3}}  # dev's override: 1

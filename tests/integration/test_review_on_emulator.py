@@ -1,0 +1,205 @@
+"""`review` on a real deployment: the starter's dev environment is deployed into the emulator once, then
+the blueprint changes three ways (dev's replica count, a new GPU pool, a removed lake zone) and the
+review comment is read section by section: the verdict, the summary, the blueprint diff, the blocked
+destroy, the changes by component, the gate, the cost delta, the diagram and the details. Then the
+same change with `--allow-destroy`, both environments planned in parallel, as JSON."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from mlops_blueprint.blueprints.cost import estimate_env, usd
+from mlops_blueprint.blueprints.loader import load
+from mlops_blueprint.scripts import pipeline
+from mlops_blueprint.scripts.diagram import node_id
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+STARTER = ROOT / "blueprints/reference/starter.yaml"
+GPU_A = "      gpu-a: {accelerator: nvidia-l4, gpus_per_node: 1, min_nodes: 0, max_nodes: 4, spot: true}\n"
+GPU_B = "      gpu-b: {accelerator: nvidia-a10g, gpus_per_node: 1, min_nodes: 0, max_nodes: 2, spot: true}\n"
+DEV_OVERRIDE = "      components.training.pools.gpu-a.max_nodes: 1\n"
+
+
+def proposed_text() -> str:
+    text = STARTER.read_text()
+    for old, new in (
+        ("zones: [raw, curated, features]", "zones: [raw, features]"),  # a removed lake zone
+        ("sales: {zones: [curated]}", "sales: {zones: [raw]}"),  # (its database now crawls raw)
+        (GPU_A, GPU_A + GPU_B),  # a new pool
+        (DEV_OVERRIDE, DEV_OVERRIDE + "      components.serving.endpoints.fraud-api.min_replicas: 2\n"),  # replicas
+    ):
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def cli(*args, home):
+    env = dict(os.environ, MLOPS_HOME=str(home), NO_COLOR="1", COLUMNS="200")
+    p = subprocess.run(
+        [sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=1200,
+    )
+    return p.returncode, p.stdout, p.stderr
+
+
+@pytest.fixture(scope="module")
+def deployed(emulator, tmp_path_factory):
+    """The starter's dev environment, deployed once for the module; returns (synth dir, proposed file)."""
+    root = tmp_path_factory.mktemp("review")
+    out = root / "cdktf.out"
+    pipeline.up(pipeline.validate(STARTER), "dev", local=True, outdir=out, verify=False)
+    proposed = root / "starter.yaml"
+    proposed.write_text(proposed_text())
+    return out, proposed
+
+
+def sections(markdown: str) -> dict[str, str]:
+    """heading -> its body (up to the next heading of any level)."""
+    parts = re.split(r"^(#{2,4} .*)$", markdown, flags=re.M)
+    return {parts[i].strip(): parts[i + 1].strip() for i in range(1, len(parts), 2)}
+
+
+def rows(body: str) -> list[list[str]]:
+    """The data rows of the (first) GFM table in `body`, as cells."""
+    table = [ln for ln in body.splitlines() if ln.startswith("|")]
+    return [[c.strip() for c in re.split(r"(?<!\\)\|", ln)[1:-1]] for ln in table[2:]]
+
+
+def test_the_review_comment_section_by_section(deployed, emulator_home, tmp_path):
+    out, proposed = deployed
+    md_file = tmp_path / "review.md"
+    rc, so, se = cli(
+        "review", proposed, "--env", "dev", "--base", STARTER, "--local", "--output", out,
+        "--output-file", md_file, home=emulator_home,
+    )  # fmt: skip
+    assert rc == 7, so + se  # may not merge: the guard blocks the lake zone's destroy
+    text = md_file.read_text()
+    assert len(text) <= 65_536
+    s = sections(text)
+    assert list(s) == [
+        "## Blueprint review: starter",
+        "### Blueprint diff",
+        "### ❌ dev (starter-dev)",
+        "#### Risky changes",
+        "#### Changes by component",
+        "#### Policy gate",
+        "#### Monthly cost (USD, minimum–maximum scale)",
+        "#### Diagram",
+    ]
+
+    # the verdict, and the summary table (one row per environment)
+    head = s["## Blueprint review: starter"]
+    assert head.startswith("**❌ may not merge: dev: the data-loss guard blocks 1 risky change(s)**")
+    before, after = estimate_env(load(STARTER).envs["dev"]), estimate_env(load(proposed).envs["dev"])
+    (summary,) = rows(head)
+    m = re.fullmatch(r"(\d+) add, (\d+) change, (\d+) replace, (\d+) destroy", summary[1])
+    assert m, summary
+    counts = dict(zip(("add", "change", "replace", "destroy"), map(int, m.groups()), strict=True))
+    assert summary[0] == "❌ dev" and summary[2] == "1 (1 blocked)" and summary[3] == "failed (1)"
+    cost = f"{usd(before.min_usd)}–{usd(before.max_usd)} → {usd(after.min_usd)}–{usd(after.max_usd)}"
+    assert summary[4] == cost
+
+    # the blueprint diff, in the blueprint's words, dev's override resolved
+    assert s["### Blueprint diff"] == (
+        "Against `" + str(STARTER) + "`, overrides resolved per environment:\n\n```\n"
+        "dev: components.data_lake.zones [raw, curated, features] → [raw, features]\n"
+        "dev: components.catalog.databases.sales.zones [curated] → [raw]\n"
+        "dev: components.training.pools.gpu-b added\n"
+        "dev: components.serving.endpoints.fraud-api.min_replicas 1 → 2\n```"
+    )
+
+    # risky changes first: the removed zone's bucket, blocked by the data-loss guard
+    (risky,) = rows(s["#### Risky changes"])
+    assert risky[:2] == ["⛔", "**destroy**"]
+    assert re.fullmatch(r"`aws_s3_bucket\.data_lake_curated_bucket_[0-9A-F]{8}`", risky[2])
+    assert risky[3] == "data\\_lake.curated"
+    assert risky[5] == (
+        "blocked by the data-loss guard (MLOPS\\_CHG\\_001); if intended: --allow-destroy data\\_lake.curated"
+    )
+
+    # changes by blueprint component, with counts that add up to the plan's
+    table = rows(s["#### Changes by component"])
+    assert table[-1] == ["**total**", *(f"**{counts[a]}**" for a in ("add", "change", "replace", "destroy"))]
+    groups = {
+        r[0]: dict(zip(("add", "change", "replace", "destroy"), map(int, r[1:]), strict=True)) for r in table[:-1]
+    }
+    assert {a: sum(g[a] for g in groups.values()) for a in counts} == counts
+    curated = groups["data\\_lake.curated"]  # the zone's bucket and its versioning, encryption, policy, ...
+    assert curated["destroy"] >= 7 and curated["add"] == curated["change"] == curated["replace"] == 0
+    assert groups["training.gpu-b"]["add"] >= 1 and groups["monitoring.gpu-b"]["add"] >= 1
+    assert groups["catalog.sales"] == {"add": 0, "change": 1, "replace": 0, "destroy": 0}  # the crawler's target
+    assert groups["serving.fraud-api"]["change"] + groups["serving.fraud-api"]["replace"] >= 1  # min replicas
+    assert "data\\_lake.raw" not in groups and "data\\_lake.features" not in groups  # untouched zones
+
+    # the gate: the guard's failure, no waivers
+    gate = s["#### Policy gate"]
+    assert gate.startswith("❌ **failed**: 1 failure(s), 0 waiver problem(s)")
+    (failure,) = rows(gate)
+    assert failure[:3] == ["critical", "MLOPS\\_CHG\\_001", "data\\_lake.curated"]
+    assert "- Waivers used: none" in gate and "- Waivers expiring within 30 days: none" in gate
+
+    # the cost delta: a new pool and a second replica cost more, a zone less
+    (cost_row,) = rows(s["#### Monthly cost (USD, minimum–maximum scale)"])
+    lo, hi = after.min_usd - before.min_usd, after.max_usd - before.max_usd
+    assert cost_row == [
+        f"{usd(before.min_usd)}–{usd(before.max_usd)}",
+        f"{usd(after.min_usd)}–{usd(after.max_usd)}",
+        f"{lo:+,.0f} / {hi:+,.0f}",
+    ]
+    assert lo > 0 and hi > 0
+
+    # the diagram: changed components styled, the removed zone drawn as removed; then the details
+    diagram, details = s["#### Diagram"].split("\n```\n\n", 1)
+    chart = diagram.split("```mermaid\n", 1)[1]
+    classes = {cls: set(ids.split(",")) for ids, cls in re.findall(r"^  class (\S+) (\w+)$", chart, re.M)}
+    assert classes["removed"] == {node_id("data_lake.curated")}
+    assert {node_id(k) for k in ("training.gpu-b", "serving.fraud-api", "catalog.sales", "monitoring")} <= classes[
+        "changed"
+    ]
+    assert node_id("training.gpu-a") not in classes["changed"]
+    assert '(["endpoint fraud-api: cpu-medium, 2-4 replicas"])' in chart
+    n = sum(counts.values())
+    assert details.startswith(f"<details><summary>Plan per address ({n} changes, from terraform plan)</summary>")
+    assert details.endswith("</details>")
+    plan_rows = rows(details)
+    assert len(plan_rows) == n
+    assert sorted({r[0] for r in plan_rows}) == sorted(a for a in counts if counts[a])
+    assert all(r[2] in ("data\\_lake.curated", "catalog") for r in plan_rows if r[0] == "destroy")
+
+
+def test_allowed_destroy_in_both_environments_as_json(deployed, emulator_home, tmp_path):
+    """Both environments planned in parallel (prod was never deployed: all of it is new); the allowance
+    lets dev's destroy through, so the change may merge (exit 0)."""
+    out, proposed = deployed
+    json_file = tmp_path / "review.json"
+    rc, so, se = cli(
+        "review", proposed, "--base", STARTER, "--local", "--output", out, "--allow-destroy", "data_lake.curated",
+        "--format", "json", "--output-file", json_file, home=emulator_home,
+    )  # fmt: skip
+    doc = json.loads(json_file.read_text())
+    assert rc == doc["exit_code"], se
+    dev, prod = doc["environments"]
+    assert (dev["env"], prod["env"]) == ("dev", "prod")
+    assert [(r["status"], r["detail"]) for r in dev["risky"]] == [
+        ("allowed", "allowed by --allow-destroy data_lake.curated")
+    ]
+    assert dev["gate"]["allowances"][0].endswith("destroy allowed by --allow-destroy data_lake.curated")
+    assert dev["gate"]["passed"], dev["gate"]
+    assert prod["risky"] == [] and prod["counts"]["destroy"] == 0 and prod["counts"]["add"] > 100
+    assert [d["text"] for d in doc["diff"]] == [
+        "all: components.data_lake.zones [raw, curated, features] → [raw, features]",
+        "all: components.catalog.databases.sales.zones [curated] → [raw]",
+        "all: components.training.pools.gpu-b added",
+        "dev: components.serving.endpoints.fraud-api.min_replicas 1 → 2",
+    ]
+    assert rc == (0 if prod["gate"]["passed"] else 7)
+    assert doc["may_merge"] is (rc == 0)
