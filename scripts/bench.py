@@ -1,12 +1,21 @@
-"""Benchmarks, measured in one run on this machine (not timed tests). Prints a markdown table.
+"""The speed table of issue 14, measured in one run on this machine (not timed tests). Prints markdown.
 
-    .venv/bin/python scripts/bench.py [--skip-deploy]
+    .venv/bin/python scripts/bench.py                      # every row (minutes: it deploys and plans)
+    .venv/bin/python scripts/bench.py --rows validate,check -n 5
 
-(a) `validate` alone, as a user runs it (a fresh process), and in-process (import + load);
-(b) synth of one environment vs all environments of a blueprint, each in one fresh process;
-(c) `up --local` vs a bare `terraform init + apply` of the same JSON on a fresh emulator.
+Rows (each ratio compares figures from this same run):
+  validate  `mlops-blueprint validate` vs `python -c "import pydantic, yaml, typer, rich"` (fresh
+            processes, median of n, wall and CPU), and where the difference goes (`-X importtime`).
+  check     a second `check` of an unchanged blueprint (synth and checkov from the cache) vs the first
+            and an uncached one (MLOPS_NO_CACHE=1).
+  plan      `plan --local` of all 3 environments of the regulated blueprint vs 1, each on a fresh emulator.
+  up        `up --local` (no verify) vs a bare `terraform init` + `apply` of the same JSON, each on a fresh
+            emulator, with where `up`'s time goes (its step lines).
+  size      synth time vs blueprint size: generated blueprints up to 20 pools, 30 endpoints, 8 lake zones
+            and 5 environments, each in a fresh process (bindings import and synth timed apart).
+  synth, gate: the earlier figures (synth 1 vs all environments; the gate's layers).
 
-Each figure is the median of N runs; ratios compare figures from this same run.
+Every command runs with its own MLOPS_HOME (emulator, cache) in a temporary folder.
 """
 
 from __future__ import annotations
@@ -14,12 +23,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,179 +39,486 @@ STARTER = ROOT / "blueprints/reference/starter.yaml"
 REGULATED = ROOT / "blueprints/reference/regulated-enterprise.yaml"
 VISION = ROOT / "blueprints/reference/gcp-vision.yaml"
 PY = sys.executable
-ENV = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="18,20", NO_COLOR="1")
+CLI = [PY, "-m", "mlops_blueprint.scripts.cli"]
+ENV = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="18,20", NO_COLOR="1", COLUMNS="200")
+ROWS = ("validate", "check", "plan", "up", "size")
+FULL_SIZE = (20, 30, 8, 5)  # pools, endpoints, lake zones, environments
+BASELINE_IMPORTS = "import pydantic, yaml, typer, rich"
 
 
-def timed(cmd: list[str], env: dict | None = None, cwd: Path = ROOT) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env or ENV, check=True, capture_output=True)
-    return time.perf_counter() - t0
+class Run:
+    """One process: wall seconds, CPU seconds (user + sys of it and its children), exit code, output."""
+
+    def __init__(self, cmd: list[str], env: dict | None = None, cwd: Path = ROOT, check: bool = True):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, env=env or ENV, capture_output=True, text=True)
+        self.wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        self.rc, self.stdout, self.stderr = proc.returncode, proc.stdout, proc.stderr
+        if check and proc.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(map(str, cmd))} exited {proc.returncode}: {(proc.stderr or proc.stdout)[-1500:]}"
+            )
 
 
-def median(f, n: int) -> float:
-    return statistics.median(f() for _ in range(n))
+def medians(f: Callable[[], Run], n: int) -> tuple[float, float]:
+    runs = [f() for _ in range(n)]
+    return statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs)
+
+
+def home_env(home: Path, **extra: str) -> dict:
+    return dict(ENV, MLOPS_HOME=str(home), **extra)
+
+
+# --- validate ----------------------------------------------------------------------------------------
+
+
+def importtime(cmd: list[str]) -> dict[str, int]:
+    """Module -> its own import time in microseconds, from `python -X importtime`."""
+    proc = subprocess.run([PY, "-X", "importtime", *cmd], cwd=ROOT, env=ENV, capture_output=True, text=True)
+    out = {}
+    for line in proc.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
+        if m:
+            out[m.group(4)] = int(m.group(1))
+    return out
+
+
+def group(module: str) -> str:
+    top = module.split(".")[0]
+    if top == "mlops_blueprint":
+        parts = module.split(".")
+        return ".".join(parts[:3]) if len(parts) > 2 else module
+    if top in ("pydantic", "pydantic_core", "annotated_types", "typing_extensions", "typing_inspection"):
+        return "pydantic (model building: what `import pydantic` leaves lazy)"
+    if top in ("rich", "typer", "click", "shellingham", "markdown_it", "mdurl", "pygments"):
+        return f"{top} (beyond the baseline's imports)"
+    if top in sys.stdlib_module_names or top.startswith("_"):
+        return "stdlib"
+    return top
 
 
 def bench_validate(n: int) -> dict:
-    cli = median(lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "validate", str(STARTER)]), n)
-    inproc = median(
-        lambda: timed([PY, "-c", f"from mlops_blueprint.blueprints import load; load({str(STARTER)!r})"]), n
+    base_wall, base_cpu = medians(lambda: Run([PY, "-c", BASELINE_IMPORTS]), n)
+    cli_wall, cli_cpu = medians(lambda: Run([*CLI, "validate", str(STARTER)]), n)
+    load_wall, _ = medians(
+        lambda: Run([PY, "-c", f"from mlops_blueprint.blueprints import load; load({str(STARTER)!r})"]), n
     )
-    return {"validate (CLI process)": cli, "validate (import + load, no CLI)": inproc}
+    # where the difference goes: own import time of every module the baseline does not import
+    base = importtime(["-c", BASELINE_IMPORTS])
+    mine = importtime(["-m", "mlops_blueprint.scripts.cli", "validate", str(STARTER)])
+    extra: dict[str, int] = {}
+    for mod, us in mine.items():
+        if mod not in base:
+            extra[group(mod)] = extra.get(group(mod), 0) + us
+    total_imports = sum(mine.values())
+    account = sorted(extra.items(), key=lambda kv: -kv[1])[:12]
+    return {
+        "rows": {
+            "validate": {
+                "figure": cli_wall / base_wall,
+                "text": f"{cli_wall / base_wall:.2f}× wall ({cli_wall:.3f} s vs {base_wall:.3f} s); "
+                f"{cli_cpu / base_cpu:.2f}× CPU ({cli_cpu:.3f} s vs {base_cpu:.3f} s)",
+            }
+        },
+        "detail": {
+            "validate CLI (wall, median)": cli_wall,
+            "validate CLI (CPU, median)": cli_cpu,
+            "baseline imports (wall, median)": base_wall,
+            "baseline imports (CPU, median)": base_cpu,
+            "import + load, no CLI (wall, median)": load_wall,
+        },
+        "account": {
+            "importtime total of validate (s, one run, inflated by -X importtime)": total_imports / 1e6,
+            "importtime total of the baseline (s)": sum(base.values()) / 1e6,
+            **{f"not in the baseline: {k} (s)": v / 1e6 for k, v in account},
+        },
+    }
+
+
+# --- check -------------------------------------------------------------------------------------------
+
+
+def bench_check(n: int) -> dict:
+    home = Path(tempfile.mkdtemp(prefix="bench-check-"))
+    try:
+        out = home / "out"
+        cmd = [*CLI, "check", str(STARTER), "-o", str(out)]
+        code = _code_hash(home)
+        uncached = Run(cmd, env=home_env(home, MLOPS_NO_CACHE="1"), check=False)
+        first = Run(cmd, env=home_env(home), check=False)
+        second = [Run(cmd, env=home_env(home), check=False) for _ in range(n)]
+        wall = statistics.median(r.wall for r in second)
+        same = all(
+            _gate_lines(r.stdout) == _gate_lines(uncached.stdout) and r.rc == uncached.rc for r in [first, *second]
+        )
+        if not same and _code_hash(home) != code:
+            same_text = "not comparable: the package changed during the row (other sessions edit it)"
+        else:
+            same_text = "yes" if same else "NO"
+        rcs = {uncached.rc, first.rc, *(r.rc for r in second)}
+        return {
+            "rows": {
+                "check": {
+                    "figure": wall,
+                    "text": f"{wall:.2f} s (median of {n}; the first, storing: {first.wall:.1f} s; "
+                    f"uncached: {uncached.wall:.1f} s; same gate output and exit code as uncached: {same_text}; exit {sorted(rcs)})",
+                }
+            },
+            "detail": {
+                "check starter, uncached (MLOPS_NO_CACHE=1)": uncached.wall,
+                "check starter, first run (stores)": first.wall,
+                "check starter, second run (cached, median)": wall,
+                "check starter, second run (cached, CPU median)": statistics.median(r.cpu for r in second),
+            },
+        }
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _code_hash(home: Path) -> str:
+    sys.path.insert(0, str(ROOT))
+    from mlops_blueprint.stacks import cache
+
+    return cache.code_hash(memo_dir=home / "bench-memo")
+
+
+def _gate_lines(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if "policy gate" in line]
+
+
+# --- emulator helpers --------------------------------------------------------------------------------
+
+
+class Emulator:
+    """The embedded emulator under a MLOPS_HOME of this bench's own."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        os.environ["MLOPS_HOME"] = str(home)
+        sys.path.insert(0, str(ROOT))
+        from mlops_blueprint.scripts import emulator
+
+        self.mod = emulator
+
+    def fresh(self):
+        self.mod.stop()
+        emu, _ = self.mod.start()
+        return emu
+
+    def stop(self) -> None:
+        self.mod.stop()
+
+
+# --- plan --------------------------------------------------------------------------------------------
+
+
+def bench_plan() -> dict:
+    """`plan --local` of one environment, then of all three, each on a fresh emulator and in a fresh output
+    folder (terraform init included); synth and checkov are answered from a warmed cache in both, so
+    that the figure is the plans'."""
+    home = Path(tempfile.mkdtemp(prefix="bench-plan-"))
+    emu = Emulator(home)
+    env = home_env(home, MLOPS_PROVIDER_MIRROR=os.environ.get("MLOPS_PROVIDER_MIRROR", ""))
+    try:
+        Run([*CLI, "synth", str(REGULATED), "--local", "-o", str(home / "warm")], env=env)
+        Run([*CLI, "check", str(REGULATED), "-o", str(home / "warm-check")], env=env, check=False)
+        emu.fresh()
+        one = Run(
+            [*CLI, "plan", str(REGULATED), "--env", "dev", "--local", "-o", str(home / "one")], env=env, check=False
+        )
+        emu.fresh()
+        every = Run([*CLI, "plan", str(REGULATED), "--local", "-o", str(home / "all")], env=env, check=False)
+        parallel = _plan_is_parallel()
+        ok = one.rc == 0 and every.rc == 0
+        text = f"{every.wall / one.wall:.2f}× ({every.wall:.1f} s vs {one.wall:.1f} s; environments {'in parallel' if parallel else 'one after another'})"
+        if not ok:
+            text += f"; exit {one.rc}/{every.rc}: {(every.stderr or every.stdout).strip().splitlines()[-1:]}"
+        return {
+            "rows": {"plan": {"figure": every.wall / one.wall, "text": text}},
+            "detail": {"plan --local, 1 environment (regulated)": one.wall, "plan --local, 3 environments": every.wall},
+        }
+    finally:
+        emu.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _plan_is_parallel() -> bool:
+    src = (ROOT / "scripts/pipeline.py").read_text()
+    return "plan_all" in src or bool(re.search(r"ThreadPoolExecutor\([^)]*envs", src))
+
+
+# --- up ----------------------------------------------------------------------------------------------
+
+STEP = re.compile(r"^\s*>\s*(\S+): (.+) \((\d+)s\)\s*$")
+
+
+def bench_up(warm: bool) -> dict:
+    """`up --local --skip-verify` of starter dev against a fresh emulator, then a bare `terraform init` +
+    `apply` of the same JSON against another fresh emulator with the same state bucket bootstrapped."""
+    home = Path(tempfile.mkdtemp(prefix="bench-up-"))
+    emu = Emulator(home)
+    env = home_env(home)
+    out = home / "out"
+    try:
+        if warm:  # a `synth --local` before: `up` finds synth and checkov in the cache
+            Run([*CLI, "synth", str(STARTER), "--env", "dev", "--local", "-o", str(home / "warm")], env=env)
+        else:
+            env["MLOPS_NO_CACHE"] = "1"
+        emu.fresh()
+        up = Run([*CLI, "up", str(STARTER), "--env", "dev", "--local", "--skip-verify", "-o", str(out)], env=env)
+        steps: dict[str, int] = {}
+        for line in up.stderr.splitlines():
+            m = STEP.match(line)
+            if m:
+                steps[m.group(2)] = steps.get(m.group(2), 0) + int(m.group(3))
+        # `up` reads the plan twice with `terraform show -json` (Terraform.plan for its summary, then the
+        # gate's change rules): one more of them, timed on up's own plan file
+        stack_dir = out / "stacks/starter-dev"
+        show = Run(["terraform", "show", "-json", "tfplan"], env=dict(ENV, CHECKPOINT_DISABLE="1"), cwd=stack_dir)
+        bare = _bare_terraform(emu, home, stack_dir / "cdk.tf.json")
+        return {
+            "rows": {
+                "up": {
+                    "figure": up.wall / bare,
+                    "text": f"{up.wall / bare:.2f}× ({up.wall:.1f} s vs {bare:.1f} s; "
+                    f"{'after a synth --local: synth and checkov cached' if warm else 'cache off'})",
+                }
+            },
+            "detail": {
+                f"up --local starter dev, no verify ({'warm cache' if warm else 'no cache'})": up.wall,
+                "terraform init + apply, same JSON": bare,
+                "one `terraform show -json tfplan` of up's plan (up runs two)": show.wall,
+                **{f"  up step: {k} (s, rounded)": float(v) for k, v in steps.items()},
+            },
+        }
+    finally:
+        emu.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _bare_terraform(emu: Emulator, home: Path, stack_json: Path) -> float:
+    from mlops_blueprint.blueprints import load
+    from mlops_blueprint.scripts.glue import Target
+    from mlops_blueprint.scripts.glue.aws import bootstrap_state
+    from mlops_blueprint.scripts.terraform import cli_config
+
+    e = emu.fresh()
+    lb = load(STARTER)
+    aws_env = emu.mod.environment(e, lb.base.target.region)
+    bootstrap_state(lb.envs["dev"], Target(local=True, mirror=None, env=aws_env, endpoint=e.endpoint), lambda m: None)
+    bare_dir = home / "bare"
+    bare_dir.mkdir()
+    shutil.copy2(stack_json, bare_dir / "cdk.tf.json")
+    tf_env = dict(ENV, MLOPS_HOME=str(home), **aws_env, CHECKPOINT_DISABLE="1")
+    mirror = os.environ.get("MLOPS_PROVIDER_MIRROR")
+    if mirror:
+        tf_env["TF_CLI_CONFIG_FILE"] = str(cli_config(bare_dir, Path(mirror)))
+    t0 = time.perf_counter()
+    Run(["terraform", "init", "-input=false"], env=tf_env, cwd=bare_dir)
+    Run(["terraform", "apply", "-auto-approve", "-input=false"], env=tf_env, cwd=bare_dir)
+    return time.perf_counter() - t0
+
+
+# --- synth vs size -----------------------------------------------------------------------------------
+
+
+def generate(pools: int, endpoints: int, zones: int, envs: int) -> str:
+    """A valid AWS blueprint with that many GPU pools, endpoints (one model each), lake zones (one catalog
+    database each) and environments."""
+    zs = [f"z{i:02d}" for i in range(zones)]
+    lines = [
+        "apiVersion: mlops.blueprint/v1",
+        "kind: Blueprint",
+        "metadata: {name: scale, owner: team@example.com, cost_center: cc-1}",
+        "target: {cloud: aws, region: eu-central-1}",
+        "components:",
+        f"  data_lake: {{zones: [{', '.join(zs)}]}}",
+        "  catalog:",
+        "    databases:",
+        *[f"      db{i:02d}: {{zones: [{z}]}}" for i, z in enumerate(zs)],
+        "  training:",
+        "    pools:",
+        *[
+            f"      p{i:02d}: {{accelerator: {'nvidia-l4' if i % 2 else 'nvidia-a10g'}, max_nodes: 2}}"
+            for i in range(pools)
+        ],
+        f"  registry: {{models: [{', '.join(f'm{i:02d}' for i in range(endpoints))}]}}",
+        "  serving:",
+        "    endpoints:",
+        *[f"      e{i:02d}: {{model: m{i:02d}}}" for i in range(endpoints)],
+        "  monitoring: {notify: [oncall@example.com]}",
+        "environments:",
+        *[f"  env{i}: {{protect_stateful: false}}" for i in range(envs)],
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def sizes(steps: list[float]) -> list[tuple[int, int, int, int]]:
+    return [tuple(max(1, round(x * f)) for x in FULL_SIZE) for f in steps]  # type: ignore[misc]
+
+
+SYNTH_ONE = """
+import json, sys, tempfile, time
+t0 = time.perf_counter()
+from mlops_blueprint.blueprints import load
+from mlops_blueprint import stacks
+from mlops_blueprint.stacks.settings import DeploySettings
+lb = load(sys.argv[1])
+stacks.stack_class(lb, DeploySettings())
+import cdktn
+t1 = time.perf_counter()
+res = stacks._synth(lb, lb.select(None), tempfile.mkdtemp())
+t2 = time.perf_counter()
+n = sum(sum(len(v) for v in json.loads(r.json_path.read_text()).get("resource", {}).values()) for r in res)
+print(json.dumps({"import": t1 - t0, "synth": t2 - t1, "resources": n}))
+"""
+
+
+def bench_size(steps: list[float]) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="bench-size-"))
+    points = []
+    try:
+        for pools, endpoints, zones, envs in sizes(steps):
+            bp = work / f"scale-{pools}-{endpoints}-{zones}-{envs}.yaml"
+            bp.write_text(generate(pools, endpoints, zones, envs))
+            r = Run([PY, "-c", SYNTH_ONE, str(bp)], env=dict(ENV, MLOPS_NO_CACHE="1"))
+            d = json.loads(r.stdout.strip().splitlines()[-1])
+            points.append({"size": (pools, endpoints, zones, envs), **d, "wall": r.wall})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    per = [p["synth"] / p["resources"] * 1000 for p in points]
+    curve = "; ".join(
+        f"{p['size'][0]}/{p['size'][1]}/{p['size'][2]}/{p['size'][3]}: {p['resources']} resources, synth {p['synth']:.1f} s"
+        for p in points
+    )
+    return {
+        "rows": {
+            "size": {
+                "figure": points[-1]["synth"],
+                "text": f"{curve}; ms per resource {min(per):.1f}–{max(per):.1f} (bindings import {statistics.median(p['import'] for p in points):.1f} s apart)",
+            }
+        },
+        "detail": {
+            **{f"synth {p['size']} ({p['resources']} resources), s": p["synth"] for p in points},
+            **{f"bindings import beside {p['size']}, s": p["import"] for p in points},
+        },
+        "points": points,
+    }
+
+
+# --- the earlier figures -----------------------------------------------------------------------------
 
 
 def bench_synth(n: int) -> dict:
     out = Path(tempfile.mkdtemp())
-    one = median(
-        lambda: timed(
-            [PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(REGULATED), "--env", "dev", "-o", str(out / "a")]
-        ),
-        n,
-    )
-    every = median(
-        lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(REGULATED), "-o", str(out / "b")]), n
-    )
-    gcp_one = median(
-        lambda: timed(
-            [PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(VISION), "--env", "dev", "-o", str(out / "c")]
-        ),
-        n,
-    )
-    gcp_every = median(
-        lambda: timed([PY, "-m", "mlops_blueprint.scripts.cli", "synth", str(VISION), "-o", str(out / "d")]), n
-    )
-    shutil.rmtree(out)
-    return {
-        "synth 1 env (regulated)": one,
-        "synth 3 envs (regulated)": every,
-        "synth 1 env (gcp-vision)": gcp_one,
-        "synth 2 envs (gcp-vision)": gcp_every,
-    }
+    env = dict(ENV, MLOPS_NO_CACHE="1")
+    try:
+        one = medians(lambda: Run([*CLI, "synth", str(REGULATED), "--env", "dev", "-o", str(out / "a")], env=env), n)[0]
+        every = medians(lambda: Run([*CLI, "synth", str(REGULATED), "-o", str(out / "b")], env=env), n)[0]
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return {"detail": {"synth 1 env (regulated, no cache)": one, "synth 3 envs (regulated, no cache)": every}}
 
 
 def bench_gate(n: int) -> dict:
-    """Gate figures on one synthesized environment of the regulated blueprint (in-process, after warm-up)."""
     sys.path.insert(0, str(ROOT))
     from mlops_blueprint.blueprints import load
     from mlops_blueprint.policies import checkov_runner, packs
-    from mlops_blueprint.policies.gate import blueprint_layer, evaluate, resource_layer
+    from mlops_blueprint.policies.gate import blueprint_layer, resource_layer
     from mlops_blueprint.policies.tfjson import Doc
-    from mlops_blueprint.stacks import synth
+    from mlops_blueprint.stacks import _synth
 
+    os.environ["MLOPS_NO_CACHE"] = "1"
     lb = load(REGULATED)
     env = lb.envs["prod"]
     out = Path(tempfile.mkdtemp())
-    [res] = synth(lb, [env], out)
+    [res] = _synth(lb, [env], out)
     enforced, skip = packs.resolve(list(env.blueprint.policies.packs))
-    blueprint_layer(env, enforced)  # import the rules once
 
-    def t(f):
+    def t(f: Callable[[], object]) -> float:
         t0 = time.perf_counter()
         f()
         return time.perf_counter() - t0
 
     doc = Doc(json.loads(res.json_path.read_text()))
     r = {
-        "gate: blueprint rules (one env)": median(lambda: t(lambda: blueprint_layer(env, enforced)), n),
-        "gate: own resource rules (one env)": median(lambda: t(lambda: resource_layer(res.json_path, enforced)), n),
-        "gate: checkov alone (one env)": median(
-            lambda: t(lambda: checkov_runner.run(res.json_path, doc, skip)), max(1, n // 2)
+        "gate: blueprint rules (one env)": statistics.median(
+            t(lambda: blueprint_layer(env, enforced)) for _ in range(n)
         ),
-        "gate: whole gate (one env)": median(lambda: t(lambda: evaluate(env, json_path=res.json_path)), max(1, n // 2)),
+        "gate: own resource rules (one env)": statistics.median(
+            t(lambda: resource_layer(res.json_path, enforced)) for _ in range(n)
+        ),
+        "gate: checkov alone (one env, no cache)": t(lambda: checkov_runner.run(res.json_path, doc, skip)),
     }
-    r["gate: blueprint rules, fresh process (import + load + rules)"] = median(
-        lambda: timed(
-            [
-                PY,
-                "-c",
-                "from mlops_blueprint.blueprints import load; from mlops_blueprint.policies.gate import blueprint_layer; "
-                "from mlops_blueprint.policies.packs import resolve; "
-                f"e = load({str(REGULATED)!r}).envs['prod']; blueprint_layer(e, resolve(['baseline'])[0])",
-            ]
-        ),
-        n,
-    )
-    shutil.rmtree(out)
-    return r
+    shutil.rmtree(out, ignore_errors=True)
+    return {"detail": r}
 
 
-def bench_deploy() -> dict:
-    home = Path(tempfile.mkdtemp())
-    env = dict(ENV, MLOPS_HOME=str(home))
-    out = home / "out"
-    cli = [PY, "-m", "mlops_blueprint.scripts.cli"]
-    sys.path.insert(0, str(ROOT))
-    from mlops_blueprint.scripts import emulator
+# --- main --------------------------------------------------------------------------------------------
 
-    os.environ["MLOPS_HOME"] = str(home)
-    try:
-        emulator.start()
-        up = timed([*cli, "up", str(STARTER), "--env", "dev", "--local", "--skip-verify", "-o", str(out)], env=env)
-        emulator.stop()
-        emu, _ = emulator.start()
-        # bare terraform on the same JSON: bootstrap the same state bucket and table, then init + apply
-        from mlops_blueprint.blueprints import load
-        from mlops_blueprint.scripts.deploy import Target, bootstrap_state
-
-        target = Target(local=True, mirror=None, env=emu.aws_env("eu-central-1"), endpoint=emu.endpoint)
-        bootstrap_state(load(STARTER).envs["dev"], target, lambda m: None)
-        bare_dir = home / "bare"
-        bare_dir.mkdir()
-        shutil.copy2(out / "stacks/starter-dev/cdk.tf.json", bare_dir / "cdk.tf.json")
-        tf_env = dict(env, **emu.aws_env("eu-central-1"), CHECKPOINT_DISABLE="1")
-        mirror = os.environ.get("MLOPS_PROVIDER_MIRROR")
-        if mirror:
-            from mlops_blueprint.scripts.terraform import cli_config
-
-            tf_env["TF_CLI_CONFIG_FILE"] = str(cli_config(bare_dir, Path(mirror)))
-        t0 = time.perf_counter()
-        subprocess.run(["terraform", "init", "-input=false"], cwd=bare_dir, env=tf_env, check=True, capture_output=True)
-        subprocess.run(
-            ["terraform", "apply", "-auto-approve", "-input=false"],
-            cwd=bare_dir,
-            env=tf_env,
-            check=True,
-            capture_output=True,
-        )
-        bare = time.perf_counter() - t0
-        return {"up --local (starter dev, no verify)": up, "terraform init + apply, same JSON": bare}
-    finally:
-        emulator.stop()
-        shutil.rmtree(home, ignore_errors=True)
+TARGETS = {
+    "up": ("`up --local` vs bare `terraform init` + `apply` of the same JSON", "≤ 1.1×"),
+    "validate": ('`validate` vs `python -c "import pydantic, yaml, typer, rich"`', "≤ 1.5×, or an account"),
+    "plan": ("`plan` of all 3 environments vs 1", "≤ 1.5×"),
+    "check": ("a second `check` of an unchanged blueprint", "≤ 1.5 s"),
+    "size": ("synth time vs size (pools/endpoints/zones/environments)", "grows linearly; the curve"),
+}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-n", type=int, default=5)
-    ap.add_argument("--skip-deploy", action="store_true")
-    args = ap.parse_args()
-    r: dict[str, float] = {}
-    r.update(bench_validate(args.n))
-    r.update(bench_synth(max(1, args.n // 2)))
-    r.update(bench_gate(args.n))
-    if not args.skip_deploy:
-        r.update(bench_deploy())
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-n", type=int, default=5, help="samples per median (fast rows)")
+    ap.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, of {', '.join((*ROWS, 'synth', 'gate'))}")
+    ap.add_argument("--steps", default="0.25,0.5,0.75,1", help="size row: fractions of the full size")
+    ap.add_argument("--warm-up", action="store_true", help="up row: a synth --local first (cache warm)")
+    args = ap.parse_args(argv)
+    args.rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = set(args.rows) - {*ROWS, "synth", "gate"}
+    if unknown:
+        ap.error(f"unknown rows: {', '.join(sorted(unknown))}")
+    args.steps = [float(s) for s in args.steps.split(",")]
+    if args.n < 1 or not all(0 < s <= 1 for s in args.steps):
+        ap.error("-n must be >= 1 and every step in (0, 1]")
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse(argv)
+    run = {
+        "validate": lambda: bench_validate(args.n),
+        "check": lambda: bench_check(args.n),
+        "plan": bench_plan,
+        "up": lambda: bench_up(args.warm_up),
+        "size": lambda: bench_size(args.steps),
+        "synth": lambda: bench_synth(max(1, args.n // 2)),
+        "gate": lambda: bench_gate(args.n),
+    }
+    results: dict = {"rows": {}, "detail": {}, "account": {}}
+    load0 = os.getloadavg()[0]
+    for name in args.rows:
+        r = run[name]()
+        for k in ("rows", "detail", "account"):
+            results[k].update(r.get(k, {}))
+        print(f"done: {name}", file=sys.stderr, flush=True)
+    load1 = os.getloadavg()[0]
     print(
-        f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; median of {args.n} (synth: {max(1, args.n // 2)})\n"
+        f"machine: {os.cpu_count()} cores, load average {load0:.1f} at the start and {load1:.1f} at the end; "
+        f"python {sys.version.split()[0]}; medians of {args.n}\n"
     )
-    print("| measurement | seconds |\n|---|---|")
-    for k, v in r.items():
-        print(f"| {k} | {v:.2f} |")
+    if results["rows"]:
+        print("| measure | this run | target |\n|---|---|---|")
+        for name, row in results["rows"].items():
+            print(f"| {TARGETS[name][0]} | {row['text']} | {TARGETS[name][1]} |")
+        print()
+    print("| detail | seconds |\n|---|---|")
+    for k, v in {**results["detail"], **results["account"]}.items():
+        print(f"| {k} | {v:.3f} |")
     print()
-    print(f"(a) validate CLI: {r['validate (CLI process)']:.2f} s (target <= 0.3 s)")
-    print(
-        f"(b) synth all / one: {r['synth 3 envs (regulated)'] / r['synth 1 env (regulated)']:.2f}x (target <= 1.3x); "
-        f"GCP {r['synth 2 envs (gcp-vision)'] / r['synth 1 env (gcp-vision)']:.2f}x"
-    )
-    print(
-        f"gate: blueprint rules {r['gate: blueprint rules (one env)']:.4f} s (target <= 0.2 s); "
-        f"own resource rules {r['gate: own resource rules (one env)']:.3f} s (target <= 0.5 s); "
-        f"whole gate - checkov alone = {r['gate: whole gate (one env)'] - r['gate: checkov alone (one env)']:.2f} s (target <= 1 s)"
-    )
-    if not args.skip_deploy:
-        ratio = r["up --local (starter dev, no verify)"] / r["terraform init + apply, same JSON"]
-        print(f"(c) up --local / bare terraform: {ratio:.2f}x (target <= 1.2x)")
-    print(json.dumps({k: round(v, 3) for k, v in r.items()}))
+    print(json.dumps({k: {n: round(v["figure"], 3) for n, v in results["rows"].items()} for k in ["rows"]}))
+    return results
 
 
 if __name__ == "__main__":

@@ -113,11 +113,11 @@ def code_hash(base: Path = PACKAGE_ROOT, memo_dir: Path | None = None) -> str:
             and known[1] == st.st_mtime_ns
             and known[3] - st.st_mtime_ns / 1e9 > RACY_SECONDS  # hashed well after its last change
         )
-        if trusted:
-            digest = known[2]
+        if trusted and isinstance(known, list):
+            digest, since = known[2], known[3]
         else:
-            digest, changed = _sha(f.read_bytes()), True
-        fresh[rel] = [st.st_size, st.st_mtime_ns, digest, known[3] if trusted else now]
+            digest, since, changed = _sha(f.read_bytes()), now, True
+        fresh[rel] = [st.st_size, st.st_mtime_ns, digest, since]
         parts += [rel, digest]
     if changed or len(fresh) != len(memo):
         _write_atomic(memo_path, json.dumps(fresh).encode())
