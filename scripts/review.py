@@ -34,11 +34,11 @@ from typing import Any
 from mlops_blueprint.blueprints import registry
 from mlops_blueprint.blueprints.cost import Estimate, estimate_env, usd
 from mlops_blueprint.blueprints.errors import UserError
-from mlops_blueprint.blueprints.loader import LoadedBlueprint, load, loads
+from mlops_blueprint.blueprints.loader import LoadedBlueprint, ResolvedEnv, load, loads
 from mlops_blueprint.blueprints.model import Blueprint
 from mlops_blueprint.policies.change import COMPONENTS, NotAPlan, allowance_for, subject_of, validate_plan
 from mlops_blueprint.scripts import diagram
-from mlops_blueprint.scripts.events import Event
+from mlops_blueprint.scripts.events import Event, Note
 
 EXIT_MAY_NOT_MERGE = 7
 GITHUB_LIMIT = 65_536
@@ -118,8 +118,8 @@ class EnvReview:
     changes: list[Change]
     risky: list[Risky]
     gate: Gate
-    cost_before: tuple[float, float] | None  # (min, max) USD per month; None: no base
-    cost_after: tuple[float, float]
+    cost_before: tuple[float, float] | None  # (min, max) USD per month; None: no base (or no price)
+    cost_after: tuple[float, float] | None
     diagram: str
     highlighted: list[str]
 
@@ -223,8 +223,8 @@ def review(
         changes = changes_of(p.plan or {}, known)
         risky = risky_of(p.plan or {}, known, allow, p.report)
         highlight, removed = changed_components(diff, e.name, changes, e.blueprint)
-        before = estimate_env(before_env) if before_env else None
-        after = estimate_env(e)
+        before = _estimate(before_env, sink) if before_env else None
+        after = _estimate(e, sink)
         out.append(
             EnvReview(
                 env=e.name,
@@ -235,12 +235,22 @@ def review(
                 risky=risky,
                 gate=gate_of(p.report, today),
                 cost_before=_range(before),
-                cost_after=(after.min_usd, after.max_usd),
+                cost_after=_range(after),
                 diagram=diagram.mermaid(e.blueprint, e.name, highlight=highlight, removed=removed),
                 highlighted=sorted(highlight | removed),
             )
         )
     return Review(loaded.name, str(loaded.path), _base_label(base), diff, out)
+
+
+def _estimate(e: ResolvedEnv, events: Callable[[Event], None]) -> Estimate | None:
+    """The cost estimate, or None (with a note) when the price file lacks a price: a review is not
+    refused for want of a price."""
+    try:
+        return estimate_env(e)
+    except UserError as exc:
+        events(Note(f"no cost estimate for {e.name}: {exc}", level="warn"))
+        return None
 
 
 def _range(x: Estimate | None) -> tuple[float, float] | None:
@@ -585,8 +595,8 @@ def _money(r: tuple[float, float] | None) -> str:
     return "n/a" if r is None else f"{usd(r[0])}–{usd(r[1])}"
 
 
-def _delta(a: tuple[float, float] | None, b: tuple[float, float]) -> str:
-    if a is None:
+def _delta(a: tuple[float, float] | None, b: tuple[float, float] | None) -> str:
+    if a is None or b is None:
         return "n/a"
     return f"{b[0] - a[0]:+,.0f} / {b[1] - a[1]:+,.0f}"
 

@@ -9,9 +9,11 @@ The parser tests skip only when npm itself is absent.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -164,3 +166,16 @@ def test_highlight_and_removed_are_styled():
 
 def test_fenced_is_a_mermaid_block():
     assert fenced("flowchart LR\n  a --> b") == "```mermaid\nflowchart LR\n  a --> b\n```"
+
+
+def test_the_diagram_command_writes_a_parseable_file(parse, tmp_path):
+    cli = [sys.executable, "-m", "mlops_blueprint.scripts.cli", "diagram", str(STARTER)]
+    out = tmp_path / "prod.mmd"
+    p = subprocess.run([*cli, "--env", "prod", "--output-file", str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    text = out.read_text()
+    assert text == mermaid(load(STARTER).envs["prod"].blueprint, "prod") + "\n"
+    assert '(["endpoint fraud-api: cpu-medium, 2-4 replicas"])' in text  # prod's override resolved
+    assert parse([text])[0]["ok"]
+    p = subprocess.run([*cli, "--env", "nope"], capture_output=True, text=True, cwd=ROOT, env=dict(os.environ))
+    assert p.returncode == 2 and "nope" in p.stderr and "Traceback" not in p.stderr

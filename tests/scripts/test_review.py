@@ -552,3 +552,17 @@ def test_a_failed_plan_is_reported_and_the_other_environment_still_reviewed(monk
     prod_section = text.split("### ❌ prod (starter-prod)", 1)[1]
     assert "**The plan failed**" in prod_section and "Error: no valid credential sources found" in prod_section
     assert "| ❌ prod | plan failed |" in text
+
+
+def test_a_missing_price_leaves_the_cost_out_and_the_review_goes_on(monkeypatch):
+    from mlops_blueprint.blueprints.cost import PriceMissing
+
+    def no_price(e):
+        raise PriceMissing("the price file has no compute price for aws g9.huge")
+
+    monkeypatch.setattr(rv, "estimate_env", no_price)
+    notes = []
+    assert rv._estimate(load(STARTER).envs["dev"], notes.append) is None
+    assert notes[0].message == "no cost estimate for dev: the price file has no compute price for aws g9.huge"
+    text = rv.to_markdown(rv.Review("starter", "s.yaml", None, [], [env_review(cost_before=None, cost_after=None)]))
+    assert "| n/a | n/a | n/a |" in text
