@@ -92,6 +92,7 @@ BASELINE = Pack(
         "MLOPS_GCP_021",
         "MLOPS_GCP_023",
         "MLOPS_GCP_024",
+        "MLOPS_GCP_027",
         # Azure resource rules (025, 032 and 033 are in regulated)
         "MLOPS_AZ_001",
         "MLOPS_AZ_002",
@@ -123,6 +124,7 @@ BASELINE = Pack(
         "MLOPS_AZ_029",
         "MLOPS_AZ_030",
         "MLOPS_AZ_031",
+        "MLOPS_AZ_034",
         # on-prem Kubernetes resource rules (011 is in regulated)
         "MLOPS_K8S_001",
         "MLOPS_K8S_002",

@@ -288,7 +288,7 @@ ENFORCED_BY = {
     "wildcard action on wildcard resource": ("MLOPS_AWS_007", "MLOPS_AWS_029"),
     "primitive or owner role": ("MLOPS_GCP_006", "MLOPS_AZ_012", "MLOPS_AZ_013"),
     "Kubernetes role of * verbs on * resources": ("MLOPS_K8S_003",),
-    "cluster-wide Kubernetes admin": ("MLOPS_K8S_004", "MLOPS_AWS_030"),
+    "cluster-wide Kubernetes admin": ("MLOPS_K8S_004", "MLOPS_AWS_030", "MLOPS_GCP_027", "MLOPS_AZ_034"),
     "public bucket": ("MLOPS_AWS_003", "MLOPS_GCP_003", "MLOPS_AZ_003"),
 }
 
@@ -320,7 +320,8 @@ BAD = {
     "gcp": {
         "resource": {
             "google_project_iam_member": {
-                "m": {"project": "p", "role": "roles/editor", "member": "user:a@example.com"}
+                "m": {"project": "p", "role": "roles/editor", "member": "user:a@example.com"},
+                "k": {"project": "p", "role": "roles/container.admin", "member": "group:ml@example.com"},
             },
             "google_storage_bucket": {"b": {"name": "open", "uniform_bucket_level_access": True}},
         }
@@ -328,7 +329,12 @@ BAD = {
     "azure": {
         "resource": {
             "azurerm_role_assignment": {
-                "o": {"scope": "/subscriptions/0000", "role_definition_name": "Owner", "principal_id": "x"}
+                "o": {"scope": "/subscriptions/0000", "role_definition_name": "Owner", "principal_id": "x"},
+                "k": {
+                    "scope": "${azurerm_kubernetes_cluster.c.id}",
+                    "role_definition_name": "Azure Kubernetes Service RBAC Cluster Admin",
+                    "principal_id": "x",
+                },
             },
             "azurerm_storage_account": {"s": {"name": "open", "allow_nested_items_to_be_public": True}},
         }
@@ -367,9 +373,14 @@ BAD_FOUND = {
         "cluster-wide Kubernetes admin": ["aws_eks_access_policy_association.e"],
         "public bucket": ["aws_s3_bucket.b"],
     },
-    "gcp": {"primitive or owner role": ["google_project_iam_member.m"], "public bucket": ["google_storage_bucket.b"]},
+    "gcp": {
+        "primitive or owner role": ["google_project_iam_member.m"],
+        "cluster-wide Kubernetes admin": ["google_project_iam_member.k"],
+        "public bucket": ["google_storage_bucket.b"],
+    },
     "azure": {
         "primitive or owner role": ["azurerm_role_assignment.o", "azurerm_role_assignment.o"],
+        "cluster-wide Kubernetes admin": ["azurerm_role_assignment.k"],
         "public bucket": ["azurerm_storage_account.s"],
     },
     "onprem": {
