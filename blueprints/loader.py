@@ -7,6 +7,7 @@ never prints and never exits: it raises `BlueprintError`, which the CLI renders.
 from __future__ import annotations
 
 import copy
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 
 from mlops_blueprint.blueprints import rules
 from mlops_blueprint.blueprints.errors import UserError
-from mlops_blueprint.blueprints.model import Blueprint, Environment
+from mlops_blueprint.blueprints.model import Blueprint, Components, Environment
 
 Mark = tuple[int, int]  # 1-based line, column
 PathT = tuple[str | int, ...]
@@ -49,6 +50,8 @@ class ResolvedEnv:
     name: str
     blueprint: Blueprint  # the document with this environment's overrides applied
     settings: Environment
+    # where each YAML path is (line, column), an overridden path pointing at its override's line
+    marks: dict[PathT, Mark] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass
@@ -57,10 +60,33 @@ class LoadedBlueprint:
     base: Blueprint
     envs: dict[str, ResolvedEnv] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)  # allowed, but should change (e.g. a deprecated setting)
+    marks: dict[PathT, Mark] = field(default_factory=dict, repr=False)  # YAML path -> (line, column)
+    data: dict = field(default_factory=dict, repr=False)  # the document as read, before any override
 
     @property
     def name(self) -> str:
         return self.base.metadata.name
+
+    def line_of(self, dotted: str, env: str | None = None) -> int:
+        """The 1-based line a dotted path is written on, or its nearest ancestor's; 1 when nothing of it is.
+
+        `dotted` is a field path (`components.serving.endpoints.fraud-api.min_replicas`, `zones[0]`) or a
+        component name as findings carry it (`data_lake.raw`: the zone `raw` in the lake's zones;
+        `serving.fraud-api`: that endpoint). With `env`, an overridden path is its override's line."""
+        marks = self.envs[env].marks if env in self.envs and self.envs[env].marks else self.marks
+        parts: list[str | int] = [int(i) if i else k for k, i in _TOKEN.findall(dotted)]
+        if parts and parts[0] in Components.model_fields and parts[0] not in Blueprint.model_fields:
+            parts.insert(0, "components")
+        here: PathT = ()
+        for part in parts:
+            if here + (part,) in marks:
+                here += (part,)
+                continue
+            found = _find_below(self.data, marks, here, part)
+            if found is None:
+                break
+            here = found
+        return marks[here][0] if here in marks else 1
 
     def select(self, env: str | None) -> list[ResolvedEnv]:
         """The environment asked for, or all of them in document order."""
@@ -81,6 +107,34 @@ class LoadedBlueprint:
         return [self.envs[env]]
 
 
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _find_below(data: dict, marks: dict[PathT, Mark], here: PathT, name: str | int) -> PathT | None:
+    """The shallowest path below `here` that is a key `name` or a list item whose value is `name`
+    (the earliest in the file on a tie)."""
+    node: object = data
+    for part in here:
+        try:
+            node = node[part]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            return None
+    level: list[tuple[PathT, object]] = [(here, node)]
+    while level:
+        hits, below = [], []
+        for path, value in level:
+            items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+            for key, child in items:
+                sub = path + (key,)
+                if sub in marks and (key == name or (isinstance(value, list) and child == name)):
+                    hits.append(sub)
+                below.append((sub, child))
+        if hits:
+            return min(hits, key=lambda p: marks[p])
+        level = below
+    return None
+
+
 def _dotted(path: PathT) -> str:
     out = ""
     for part in path:
@@ -92,7 +146,10 @@ _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available:
 
 
 class _Loader(_Base):  # type: ignore[misc, valid-type]
-    """SafeLoader that refuses duplicate keys (plain YAML keeps the last one silently)."""
+    """SafeLoader that refuses duplicate keys (plain YAML keeps the last one silently) and reads booleans
+    as YAML 1.2 does: only true and false. PyYAML (YAML 1.1) also reads yes/no/on/off as booleans, which
+    editors, the JSON Schema's validators and other YAML 1.2 tools read as text; the blueprint means the
+    same to all of them, and a bool field given `yes` is refused at its line with "write true or false"."""
 
     def construct_mapping(self, node, deep=False):
         seen: dict[object, yaml.Node] = {}
@@ -103,6 +160,15 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
                 raise _Duplicate(m.line + 1, m.column + 1, key, seen[key].start_mark.line + 1)
             seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+YAML11_BOOLS = frozenset(f(w) for w in ("yes", "no", "on", "off", "y", "n") for f in (str.lower, str.title, str.upper))
 
 
 class _Duplicate(Exception):
@@ -279,6 +345,11 @@ def _pydantic_problems(f: str, exc: ValidationError, marks: dict[PathT, Mark], n
                 msg = msg[len("Value error, ") :]
             elif "input" in err and not isinstance(err["input"], (dict, list)):
                 msg = f"{msg} (got {err['input']!r})"
+            if err["type"] == "bool_type" and err.get("input") in YAML11_BOOLS:
+                msg += (
+                    f"; {err['input']!r} is text in YAML 1.2 (and to editors and schema validators): "
+                    "write true or false"
+                )
         out.append(Problem(f, line, col, _dotted(loc), msg + note))
     return out
 
@@ -399,7 +470,7 @@ def from_dict(data: dict, name: str = "<dict>") -> LoadedBlueprint:
 def _resolve(p: Path, data: dict, marks: dict[PathT, Mark]) -> LoadedBlueprint:
     f = str(p)
     base = _validate(f, data, marks, None)
-    loaded = LoadedBlueprint(path=p, base=base)
+    loaded = LoadedBlueprint(path=p, base=base, marks=marks, data=data)
     loaded.warnings = [Problem(f, *_locate(marks, path), _dotted(path), m) for path, m in rules.warnings(base)]
     problems: list[Problem] = []
     for env, settings in base.environments.items():
@@ -409,7 +480,7 @@ def _resolve(p: Path, data: dict, marks: dict[PathT, Mark]) -> LoadedBlueprint:
         except BlueprintError as exc:
             problems.extend(exc.problems)
             continue
-        loaded.envs[env] = ResolvedEnv(env, bp, settings)
+        loaded.envs[env] = ResolvedEnv(env, bp, settings, env_marks)
     if problems:
         raise BlueprintError(problems)
     return loaded

@@ -12,7 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    model_validator,
+)
 
 from mlops_blueprint.blueprints import registry
 from mlops_blueprint.blueprints.neutral import Accelerator, SharingMode, Size
@@ -25,8 +34,47 @@ Name = Annotated[str, StringConstraints(pattern=r"^[a-z](?:[a-z0-9-]{0,22}[a-z0-
 # Catalog database names: letters, digits, underscores (Glue, BigQuery and Hive all accept these).
 DbName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+def _cron_field(value: str, extra: str = "") -> str:
+    """One cron field: `*`, a value or a range, each with an optional /step, comma-separated."""
+    item = rf"(?:\*|(?:{value})(?:-(?:{value}))?)(?:/[1-9][0-9]?)?"
+    return rf"(?:{extra}{item}(?:,{item})*)"
+
+
 # minute hour day-of-month month day-of-week; day of week by name so that every cloud reads it alike.
-CRON = r"^[0-9*/,-]+ [0-9*/,-]+ [0-9*/,?-]+ [0-9*/,-]+ (\*|\?|(MON|TUE|WED|THU|FRI|SAT|SUN)([-,](MON|TUE|WED|THU|FRI|SAT|SUN))*)$"
+# The pattern bounds every value (minute 0-59, hour 0-23, day 1-31, month 1-12); `_cron_order` checks
+# what a pattern cannot (a range's start is not after its end).
+CRON_RANGES = {"minute": (0, 59), "hour": (0, 23), "day of month": (1, 31), "month": (1, 12)}
+_DAY = "MON|TUE|WED|THU|FRI|SAT|SUN"
+CRON = (
+    "^"
+    + " ".join(
+        (
+            _cron_field("[0-5]?[0-9]"),
+            _cron_field("[01]?[0-9]|2[0-3]"),
+            _cron_field("0?[1-9]|[12][0-9]|3[01]", extra=r"\?|"),
+            _cron_field("0?[1-9]|1[0-2]"),
+            rf"(?:\*|\?|(?:{_DAY})(?:[-,](?:{_DAY}))*)",
+        )
+    )
+    + "$"
+)
+
+
+def _cron_order(value: str) -> str:
+    for (field, (_, top)), part in zip(CRON_RANGES.items(), value.split(" "), strict=False):
+        for item in part.split(","):
+            span, _, step = item.partition("/")
+            lo, _, hi = span.partition("-")
+            if hi and lo != "*" and int(lo) > int(hi):
+                raise ValueError(f"the {field} range {span} runs backwards; write it low-high")
+            if step and int(step) > top:
+                raise ValueError(f"the {field} step /{step} is larger than the field's range (up to {top})")
+    return value
+
+
+Cron = Annotated[str, StringConstraints(pattern=CRON), AfterValidator(_cron_order)]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,9}$")]
 
 PERSONAS: tuple[str, ...] = ("data_engineers", "data_scientists", "ml_engineers", "app_consumers")
@@ -36,13 +84,30 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-def _unique(values: list[str], what: str) -> list[str]:
-    seen: set[str] = set()
+def _unique(values: list, what: str) -> list:
+    seen: list = []
     for v in values:
         if v in seen:
             raise ValueError(f"duplicate {what} {v!r}: each {what} may appear once")
-        seen.add(v)
+        seen.append(v)
     return values
+
+
+def unique(what: str) -> tuple:
+    """Metadata for a list whose items must differ: the check, and `uniqueItems` in the JSON Schema."""
+    return (AfterValidator(lambda v: _unique(v, what)), Field(json_schema_extra={"uniqueItems": True}))
+
+
+def _whole_numbers(value: object) -> object:
+    """4.0 -> 4, deeply. JSON Schema cannot tell 4.0 from 4 (its data model: an integer is any number
+    with a zero fractional part), so neither does the loader; 4.5 stays a float and an int field refuses it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
 
 
 class Metadata(Strict):
@@ -128,28 +193,28 @@ class Baseline(Strict):
 
 
 class DataLake(Strict):
-    zones: Annotated[list[Name], Field(min_length=1, max_length=8)] = ["raw", "curated", "features"]
+    zones: Annotated[list[Name], Field(min_length=1, max_length=8), *unique("zone")] = ["raw", "curated", "features"]
     versioning: bool = Field(default=True, description="Object versioning; omitted: on.")
     retention_days: dict[Name, Annotated[int, Field(ge=1, le=36500)]] = Field(
         default_factory=dict, description="Days to keep current objects per zone; omitted: kept forever."
     )
     noncurrent_version_days: Annotated[int, Field(ge=1, le=3650)] = 90
-    engineering_zones: list[Name] = Field(
+    engineering_zones: Annotated[list[Name], *unique("engineering zone")] = Field(
         default=["raw", "curated"],
         description="Zones written by data pipelines (DataOps). Only data engineers may write them.",
     )
 
-    _zones_unique = field_validator("zones")(lambda v: _unique(v, "zone"))
-
 
 class Database(Strict):
-    zones: list[Name] = Field(default_factory=list, description="Lake zones crawled into this database.")
+    zones: Annotated[list[Name], *unique("zone")] = Field(
+        default_factory=list, description="Lake zones crawled into this database."
+    )
     description: str = ""
 
 
 class Catalog(Strict):
     databases: Annotated[dict[DbName, Database], Field(min_length=1)]
-    crawl_schedule: Annotated[str, StringConstraints(pattern=CRON)] = Field(
+    crawl_schedule: Cron = Field(
         default="0 3 * * *",
         description="When the lake is scanned into the catalog, as a 5-field cron in UTC "
         "(day of week as *, or names such as MON-FRI); omitted: daily at 03:00.",
@@ -182,16 +247,14 @@ class Pool(Strict):
 
 class Training(Strict):
     pools: Annotated[dict[Name, Pool], Field(min_length=1)]
-    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] = "1.31"
+    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] = "1.35"
 
 
 class Registry(Strict):
-    models: Annotated[list[Name], Field(min_length=1)]
+    models: Annotated[list[Name], Field(min_length=1), *unique("model")]
     image_scanning: bool = True
     immutable_tags: bool = True
     keep_images: Annotated[int, Field(ge=1, le=1000)] = 30
-
-    _models_unique = field_validator("models")(lambda v: _unique(v, "model"))
 
 
 class Endpoint(Strict):
@@ -222,7 +285,7 @@ class Alerts(Strict):
 
 class Monitoring(Strict):
     alerts: Alerts = Alerts()
-    notify: Annotated[list[Email], Field(min_length=1)]
+    notify: Annotated[list[Email], Field(min_length=1), *unique("address")]
 
 
 class Components(Strict):
@@ -237,8 +300,8 @@ class Components(Strict):
 
 
 class LakeAccess(Strict):
-    read: list[Name] = Field(default_factory=list)
-    write: list[Name] = Field(default_factory=list)
+    read: Annotated[list[Name], *unique("zone")] = Field(default_factory=list)
+    write: Annotated[list[Name], *unique("zone")] = Field(default_factory=list)
 
 
 class Persona(Strict):
@@ -288,17 +351,26 @@ class StateConfig(Strict):
         return self.backend or registry.get(cloud).catalog.state_backend
 
 
+def _date_or_text(value: object) -> object:
+    """A YAML date or a YYYY-MM-DD string; a number is not a date here (pydantic would read it as Unix time)."""
+    if isinstance(value, (int, float)):
+        raise ValueError(f"expected a date such as 2027-03-31, got the number {value!r}")
+    return value
+
+
 class Waiver(Strict):
     check: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]+$")]
     resource: Annotated[str, StringConstraints(min_length=1)]
     reason: Annotated[str, StringConstraints(min_length=10)]
     owner: Email
-    expires: dt.date = Field(strict=False)
+    expires: Annotated[dt.date, BeforeValidator(_date_or_text)] = Field(
+        strict=False, description="The last day the waiver holds, YYYY-MM-DD."
+    )
 
 
 class PolicyConfig(Strict):
-    packs: list[Literal["baseline", "regulated"]] = ["baseline"]
-    allowed_regions: list[str] = Field(
+    packs: Annotated[list[Literal["baseline", "regulated"]], *unique("pack")] = ["baseline"]
+    allowed_regions: Annotated[list[str], *unique("region")] = Field(
         default_factory=list,
         description=(
             "Regions of any cloud the blueprint may run in (list each cloud's, so a retarget stays inside them); "
@@ -322,10 +394,45 @@ class Blueprint(Strict):
     state: StateConfig = StateConfig()
     policies: PolicyConfig = PolicyConfig()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_floats(cls, data: object) -> object:
+        return _whole_numbers(data)
+
+
+# A YAML date (`expires: 2027-03-31`) as a validator that loads YAML natively sees it: not a JSON type at
+# all. The schema takes a date-formatted string or any value that is none of the JSON types.
+_DATE = {
+    "format": "date",
+    "pattern": r"^\d{4}-\d{2}-\d{2}$",
+    "not": {"type": ["number", "boolean", "object", "array", "null"]},
+    "description": "A date, YYYY-MM-DD (a YAML date or a string).",
+}
+
+
+def _map_keys(node: object) -> None:
+    """Every map keyed by user names gets `propertyNames` with the pattern `validate` uses (pydantic
+    writes only `patternProperties`, which lets a key that matches no pattern through unchecked)."""
+    if isinstance(node, dict):
+        pattern = node.get("patternProperties")
+        if isinstance(pattern, dict) and len(pattern) == 1 and "propertyNames" not in node:
+            node["propertyNames"] = {"pattern": next(iter(pattern))}
+            node["additionalProperties"] = False
+        for v in node.values():
+            _map_keys(v)
+    elif isinstance(node, list):
+        for v in node:
+            _map_keys(v)
+
 
 def json_schema() -> dict:
-    """The blueprint JSON Schema (`blueprints/blueprint.schema.json`; `mlops-blueprint schema` writes it)."""
+    """The blueprint JSON Schema (`blueprints/blueprint.schema.json`; `mlops-blueprint schema` writes it).
+
+    It agrees with `validate` on each field; what only `validate` checks are the rules across fields
+    and the cloud catalogs (`blueprints/rules.py`), and a cron range that runs backwards."""
     data = Blueprint.model_json_schema()
     data["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     data["$id"] = "https://mlops.blueprint/v1/blueprint.schema.json"
+    _map_keys(data)
+    data["$defs"]["Waiver"]["properties"]["expires"] = dict(_DATE, title="Expires")
     return data

@@ -160,7 +160,7 @@ def check(
             e, r.stack, events, json_path=r.json_path, plan=plan_doc, allow=allow_destroy, min_severity=min_severity
         )
         ok &= passed
-    rendered = RENDER[report_format](reports, min_severity) if report_format else None
+    rendered = RENDER[report_format](reports, min_severity, loaded) if report_format else None
     return CheckOutcome(reports, ok, rendered, min_severity)
 
 
