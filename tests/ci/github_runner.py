@@ -38,7 +38,7 @@ class StepRun:
     job: str
     matrix: dict[str, Any]
     name: str
-    kind: str  # "run" | "uses" | "skipped"
+    kind: str  # "run" | "uses" | "skipped" (a step) | "job-skipped" (a whole job)
     returncode: int | None = None
     output: str = ""
     reason: str = ""
@@ -91,7 +91,7 @@ def evaluate(text: Any, ctx: Context) -> Any:
     if not isinstance(text, str):
         return text
     whole = EXPR.fullmatch(text.strip())
-    if whole:
+    if whole and text.count("${{") == 1:
         return _value(whole.group(1), ctx)
     return EXPR.sub(lambda m: str(_value(m.group(1), ctx)), text)
 
@@ -125,7 +125,9 @@ def run_event(
     skip_run_steps: dict[str, str],
     timeout: float = 1800,
 ) -> list[StepRun]:
-    """Run every `run:` step of the jobs `event` selects; stop at the first failing step (as a job does)."""
+    """Run every `run:` step of the jobs `event` selects, as GitHub would: after a failing step the job's
+    later steps are skipped, and after a failed or skipped job the jobs needing it are skipped, except
+    for steps and jobs whose `if:` holds `!cancelled()` or `always()`."""
     records: list[StepRun] = []
     needs_ctx: dict[str, dict[str, Any]] = {}
     tmp = workdir.parent / "runner"
@@ -133,7 +135,12 @@ def run_event(
     wf_env = {**{k: str(v) for k, v in doc.get("env", {}).items()}, **env_overrides}
     for job in jobs_for(doc, event):
         spec = doc["jobs"][job]
-        ctx = Context(github=github, env=dict(wf_env), needs={n: needs_ctx[n] for n in _needs(spec)})
+        needs = {n: needs_ctx[n] for n in _needs(spec)}
+        if any(n["result"] != "success" for n in needs.values()) and not _after_failure(spec.get("if")):
+            needs_ctx[job] = {"outputs": {}, "result": "skipped"}
+            records.append(StepRun(job, {}, "", "job-skipped", reason="a job it needs did not succeed"))
+            continue
+        ctx = Context(github=github, env=dict(wf_env), needs=needs)
         matrix = spec.get("strategy", {}).get("matrix", {})
         entries = evaluate(matrix["include"], ctx) if "include" in matrix else [{}]
         outputs: dict[str, str] = {}
@@ -143,10 +150,14 @@ def run_event(
             ctx.steps = {}
             job_env = {**wf_env, **{k: str(evaluate(v, ctx)) for k, v in spec.get("env", {}).items()}}
             added_env: dict[str, str] = {}
+            failed = False
             for i, step in enumerate(spec["steps"]):
                 name = str(evaluate(step.get("name", step.get("uses", f"step {i}")), ctx))
                 if "uses" in step:
                     records.append(StepRun(job, entry, name, "uses", reason="GitHub's action: stood in for"))
+                    continue
+                if failed and not _after_failure(step.get("if")):
+                    records.append(StepRun(job, entry, name, "skipped", reason="an earlier step failed"))
                     continue
                 if name in skip_run_steps:
                     records.append(StepRun(job, entry, name, "skipped", reason=skip_run_steps[name]))
@@ -187,12 +198,17 @@ def run_event(
                 if summary:
                     (tmp / f"{job}-summary.md").write_text(summary)
                 if p.returncode != 0:
-                    return records
+                    failed, result = True, "failure"
             ctx.env = job_env
             for k, v in spec.get("outputs", {}).items():
                 outputs[k] = str(evaluate(v, ctx))
         needs_ctx[job] = {"outputs": outputs, "result": result}
     return records
+
+
+def _after_failure(condition: object) -> bool:
+    """Does this `if:` let a step or job run after a failure (GitHub adds `success()` otherwise)?"""
+    return isinstance(condition, str) and ("!cancelled()" in condition or "always()" in condition)
 
 
 def _kv(text: str) -> dict[str, str]:

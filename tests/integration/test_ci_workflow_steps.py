@@ -52,26 +52,48 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
-@pytest.fixture(scope="module")
-def checkout(tmp_path_factory) -> Path:
+EXPIRED_WAIVER = """
+policies:
+  waivers:
+    - {check: MLOPS_AWS_004, resource: data_lake.raw, reason: "kept while the archive tier is designed", owner: sec@example.com, expires: 2020-01-31}
+"""
+
+
+def make_checkout(root: Path, change) -> Path:
     """A repository as a user of the template has it: the blueprint at the template's default path and
-    the workflow in .github/workflows; `main` holds the base, the checked-out branch the change."""
-    repo = tmp_path_factory.mktemp("ci") / "repo"
+    the workflow in .github/workflows; `main` holds the base, the checked-out branch `change(text)`."""
+    repo = root / "repo"
     (repo / "blueprints").mkdir(parents=True)
     (repo / ".github/workflows").mkdir(parents=True)
     shutil.copy(WORKFLOW, repo / ".github/workflows/mlops-blueprint.yml")
     text = STARTER.read_text()
-    assert CHANGE[0] in text, "the starter's prod override moved: update CHANGE"
     (repo / "blueprints/platform.yaml").write_text(text)
     (repo / ".gitignore").write_text("cdktf.out/\nplans/\n*.sarif\n*-review.md\n")
-    git(repo.parent, "init", "-q", "-b", "main", str(repo))
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "base")
+    who = ("-c", "user.name=t", "-c", "user.email=t@example.com")
+    git(root, "init", "-q", "-b", "main", str(repo))
+    git(repo, *who, "add", "-A")
+    git(repo, *who, "commit", "-q", "-m", "base")
     git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")  # what `fetch-depth: 0` gives a PR job
     git(repo, "checkout", "-q", "-b", "change")
-    (repo / "blueprints/platform.yaml").write_text(text.replace(*CHANGE))
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-am", "prod: 3 replicas")
+    (repo / "blueprints/platform.yaml").write_text(change(text))
+    git(repo, *who, "commit", "-q", "-am", "the change")
     return repo
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory) -> Path:
+    """The change: prod's fraud-api gets a third replica (a safe change: it may merge)."""
+    assert CHANGE[0] in STARTER.read_text(), "the starter's prod override moved: update CHANGE"
+    return make_checkout(tmp_path_factory.mktemp("ci"), lambda text: text.replace(*CHANGE))
+
+
+GITHUB_CONTEXT = {
+    "event_name": "pull_request",
+    "base_ref": "main",
+    "server_url": "https://github.com",
+    "repository": "acme/platform",
+    "run_id": "1",
+}
 
 
 def base_env(home: Path) -> dict[str, str]:
@@ -99,13 +121,7 @@ def test_the_pull_request_jobs_run_locally_in_order(emulator, emulator_home, che
         doc,
         "pull_request",
         workdir=checkout,
-        github={
-            "event_name": "pull_request",
-            "base_ref": "main",
-            "server_url": "https://github.com",
-            "repository": "acme/platform",
-            "run_id": "1",
-        },
+        github=GITHUB_CONTEXT,
         env_overrides={"MLOPS_LOCAL_FLAG": "--local"},
         base_env=base_env(emulator_home),
         skip_run_steps=skip,
@@ -151,6 +167,39 @@ def test_the_pull_request_jobs_run_locally_in_order(emulator, emulator_home, che
         assert status.returncode == 0 and "may merge" in status.output
         summary = (checkout.parent / "runner" / "review-summary.md").read_text()
         assert summary == review
+
+
+def test_a_failing_gate_fails_the_pull_request_and_says_so_in_the_comment(emulator, emulator_home, tmp_path):
+    """An expired waiver fails the gate: check exits 6 (its SARIF still written for code scanning), no
+    plan runs, and the review job still runs and replaces the comment with why there is no review."""
+    repo = make_checkout(tmp_path, lambda text: text + EXPIRED_WAIVER)
+    records = gh.run_event(
+        gh.load(WORKFLOW),
+        "pull_request",
+        workdir=repo,
+        github=GITHUB_CONTEXT,
+        env_overrides={"MLOPS_LOCAL_FLAG": "--local"},
+        base_env=base_env(emulator_home),
+        skip_run_steps=INSTALLS,
+    )
+    outcome = [(r.job, r.name, r.kind, r.returncode) for r in records if r.kind in ("run", "job-skipped")]
+    assert outcome == [
+        ("validate", "Validate the blueprint", "run", 0),
+        ("validate", "List the stacks (the plan matrix)", "run", 0),
+        ("check", "Check (the policy gate, every environment)", "run", 6),
+        ("plan", "", "job-skipped", None),
+        ("review", "Review", "run", 0),
+        ("review", "Show the review in the job summary", "run", 0),
+        ("review", "Verdict", "run", 1),
+    ], "\n".join(r.output[-2000:] for r in records if r.kind == "run")
+    check = next(r for r in records if r.job == "check" and r.kind == "run")
+    assert "expired on 2020-01-31" in check.output
+    assert json.loads((repo / "mlops-blueprint.sarif").read_text())["version"] == "2.1.0"
+    review = (repo / "mlops-blueprint-review.md").read_text()
+    assert "**may not merge**" in review and "(check: failure)" in review and "(plan: skipped)" in review
+    assert "https://github.com/acme/platform/actions/runs/1" in review
+    verdict = records[-1]
+    assert "::error title=mlops-blueprint review::may not merge (exit 1)" in verdict.output
 
 
 def test_the_generated_atlantis_workflow_plans_and_applies_dev(emulator, emulator_home, checkout, tmp_path):
