@@ -16,6 +16,7 @@ to list the checkov checks the environment's packs do not enforce.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import re
 import sys
@@ -271,6 +272,13 @@ class _Run:
         }
 
 
+def _version() -> dict:
+    try:
+        return {"semanticVersion": importlib.metadata.version(TOOL)}
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return {}
+
+
 def _notification(text: str, level: str, descriptor: str | None = None) -> dict:
     out: dict = {"message": {"text": text}, "level": level}
     if descriptor:
@@ -294,7 +302,7 @@ def to_sarif(reports: dict[str, Report], min_severity: str, blueprint: LoadedBlu
     prefix = f"{TOOL}/{blueprint.name}" if blueprint is not None else TOOL
     runs = []
     for env, r in reports.items():
-        ours = _Run({"name": TOOL, "informationUri": "https://mlops.blueprint/"}, env, f"{prefix}/{env}/", blueprint)
+        ours = _Run({"name": TOOL, **_version()}, env, f"{prefix}/{env}/", blueprint)
         theirs = _Run(
             {"name": "checkov", "informationUri": "https://www.checkov.io/"}, env, f"{prefix}/{env}/checkov/", blueprint
         )
