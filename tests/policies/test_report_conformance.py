@@ -100,6 +100,21 @@ def line_of(text: str, needle: str, after: str = "") -> int:
     return next(i for i, t in enumerate(lines[start:], start + 1) if needle in t)
 
 
+def test_line_of_finds_fields_component_names_overrides_and_the_nearest_ancestor(tmp_path, monkeypatch):
+    loaded, _ = gated(tmp_path, monkeypatch)
+    assert loaded.line_of("components.training.pools.gpu-a.max_nodes") == line_of("", "gpu-a: {")
+    assert loaded.line_of("serving.fraud-api") == line_of("", "fraud-api: {")  # a component name, as findings say
+    assert loaded.line_of("data_lake.features") == line_of("", "zones: [raw")  # a zone is a list item
+    assert loaded.line_of("policies.waivers[1].expires") == line_of("", "expires: 2026-01-31")
+    # prod overrides min_replicas: its line; dev does not write it: the endpoint's line
+    assert loaded.line_of("components.serving.endpoints.fraud-api.min_replicas", "prod") == line_of(
+        "", ".min_replicas: 1"
+    )
+    assert loaded.line_of("components.serving.endpoints.fraud-api.min_replicas", "dev") == line_of("", "fraud-api: {")
+    assert loaded.line_of("registry.repo-fraud") == line_of("", "  registry:")  # no such model: the component
+    assert loaded.line_of("baseline.network") == loaded.line_of("(rule)") == 1  # nothing of it is written
+
+
 # --- SARIF -------------------------------------------------------------------------------------------
 
 
