@@ -267,6 +267,10 @@ def test_real_synth_restores_identical_stacks_without_loading_the_bindings(tmp_p
     second = stacks.synth(lb, [lb.envs["dev"]], tmp_path / "b")
     assert [type(r) for r in second] == [stacks.SynthResult] and second[0].stack == first[0].stack == "starter-dev"
     assert second[0].json_path.read_bytes() == first[0].json_path.read_bytes()
+    cluster = getattr(first[0], "cluster", None)  # the environment's cluster stack, where synth makes one
+    if cluster is not None:
+        assert second[0].cluster.stack == cluster.stack and second[0].cluster.directory.parent == tmp_path / "b/stacks"
+        assert second[0].cluster.json_path.read_bytes() == cluster.json_path.read_bytes()
 
 
 def test_the_cached_gate_equals_the_uncached_one(tmp_path, monkeypatch):
