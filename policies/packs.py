@@ -154,6 +154,10 @@ BASELINE = Pack(
         "CKV2_AWS_62": "bucket event notifications are added by pipelines that consume them",
         "CKV2_AWS_57": "the shared-connections secret holds third-party credentials rotated by their owners",
         "CKV2_AWS_12": "the default security group is unused: every workload gets an explicit group",
+        "CKV2_AWS_10": "the trail delivers to its object-locked, KMS-encrypted S3 bucket (MLOPS_AWS_031); streaming "
+        "every S3 data event into CloudWatch Logs as well would bill ingestion for each object read",
+        "CKV_AWS_252": "nothing consumes per-log-file delivery notifications; the trail's health is checked by `verify` "
+        "(get_trail_status)",
         "CKV_AWS_394": "availability zones are selected by the provider, pinned by subnet CIDR order",
         "CKV_AWS_195": "crawlers read encrypted buckets through their role; Glue security configurations come with ETL jobs",
         "CKV_AWS_37": "control-plane logs: api, audit and authenticator are on; scheduler and controllerManager are noise",

@@ -29,6 +29,8 @@ SHIMS: dict[str, str] = {
     "eks-no-default-ssh-key": "no invented remote_access ssh key on node groups (moto adds one: a perpetual replace)",
     "eks-addons": "EKS add-ons with their configuration values and Pod Identity associations (moto lacks them): "
     "create, describe, list, delete, and DescribePodIdentityAssociation for the add-on's associations",
+    "cloudtrail-delete-by-arn": "DeleteTrail given the trail's ARN, as the provider sends it (moto matched names only "
+    "and kept the trail: the next apply failed with TrailAlreadyExists)",
 }
 
 GPU_SERVING_FAMILIES = ("ml.g4dn.", "ml.g5.", "ml.g6.", "ml.p4d.", "ml.p5.", "ml.inf2.")
@@ -44,6 +46,7 @@ def install() -> None:
     _budgets()
     _eks()
     _eks_addons()
+    _cloudtrail()
     _lakeformation()
 
 
@@ -96,6 +99,17 @@ def _eks() -> None:
     from moto.eks import models as eks
 
     eks.DEFAULT_REMOTE_ACCESS = None
+
+
+def _cloudtrail() -> None:
+    from moto.cloudtrail.models import CloudTrailBackend
+
+    delete_trail = CloudTrailBackend.delete_trail
+
+    def delete_trail_by_name_or_arn(self, name: str) -> None:
+        delete_trail(self, name.rsplit(":trail/", 1)[-1] if name.startswith("arn:") else name)
+
+    CloudTrailBackend.delete_trail = delete_trail_by_name_or_arn
 
 
 # (cluster, add-on name) -> add-on; association id -> Pod Identity association

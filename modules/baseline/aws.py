@@ -70,7 +70,6 @@ INTERFACE_ENDPOINTS = (
 # Audit logs stay undeletable this long (object lock, GOVERNANCE: only a principal allowed
 # s3:BypassGovernanceRetention can shorten it), then expire.
 AUDIT_RETENTION_DAYS = 365
-FLOW_LOG_PREFIX = "vpc-flow-logs"
 
 
 @dataclass(frozen=True)
@@ -364,7 +363,7 @@ class AwsBaseline(Construct):
                 ),
                 statement(
                     ["s3:PutObject"],
-                    [f"{arn}/{FLOW_LOG_PREFIX}/AWSLogs/{account}/*"],
+                    [f"{arn}/AWSLogs/{account}/*"],
                     sid="FlowLogsWrite",
                     principal=delivery,
                     condition={"StringEquals": {"aws:SourceAccount": account}},
@@ -390,7 +389,9 @@ class AwsBaseline(Construct):
             vpc_id=self.vpc.id,
             traffic_type="ALL",
             log_destination_type="s3",
-            log_destination=f"{arn}/{FLOW_LOG_PREFIX}/",
+            # The bucket itself: flow logs land under AWSLogs/<account>/vpcflowlogs/, beside CloudTrail's
+            # AWSLogs/<account>/CloudTrail/.
+            log_destination=arn,
             max_aggregation_interval=600,
             depends_on=[policy],
             tags={"Name": n.name("flow-log")},

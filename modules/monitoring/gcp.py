@@ -1,6 +1,18 @@
 """Monitoring on GCP: alert policies per endpoint (p99 latency, error rate, capacity) and per pool
 (accelerator saturation) to the baseline's notification channels, and one dashboard rendered from
-a template (templates/gcp_dashboard.json.j2)."""
+a template (templates/gcp_dashboard.json.j2).
+
+Which GPU metric the pool alerts read, and why it exists: `kubernetes.io/container/accelerator/duty_cycle`,
+a GKE *system* metric (GA; system metrics are on by default, `SYSTEM_COMPONENTS`), written per container
+that requests an accelerator, for the NVIDIA GPUs the catalog offers (T4, L4, A100, H100) and for TPUs,
+on every GKE version the catalog allows (1.31+). The training pods carry the pool label, so the alert
+filters on it. GKE's richer managed DCGM metrics (`prometheus.googleapis.com/DCGM_FI_DEV_GPU_UTIL/gauge`
+and the DCGM_FI_PROF_* profiling fields, on the `prometheus_target` resource) need Managed Service for
+Prometheus and the cluster's `monitoring_config` DCGM component (on by default for clusters created on
+GKE 1.32.1-gke.1357000 or later, NVIDIA GPUs only, no TPUs); they carry node and GPU labels but not the
+pod's pool label, so they suit the dashboard rather than a per-pool alert. Not verified here: whether
+duty_cycle is reported for containers on time-shared or MIG-partitioned GPUs; check the metric in
+Metrics Explorer after a first job on a shared pool."""
 
 from __future__ import annotations
 
@@ -38,6 +50,7 @@ POOL = (
     'resource.type = "k8s_container" AND resource.labels.cluster_name = "{cluster}" '
     'AND metadata.user_labels."mlops.io/pool" = "{pool}"'
 )
+# GKE system metrics of containers that request an accelerator (GPU or TPU): duty_cycle (%), memory_used.
 ACCEL = 'metric.type = "kubernetes.io/container/accelerator/{m}"'
 
 

@@ -186,6 +186,7 @@ def verify_with(env: ResolvedEnv, client: Callable[[str], Any]) -> list[Check]:
         role = n.persona_role(persona)
         check("baseline", f"role {role}", lambda r=role: (iam.get_role(RoleName=r)["Role"]["RoleName"] == r, "present"))
 
+    verify_audit(env, client, check, bucket_ok)
     if c.data_lake:
         for zone in c.data_lake.zones:
             name = n.bucket(zone)
@@ -455,3 +456,79 @@ def rollout(
 ) -> RolloutResult:
     region = env.blueprint.target.region
     return rollout_with(env, endpoint, image_tag, traffic, lambda service: client(target, service, region), artifact)
+
+
+def verify_audit(
+    env: ResolvedEnv,
+    client: Callable[[str], Any],
+    check: Callable[..., None],
+    bucket_ok: Callable[[str, bool], tuple[bool, str]],
+) -> None:
+    """The audit trail is logging S3 data events of every lake bucket into the object-locked log bucket,
+    the VPC's flow logs go there too, and (with training and monitoring) the CloudWatch Observability
+    add-on that makes the GPU metrics is active with accelerated-compute metrics on."""
+    import json
+
+    from mlops_blueprint.modules.monitoring.aws import OBSERVABILITY_ADDON
+
+    bp = env.blueprint
+    n = AwsNames(bp.metadata.name, env.name)
+    c = bp.components
+    trail, log_bucket = n.name("audit"), n.bucket("audit-logs")
+    s3, cloudtrail = client("s3"), client("cloudtrail")
+
+    def log_bucket_ok() -> tuple[bool, str]:
+        ok, note = bucket_ok(log_bucket, True)
+        lock = s3.get_object_lock_configuration(Bucket=log_bucket)["ObjectLockConfiguration"]
+        mode = lock.get("Rule", {}).get("DefaultRetention", {}).get("Mode")
+        if lock.get("ObjectLockEnabled") != "Enabled" or mode != "GOVERNANCE":
+            return False, f"object lock {lock.get('ObjectLockEnabled')} ({mode}), expected GOVERNANCE"
+        return ok, f"{note}, object lock GOVERNANCE" if ok else note
+
+    def trail_ok() -> tuple[bool, str]:
+        status = cloudtrail.get_trail_status(Name=trail)
+        [t] = cloudtrail.describe_trails(trailNameList=[trail])["trailList"]
+        selectors = cloudtrail.get_event_selectors(TrailName=trail).get("AdvancedEventSelectors") or []
+        watched: list[str] = []
+        for sel in selectors:
+            fields = {f["Field"]: f for f in sel["FieldSelectors"]}
+            if fields.get("eventCategory", {}).get("Equals") == ["Data"]:
+                watched += fields.get("resources.ARN", {}).get("StartsWith", [])
+        lake = [n.bucket(z) for z in (c.data_lake.zones if c.data_lake else [])]
+        unwatched = [b for b in lake if not any(w.startswith(f"arn:aws:s3:::{b}/") for w in watched)]
+        problems = []
+        if not status.get("IsLogging"):
+            problems.append("not logging")
+        if t.get("S3BucketName") != log_bucket:
+            problems.append(f"logs to {t.get('S3BucketName')}, expected {log_bucket}")
+        if not t.get("KmsKeyId"):
+            problems.append("log files not KMS-encrypted")
+        if unwatched:
+            problems.append(f"no S3 data events for {unwatched}")
+        return not problems, "; ".join(problems) or f"logging, S3 data events on {len(watched)} buckets"
+
+    def flow_logs_ok() -> tuple[bool, str]:
+        ec2 = client("ec2")
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [n.name("vpc")]}])["Vpcs"]
+        if not vpcs:
+            return False, f"no VPC named {n.name('vpc')}"
+        flows = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpcs[0]["VpcId"]]}])["FlowLogs"]
+        into = f"arn:aws:s3:::{log_bucket}"
+        ok = any(f.get("TrafficType") == "ALL" and f.get("LogDestination") == into for f in flows)
+        return ok, f"ALL traffic to {into}" if ok else f"no flow log of ALL traffic to {into} ({len(flows)} others)"
+
+    check("baseline", f"audit bucket {log_bucket}", log_bucket_ok)
+    check("baseline", f"trail {trail}", trail_ok)
+    check("baseline", "VPC flow logs", flow_logs_ok)
+    if c.training and c.monitoring:
+        eks = client("eks")
+
+        def addon_ok() -> tuple[bool, str]:
+            addon = eks.describe_addon(clusterName=n.cluster, addonName=OBSERVABILITY_ADDON)["addon"]
+            config = json.loads(addon.get("configurationValues") or "{}")
+            k8s = config.get("agent", {}).get("config", {}).get("logs", {}).get("metrics_collected", {})
+            gpu = k8s.get("kubernetes", {}).get("accelerated_compute_metrics") is True
+            ok = addon["status"] == "ACTIVE" and gpu and bool(addon.get("podIdentityAssociations"))
+            return ok, f"{addon['status']}, GPU metrics {'on' if gpu else 'off'}"
+
+        check("monitoring", f"add-on {OBSERVABILITY_ADDON}", addon_ok)

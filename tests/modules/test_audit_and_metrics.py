@@ -98,7 +98,7 @@ def test_vpc_flow_logs_go_to_the_log_bucket(starter):
     doc = starter["dev"]
     [(_, flow)] = Doc(doc).referencing("aws_flow_log", addr(doc, "aws_vpc", "baseline_vpc"), "vpc_id")
     assert flow["traffic_type"] == "ALL" and flow["log_destination_type"] == "s3"
-    assert flow["log_destination"] == "${" + addr(doc, "aws_s3_bucket", "baseline_audit-logs") + ".arn}/vpc-flow-logs/"
+    assert flow["log_destination"] == "${" + addr(doc, "aws_s3_bucket", "baseline_audit-logs") + ".arn}"
 
 
 def test_the_observability_add_on_emits_the_gpu_metric_each_pool_alarm_reads(starter):
@@ -188,3 +188,11 @@ def test_the_emulator_keeps_an_add_on_and_its_pod_identity_association(aws):
     assert eks.list_addons(clusterName="c1")["addons"] == [OBSERVABILITY_ADDON]
     eks.delete_addon(clusterName="c1", addonName=OBSERVABILITY_ADDON)
     assert eks.list_addons(clusterName="c1")["addons"] == []
+
+
+def test_the_emulator_deletes_a_trail_by_its_arn_as_the_provider_does(aws):
+    aws("s3").create_bucket(Bucket="audit-test", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    ct = aws("cloudtrail")
+    arn = ct.create_trail(Name="trail-1", S3BucketName="audit-test", IsMultiRegionTrail=True)["TrailARN"]
+    ct.delete_trail(Name=arn)
+    assert ct.describe_trails()["trailList"] == []

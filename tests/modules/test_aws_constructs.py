@@ -11,6 +11,7 @@ def test_lake_bucket_per_zone_is_encrypted_versioned_private_tls_only(starter):
     dev = starter["dev"]
     names = sorted(r["bucket"] for r in resources(dev, "aws_s3_bucket").values())
     assert names == [
+        "starter-dev-audit-logs",
         "starter-dev-curated",
         "starter-dev-features",
         "starter-dev-inference-capture",
@@ -18,7 +19,7 @@ def test_lake_bucket_per_zone_is_encrypted_versioned_private_tls_only(starter):
         "starter-dev-raw",
     ]
     sse = resources(dev, "aws_s3_bucket_server_side_encryption_configuration")
-    assert len(sse) == 5
+    assert len(sse) == 6  # five data buckets and the audit log bucket
     for r in sse.values():
         default = r["rule"][0]["apply_server_side_encryption_by_default"]
         assert default["sse_algorithm"] == "aws:kms" and "aws_kms_key.baseline_key-" in default["kms_master_key_id"]
