@@ -141,11 +141,6 @@ def test_every_cloud_has_a_reviewed_sourced_support_table(cloud):
         )
 
 
-@pytest.mark.xfail(
-    Training.model_fields["kubernetes_version"].default == "1.31",
-    reason="blueprints/model.py still defaults to 1.31; the lead changes it to 1.35 (notes/issue15-contract.md)",
-    strict=True,
-)
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
 def test_the_default_version_is_in_standard_support_on_every_managed_cloud(cloud):
     default = Training.model_fields["kubernetes_version"].default
