@@ -19,7 +19,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -495,7 +495,9 @@ def _verify_env(cloud: registry.Cloud, e: ResolvedEnv, stack: str, target: Targe
 @dataclass
 class EnvPlan:
     """One environment's plan and gate for `review`: `plan` is the `terraform show -json` document (None
-    when planning failed: `error` says why), `report` the whole gate on the stack and the plan."""
+    when planning failed: `error` says why), `report` the whole gate on the stack and the plan. With a
+    cluster stack (`<stack>-cluster`), its changes and findings are added in, and `notes` says when it
+    could not be planned (the emulator has no Kubernetes API server; no plan file for it)."""
 
     env: str
     stack: str
@@ -504,6 +506,7 @@ class EnvPlan:
     report: Any  # policies.engine.Report
     passed: bool
     error: UserError | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def plan_each(
@@ -520,32 +523,55 @@ def plan_each(
     """Synth, then plan every environment at once (a thread each: their stack folders and states are
     independent) and run the whole gate on each stack and its plan. Nothing is applied.
 
-    `plans`: env -> an existing `terraform show -json` document (CI planned in a matrix); then
+    `plans`: stack name -> an existing `terraform show -json` document (CI planned in a matrix); then
     terraform does not run. A plan that fails (terraform error, emulator gone) is that environment's
     `error`: the other environments are still planned and gated."""
     envs = loaded.select(env)
     cloud = registry.get(loaded.base.target.cloud)
     target = _target(loaded, local, mirror, events) if plans is None else None
-    results = synth(loaded, env, outdir, local, events)
+
+    def plan_of(e: ResolvedEnv, r: Any, cluster: bool = False) -> tuple[dict | None, UserError | None, str | None]:
+        if plans is not None:
+            found = plans.get(r.stack)
+            return found, None, None if found is not None else f"{r.stack}: not planned (no plan file for it)"
+        assert target is not None
+        if target.local and cluster:
+            return None, None, f"{r.stack}: not planned (the emulator has no Kubernetes API server), only gated"
+        try:
+            tf, _summary = _plan_env(cloud, r, e, target, events)
+            return tf.show_json(), None, None
+        except UserError as exc:
+            # no credentials, no emulator, Ctrl-C: not the plan's fault, and not for a review to report
+            if exc.exit_code in (ToolMissing.exit_code, 130):
+                raise
+            events(Note(f"{r.stack}: plan failed: {str(exc).splitlines()[0]}", stack=r.stack, level="warn"))
+            return None, exc, None
 
     def one(e: ResolvedEnv, r: Any) -> EnvPlan:
-        plan_doc, error = None, None
-        if plans is not None:
-            plan_doc = plans[e.name]
-        else:
-            try:
-                assert target is not None
-                tf, _summary = _plan_env(cloud, r, e, target, events)
-                plan_doc = tf.show_json()
-            except UserError as exc:
-                # no credentials, no emulator, Ctrl-C: not the plan's fault, and not for a review to report
-                if exc.exit_code in (ToolMissing.exit_code, 130):
-                    raise
-                error = exc
-                events(Note(f"{r.stack}: plan failed: {str(exc).splitlines()[0]}", stack=r.stack, level="warn"))
+        plan_doc, error, note = plan_of(e, r)
         passed, report = _gate(e, r.stack, events, json_path=r.json_path, plan=plan_doc, allow=allow_destroy)
-        return EnvPlan(e.name, r.stack, r.json_path, plan_doc, report, passed and error is None, error)
+        out = EnvPlan(e.name, r.stack, r.json_path, plan_doc, report, passed and error is None, error)
+        out.notes += [note] if note else []
+        cluster = getattr(r, "cluster", None)
+        if cluster is not None:
+            c_plan, c_error, c_note = plan_of(e, cluster, cluster=True)
+            c_passed, c_report = _gate(
+                e, cluster.stack, events, json_path=cluster.json_path, plan=c_plan, allow=allow_destroy
+            )
+            out.notes += [c_note] if c_note else []
+            out.error = out.error or c_error
+            out.passed = out.passed and c_passed and c_error is None
+            for name in ("findings", "waivers_used", "waiver_problems", "allowances"):
+                getattr(report, name).extend(x for x in getattr(c_report, name) if x not in getattr(report, name))
+            if c_plan is not None:
+                out.plan = dict(out.plan or {"format_version": c_plan.get("format_version")})
+                out.plan["resource_changes"] = [
+                    *out.plan.get("resource_changes", []),
+                    *c_plan.get("resource_changes", []),
+                ]
+        return out
 
+    results = synth(loaded, env, outdir, local, events)
     with ThreadPoolExecutor(max_workers=max(1, len(envs))) as pool:
         futures = [pool.submit(one, e, r) for e, r in zip(envs, results, strict=True)]
         return {f.result().env: f.result() for f in futures}

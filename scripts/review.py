@@ -46,6 +46,9 @@ EXPIRY_WINDOW_DAYS = 30
 ACTIONS = ("add", "change", "replace", "destroy")
 GUARD = "MLOPS_CHG_001"
 _HASH = re.compile(r"_[0-9A-F]{8}$")
+# Construct scopes that belong to a component under another name: the cluster stack's (the training
+# cluster's in-cluster layer: node pools, queues, its namespaces).
+ALIASES = {"pools": "training", "k8s": "training"}
 # CI templates put their own marker line (`<!-- mlops-blueprint-review -->`) above the comment to find it
 # again: the markdown leaves room for it within GitHub's limit.
 MARKER_ROOM = 100
@@ -122,6 +125,7 @@ class EnvReview:
     cost_after: tuple[float, float] | None
     diagram: str
     highlighted: list[str]
+    notes: list[str] = field(default_factory=list)  # e.g. a cluster stack the emulator cannot plan
 
     @property
     def counts(self) -> dict[str, int]:
@@ -238,6 +242,7 @@ def review(
                 cost_after=_range(after),
                 diagram=diagram.mermaid(e.blueprint, e.name, highlight=highlight, removed=removed),
                 highlighted=sorted(highlight | removed),
+                notes=list(p.notes),
             )
         )
     return Review(loaded.name, str(loaded.path), _base_label(base), diff, out)
@@ -304,7 +309,9 @@ def _plan_file(plan_dir: str | Path, stack: str, env: str) -> Path | None:
 
 
 def read_plans(plan_dir: str | Path, loaded: LoadedBlueprint, envs: list[str]) -> dict[str, dict]:
-    """env -> the `terraform show -json` plan in `plan_dir` (`<stack>.json` or `<env>.json`)."""
+    """stack -> the `terraform show -json` plan in `plan_dir`: `<stack>.json` or `<env>.json` for each
+    environment (required), and `<stack>-cluster.json` or `<env>-cluster.json` for its cluster stack
+    (optional: without it the review says the cluster stack was not planned)."""
     if not Path(plan_dir).is_dir():
         raise PlanDirError(f"--plan-dir {plan_dir} is not a directory")
     out = {}
@@ -316,14 +323,21 @@ def read_plans(plan_dir: str | Path, loaded: LoadedBlueprint, envs: list[str]) -
                 f"--plan-dir {plan_dir} has no plan for {env}: expected {stack}.json or {env}.json",
                 hint="write it with `terraform show -json tfplan > <stack>.json` in the stack folder",
             )
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError) as exc:
-            raise NotAPlan(f"{path} cannot be read: {exc}") from None
-        except ValueError as exc:
-            raise NotAPlan(f"{path}: not JSON: {exc}") from None
-        out[env] = validate_plan(data, str(path))
+        out[stack] = _read_plan(path)
+        cluster = _plan_file(plan_dir, f"{stack}-cluster", f"{env}-cluster")
+        if cluster is not None:
+            out[f"{stack}-cluster"] = _read_plan(cluster)
     return out
+
+
+def _read_plan(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NotAPlan(f"{path} cannot be read: {exc}") from None
+    except ValueError as exc:
+        raise NotAPlan(f"{path}: not JSON: {exc}") from None
+    return validate_plan(data, str(path))
 
 
 # --- the blueprint diff ----------------------------------------------------------------------------
@@ -442,6 +456,9 @@ def component_of(name: str, known: dict[str, list[str]]) -> str:
         parts = name.split("/")[1:]
         name = "_".join(parts)
     name = _HASH.sub("", name)
+    for alias, component in ALIASES.items():
+        if name.startswith(alias + "_"):
+            name = component + name[len(alias) :]
     for component in sorted(COMPONENTS, key=len, reverse=True):
         if name == component or name.startswith(component + "_"):
             rest = name[len(component) + 1 :]
@@ -621,6 +638,7 @@ def _env_section(e: EnvReview, details_limit: int | None, with_diagram: bool, gr
     if e.error:
         out += ["**The plan failed**; the rest of this section is what could be checked without it:", ""]
         out += [_block(e.error.splitlines()[:30]), ""]
+    out += [f"_{md(n)}._" for n in e.notes] + ([""] if e.notes else [])
     out += ["#### Risky changes", ""]
     if e.risky:
         out += ["| | action | resource | component | what | data-loss guard |", "|---|---|---|---|---|---|"]
@@ -769,6 +787,7 @@ def as_dict(r: Review) -> dict[str, Any]:
                 "stack": e.stack,
                 "plan_source": e.plan_source,
                 "plan_error": e.error,
+                "notes": e.notes,
                 "may_merge": e.may_merge,
                 "reasons": e.reasons,
                 "counts": e.counts,

@@ -158,6 +158,10 @@ def test_addresses_map_to_blueprint_components():
         "baseline_vpc_7A99344D": "baseline",
         "starter-dev/data_lake/raw/bucket": "data_lake.raw",  # a construct path from the `//` metadata
         "something_else": "something_else",
+        # the cluster stack (the training cluster's in-cluster layer)
+        "pools_node-pool-gpu-b_6DF3BB47": "training.gpu-b",
+        "k8s_gpu-b-cluster-queue_05A49A9F": "training.gpu-b",
+        "k8s_kueue_B4F4B61E": "training",
     }
     assert {n: rv.component_of(n, known) for n in cases} == cases
 
@@ -526,8 +530,11 @@ def test_a_failed_plan_is_reported_and_the_other_environment_still_reviewed(monk
     from mlops_blueprint.scripts.terraform import TerraformFailed
 
     class FakeTf:
+        def __init__(self, plan):
+            self.plan = plan
+
         def show_json(self):
-            return PLAN
+            return self.plan
 
     threads = set()
 
@@ -537,12 +544,14 @@ def test_a_failed_plan_is_reported_and_the_other_environment_still_reviewed(monk
         threads.add(threading.current_thread().name)
         if e.name == "prod":
             raise TerraformFailed(r.stack, "plan", "Error: no valid credential sources found")
-        return FakeTf(), None
+        if r.stack.endswith("-cluster"):  # an environment's cluster stack, where the cloud has one
+            return FakeTf({"format_version": "1.2", "resource_changes": []}), None
+        return FakeTf(PLAN), None
 
     monkeypatch.setattr(pipeline, "_target", lambda *a, **k: Target(local=False, mirror=None))
     monkeypatch.setattr(pipeline, "_plan_env", plan_env)
     r = rv.review(loads(PROPOSED, "p.yaml"), base=STARTER, outdir=tmp_path / "out", today=dt.date(2026, 1, 1))
-    assert len(threads) == 2  # one thread per environment
+    assert len(threads) == 2  # one thread per environment (its cluster stack, if any, in the same)
     dev, prod = r.envs
     assert dev.error is None and [x.component for x in dev.risky] == ["data_lake.curated"]
     assert prod.error.startswith("terraform plan failed for starter-prod:") and prod.changes == []
