@@ -256,8 +256,10 @@ def _endpoint_dashboard(endpoint: str, region: str) -> dict:
 
 def _pool_dashboard(cluster: str, region: str) -> dict:
     dims = ["ClusterName", cluster]
-    per_node = f"SEARCH('{{ContainerInsights,ClusterName,InstanceId,NodeName}} MetricName=\"node_gpu_utilization\" ClusterName=\"{cluster}\"', 'Average', 300)"
-    widgets = [
+    schema = "{ContainerInsights,ClusterName,InstanceId,NodeName}"
+    search = f'{schema} MetricName="node_gpu_utilization" ClusterName="{cluster}"'
+    per_node = f"SEARCH('{search}', 'Average', 300)"
+    widgets: list[tuple[str, list]] = [
         ("GPU utilisation", [["ContainerInsights", "node_gpu_utilization", *dims, {"stat": "Average"}]]),
         ("GPU utilisation per node", [[{"expression": per_node, "id": "nodes", "label": "node"}]]),
         ("GPU memory", [["ContainerInsights", "node_gpu_memory_utilization", *dims, {"stat": "Average"}]]),
