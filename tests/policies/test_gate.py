@@ -256,7 +256,12 @@ def test_checkov_is_found_in_its_own_virtualenv_then_on_path(tmp_path, monkeypat
 def test_checkov_missing_everywhere_fails_the_gate_closed(tmp_path, monkeypatch):
     """No $MLOPS_CHECKOV, no .venv-checkov, nothing on PATH: the real lookup fails, and so does the gate."""
     from mlops_blueprint.policies import checkov_runner
+    from mlops_blueprint.stacks import synth
 
+    # Synthesized first: jsii needs node from PATH (which of the tests before this one in the same
+    # process started it depends on the order, and on which pytest-xdist worker runs this module).
+    e = load(ROOT / "blueprints/reference/starter.yaml").envs["dev"]
+    [res] = synth(load(ROOT / "blueprints/reference/starter.yaml"), [e], tmp_path / "out")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.delenv("MLOPS_CHECKOV", raising=False)
     monkeypatch.setattr(checkov_runner, "ISOLATED", tmp_path / "nowhere" / "checkov")
@@ -265,10 +270,6 @@ def test_checkov_missing_everywhere_fails_the_gate_closed(tmp_path, monkeypatch)
     monkeypatch.setenv("MLOPS_CHECKOV", str(tmp_path / "missing"))
     with pytest.raises(checkov_runner.CheckovUnavailable, match="MLOPS_CHECKOV=.* is not an executable checkov"):
         checkov_runner.binary()
-    e = load(ROOT / "blueprints/reference/starter.yaml").envs["dev"]
-    from mlops_blueprint.stacks import synth
-
-    [res] = synth(load(ROOT / "blueprints/reference/starter.yaml"), [e], tmp_path / "out")
     r = evaluate(e, json_path=res.json_path)
     assert not r.ok()
     [f] = [f for f in r.findings if f.rule == "CHECKOV"]
@@ -282,7 +283,9 @@ def test_checkov_is_not_in_the_projects_dependencies():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     deps = project["dependencies"] + [d for extra in project["optional-dependencies"].values() for d in extra]
     assert not [d for d in deps if d.lower().startswith("checkov")]
-    assert "checkov==" in (ROOT / "Makefile").read_text()
+    # The Makefile installs it from its own hash-pinned lock (requirements/checkov.lock).
+    assert "-r $(LOCK_CHECKOV)" in (ROOT / "Makefile").read_text()
+    assert "\ncheckov==" in (ROOT / "requirements" / "checkov.lock").read_text()
 
 
 def test_checkov_findings_map_back_to_components(tmp_path):
