@@ -137,6 +137,14 @@ class Renderer:
             f"[{'green' if e.passed else 'red'}]policy gate {'passed' if e.passed else 'FAILED'}[/] {e.stack}: "
             f"{sum(f.passed for f in r.findings)} passed, {n_fail} failing, {waived} waived"
         )
+        skipped = [n.split()[1] for n in r.notes if n.startswith("checkov ") and "not enforced by the packs" in n]
+        if skipped:
+            out.print(
+                f"  checkov checks not enforced by the packs ({len(skipped)}, reasons in --format markdown): "
+                + ", ".join(skipped),
+                style="dim",
+                markup=False,
+            )
         if not e.passed:
             out.print(
                 "  fix the resource or the blueprint, or waive a finding in the blueprint's policies.waivers "
