@@ -31,6 +31,10 @@ SHIMS: dict[str, str] = {
     "create, describe, list, delete, and DescribePodIdentityAssociation for the add-on's associations",
     "cloudtrail-delete-by-arn": "DeleteTrail given the trail's ARN, as the provider sends it (moto matched names only "
     "and kept the trail: the next apply failed with TrailAlreadyExists)",
+    "eks-auto-mode-and-access-config": "keep a cluster's accessConfig, computeConfig, storageConfig and "
+    "kubernetesNetworkConfig.elasticLoadBalancing (EKS Auto Mode; moto drops them: a perpetual replace)",
+    "eks-access-entries": "EKS access entries and access policy associations (moto lacks them): create, describe, "
+    "list, update, delete, associate, list associated, disassociate",
 }
 
 GPU_SERVING_FAMILIES = ("ml.g4dn.", "ml.g5.", "ml.g6.", "ml.p4d.", "ml.p5.", "ml.inf2.")
@@ -99,6 +103,8 @@ def _eks() -> None:
     from moto.eks import models as eks
 
     eks.DEFAULT_REMOTE_ACCESS = None
+    _eks_cluster_config()
+    _eks_access_entries()
 
 
 def _cloudtrail() -> None:
@@ -222,6 +228,164 @@ def _eks_addons() -> None:
         return ActionResult({"association": association})
 
     for fn in (create_addon, describe_addon, list_addons, delete_addon, describe_pod_identity_association):
+        setattr(EKSResponse, fn.__name__, fn)
+
+
+def _eks_cluster_config() -> None:
+    """CreateCluster keeps what Auto Mode and access entries configure; DescribeCluster returns it (the
+    serializer reads the snake_case attributes), with AWS's defaults when the caller gave none."""
+    from moto.eks.responses import EKSResponse
+
+    create_cluster = EKSResponse.create_cluster
+
+    def create_cluster_keeping_config(self):
+        result = create_cluster(self)
+        cluster = self.eks_backend.clusters[self._get_param("name")]
+        access = self._get_param("accessConfig") or {}
+        cluster.access_config = {
+            "authenticationMode": access.get("authenticationMode", "CONFIG_MAP"),
+            "bootstrapClusterCreatorAdminPermissions": access.get("bootstrapClusterCreatorAdminPermissions", True),
+        }
+        compute = self._get_param("computeConfig")
+        if compute:
+            cluster.compute_config = compute
+        storage = self._get_param("storageConfig")
+        if storage:
+            cluster.storage_config = storage
+        network = self._get_param("kubernetesNetworkConfig") or {}
+        if "elasticLoadBalancing" in network:
+            cluster.kubernetes_network_config = {
+                **cluster.kubernetes_network_config,
+                "elasticLoadBalancing": network["elasticLoadBalancing"],
+            }
+        return result
+
+    EKSResponse.create_cluster = create_cluster_keeping_config
+
+
+# (cluster name, principal ARN) -> access entry; (cluster, principal) -> {policy ARN: association}
+_ACCESS_ENTRIES: dict[tuple[str, str], dict] = {}
+_ACCESS_POLICIES: dict[tuple[str, str], dict[str, dict]] = defaultdict(dict)
+
+
+def _eks_access_entries() -> None:
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+    from moto.eks import urls
+    from moto.eks.exceptions import ResourceInUseException, ResourceNotFoundException
+    from moto.eks.responses import EKSResponse
+    from moto.moto_api._internal import mock_random as random
+
+    entries = "{0}/clusters/(?P<name>[^/]+)/access-entries"
+    urls.url_paths.update(
+        {
+            entries + "$": urls.response.dispatch,
+            entries + "/(?P<principalArn>.+)/access-policies/(?P<policyArn>.+)$": urls.response.dispatch,
+            entries + "/(?P<principalArn>.+)/access-policies$": urls.response.dispatch,
+            entries + "/(?P<principalArn>.+)$": urls.response.dispatch,
+        }
+    )
+
+    def not_found(what: str) -> ResourceNotFoundException:
+        return ResourceNotFoundException(
+            clusterName=None, nodegroupName=None, fargateProfileName=None, addonName=None, message=what
+        )
+
+    def cluster_of(self):
+        name = self._get_param("clusterName") or self._get_param("name")
+        if name not in self.eks_backend.clusters:
+            raise not_found(f"No cluster found for name: {name}.")
+        return name
+
+    def entry_of(self) -> tuple[str, str, dict]:
+        cluster, principal = cluster_of(self), self._get_param("principalArn")
+        entry = _ACCESS_ENTRIES.get((cluster, principal))
+        if entry is None:
+            raise not_found(f"The specified principalArn could not be found: {principal}")
+        return cluster, principal, entry
+
+    def create_access_entry(self) -> ActionResult:
+        cluster, principal = cluster_of(self), self._get_param("principalArn")
+        if (cluster, principal) in _ACCESS_ENTRIES:
+            raise ResourceInUseException(
+                clusterName=cluster,
+                nodegroupName=None,
+                addonName=None,
+                message="The specified access entry resource is already in use on this cluster.",
+            )
+        arn = self.eks_backend.clusters[cluster].arn.replace(":cluster/", ":access-entry/")
+        role, account = principal.rsplit("/", 1)[-1], principal.split(":")[4]
+        session = "{{SessionName}}"
+        now = utcnow().isoformat()
+        _ACCESS_ENTRIES[(cluster, principal)] = entry = {
+            "clusterName": cluster,
+            "principalArn": principal,
+            "kubernetesGroups": self._get_param("kubernetesGroups") or [],
+            "accessEntryArn": f"{arn}/role/{account}/{role}/{random.get_random_hex(8)}",
+            "createdAt": now,
+            "modifiedAt": now,
+            "tags": self._get_param("tags") or {},
+            "username": self._get_param("username") or f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
+            "type": self._get_param("type") or "STANDARD",
+        }
+        return ActionResult({"accessEntry": entry})
+
+    def describe_access_entry(self) -> ActionResult:
+        return ActionResult({"accessEntry": entry_of(self)[2]})
+
+    def update_access_entry(self) -> ActionResult:
+        _, _, entry = entry_of(self)
+        for key in ("kubernetesGroups", "username"):
+            if self._get_param(key) is not None:
+                entry[key] = self._get_param(key)
+        entry["modifiedAt"] = utcnow().isoformat()
+        return ActionResult({"accessEntry": entry})
+
+    def delete_access_entry(self) -> ActionResult:
+        cluster, principal, _ = entry_of(self)
+        del _ACCESS_ENTRIES[(cluster, principal)]
+        _ACCESS_POLICIES.pop((cluster, principal), None)
+        return ActionResult({})
+
+    def list_access_entries(self) -> ActionResult:
+        cluster = cluster_of(self)
+        return ActionResult({"accessEntries": sorted(p for c, p in _ACCESS_ENTRIES if c == cluster)})
+
+    def associate_access_policy(self) -> ActionResult:
+        cluster, principal, _ = entry_of(self)
+        now = utcnow().isoformat()
+        policy = self._get_param("policyArn")
+        held = _ACCESS_POLICIES[(cluster, principal)]
+        association = {
+            "policyArn": policy,
+            "accessScope": self._get_param("accessScope") or {"type": "cluster"},
+            "associatedAt": held.get(policy, {}).get("associatedAt", now),
+            "modifiedAt": now,
+        }
+        held[policy] = association
+        return ActionResult({"clusterName": cluster, "principalArn": principal, "associatedAccessPolicy": association})
+
+    def list_associated_access_policies(self) -> ActionResult:
+        cluster, principal, _ = entry_of(self)
+        policies = list(_ACCESS_POLICIES.get((cluster, principal), {}).values())
+        return ActionResult({"clusterName": cluster, "principalArn": principal, "associatedAccessPolicies": policies})
+
+    def disassociate_access_policy(self) -> ActionResult:
+        cluster, principal, _ = entry_of(self)
+        if _ACCESS_POLICIES.get((cluster, principal), {}).pop(self._get_param("policyArn"), None) is None:
+            raise not_found("The specified access policy is not associated with this access entry.")
+        return ActionResult({})
+
+    for fn in (
+        create_access_entry,
+        describe_access_entry,
+        update_access_entry,
+        delete_access_entry,
+        list_access_entries,
+        associate_access_policy,
+        list_associated_access_policies,
+        disassociate_access_policy,
+    ):
         setattr(EKSResponse, fn.__name__, fn)
 
 

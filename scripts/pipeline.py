@@ -160,6 +160,8 @@ def check(
             e, r.stack, events, json_path=r.json_path, plan=plan_doc, allow=allow_destroy, min_severity=min_severity
         )
         ok &= passed
+        if r.cluster is not None:  # the in-cluster stack is gated too (its report is the events')
+            ok &= _gate(e, r.cluster.stack, events, json_path=r.cluster.json_path, min_severity=min_severity)[0]
     rendered = RENDER[report_format](reports, min_severity, loaded) if report_format else None
     return CheckOutcome(reports, ok, rendered, min_severity)
 
@@ -212,9 +214,8 @@ def up(
     events: Events = _quiet,
 ) -> None:
     """Deploy: synth, the fast gate layers, state bootstrap and terraform init/plan with checkov beside
-    them, the whole gate on the plan, apply (skipped when nothing changes), then verify."""
-    from mlops_blueprint.policies.gate import checkov_for
-
+    them, the whole gate on the plan, apply (skipped when nothing changes), then verify. An environment's
+    cluster stack follows its cloud stack; on the emulator it is validated and gated, not applied."""
     cloud = registry.get(loaded.base.target.cloud)
     target = _target(loaded, local, mirror, events, port=port)
     if local:
@@ -228,28 +229,12 @@ def up(
     results = synth(loaded, env, outdir, local, events)
     failed_verify = []
     for e, r in zip(loaded.select(env), results, strict=True):
-        t0 = time.perf_counter()
-        # Fast layers first: nothing is touched when they fail. checkov then runs beside terraform
-        # init/plan (it only has to finish before apply), and all three layers gate the apply.
-        if not _gate(e, r.stack, events, json_path=r.json_path, with_checkov=False, quiet_pass=True)[0]:
-            raise PolicyRefused(f"refusing to deploy {r.stack}: the policy gate failed")
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            events(StepStarted(r.stack, "checkov", long=True))
-            checkov = pool.submit(checkov_for, e, r.json_path)
-            checkov.add_done_callback(_finished(events, r.stack, "checkov", t0))
-            tf, summary = _plan_env(cloud, r, e, target, events)
-            plan_json = None if summary.empty else tf.show_json()
-            if not _gate(
-                e, r.stack, events, json_path=r.json_path, plan=plan_json, allow=allow_destroy, checkov=checkov.result()
-            )[0]:
-                raise PolicyRefused(
-                    f"refusing to apply {r.stack}: the policy gate failed",
-                    hint="a planned data loss needs --allow-destroy",
-                )
-        if not summary.empty:
-            with _step(events, r.stack, "terraform apply", long=True):
-                tf.apply()
-        events(Applied(r.stack, time.perf_counter() - t0, changed=not summary.empty))
+        # The cloud stack first (it makes the cluster), then the cluster stack (it needs the cluster's API).
+        _apply_stack(cloud, e, r, target, allow_destroy, events)
+        if r.cluster is not None and local:
+            _check_cluster_stack(e, r.cluster, events)
+        elif r.cluster is not None:
+            _apply_stack(cloud, e, r.cluster, target, allow_destroy, events)
         if verify and not _verify_env(cloud, e, r.stack, target, events):
             failed_verify.append(r.stack)
     if failed_verify:
@@ -279,6 +264,16 @@ def down(
     results = synth(loaded, env, outdir, local, events)
     glue = cloud.load("glue")
     for e, r in zip(envs, results, strict=True):
+        # The cluster stack first: its objects live in the cluster the cloud stack is about to remove.
+        if r.cluster is not None and local:
+            note = f"{r.cluster.stack}: nothing to destroy (never applied on the emulator)"
+            events(Note(note, stack=r.cluster.stack))
+        elif r.cluster is not None:
+            tf, summary = _plan_env(cloud, r.cluster, e, target, events, destroy=True)
+            if not summary.empty:
+                with _step(events, r.cluster.stack, "terraform apply (destroy)", long=True):
+                    tf.apply()
+            events(Destroyed(r.cluster.stack))
         # What rollouts created, Terraform does not know: model versions go before the destroy (a
         # registry group that holds versions cannot be deleted), rollout models and endpoint
         # configurations once their endpoint no longer uses them (the rest after the destroy).
@@ -352,6 +347,63 @@ def _finished(events: Events, stack: str, step: str, t0: float) -> Callable[[Any
 
 def _reporter(events: Events, stack: str) -> Callable[[str], None]:
     return lambda message: events(Note(message, stack=stack))
+
+
+def _apply_stack(
+    cloud: registry.Cloud, e: ResolvedEnv, r: Any, target: Target, allow_destroy: tuple[str, ...], events: Events
+) -> None:
+    """Gate, plan, gate the plan, apply (skipped when nothing changes) one stack of an environment."""
+    from mlops_blueprint.policies.gate import checkov_for
+
+    t0 = time.perf_counter()
+    # Fast layers first: nothing is touched when they fail. checkov then runs beside terraform
+    # init/plan (it only has to finish before apply), and all three layers gate the apply.
+    if not _gate(e, r.stack, events, json_path=r.json_path, with_checkov=False, quiet_pass=True)[0]:
+        raise PolicyRefused(f"refusing to deploy {r.stack}: the policy gate failed")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        events(StepStarted(r.stack, "checkov", long=True))
+        checkov = pool.submit(checkov_for, e, r.json_path)
+        checkov.add_done_callback(_finished(events, r.stack, "checkov", t0))
+        tf, summary = _plan_env(cloud, r, e, target, events)
+        plan_json = None if summary.empty else tf.show_json()
+        if not _gate(
+            e, r.stack, events, json_path=r.json_path, plan=plan_json, allow=allow_destroy, checkov=checkov.result()
+        )[0]:
+            raise PolicyRefused(
+                f"refusing to apply {r.stack}: the policy gate failed",
+                hint="a planned data loss needs --allow-destroy",
+            )
+    if not summary.empty:
+        with _step(events, r.stack, "terraform apply", long=True):
+            tf.apply()
+    events(Applied(r.stack, time.perf_counter() - t0, changed=not summary.empty))
+
+
+def _check_cluster_stack(e: ResolvedEnv, r: Any, events: Events) -> None:
+    """On the emulator (no Kubernetes API server): the cluster stack's objects are validated against the
+    Kubernetes and CRD schemas and the stack is gated; it is not applied, and one line says so."""
+    from mlops_blueprint.modules.cluster import validate
+
+    training = e.blueprint.components.training
+    version = training.kubernetes_version if training else ""
+    why_not = validate.available()
+    checked = "schemas not checked: " + why_not if why_not else ""
+    if not why_not:
+        count, problems = validate.stack_errors(json.loads(r.json_path.read_text()), version)
+        if problems:
+            raise PolicyRefused(
+                f"{r.stack}: {len(problems)} object(s) Kubernetes {version} would refuse:\n  " + "\n  ".join(problems)
+            )
+        checked = f"{count} objects valid for Kubernetes {version}"
+    if not _gate(e, r.stack, events, json_path=r.json_path, with_checkov=False, quiet_pass=True)[0]:
+        raise PolicyRefused(f"refusing {r.stack}: the policy gate failed")
+    events(
+        Note(
+            f"{r.stack}: synthesized, validated ({checked}) and gated; not applied: the emulator has no "
+            "Kubernetes API server",
+            stack=r.stack,
+        )
+    )
 
 
 def _emulator_watch(cloud: registry.Cloud, target: Target) -> dict[str, Any]:

@@ -25,6 +25,9 @@ class SynthResult:
     env: str
     stack: str
     directory: Path  # holds cdk.tf.json
+    # The environment's cluster stack (`<blueprint>-<env>-cluster`), when its cloud has one and the
+    # blueprint has a cluster: applied after this stack, destroyed before it.
+    cluster: SynthResult | None = None
 
     @property
     def json_path(self) -> Path:
@@ -33,6 +36,18 @@ class SynthResult:
 
 def stack_name(blueprint: str, env: str) -> str:
     return f"{blueprint}-{env}"
+
+
+def cluster_stack_name(blueprint: str, env: str) -> str:
+    return f"{blueprint}-{env}-cluster"
+
+
+def cluster_stack_class(loaded: LoadedBlueprint, env: ResolvedEnv) -> type | None:
+    """The cloud's cluster stack class, when it has one and the environment has a cluster (training)."""
+    cloud = registry.get(loaded.base.target.cloud)
+    if cloud.cluster_stack is None or env.blueprint.components.training is None:
+        return None
+    return cloud.load("cluster_stack")
 
 
 def stack_class(loaded: LoadedBlueprint, settings: DeploySettings) -> type:
@@ -57,7 +72,8 @@ TARGET_VERSIONS = {"terraform": ">=1.10.0", "opentofu": ">=1.10.0"}
 
 
 def build(app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], settings: DeploySettings) -> list[str]:
-    """Add one stack per environment to `app`. Returns the stack names."""
+    """Add one stack per environment to `app`, and after it the environment's cluster stack when there is
+    one (it depends on the cloud stack: cdktn deploys them in that order). Returns the stack names."""
     stack = stack_class(loaded, settings)
     node = app.node  # type: ignore[attr-defined]
     if node.try_get_context("targetVersions") is None and not node.children:
@@ -65,8 +81,13 @@ def build(app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], setting
     names = []
     for env in envs:
         name = stack_name(loaded.name, env.name)
-        stack(app, name, env=env, settings=settings)
+        cloud_stack = stack(app, name, env=env, settings=settings)
         names.append(name)
+        cluster = cluster_stack_class(loaded, env)
+        if cluster is not None:
+            cname = cluster_stack_name(loaded.name, env.name)
+            cluster(app, cname, env=env, settings=settings).add_dependency(cloud_stack)
+            names.append(cname)
     return names
 
 
@@ -97,16 +118,23 @@ def _synth(
         names = build(app, loaded, envs, settings)
         app.synth()
         results = []
-        for env, name in zip(envs, names, strict=True):
-            dest = outdir / "stacks" / name
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            if dest.exists():
-                # keep terraform's working state (.terraform, lock file) beside the new JSON
-                shutil.copy2(scratch / "stacks" / name / "cdk.tf.json", dest / "cdk.tf.json")
-            else:
-                shutil.move(str(scratch / "stacks" / name), dest)
-            results.append(SynthResult(env.name, name, dest))
+        for env in envs:
+            name, cname = stack_name(loaded.name, env.name), cluster_stack_name(loaded.name, env.name)
+            cluster = SynthResult(env.name, cname, _move(scratch, outdir, cname)) if cname in names else None
+            results.append(SynthResult(env.name, name, _move(scratch, outdir, name), cluster))
         shutil.copy2(scratch / "manifest.json", outdir / "manifest.json")
         return results
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _move(scratch: Path, outdir: Path, name: str) -> Path:
+    """Move one synthesized stack folder from `scratch` into `outdir/stacks/<name>`."""
+    dest = outdir / "stacks" / name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        # keep terraform's working state (.terraform, lock file) beside the new JSON
+        shutil.copy2(scratch / "stacks" / name / "cdk.tf.json", dest / "cdk.tf.json")
+    else:
+        shutil.move(str(scratch / "stacks" / name), dest)
+    return dest

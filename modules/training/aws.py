@@ -1,29 +1,60 @@
-"""GPU training pools on AWS: a private EKS cluster with one managed GPU node group per pool."""
+"""GPU training pools on AWS: a private EKS cluster in Auto Mode; the GPU pools themselves are
+Karpenter NodePools in the cluster stack (`modules/cluster/aws.py`).
+
+Why Auto Mode (and not self-managed Karpenter, nor managed node groups + cluster-autoscaler):
+- Scale from zero works by construction: Auto Mode runs Karpenter for us, which provisions a node for a
+  pending pod from the NodePool's requirements; there is no node-group template to keep in tags.
+- GPU nodes need nothing installed: Auto Mode's managed node image (Bottlerocket-based) carries the
+  NVIDIA driver and device plugin, so `nvidia.com/gpu` is advertised as soon as the node joins; AWS
+  patches and rotates the image (nodes expire after at most 21 days).
+- The system capacity (CoreDNS, the controllers) is Auto Mode's built-in `system` NodePool and the rest
+  `general-purpose`: no node group to size. Storage (EBS CSI), load balancing and pod networking are
+  managed components, not add-ons to upgrade.
+- Self-managed Karpenter would need its controller, an interruption queue (SQS + EventBridge rules),
+  a controller role with Pod Identity, an access entry for the node role and a node group for itself:
+  more moving parts for the same NodePool API (`karpenter.sh/v1`), which is what our pools are written in.
+What it costs: an Auto Mode fee per managed instance-hour on top of EC2, and the node's ephemeral
+storage is the managed NodeClass's (the pool's `disk_gb` is not applied on AWS: training data lives in S3).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktn import TerraformResourceLifecycle
+from cdktn_provider_aws.eks_access_entry import EksAccessEntry
+from cdktn_provider_aws.eks_access_policy_association import EksAccessPolicyAssociation
 from cdktn_provider_aws.eks_cluster import EksCluster
-from cdktn_provider_aws.eks_node_group import EksNodeGroup, EksNodeGroupTaint
 from cdktn_provider_aws.iam_role import IamRole
+from cdktn_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Training
-from mlops_blueprint.modules.aws_common import attach, protect, service_role
+from mlops_blueprint.modules.aws_common import attach, document, protect, service_role
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
 from mlops_blueprint.stacks.aws.catalog import CATALOG
 from mlops_blueprint.stacks.aws.names import AwsNames
 
-GPU_TAINT = ("nvidia.com/gpu", "present", "NO_SCHEDULE")
-AMI_TYPE = "AL2_x86_64_GPU"
+TRAINING_NAMESPACE = "mlops-training"
+# Auto Mode's built-in NodePools: `system` (tainted CriticalAddonsOnly: CoreDNS, controllers) and
+# `general-purpose` (everything else that is not a GPU job).
+SYSTEM_NODE_POOLS = ["general-purpose", "system"]
+CLUSTER_POLICIES = (
+    "AmazonEKSClusterPolicy",
+    "AmazonEKSComputePolicy",
+    "AmazonEKSBlockStoragePolicy",
+    "AmazonEKSLoadBalancingPolicy",
+    "AmazonEKSNetworkingPolicy",
+)
+NODE_POLICIES = ("AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistryPullOnly")
+# What a persona that may submit training jobs gets inside the cluster: the EKS access policy that
+# matches Kubernetes' `edit` ClusterRole, in the training namespace only.
+EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
 
 
 @dataclass(frozen=True)
 class TrainingProps:
-    """spec: pools in neutral terms (omitted min_nodes: 0, spot: off, disk: 200 GB).
-    protect: prevent_destroy on the cluster (omitted: protected), as on every cloud."""
+    """spec: pools in neutral terms (omitted min_nodes: 0, spot: off). protect: prevent_destroy on the
+    cluster (omitted: protected), as on every cloud."""
 
     naming: AwsNames
     spec: Training
@@ -31,47 +62,64 @@ class TrainingProps:
     protect: bool = True
 
 
-def autoscaler_tags(cluster: str, pool: str, accelerator: str, gpus: int) -> dict[str, str]:
-    """Tags cluster-autoscaler reads to scale a node group up from zero (it sees no node to copy)."""
-    t = "k8s.io/cluster-autoscaler"
-    return {
-        f"{t}/enabled": "true",
-        f"{t}/{cluster}": "owned",
-        f"{t}/node-template/label/mlops.io/pool": pool,
-        f"{t}/node-template/label/mlops.io/accelerator": accelerator,
-        f"{t}/node-template/taint/nvidia.com/gpu": "present:NoSchedule",
-        f"{t}/node-template/resources/nvidia.com/gpu": str(gpus),
-    }
+def instance_for(name: str, accelerator: str, gpus: int) -> str:
+    """The EC2 instance type for `gpus` x `accelerator` per node, or ValueError naming the pool."""
+    instance = CATALOG.training_instance(accelerator, gpus)
+    if instance is None:  # the validator refuses this first; a construct must not trust its caller
+        raise ValueError(f"pool {name!r}: {accelerator} x{gpus} has no AWS instance type")
+    return instance
 
 
 class AwsTraining(Construct):
+    """The control plane and its Auto Mode compute; per pool the cluster stack adds the NodePool.
+
+    - Cluster: private endpoint only, secrets encrypted with the `ml` key, api/audit/authenticator logs,
+      authentication mode API (access entries only: no aws-auth ConfigMap). The principal that creates
+      the cluster (the deploy role) keeps cluster admin: it applies the cluster stack next.
+    - Auto Mode: compute (built-in `system` + `general-purpose` NodePools on the node role), block
+      storage and load balancing managed; no self-managed add-ons bootstrapped.
+    - `pools`: pool -> the NodePool name the cluster stack creates (the pool's key).
+    """
+
     def __init__(self, scope: Construct, id: str, *, props: TrainingProps):
         super().__init__(scope, id)
         n, b = props.naming, props.baseline
         self.cluster_name = n.cluster
-        cluster_role = service_role(
+        self.namespace = TRAINING_NAMESPACE
+        # Auto Mode's control plane tags the instances it launches: the trust needs sts:TagSession.
+        self.cluster_role = IamRole(
             self,
             "cluster-role",
             name=n.iam_role("eks-cluster"),
-            service="eks.amazonaws.com",
-            managed=["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"],
+            assume_role_policy=document(
+                {
+                    "Effect": "Allow",
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    "Principal": {"Service": "eks.amazonaws.com"},
+                }
+            ),
         )
+        attachments = [
+            IamRolePolicyAttachment(
+                self,
+                f"cluster-role-{p}",
+                role=self.cluster_role.name,
+                policy_arn=f"arn:aws:iam::aws:policy/{p}",
+            )
+            for p in CLUSTER_POLICIES
+        ]
         self.node_role = service_role(
             self,
             "node-role",
             name=n.iam_role("eks-nodes"),
             service="ec2.amazonaws.com",
-            managed=[
-                "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-                "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
-                "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-            ],
+            managed=[f"arn:aws:iam::aws:policy/{p}" for p in NODE_POLICIES],
         )
         self.cluster = EksCluster(
             self,
             "cluster",
             name=self.cluster_name,
-            role_arn=cluster_role.arn,
+            role_arn=self.cluster_role.arn,
             version=props.spec.kubernetes_version,
             vpc_config={
                 "subnet_ids": b.subnet_ids,
@@ -79,36 +127,32 @@ class AwsTraining(Construct):
                 "endpoint_public_access": False,
                 "security_group_ids": [b.workload_sg.id],
             },
+            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            bootstrap_self_managed_addons=False,
+            compute_config={"enabled": True, "node_pools": SYSTEM_NODE_POOLS, "node_role_arn": self.node_role.arn},
+            storage_config={"block_storage": {"enabled": True}},
+            kubernetes_network_config={"elastic_load_balancing": {"enabled": True}},
             encryption_config={"provider": {"key_arn": b.keys["ml"].arn}, "resources": ["secrets"]},
             enabled_cluster_log_types=["api", "audit", "authenticator"],
             lifecycle=protect(props.protect),
+            depends_on=attachments,
         )
-        self.node_groups: dict[str, EksNodeGroup] = {}
+        self.pools: dict[str, str] = {}
+        self.instances: dict[str, str] = {}
         for name, pool in props.spec.pools.items():
-            instance = CATALOG.training_instance(pool.accelerator, pool.gpus_per_node)
-            if instance is None:  # the validator refuses this first; a construct must not trust its caller
-                raise ValueError(f"pool {name!r}: {pool.accelerator} x{pool.gpus_per_node} has no AWS instance type")
-            labels = {"mlops.io/pool": name, "mlops.io/accelerator": pool.accelerator}
-            self.node_groups[name] = EksNodeGroup(
-                self,
-                f"pool-{name}",
-                cluster_name=self.cluster.name,
-                node_group_name=n.node_group(name),
-                node_role_arn=self.node_role.arn,
-                subnet_ids=b.subnet_ids,
-                ami_type=AMI_TYPE,
-                instance_types=[instance],
-                capacity_type="SPOT" if pool.spot else "ON_DEMAND",
-                disk_size=pool.disk_gb,
-                scaling_config={"min_size": pool.min_nodes, "max_size": pool.max_nodes, "desired_size": pool.min_nodes},
-                labels=labels,
-                taint=[EksNodeGroupTaint(key=GPU_TAINT[0], value=GPU_TAINT[1], effect=GPU_TAINT[2])],
-                tags=autoscaler_tags(self.cluster_name, name, pool.accelerator, pool.gpus_per_node),
-                lifecycle=TerraformResourceLifecycle(ignore_changes=["scaling_config[0].desired_size"]),
-            )
+            self.instances[name] = instance_for(name, pool.accelerator, pool.gpus_per_node)
+            self.pools[name] = name
+        self.access_entries: dict[str, EksAccessEntry] = {}
+
+    @property
+    def node_groups(self) -> dict[str, str]:
+        """The pools by name (Auto Mode has no node groups; kept for readers of the older attribute)."""
+        return dict(self.pools)
 
     def grant_submit(self, role: IamRole, *, id: str) -> None:
-        """Let a persona find the cluster and get credentials for it (RBAC inside grants the rest)."""
+        """Let a persona find the cluster, get a token for it, and edit in the training namespace only: an
+        access entry (type STANDARD) with AmazonEKSEditPolicy scoped to that namespace. A persona without
+        `training` in the blueprint's access block gets no entry: the API server refuses it."""
         attach(
             self,
             id,
@@ -116,10 +160,18 @@ class AwsTraining(Construct):
             {
                 "Effect": "Allow",
                 "Action": ["eks:DescribeCluster", "eks:ListNodegroups", "eks:DescribeNodegroup"],
-                "Resource": [
-                    self.cluster.arn,
-                    f"{self.cluster.arn}/*",
-                    f"arn:aws:eks:*:*:nodegroup/{self.cluster_name}/*",
-                ],
+                "Resource": [self.cluster.arn, f"{self.cluster.arn}/*"],
             },
+        )
+        entry = EksAccessEntry(
+            self, f"{id}-access-entry", cluster_name=self.cluster.name, principal_arn=role.arn, type="STANDARD"
+        )
+        self.access_entries[id] = entry
+        EksAccessPolicyAssociation(
+            self,
+            f"{id}-access-policy",
+            cluster_name=self.cluster.name,
+            principal_arn=entry.principal_arn,
+            policy_arn=EDIT_POLICY,
+            access_scope={"type": "namespace", "namespaces": [TRAINING_NAMESPACE]},
         )

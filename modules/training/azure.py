@@ -287,6 +287,9 @@ class AzureTraining(Construct):
                 max_count=pool.max_nodes,
                 host_encryption_enabled=True,
                 **mig_instance(pool.sharing),
+                # AKS installs the NVIDIA driver (said explicitly: "None" would leave it to a GPU operator);
+                # the device plugin comes from the cluster stack (modules/cluster/azure.py).
+                gpu_driver="Install",
                 node_taints=[GPU_TAINT],
                 node_labels={POOL_LABEL: name, ACCELERATOR_LABEL: pool.accelerator},
                 **spot,

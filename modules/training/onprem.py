@@ -23,30 +23,55 @@ from cdktn_provider_kubernetes.network_policy_v1 import NetworkPolicyV1
 from cdktn_provider_kubernetes.service_account_v1 import ServiceAccountV1
 from constructs import Construct
 
-from mlops_blueprint.blueprints.model import Pool, Training
+from mlops_blueprint.blueprints.model import Training
 from mlops_blueprint.modules.baseline.onprem import OnpremBaseline
-from mlops_blueprint.modules.onprem_common import CHARTS, Chart, Principal, manifest, release
+from mlops_blueprint.modules.k8s_common import (
+    CPU_PER_GPU,
+    GPU_RESOURCE,
+    GPU_TOLERATION,
+    KUEUE_API,
+    KUEUE_IMAGE,
+    KUEUE_VERSION,
+    MEMORY_PER_GPU_GI,
+    MIG_CAPABLE,
+    MIG_INSTANCES,
+    SUBMIT_RULES,
+    GpuQuota,
+    gpu_quota,
+    k8s_name,
+    kueue,
+    pool_queues,
+)
+from mlops_blueprint.modules.onprem_common import CHARTS, Chart, Principal, release
 from mlops_blueprint.stacks.onprem.names import OnpremNames
 
-KUEUE_VERSION = "0.19.2"
+# The Kueue pieces and GPU constants live in modules/k8s_common.py (shared with the clouds' cluster
+# stacks); these names stay importable from here.
+__all__ = [
+    "CPU_PER_GPU",
+    "GPU_RESOURCE",
+    "GPU_TOLERATION",
+    "KUEUE_API",
+    "KUEUE_IMAGE",
+    "KUEUE_VERSION",
+    "MEMORY_PER_GPU_GI",
+    "MIG_CAPABLE",
+    "MIG_INSTANCES",
+    "SUBMIT_RULES",
+    "GpuQuota",
+    "OnpremTraining",
+    "TrainingProps",
+    "gpu_quota",
+    "k8s_name",
+]
+
 GPU_OPERATOR_VERSION = "v26.7.0"
-CHARTS["kueue"] = Chart(
-    repository="oci://registry.k8s.io/kueue/charts",
-    chart="kueue",
-    version=KUEUE_VERSION,
-    app_version=f"v{KUEUE_VERSION}",
-)
 CHARTS["gpu-operator"] = Chart(
     repository="https://helm.ngc.nvidia.com/nvidia",
     chart="gpu-operator",
     version=GPU_OPERATOR_VERSION,
     app_version=GPU_OPERATOR_VERSION,
 )
-KUEUE_IMAGE = "registry.k8s.io/kueue/kueue"
-KUEUE_API = "kueue.x-k8s.io/v1beta2"
-
-GPU_RESOURCE = "nvidia.com/gpu"
-GPU_TOLERATION = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
 DEVICE_PLUGIN_CONFIG = "mlops-device-plugin"  # ConfigMap the GPU operator creates (one key per sharing config)
 MIG_PARTED_CONFIG = "mlops-mig-parted"  # ConfigMap of mig-parted configs
 # Node labels the GPU operator reads to pick a node's configuration (set on the pool's nodes by the
@@ -54,74 +79,6 @@ MIG_PARTED_CONFIG = "mlops-mig-parted"  # ConfigMap of mig-parted configs
 DEVICE_PLUGIN_NODE_LABEL = "nvidia.com/device-plugin.config"
 MIG_CONFIG_NODE_LABEL = "nvidia.com/mig.config"
 DCGM_PORT = 9400
-# Kueue must account every resource a workload requests, but the blueprint does not know node sizes:
-# each pool's CPU/memory quota is this much per physical GPU (an upper bound; the nodes' allocatable
-# capacity stays the real limit; GPUs are the quota that matters).
-CPU_PER_GPU, MEMORY_PER_GPU_GI = 16, 128
-# MIG instances per GPU for each profile NVIDIA documents (A100 40/80 GB, H100 80/94 GB); a profile not
-# listed is refused rather than guessed.
-MIG_INSTANCES: dict[str, int] = {
-    "1g.5gb": 7,
-    "2g.10gb": 3,
-    "3g.20gb": 2,
-    "4g.20gb": 1,
-    "7g.40gb": 1,  # A100 40GB
-    "1g.10gb": 7,
-    "1g.20gb": 4,
-    "2g.20gb": 3,
-    "3g.40gb": 2,
-    "4g.40gb": 1,
-    "7g.80gb": 1,  # A100/H100 80GB
-    "1g.12gb": 7,
-    "1g.24gb": 4,
-    "2g.24gb": 3,
-    "3g.47gb": 2,
-    "4g.47gb": 1,
-    "7g.94gb": 1,  # H100 94GB
-}
-MIG_CAPABLE = ("nvidia-a100", "nvidia-h100")
-SUBMIT_RULES = [
-    {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "watch", "delete"]},
-    {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get", "list"]},
-    {"apiGroups": ["kueue.x-k8s.io"], "resources": ["workloads"], "verbs": ["get", "list"]},
-]
-
-
-def k8s_name(id: str) -> str:
-    """A construct id as a Kubernetes object name (persona ids carry underscores)."""
-    return id.replace("_", "-").lower()
-
-
-@dataclass(frozen=True)
-class GpuQuota:
-    """What a pool offers Kueue: the extended resource its pods request and how many of it."""
-
-    resource: str
-    quantity: int
-
-
-def gpu_quota(name: str, pool: Pool) -> GpuQuota:
-    """none: max_nodes x gpus_per_node `nvidia.com/gpu`; time-slicing: x replicas (each GPU is advertised
-    `replicas` times); mig: `nvidia.com/mig-<profile>` (mixed strategy) x the profile's instances per GPU."""
-    gpus = pool.max_nodes * pool.gpus_per_node
-    s = pool.sharing
-    if s.mode == "time-slicing":
-        if not s.replicas:
-            raise ValueError(f"training pool {name!r}: time-slicing needs sharing.replicas (2-48)")
-        return GpuQuota(GPU_RESOURCE, gpus * s.replicas)
-    if s.mode == "mig":
-        if pool.accelerator not in MIG_CAPABLE:
-            raise ValueError(
-                f"training pool {name!r}: {pool.accelerator} has no MIG; MIG needs one of "
-                f"{', '.join(MIG_CAPABLE)} (use time-slicing instead)"
-            )
-        if s.profile not in MIG_INSTANCES:
-            raise ValueError(
-                f"training pool {name!r}: MIG profile {s.profile!r} is not one this platform knows; "
-                f"allowed: {', '.join(MIG_INSTANCES)}"
-            )
-        return GpuQuota(f"nvidia.com/mig-{s.profile}", gpus * MIG_INSTANCES[s.profile])
-    return GpuQuota(GPU_RESOURCE, gpus)
 
 
 @dataclass(frozen=True)
@@ -188,24 +145,7 @@ class OnpremTraining(Construct):
         system = b.system_namespace
 
         # -- Kueue ----------------------------------------------------------------------------------------
-        self.kueue = release(
-            self,
-            "kueue",
-            name=n.release("kueue"),
-            chart="kueue",
-            namespace=system,
-            depends_on=b.guards["system"],
-            values={
-                "controllerManager": {
-                    "manager": {
-                        "image": {"repository": KUEUE_IMAGE, "tag": f"v{KUEUE_VERSION}", "pullPolicy": "IfNotPresent"}
-                    }
-                },
-                "enableKueueViz": False,
-                "enableCertManager": False,
-                "enablePrometheus": False,
-            },
-        )
+        self.kueue = kueue(self, "kueue", name=n.release("kueue"), namespace=system, depends_on=b.guards["system"])
 
         # -- NVIDIA GPU Operator --------------------------------------------------------------------------
         self.gpu_namespace: str = n.name("gpu-operator")
@@ -327,69 +267,21 @@ class OnpremTraining(Construct):
 
         # -- queues ---------------------------------------------------------------------------------------
         training_guard = b.guards["training"]
-        self.flavors: dict[str, Any] = {}
-        self.cluster_queues: dict[str, Any] = {}
-        self.local_queues: dict[str, Any] = {}
-        self.queues: dict[str, str] = {}
-        for name, pool in spec.pools.items():
-            flavor, cq, q = n.flavor(name), n.cluster_queue(name), self.quotas[name]
-            gpus = pool.max_nodes * pool.gpus_per_node
-            self.flavors[name] = manifest(
-                self,
-                f"{name}-flavor",
-                {
-                    "apiVersion": KUEUE_API,
-                    "kind": "ResourceFlavor",
-                    "metadata": {"name": flavor, "labels": {**labels, "mlops.io/pool": name}},
-                    "spec": {"nodeLabels": dict(self.node_labels[name]), "tolerations": [dict(GPU_TOLERATION)]},
-                },
-                depends_on=[self.kueue],
-            )
-            self.cluster_queues[name] = manifest(
-                self,
-                f"{name}-cluster-queue",
-                {
-                    "apiVersion": KUEUE_API,
-                    "kind": "ClusterQueue",
-                    "metadata": {"name": cq, "labels": {**labels, "mlops.io/pool": name}},
-                    "spec": {
-                        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": self.namespace}},
-                        "queueingStrategy": "BestEffortFIFO",
-                        "resourceGroups": [
-                            {
-                                "coveredResources": ["cpu", "memory", q.resource],
-                                "flavors": [
-                                    {
-                                        "name": flavor,
-                                        "resources": [
-                                            {"name": "cpu", "nominalQuota": str(gpus * CPU_PER_GPU)},
-                                            {"name": "memory", "nominalQuota": f"{gpus * MEMORY_PER_GPU_GI}Gi"},
-                                            {"name": q.resource, "nominalQuota": str(q.quantity)},
-                                        ],
-                                    }
-                                ],
-                            }
-                        ],
-                    },
-                },
-                depends_on=[self.kueue, self.flavors[name]],
-            )
-            self.local_queues[name] = manifest(
-                self,
-                f"{name}-local-queue",
-                {
-                    "apiVersion": KUEUE_API,
-                    "kind": "LocalQueue",
-                    "metadata": {
-                        "name": name,
-                        "namespace": self.namespace,
-                        "labels": {**labels, "mlops.io/pool": name},
-                    },
-                    "spec": {"clusterQueue": cq},
-                },
-                depends_on=[self.cluster_queues[name], *training_guard],
-            )
-            self.queues[name] = cq
+        queues = pool_queues(
+            self,
+            spec.pools,
+            namespace=self.namespace,
+            labels=labels,
+            node_labels=self.node_labels,
+            flavor_name=n.flavor,
+            cluster_queue_name=n.cluster_queue,
+            kueue=self.kueue,
+            local_queue_depends_on=list(training_guard),
+        )
+        self.flavors: dict[str, Any] = dict(queues.flavors)
+        self.cluster_queues: dict[str, Any] = dict(queues.cluster_queues)
+        self.local_queues: dict[str, Any] = dict(queues.local_queues)
+        self.queues: dict[str, str] = dict(queues.queues)
 
         # -- the trainer ----------------------------------------------------------------------------------
         self.trainer = Principal(name="trainer", namespace=self.namespace)

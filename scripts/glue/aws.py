@@ -201,29 +201,7 @@ def verify_with(env: ResolvedEnv, client: Callable[[str], Any]) -> list[Check]:
                 lambda d=name: (glue.get_database(Name=d)["Database"]["Name"] == d, "present"),
             )
     if c.training:
-        eks = client("eks")
-        cluster = n.cluster
-        for pool, spec in c.training.pools.items():
-
-            def ng_ok(pool=pool, spec=spec) -> tuple[bool, str]:
-                ng = eks.describe_nodegroup(clusterName=cluster, nodegroupName=n.node_group(pool))["nodegroup"]
-                sc, taints = ng["scalingConfig"], ng.get("taints", [])
-                gpu_taint = any(t["key"] == "nvidia.com/gpu" and t["effect"] == "NO_SCHEDULE" for t in taints)
-                want = CATALOG.training_instance(spec.accelerator, spec.gpus_per_node)
-                problems = []
-                if not gpu_taint:
-                    problems.append("no nvidia.com/gpu NoSchedule taint")
-                if sc["minSize"] != spec.min_nodes or sc["maxSize"] != spec.max_nodes:
-                    problems.append(
-                        f"scaling {sc['minSize']}..{sc['maxSize']}, expected {spec.min_nodes}..{spec.max_nodes}"
-                    )
-                if ng.get("instanceTypes") != [want]:
-                    problems.append(f"instance types {ng.get('instanceTypes')}, expected [{want}]")
-                return not problems, "; ".join(
-                    problems
-                ) or f"{want}, GPU taint, min {sc['minSize']} max {sc['maxSize']}"
-
-            check("training", f"node group {n.node_group(pool)}", ng_ok)
+        verify_cluster_access(env, client("eks"), check)
     if c.registry:
         sm, ecr = client("sagemaker"), client("ecr")
         for model in c.registry.models:
@@ -532,3 +510,45 @@ def verify_audit(
             return ok, f"{addon['status']}, GPU metrics {'on' if gpu else 'off'}"
 
         check("monitoring", f"add-on {OBSERVABILITY_ADDON}", addon_ok)
+
+
+def verify_cluster_access(env: ResolvedEnv, eks: Any, check: Callable[..., None]) -> None:
+    """The training cluster runs in Auto Mode with access entries only, and exactly the personas the
+    blueprint lets train have an entry, with the EKS edit policy scoped to the training namespace."""
+    from mlops_blueprint.modules.training.aws import EDIT_POLICY, TRAINING_NAMESPACE
+
+    bp = env.blueprint
+    n = AwsNames(bp.metadata.name, env.name)
+    cluster = n.cluster
+
+    def cluster_ok() -> tuple[bool, str]:
+        c = eks.describe_cluster(name=cluster)["cluster"]
+        mode = c.get("accessConfig", {}).get("authenticationMode")
+        compute = c.get("computeConfig", {})
+        problems = []
+        if mode not in ("API", "API_AND_CONFIG_MAP"):
+            problems.append(f"authentication mode {mode}: access entries need API or API_AND_CONFIG_MAP")
+        if not compute.get("enabled"):
+            problems.append("Auto Mode compute is off: nothing provisions the GPU NodePools")
+        elif "system" not in compute.get("nodePools", []):
+            problems.append(f"built-in node pools {compute.get('nodePools')}: no system capacity")
+        return not problems, "; ".join(problems) or f"Auto Mode ({', '.join(compute['nodePools'])}), {mode}"
+
+    check("training", f"cluster {cluster}", cluster_ok)
+    entries = {arn.rsplit("/", 1)[-1]: arn for arn in eks.list_access_entries(clusterName=cluster)["accessEntries"]}
+    for persona in PERSONAS:
+        role = n.persona_role(persona)
+        wanted = bool(getattr(bp.access, persona).training)
+
+        def entry_ok(role=role, wanted=wanted) -> tuple[bool, str]:
+            arn = entries.get(role)
+            if not wanted:
+                return arn is None, "no access entry" if arn is None else "has an access entry it should not have"
+            if arn is None:
+                return False, "no access entry"
+            policies = eks.list_associated_access_policies(clusterName=cluster, principalArn=arn)
+            scoped = [p["accessScope"] for p in policies["associatedAccessPolicies"] if p["policyArn"] == EDIT_POLICY]
+            ok = scoped == [{"type": "namespace", "namespaces": [TRAINING_NAMESPACE]}]
+            return ok, f"edit in {TRAINING_NAMESPACE}" if ok else f"edit policy scopes {scoped}"
+
+        check("training", f"access entry {role}", entry_ok)

@@ -43,6 +43,7 @@ CLOUD = Cloud(
     environment_of=environment_of,
     rules_package="mlops_blueprint.policies.rules.aws",
     stack="mlops_blueprint.stacks.aws.stack:AwsEnvironmentStack",
+    cluster_stack="mlops_blueprint.stacks.aws.cluster:AwsClusterStack",
     glue="mlops_blueprint.scripts.glue.aws",
     emulator="mlops_blueprint.scripts.emulator",
 )

@@ -124,9 +124,8 @@ class AwsKit(KitBase):
             TerraformOutput(scope, "catalog_databases", value={d: db.name for d, db in p.catalog.databases.items()})
         if isinstance(p.training, AwsTraining):
             TerraformOutput(scope, "training_cluster", value=p.training.cluster.name)
-            TerraformOutput(
-                scope, "training_pools", value={k: g.node_group_name for k, g in p.training.node_groups.items()}
-            )
+            # pool -> its Karpenter NodePool (Auto Mode), created by the cluster stack `<blueprint>-<env>-cluster`
+            TerraformOutput(scope, "training_pools", value=dict(p.training.pools))
         if isinstance(p.registry, AwsRegistry):
             TerraformOutput(
                 scope, "registry_repositories", value={m: r.repository_url for m, r in p.registry.repositories.items()}
@@ -148,64 +147,78 @@ class AwsKit(KitBase):
             TerraformOutput(scope, "alert_topic", value=p.monitoring.topic.arn)
 
 
+def provider(stack: TerraformStack, env: ResolvedEnv, settings: DeploySettings) -> AwsProvider:
+    """The AWS provider of an environment's stacks (the cloud stack and its cluster stack)."""
+    bp = env.blueprint
+    provider_kwargs: dict = {}
+    if settings.local:
+        # The emulator: endpoints come from AWS_ENDPOINT_URL in the environment of terraform itself,
+        # so this JSON does not depend on the emulator's port. No retries: a missing API fails fast.
+        provider_kwargs = dict(
+            skip_credentials_validation=True,
+            skip_metadata_api_check="true",
+            skip_region_validation=True,
+            s3_use_path_style=True,
+            max_retries=settings.max_retries,
+        )
+        if settings.endpoint:
+            provider_kwargs.update(
+                access_key=settings.access_key,
+                secret_key=settings.secret_key,
+                endpoints=[{s: settings.endpoint for s in EMULATED_SERVICES}],
+            )
+    elif bp.target.account_id:
+        provider_kwargs["allowed_account_ids"] = [bp.target.account_id]
+    aws = AwsProvider(
+        stack,
+        "aws",
+        region=bp.target.region,
+        default_tags=[AwsProviderDefaultTags(tags=tags_for(env))],
+        **provider_kwargs,
+    )
+    if settings.provider_constraint:
+        stack.add_override("terraform.required_providers.aws.version", settings.provider_constraint)
+    return aws
+
+
+def backend(stack: TerraformStack, env: ResolvedEnv, settings: DeploySettings, key: str) -> S3Backend:
+    """The S3 backend of an environment's stacks: one bucket, one state object `key` per stack."""
+    bp = env.blueprint
+    n = AwsNames(bp.metadata.name, env.name)
+    backend_kwargs: dict = {}
+    if settings.local:
+        backend_kwargs = dict(
+            use_path_style=True,
+            skip_credentials_validation=True,
+            skip_region_validation=True,
+            skip_requesting_account_id=True,
+            skip_metadata_api_check=True,
+        )
+    if settings.endpoint:  # the CDK Terrain CLI in local mode: the stack itself says where the emulator is
+        backend_kwargs.update(
+            endpoints={"s3": settings.endpoint, "sts": settings.endpoint, "dynamodb": settings.endpoint},
+            access_key=settings.access_key,
+            secret_key=settings.secret_key,
+        )
+    # Locking: the S3 lockfile (Terraform >= 1.10); a blueprint that still names a DynamoDB lock
+    # table keeps it (and gets a validation warning with the migration steps).
+    lock = {"dynamodb_table": n.lock_table(bp.state.lock_table)} if bp.state.lock_table else {"use_lockfile": True}
+    return S3Backend(
+        stack,
+        bucket=n.state_bucket(bp.state.bucket),
+        key=key,
+        region=bp.target.region,
+        encrypt=True,
+        **lock,
+        **backend_kwargs,
+    )
+
+
 class AwsEnvironmentStack(TerraformStack):
     def __init__(self, scope: Construct, id: str, *, env: ResolvedEnv, settings: DeploySettings):
         super().__init__(scope, id)
         bp = env.blueprint
         n = AwsNames(bp.metadata.name, env.name)
-        region = bp.target.region
-        local = settings.local
-        provider_kwargs: dict = {}
-        if local:
-            # The emulator: endpoints come from AWS_ENDPOINT_URL in the environment of terraform itself,
-            # so this JSON does not depend on the emulator's port. No retries: a missing API fails fast.
-            provider_kwargs = dict(
-                skip_credentials_validation=True,
-                skip_metadata_api_check="true",
-                skip_region_validation=True,
-                s3_use_path_style=True,
-                max_retries=settings.max_retries,
-            )
-            if settings.endpoint:
-                provider_kwargs.update(
-                    access_key=settings.access_key,
-                    secret_key=settings.secret_key,
-                    endpoints=[{s: settings.endpoint for s in EMULATED_SERVICES}],
-                )
-        elif bp.target.account_id:
-            provider_kwargs["allowed_account_ids"] = [bp.target.account_id]
-        AwsProvider(
-            self, "aws", region=region, default_tags=[AwsProviderDefaultTags(tags=tags_for(env))], **provider_kwargs
-        )
-        if settings.provider_constraint:
-            self.add_override("terraform.required_providers.aws.version", settings.provider_constraint)
-
-        backend_kwargs: dict = {}
-        if local:
-            backend_kwargs = dict(
-                use_path_style=True,
-                skip_credentials_validation=True,
-                skip_region_validation=True,
-                skip_requesting_account_id=True,
-                skip_metadata_api_check=True,
-            )
-        if settings.endpoint:  # the CDK Terrain CLI in local mode: the stack itself says where the emulator is
-            backend_kwargs.update(
-                endpoints={"s3": settings.endpoint, "sts": settings.endpoint, "dynamodb": settings.endpoint},
-                access_key=settings.access_key,
-                secret_key=settings.secret_key,
-            )
-        # Locking: the S3 lockfile (Terraform >= 1.10); a blueprint that still names a DynamoDB lock
-        # table keeps it (and gets a validation warning with the migration steps).
-        lock = {"dynamodb_table": n.lock_table(bp.state.lock_table)} if bp.state.lock_table else {"use_lockfile": True}
-        S3Backend(
-            self,
-            bucket=n.state_bucket(bp.state.bucket),
-            key=f"{bp.metadata.name}/{env.name}/terraform.tfstate",
-            region=region,
-            encrypt=True,
-            **lock,
-            **backend_kwargs,
-        )
-
+        provider(self, env, settings)
+        backend(self, env, settings, key=f"{bp.metadata.name}/{env.name}/terraform.tfstate")
         compose(self, AwsKit(env, n))

@@ -151,6 +151,21 @@ class AzureKit(KitBase):
             TerraformOutput(scope, "alert_topic", value=p.monitoring.action_group.id)
 
 
+def state_backend(stack: TerraformStack, env: ResolvedEnv, *, key: str) -> AzurermBackend:
+    """The environment's state container (Entra ID auth); one blob `key` per stack."""
+    bp = env.blueprint
+    n = AzureNames(bp.metadata.name, env.name)
+    return AzurermBackend(
+        stack,
+        resource_group_name=n.state_resource_group,
+        storage_account_name=n.state_account(bp.state.bucket),
+        container_name=n.STATE_CONTAINER,
+        key=key,
+        use_azuread_auth=True,
+        subscription_id=bp.target.subscription_id,
+    )
+
+
 class AzureEnvironmentStack(TerraformStack):
     def __init__(self, scope: Construct, id: str, *, env: ResolvedEnv, settings: DeploySettings):
         super().__init__(scope, id)
@@ -167,15 +182,7 @@ class AzureEnvironmentStack(TerraformStack):
             storage_use_azuread=True,
         )
         AzapiProvider(self, "azapi", subscription_id=bp.target.subscription_id)
-        AzurermBackend(
-            self,
-            resource_group_name=n.state_resource_group,
-            storage_account_name=n.state_account(bp.state.bucket),
-            container_name=n.STATE_CONTAINER,
-            key=f"{bp.metadata.name}/{env.name}/terraform.tfstate",
-            use_azuread_auth=True,
-            subscription_id=bp.target.subscription_id,
-        )
+        state_backend(self, env, key=f"{bp.metadata.name}/{env.name}/terraform.tfstate")
         Aspects.of(self).add(TagEverything(tags_for(env)))
 
         compose(self, AzureKit(env, n))

@@ -45,6 +45,7 @@ CLOUD = Cloud(
     environment_of=environment_of,
     rules_package="mlops_blueprint.policies.rules.gcp",
     stack="mlops_blueprint.stacks.gcp.stack:GcpEnvironmentStack",
+    cluster_stack="mlops_blueprint.stacks.gcp.cluster:GcpClusterStack",
     glue="mlops_blueprint.scripts.glue.gcp",
     no_emulator_hint="synth and check run offline; verify and rollout need the cloud",
 )

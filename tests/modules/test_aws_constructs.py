@@ -131,17 +131,11 @@ def test_catalog_databases_crawlers_and_lake_formation(starter):
     assert len(resources(dev, "aws_lakeformation_resource")) == 3
 
 
-def test_gpu_pool_node_group(starter):
-    ng = one(starter["dev"], "aws_eks_node_group", node_group_name="starter-dev-gpu-a")
-    assert ng["instance_types"] == ["g6.xlarge"] and ng["capacity_type"] == "SPOT"
-    assert ng["scaling_config"] == {"min_size": 0, "max_size": 1, "desired_size": 0}  # dev override: max 1
-    assert ng["taint"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
-    assert ng["labels"] == {"mlops.io/pool": "gpu-a", "mlops.io/accelerator": "nvidia-l4"}
-    assert ng["tags"]["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"] == "1"
-    assert ng["tags"]["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"] == "present:NoSchedule"
-    prod = one(starter["prod"], "aws_eks_node_group", node_group_name="starter-prod-gpu-a")
-    assert prod["scaling_config"]["max_size"] == 4
+def test_gpu_pools_are_auto_mode_not_node_groups(starter):
+    """The pools themselves are NodePools in the cluster stack (tests/modules/test_gpu_pools.py)."""
+    assert "aws_eks_node_group" not in starter["dev"]["resource"]
     cluster = one(starter["dev"], "aws_eks_cluster", name="starter-dev-training")
+    assert cluster["compute_config"]["enabled"] is True
     assert cluster["vpc_config"]["endpoint_public_access"] is False
     assert cluster["encryption_config"]["resources"] == ["secrets"]
 
