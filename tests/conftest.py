@@ -39,4 +39,23 @@ def write(tmp_path):
     return _write
 
 
-from tests.conftest_emulator import aws, emulator, emulator_home  # noqa: E402,F401  (shared fixtures)
+from tests.conftest_emulator import aws, emulator  # noqa: E402,F401  (shared fixtures)
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory) -> Path:
+    """One content-hash cache (stacks/cache.py: synthesized stacks and checkov results, keyed by the
+    blueprint, the code and the tool versions) for every emulator home of a pytest process, so that
+    each module's first `up` of the starter does not synthesize and run checkov again. Per process
+    (under pytest-xdist, per worker): its base temp folder is its own."""
+    cache = tmp_path_factory.getbasetemp() / "shared-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
+
+
+@pytest.fixture(scope="module")
+def emulator_home(tmp_path_factory, shared_cache):
+    """The tool's home for one test module's emulator (tests/conftest_emulator.py), its cache shared."""
+    home = tmp_path_factory.mktemp("mlops-home")
+    (home / "cache").symlink_to(shared_cache, target_is_directory=True)
+    return home

@@ -170,7 +170,9 @@ def test_no_secret_in_any_output_report_or_file(emulator, emulator_home, aws, tm
 
     assert "23/23 checks passed" in printed[1] and "primary 90%, canary 10%" in printed[4], printed
     assert "lake_buckets" in printed[3], printed[3]  # `outputs` printed the deployed outputs
-    written = {p: p.read_bytes() for root in (reports, out, emulator_home) for p in files_under(root)}
+    # The home's cache (a link to the session's shared cache, tests/conftest.py) is searched too.
+    roots = (reports, out, emulator_home, (emulator_home / "cache").resolve())
+    written = {p: p.read_bytes() for root in roots for p in files_under(root)}
     assert any(p.suffix == ".sarif" for p in written) and any(p.name == "cdk.tf.json" for p in written)
     assert any(p.name == "emulator.log" for p in written)
     leaks = [
