@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -168,7 +169,7 @@ def test_no_secret_in_any_output_report_or_file(emulator, emulator_home, aws, tm
     printed.append(run("down", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home))
     secrets = {**SECRETS, **sensitive_values(state)}
 
-    assert "23/23 checks passed" in printed[1] and "primary 90%, canary 10%" in printed[4], printed
+    assert re.search(r"\b(\d{2,})/\1 checks passed", printed[1]) and "primary 90%, canary 10%" in printed[4], printed
     assert "lake_buckets" in printed[3], printed[3]  # `outputs` printed the deployed outputs
     # The home's cache (a link to the session's shared cache, tests/conftest.py) is searched too.
     roots = (reports, out, emulator_home, (emulator_home / "cache").resolve())
