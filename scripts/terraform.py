@@ -18,6 +18,7 @@ from typing import NoReturn
 from mlops_blueprint.blueprints.errors import EXIT_DEPLOY, ToolMissing, UserError
 
 MIRROR_ENV = "MLOPS_PROVIDER_MIRROR"
+SENSITIVE = "(sensitive: read it with terraform output -raw)"
 
 __all__ = [
     "MIRROR_ENV",
@@ -324,7 +325,8 @@ class Terraform:
 
     def outputs(self) -> dict:
         raw = json.loads(self.run("output", "-json", capture=True).stdout or "{}")
-        return {k: v.get("value") for k, v in raw.items()}
+        # A sensitive output is never handed on: what reads these prints them (`mlops-blueprint outputs`).
+        return {k: SENSITIVE if v.get("sensitive") else v.get("value") for k, v in raw.items()}
 
 
 def _tainted(state: dict) -> set[str]:

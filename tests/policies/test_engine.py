@@ -148,7 +148,8 @@ def test_the_gate_runs_only_the_stacks_cloud_rules_that_read_a_type_it_holds():
         "MLOPS_GCP_002",
         "MLOPS_GCP_003",
         "MLOPS_GCP_004",
-    }
+        "MLOPS_GCP_025",
+    }  # 025: a stack that holds buckets needs Data Access audit logs
     assert resource_rules_for(Doc({"resource": {"aws_ecr_repository": {"x": {}}}}), enforced) == []  # no provider
     assert {r.id for r in resource_rules_for(ecr, resolve(["regulated"])[0])} == set()
 

@@ -157,3 +157,20 @@ def test_ctrl_c_hands_terraform_one_interrupt_and_waits_for_it(tmp_path):
     assert "RAISED 130 interrupted: terraform apply of s stopped gracefully" in p.stdout, p.stdout + p.stderr
     assert "Traceback" not in p.stderr
     assert (tmp_path / "mark").read_text() == "graceful\n"  # one interrupt, handled to the end
+
+
+def test_a_sensitive_output_is_never_handed_on(tmp_path):
+    """`terraform output -json` prints sensitive values in clear; the runner replaces them."""
+    from mlops_blueprint.scripts.terraform import SENSITIVE
+
+    script = tmp_path / "terraform"
+    script.write_text(
+        "#!/bin/sh\ncat <<'EOF'\n"
+        '{"lake": {"sensitive": false, "type": "string", "value": "s3://lake"},'
+        ' "db_password": {"sensitive": true, "type": "string", "value": "hunter2-s3cr3t"}}\n'
+        "EOF\n"
+    )
+    script.chmod(0o755)
+    tf = Terraform(tmp_path, stack="s", env={}, mirror=None)
+    tf.binary = str(script)
+    assert tf.outputs() == {"lake": "s3://lake", "db_password": SENSITIVE}
