@@ -4,21 +4,23 @@ checkov 3.3 reads this project's cdk.tf.json with `--framework terraform_json` (
 resource addresses are Terraform addresses). It runs with --skip-download and no API key, so it
 makes no network calls. A missing checkov, a crash, or unreadable output fails the gate.
 
-Reports are cached by content (stacks/cache.py): the same checkov on the same bytes with the same
-options answers from `$MLOPS_HOME/cache/checkov` without a run. `MLOPS_NO_CACHE=1` turns that off.
+Reports are cached by content: the same checkov on the same bytes with the same options answers from
+`$MLOPS_HOME/cache/checkov` without a run (beside the synth cache of stacks/cache.py, which bounds
+the folder's size). `MLOPS_NO_CACHE=1` turns that off.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 from mlops_blueprint.policies.engine import Finding
 from mlops_blueprint.policies.tfjson import Doc
-from mlops_blueprint.stacks import cache
 
 
 class CheckovUnavailable(Exception):
@@ -63,16 +65,120 @@ def _address(addr: str, doc: Doc) -> str:
     return addr
 
 
+# --- the report cache ------------------------------------------------------------------------------
+
+CACHE_MAX_BYTES = 100 * 1024 * 1024  # checkov's share; stacks/cache.py bounds the whole folder
+
+
+def cache_enabled() -> bool:
+    return os.environ.get("MLOPS_NO_CACHE", "") in ("", "0")
+
+
+def cache_dir() -> Path:
+    home = Path(os.environ.get("MLOPS_HOME") or Path.home() / ".mlops-blueprint")
+    return home / "cache" / "checkov"
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _version(binary: str) -> str:
+    """checkov's version, and every distribution it runs with, from the site-packages of the
+    interpreter its script names (no process); else `checkov --version` once per binary, remembered
+    by the binary's size and mtime."""
+    path = Path(binary)
+    st = path.stat()
+    try:
+        with path.open("rb") as f:
+            first = f.readline(512)
+    except OSError:
+        first = b""
+    if first.startswith(b"#!"):
+        interp = Path(first[2:].decode(errors="replace").strip().split()[0])
+        sites = sorted(interp.parent.parent.glob("lib/python*/site-packages"))
+        if len(sites) == 1 and any(sites[0].glob("checkov-*.dist-info")):
+            return " ".join(sorted(n for n in os.listdir(sites[0]) if n.endswith(".dist-info")))
+    memo = cache_dir().parent / "checkov-versions.json"
+    sig = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    try:
+        known = json.loads(memo.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    if sig not in known:
+        known[sig] = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=120).stdout.strip()
+        _write_atomic(memo, json.dumps(known).encode())
+    return str(known[sig])
+
+
+def cache_key(binary: str, stack_json: bytes, args: list[str]) -> str:
+    """The stack's bytes, the options, checkov's binary and versions, and the environment checkov reads."""
+    st = Path(binary).stat()
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(("CKV_", "BC_", "CHECKOV_", "PRISMA_")))
+    h = hashlib.sha256()
+    for part in ("checkov", "1", binary, st.st_size, st.st_mtime_ns, _version(binary), *args, repr(env)):
+        b = str(part).encode()
+        h.update(len(b).to_bytes(8, "little") + b)
+    h.update(stack_json)
+    return h.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def load_cached(key: str, base: Path | None = None) -> str | None:
+    """A stored report, or None (and the entry deleted) when it is absent, damaged or not JSON."""
+    path = (base or cache_dir()) / f"{key}.json"
+    if not path.is_file():
+        return None
+    try:
+        entry = json.loads(path.read_text())
+        out = entry["stdout"]
+        if not isinstance(out, str) or _sha(out.encode()) != entry["sha256"]:
+            raise ValueError("damaged")
+        json.loads(out)
+    except Exception:  # noqa: BLE001 - a damaged entry is a miss, never a wrong report
+        path.unlink(missing_ok=True)
+        return None
+    try:
+        os.utime(path)  # recently used
+    except OSError:
+        pass
+    return out
+
+
+def store(key: str, stdout: str, base: Path | None = None, limit: int = CACHE_MAX_BYTES) -> None:
+    base = base or cache_dir()
+    try:
+        _write_atomic(base / f"{key}.json", json.dumps({"sha256": _sha(stdout.encode()), "stdout": stdout}).encode())
+        entries = sorted(((p.stat().st_mtime, p.stat().st_size, p) for p in base.glob("*.json")), key=lambda e: e[0])
+        total = sum(size for _, size, _ in entries)
+        for _, size, p in entries:  # the least recently used go first
+            if total <= limit:
+                break
+            p.unlink(missing_ok=True)
+            total -= size
+    except OSError:
+        pass  # a cache that cannot be written costs speed, not the result
+
+
 def _report(cmd: list[str], json_path: Path) -> str:
     """checkov's JSON report: from the cache when the same checkov already read the same bytes with the
-    same options (stacks/cache.py), else from a run, stored when it succeeded."""
+    same options, else from a run, stored when it succeeded. cmd[1:3] is `-f <path>`: the key holds the
+    file's bytes, not its path."""
     key = None
-    if cache.enabled():
+    if cache_enabled():
         try:
-            key = cache.checkov_key(cmd[0], json_path.read_bytes(), cmd[3:])
+            key = cache_key(cmd[0], json_path.read_bytes(), cmd[3:])
         except (OSError, subprocess.SubprocessError):
             key = None
-        hit = cache.load_checkov(key) if key else None
+        hit = load_cached(key) if key else None
         if hit is not None:
             return hit
     env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false", PYTHONWARNINGS="ignore")
@@ -85,7 +191,7 @@ def _report(cmd: list[str], json_path: Path) -> str:
     except json.JSONDecodeError:
         raise CheckovUnavailable(f"checkov printed no JSON report: {(proc.stderr or proc.stdout)[-800:]}") from None
     if key:
-        cache.store_checkov(key, proc.stdout)
+        store(key, proc.stdout)
     return proc.stdout
 
 

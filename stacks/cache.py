@@ -1,5 +1,6 @@
-"""A content-addressed cache for synth output and checkov reports, so that a second `check` of an
-unchanged blueprint costs neither the provider bindings' import nor a checkov run.
+"""A content-addressed cache for synth output, so that a second `check` of an unchanged blueprint
+does not pay for the provider bindings' import. (checkov's reports are cached beside it, in
+`cache/checkov`, by policies/checkov_runner.py: the policies may not import the stacks.)
 
 Where: `$MLOPS_HOME/cache` (default `~/.mlops-blueprint/cache`), shared by every output folder.
 `MLOPS_NO_CACHE=1` turns it off. It holds at most `MAX_BYTES`; the least recently used entries go first.
@@ -15,10 +16,9 @@ A synth entry's key hashes everything the synthesized JSON can depend on:
 - the versions: Python, every installed distribution (the `*.dist-info` names carry their versions:
   cdktn, jsii, constructs, the provider bindings) and the node binary jsii runs on.
 
-A checkov entry's key hashes the stack JSON's bytes, the skipped checks, checkov's version and the
-CKV_/BC_/CHECKOV_ environment. Every stored file carries its SHA-256; an entry that fails the check,
-cannot be parsed or is missing a file is deleted and counts as a miss, so a damaged cache never gives
-a wrong result, only a slow one.
+Every stored file carries its SHA-256; an entry that fails the check, cannot be parsed or is missing
+a file is deleted and counts as a miss, so a damaged cache never gives a wrong result, only a slow
+one. `evict` bounds the whole cache folder (synth and checkov entries).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import importlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -378,71 +377,3 @@ def _snapshot_file(p: Path) -> dict[Path, tuple[int, int]]:
     except OSError:
         return {}
     return {p: (st.st_size, st.st_mtime_ns)}
-
-
-# --- checkov --------------------------------------------------------------------------------------
-
-
-def _checkov_version(binary: str) -> str:
-    """checkov's version from the dist-info of the interpreter its script runs on (no process), else
-    `checkov --version` once per binary (remembered by the binary's size and mtime)."""
-    path = Path(binary)
-    st = path.stat()
-    try:
-        first = path.open("rb").readline(512)
-    except OSError:
-        first = b""
-    if first.startswith(b"#!"):
-        interp = Path(first[2:].decode(errors="replace").strip().split()[0])
-        sites = sorted(interp.parent.parent.glob("lib/python*/site-packages"))
-        if len(sites) == 1 and any(sites[0].glob("checkov-*.dist-info")):
-            # checkov and everything it runs with (its parsers' versions matter too)
-            return " ".join(sorted(n for n in os.listdir(sites[0]) if n.endswith(".dist-info")))
-    memo = root() / "checkov-versions.json"
-    sig = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
-    try:
-        known = json.loads(memo.read_text())
-    except (OSError, ValueError):
-        known = {}
-    if not isinstance(known, dict) or sig not in known:
-        proc = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=120)
-        known = known if isinstance(known, dict) else {}
-        known[sig] = proc.stdout.strip()
-        _write_atomic(memo, json.dumps(known).encode())
-    return str(known[sig])
-
-
-def checkov_key(binary: str, stack_json: bytes, args: list[str]) -> str:
-    st = Path(binary).stat()
-    env = sorted((k, v) for k, v in os.environ.items() if k.startswith(("CKV_", "BC_", "CHECKOV_", "PRISMA_")))
-    return _digest(
-        ["checkov", FORMAT, binary, st.st_size, st.st_mtime_ns, _checkov_version(binary), *args, repr(env), stack_json]
-    )
-
-
-def load_checkov(key: str, base: Path | None = None) -> str | None:
-    path = (base or root()) / "checkov" / f"{key}.json"
-    if not path.is_file():
-        return None
-    try:
-        entry = json.loads(path.read_text())
-        out = entry["stdout"]
-        if not isinstance(out, str) or _sha(out.encode()) != entry["sha256"]:
-            raise ValueError("damaged")
-        json.loads(out)
-    except Exception:  # noqa: BLE001 - a damaged entry is a miss
-        _drop(path)
-        return None
-    _touch(path)
-    return out
-
-
-def store_checkov(key: str, stdout: str, base: Path | None = None) -> None:
-    base = base or root()
-    try:
-        _write_atomic(
-            base / "checkov" / f"{key}.json", json.dumps({"sha256": _sha(stdout.encode()), "stdout": stdout}).encode()
-        )
-        evict(base=base)
-    except OSError:
-        pass

@@ -1,4 +1,4 @@
-"""The synth and checkov cache (stacks/cache.py): hits on unchanged input, misses on any change of the
+"""The synth cache (stacks/cache.py) and checkov's report cache (policies/checkov_runner.py): hits on unchanged input, misses on any change of the
 blueprint, the code or the versions, ignores a damaged entry, and gives the gate the same result as
 an uncached run. Most tests drive `cache.synth` with a stand-in synth that writes stack folders, so
 they count real runs without paying for the bindings; two tests run the real synth and checkov."""
@@ -236,23 +236,47 @@ def test_no_cache_runs_synth_every_time(tmp_path, monkeypatch, own_cache):
     assert fake.runs == 2 and not own_cache.exists()
 
 
-def test_the_cache_stays_under_its_size_dropping_the_oldest(tmp_path):
+def test_the_cache_stays_under_its_size_dropping_the_least_recently_used(tmp_path):
+    from mlops_blueprint.policies import checkov_runner
+
     base = tmp_path / "c"
     for i in range(5):
-        cache.store_checkov(f"k{i}", json.dumps({"pad": "x" * 1000}), base=base)
-        os.utime(base / "checkov" / f"k{i}.json", (1000 + i, 1000 + i))
-    cache.load_checkov("k0", base=base)  # a hit makes an entry recent
+        (base / "synth" / f"s{i}").mkdir(parents=True)
+        (base / "synth" / f"s{i}" / "meta.json").write_text("x" * 1000)
+        os.utime(base / "synth" / f"s{i}", (1000 + i, 1000 + i))
+    checkov_runner.store("k", "{}", base=base / "checkov")
+    os.utime(base / "synth" / "s0")  # a hit makes an entry recent
     cache.evict(limit=3500, base=base)
-    assert sorted(p.stem for p in (base / "checkov").iterdir()) == ["k0", "k3", "k4"]
+    assert sorted(p.name for p in (base / "synth").iterdir()) == ["s0", "s3", "s4"]
+    assert (base / "checkov" / "k.json").exists()  # the newest of all
+    # checkov's own bound, at each store
+    for i in range(4):
+        checkov_runner.store(f"c{i}", json.dumps({"pad": "x" * 1000}), base=base / "c2", limit=2500)
+    assert sorted(p.stem for p in (base / "c2").iterdir()) == ["c2", "c3"]
 
 
 def test_a_damaged_checkov_entry_is_a_miss(tmp_path):
+    from mlops_blueprint.policies import checkov_runner
+
     base = tmp_path / "c"
-    cache.store_checkov("k", '{"results": {}}', base=base)
-    assert cache.load_checkov("k", base=base) == '{"results": {}}'
-    path = base / "checkov" / "k.json"
+    checkov_runner.store("k", '{"results": {}}', base=base)
+    assert checkov_runner.load_cached("k", base=base) == '{"results": {}}'
+    path = base / "k.json"
     path.write_text(path.read_text().replace("results", "resulzs"))
-    assert cache.load_checkov("k", base=base) is None and not path.exists()
+    assert checkov_runner.load_cached("k", base=base) is None and not path.exists()
+
+
+def test_the_checkov_key_follows_the_bytes_the_options_and_checkovs_version(tmp_path, monkeypatch):
+    from mlops_blueprint.policies import checkov_runner
+
+    binary = checkov_runner.binary()
+    k = checkov_runner.cache_key(binary, b'{"a": 1}', ["--skip-check", "NONE"])
+    assert k == checkov_runner.cache_key(binary, b'{"a": 1}', ["--skip-check", "NONE"])
+    assert k != checkov_runner.cache_key(binary, b'{"a": 2}', ["--skip-check", "NONE"])
+    assert k != checkov_runner.cache_key(binary, b'{"a": 1}', ["--skip-check", "CKV_AWS_18"])
+    assert "checkov-" in checkov_runner._version(binary)  # read from checkov's own site-packages
+    monkeypatch.setattr(checkov_runner, "_version", lambda b: "checkov-9.9.9.dist-info")
+    assert k != checkov_runner.cache_key(binary, b'{"a": 1}', ["--skip-check", "NONE"])
 
 
 # --- the real synth and checkov ----------------------------------------------------------------------
