@@ -230,16 +230,21 @@ def pool_queues(
     cluster_queue_name: Callable[[str], str],
     kueue: Any,
     local_queue_depends_on: list | None = None,
+    mig_as_gpu: bool = False,
 ) -> PoolQueues:
     """For each pool: a ResourceFlavor (nodeLabels `node_labels[pool]`, toleration `nvidia.com/gpu:NoSchedule`),
     a ClusterQueue taking only LocalQueues of `namespace`, with the GPU quota of `gpu_quota()` and CPU/memory
     of CPU_PER_GPU/MEMORY_PER_GPU_GI per GPU, and a LocalQueue `<pool>` in `namespace` (jobs carry
     `kueue.x-k8s.io/queue-name: <pool>`). Kueue adds the flavor's node labels and tolerations to the
-    admitted workload's pods, so they land on the pool's nodes only."""
+    admitted workload's pods, so they land on the pool's nodes only. mig_as_gpu: the cluster advertises
+    each MIG partition as one `nvidia.com/gpu` (GKE) rather than `nvidia.com/mig-<profile>`."""
     out = PoolQueues()
     for name, pool in pools.items():
         flavor, cq = flavor_name(name), cluster_queue_name(name)
-        q = out.quotas[name] = gpu_quota(name, pool)
+        q = gpu_quota(name, pool)
+        if mig_as_gpu and q.resource != GPU_RESOURCE:
+            q = GpuQuota(GPU_RESOURCE, q.quantity)
+        out.quotas[name] = q
         gpus = pool.max_nodes * pool.gpus_per_node
         pool_labels = {**labels, POOL_LABEL: name}
         out.flavors[name] = manifest(

@@ -71,9 +71,12 @@ def stack_class(loaded: LoadedBlueprint, settings: DeploySettings) -> type:
 TARGET_VERSIONS = {"terraform": ">=1.10.0", "opentofu": ">=1.10.0"}
 
 
-def build(app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], settings: DeploySettings) -> list[str]:
+def build(
+    app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], settings: DeploySettings, with_cluster: bool = True
+) -> list[str]:
     """Add one stack per environment to `app`, and after it the environment's cluster stack when there is
-    one (it depends on the cloud stack: cdktn deploys them in that order). Returns the stack names."""
+    one and `with_cluster` (it depends on the cloud stack: cdktn deploys them in that order, and destroys
+    a cloud stack only together with its cluster stack). Returns the stack names."""
     stack = stack_class(loaded, settings)
     node = app.node  # type: ignore[attr-defined]
     if node.try_get_context("targetVersions") is None and not node.children:
@@ -83,7 +86,7 @@ def build(app: object, loaded: LoadedBlueprint, envs: list[ResolvedEnv], setting
         name = stack_name(loaded.name, env.name)
         cloud_stack = stack(app, name, env=env, settings=settings)
         names.append(name)
-        cluster = cluster_stack_class(loaded, env)
+        cluster = cluster_stack_class(loaded, env) if with_cluster else None
         if cluster is not None:
             cname = cluster_stack_name(loaded.name, env.name)
             cluster(app, cname, env=env, settings=settings).add_dependency(cloud_stack)

@@ -101,7 +101,9 @@ def main() -> None:
             for e in envs:
                 glue.bootstrap_state(e, target, lambda message: print(message, file=sys.stderr))
         app = App()
-        stacks = build(app, loaded, envs, settings)
+        # On the emulator there is no Kubernetes API server: the cluster stacks are left out, so that
+        # `cdktn deploy/destroy <blueprint>-<env>` work alone (`up --local` validates and gates them).
+        stacks = build(app, loaded, envs, settings, with_cluster=not local)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None

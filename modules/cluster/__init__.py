@@ -53,6 +53,8 @@ class ClusterLayerProps:
     labels: Mapping[str, str]
     submitters: Mapping[str, list[dict[str, str]]] = field(default_factory=dict)
     trainer_annotations: Mapping[str, str] = field(default_factory=dict)
+    # GKE advertises each MIG partition as one `nvidia.com/gpu`; elsewhere it is `nvidia.com/mig-<profile>`.
+    mig_as_gpu: bool = False
 
 
 class ClusterLayer(Construct):
@@ -105,6 +107,7 @@ class ClusterLayer(Construct):
             cluster_queue_name=lambda pool: f"{props.prefix}-{pool}",
             kueue=self.kueue,
             local_queue_depends_on=[self.training_namespace],
+            mig_as_gpu=props.mig_as_gpu,
         )
         self.trainer = ServiceAccountV1(
             self,

@@ -24,7 +24,7 @@ DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
 
 
 class AzureDevicePlugin(Construct):
-    def __init__(self, scope: Construct, id: str, *, prefix: str, labels: dict[str, str]):
+    def __init__(self, scope: Construct, id: str, *, prefix: str, labels: dict[str, str], mig: bool = False):
         super().__init__(scope, id)
         self.namespace = NamespaceV1(
             self,
@@ -46,6 +46,8 @@ class AzureDevicePlugin(Construct):
             depends_on=[self.namespace],
             values={
                 "image": {"tag": f"v{DEVICE_PLUGIN_VERSION}"},
+                # MIG pools (`gpu_instance`): each slice is `nvidia.com/mig-<profile>`, as the Kueue quota counts it
+                "migStrategy": "mixed" if mig else "none",
                 "affinity": {
                     "nodeAffinity": {
                         "requiredDuringSchedulingIgnoredDuringExecution": {

@@ -26,6 +26,7 @@ from mlops_blueprint.stacks.settings import DeploySettings
 EMULATED_SERVICES = (
     "applicationautoscaling",
     "budgets",
+    "cloudtrail",
     "cloudwatch",
     "dynamodb",
     "ec2",

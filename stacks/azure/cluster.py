@@ -86,6 +86,7 @@ class AzureClusterStack(TerraformStack):
                 trainer_annotations={"azure.workload.identity/client-id": trainer.client_id},
             ),
         )
-        AzureDevicePlugin(self, "device-plugin", prefix=n.prefix, labels=labels)
+        mig = any(p.sharing.mode == "mig" for p in training.pools.values())
+        AzureDevicePlugin(self, "device-plugin", prefix=n.prefix, labels=labels, mig=mig)
         TerraformOutput(self, "cluster_queues", value=dict(layer.queues.queues))
         TerraformOutput(self, "local_queues", value={p: f"{TRAINING_NAMESPACE}/{p}" for p in training.pools})

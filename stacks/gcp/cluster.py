@@ -76,6 +76,7 @@ class GcpClusterStack(TerraformStack):
                 submitters=submitters,
                 # Workload Identity: the cloud stack lets `<namespace>/trainer` act as this service account.
                 trainer_annotations={"iam.gke.io/gcp-service-account": email(n.service_account("trainer"))},
+                mig_as_gpu=True,
             ),
         )
         TerraformOutput(self, "cluster_queues", value=dict(layer.queues.queues))

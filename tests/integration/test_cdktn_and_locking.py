@@ -66,7 +66,7 @@ def test_cdktn_deploy_verify_destroy_one_environment(emulator, emulator_home, aw
         timeout=600,
         env=dict(os.environ, MLOPS_HOME=str(emulator_home), NO_COLOR="1", COLUMNS="200"),
     )
-    assert v.returncode == 0 and "23/23 checks passed" in v.stdout, v.stdout + v.stderr
+    assert v.returncode == 0 and "31/31 checks passed" in v.stdout, v.stdout + v.stderr
 
     p = cdktn("destroy", "starter-dev", "--auto-approve", home=emulator_home, out=out)
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]

@@ -220,3 +220,31 @@ def test_azure_gpu_pools_install_the_driver_and_the_cluster_stack_the_device_plu
     assert resources(cluster, "kubernetes_role_binding_v1") == {}
     sa = one(cluster, "kubernetes_service_account_v1")
     assert "azure.workload.identity/client-id" in sa["metadata"]["annotations"]
+
+
+# -- GPU sharing: the quota counts what the cluster advertises ------------------------------------------------
+
+
+def test_mig_quota_matches_what_each_cloud_advertises(tmp_path):
+    """GKE advertises each MIG partition as one `nvidia.com/gpu`; AKS (device plugin, mixed strategy) as
+    `nvidia.com/mig-<profile>`. 2 nodes x 8 A100 x 2 instances of 3g.40gb = 32 either way."""
+    mig = "{accelerator: nvidia-a100, gpus_per_node: 8, min_nodes: 0, max_nodes: 2, sharing: {mode: mig, profile: 3g.40gb}}"
+    azure_text = (REFERENCES / "azure-claims.yaml").read_text()
+    azure_text = azure_text.replace(
+        "a100-train: {accelerator: nvidia-a100, gpus_per_node: 8, min_nodes: 0, max_nodes: 2}", f"a100-train: {mig}"
+    )
+    gcp_text = retarget((REFERENCES / "starter.yaml").read_text()).replace(
+        "gpu-a: {accelerator: nvidia-l4, gpus_per_node: 1, min_nodes: 0, max_nodes: 4, spot: true}", f"gpu-a: {mig}"
+    )
+    (tmp_path / "azure.yaml").write_text(azure_text)
+    (tmp_path / "gcp.yaml").write_text(gcp_text)
+    for name, pool, resource in (
+        ("azure", "a100-train", "nvidia.com/mig-3g.40gb"),
+        ("gcp", "gpu-a", "nvidia.com/gpu"),
+    ):
+        _, cluster = _synth(tmp_path / f"{name}.yaml", tmp_path / f"out-{name}")["prod"]
+        [cq] = [q for q in manifests(cluster, "ClusterQueue") if q["metadata"]["labels"]["mlops.io/pool"] == pool]
+        quota = {r["name"]: r["nominalQuota"] for r in cq["spec"]["resourceGroups"][0]["flavors"][0]["resources"]}
+        assert quota[resource] == "32", (name, quota)
+        if name == "azure":
+            assert "migStrategy: mixed" in release(cluster, "nvidia-device-plugin")["values"][0]
