@@ -37,7 +37,8 @@ def test_up_again_verify_down_leaves_the_emulator_empty(emulator, emulator_home,
     assert f"reusing {emulator.endpoint}" in log
     assert re.search(r"starter-dev: \d+ to create, 0 to update, 0 to replace, 0 to destroy", log)
     passed = re.search(r"(\d+)/(\d+) checks passed", log)
-    # 7 baseline (3 keys, 4 roles) + 3 lake + 2 catalog + 1 pool + 3 registry + 1 endpoint + 6 monitoring
+    # 10 baseline (3 keys, 4 roles, audit log bucket, trail, flow logs) + 3 lake + 2 catalog + 5 training (the
+    # Auto Mode cluster, 4 personas' access entries) + 3 registry + 1 endpoint + 7 monitoring (the GPU metrics add-on)
     assert passed and passed.group(1) == passed.group(2) == "31", log
 
     # The state lives in the emulator, on the production path: an S3 bucket, locked by the S3 lockfile
