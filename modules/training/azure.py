@@ -71,7 +71,7 @@ PROMETHEUS_STREAM = "Microsoft-PrometheusMetrics"
 @dataclass(frozen=True)
 class TrainingProps:
     """spec: pools in neutral terms (omitted per pool: min_nodes 0, gpus_per_node 1, spot off, disk 200 GB;
-    omitted kubernetes_version: 1.31). baseline: network, keys, Log Analytics. protect: prevent_destroy on
+    omitted kubernetes_version: the model's default). baseline: network, keys, Log Analytics. protect: prevent_destroy on
     the cluster, the disk encryption set and the Azure Monitor workspace."""
 
     naming: AzureNames
@@ -131,7 +131,7 @@ class AzureTraining(Construct):
     - `trainer`: the workload identity training pods use (service account `training/trainer`).
 
     GPU telemetry: AKS installs the NVIDIA driver on GPU pools but not the DCGM exporter; the cluster
-    stack (a later issue) installs the NVIDIA DCGM exporter with a PodMonitor that managed Prometheus
+    stack (modules/cluster/azure.py) installs the NVIDIA DCGM exporter with a PodMonitor that managed Prometheus
     scrapes, relabelling `__meta_kubernetes_pod_node_name` to `node`. Monitoring alerts read
     `DCGM_FI_DEV_GPU_UTIL` joined on `node` with `kube_node_labels`.
     """

@@ -124,7 +124,7 @@ def assignments(doc: dict, principal: str) -> list[dict]:
 
 def test_cluster_is_private_entra_rbac_workload_identity(doc):
     [aks] = res(doc, "azurerm_kubernetes_cluster").values()
-    assert aks["name"] == "aks-acme-dev" and aks["kubernetes_version"] == "1.31" and aks["sku_tier"] == "Standard"
+    assert aks["name"] == "aks-acme-dev" and aks["kubernetes_version"] == "1.35" and aks["sku_tier"] == "Standard"
     assert (aks["private_cluster_enabled"], aks["private_cluster_public_fqdn_enabled"]) == (True, False)
     assert aks["local_account_disabled"] is True and aks["role_based_access_control_enabled"] is True
     assert aks["azure_active_directory_role_based_access_control"]["azure_rbac_enabled"] is True

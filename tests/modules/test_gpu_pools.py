@@ -222,6 +222,35 @@ def test_azure_gpu_pools_install_the_driver_and_the_cluster_stack_the_device_plu
     assert "azure.workload.identity/client-id" in sa["metadata"]["annotations"]
 
 
+def test_azure_cluster_stack_exports_the_gpu_metric_the_pool_alert_reads(azure):
+    """AKS exports no GPU metrics by itself: the DCGM exporter runs on the GPU pools, and managed Prometheus
+    scrapes it through its own PodMonitor kind, with the node name in the label the alert joins on."""
+    from mlops_blueprint.modules.monitoring.azure import GPU_METRIC, gpu_expression
+
+    cloud, cluster = azure["dev"]
+    exporter = release(cluster, "dcgm-exporter")
+    assert (
+        exporter["version"] == "4.8.3"
+        and exporter["repository"] == "https://nvidia.github.io/dcgm-exporter/helm-charts"
+    )
+    values = exporter["values"][0]
+    assert (
+        "serviceMonitor:\n  enabled: false" in values
+        and "mlops.io/accelerator" in values
+        and "nvidia.com/gpu" in values
+    )
+    (monitor,) = manifests(cluster, "PodMonitor")
+    assert monitor["apiVersion"] == "azmonitoring.coreos.com/v1"
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["port"] == "metrics"
+    assert endpoint["relabelings"] == [
+        {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node"}
+    ]
+    assert GPU_METRIC == "DCGM_FI_DEV_GPU_UTIL" and "on(node)" in gpu_expression("gpu-a")
+    assert cloud["resource"]["azurerm_kubernetes_cluster"]  # the cluster's managed Prometheus reads the monitor
+    assert any("monitor_metrics" in c for c in cloud["resource"]["azurerm_kubernetes_cluster"].values())
+
+
 # -- GPU sharing: the quota counts what the cluster advertises ------------------------------------------------
 
 
