@@ -131,7 +131,12 @@ class GcpTraining(Construct):
             enable_intranode_visibility=True,
             binary_authorization={"evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE"},
             logging_config={"enable_components": ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"]},
-            monitoring_config={"enable_components": ["SYSTEM_COMPONENTS"], "managed_prometheus": {"enabled": True}},
+            # DCGM: GKE's managed DCGM metrics (DCGM_FI_*, NVIDIA GPUs) into Managed Prometheus, for the pool
+            # dashboards; on by default for new clusters from 1.32.1-gke.1357000, explicit here so it stays on.
+            monitoring_config={
+                "enable_components": ["SYSTEM_COMPONENTS", "DCGM"],
+                "managed_prometheus": {"enabled": True},
+            },
             resource_labels={"mlops-component": "training"},
             deletion_protection=props.protect,
             depends_on=b.with_key("ml"),

@@ -179,6 +179,9 @@ def test_gcp_node_pools_scale_from_zero_with_drivers(gcp):
     assert acc["gpu_driver_installation_config"] == {"gpu_driver_version": "LATEST"}
     assert np["node_config"]["taint"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
     assert np["node_config"]["labels"]["mlops.io/pool"] == "gpu-a"
+    [gke] = resources(cloud, "google_container_cluster").values()
+    assert gke["monitoring_config"]["enable_components"] == ["SYSTEM_COMPONENTS", "DCGM"]
+    assert gke["monitoring_config"]["managed_prometheus"]["enabled"] is True
 
 
 def test_gcp_personas_get_cluster_viewer_and_a_role_binding_in_the_training_namespace(gcp):
