@@ -109,6 +109,22 @@ class Report:
     def ok(self, min_severity: str = "low") -> bool:
         return not self.failures(min_severity) and not self.waiver_problems
 
+    def merged(self, other: Report) -> Report:
+        """One environment's report over two stacks (the cloud stack and its cluster stack): the findings,
+        waivers and notes of both; a waiver matched nothing only if it matched nothing in either."""
+
+        def union(a: list, b: list) -> list:
+            return a + [x for x in b if x not in a]
+
+        return Report(
+            findings=self.findings + other.findings,
+            waivers_used=union(self.waivers_used, other.waivers_used),
+            waiver_problems=union(self.waiver_problems, other.waiver_problems),
+            waiver_warnings=[w for w in self.waiver_warnings if w in other.waiver_warnings],
+            allowances=union(self.allowances, other.allowances),
+            notes=union(self.notes, other.notes),
+        )
+
 
 _REGISTRY: dict[str, Rule] = {}
 _LOADED: list[bool] = []

@@ -160,8 +160,12 @@ def check(
             e, r.stack, events, json_path=r.json_path, plan=plan_doc, allow=allow_destroy, min_severity=min_severity
         )
         ok &= passed
-        if r.cluster is not None:  # the in-cluster stack is gated too (its report is the events')
-            ok &= _gate(e, r.cluster.stack, events, json_path=r.cluster.json_path, min_severity=min_severity)[0]
+        if r.cluster is not None:  # the in-cluster stack is gated too, and reported with its environment
+            passed, cluster_report = _gate(
+                e, r.cluster.stack, events, json_path=r.cluster.json_path, min_severity=min_severity
+            )
+            ok &= passed
+            reports[e.name] = reports[e.name].merged(cluster_report)
     rendered = RENDER[report_format](reports, min_severity, loaded) if report_format else None
     return CheckOutcome(reports, ok, rendered, min_severity)
 

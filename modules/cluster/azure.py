@@ -41,6 +41,14 @@ CHARTS["dcgm-exporter"] = Chart(
     app_version=DCGM_EXPORTER_VERSION,
 )
 DCGM_PORT_NAME = "metrics"  # the chart's container port (9400)
+# Both daemonsets run on the GPU pools only, placed by the pools' own label (AKS runs no NFD).
+ON_GPU_NODES = {
+    "nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": [{"key": ACCELERATOR_LABEL, "operator": "Exists"}]}]
+        }
+    }
+}
 
 
 class AzureDevicePlugin(Construct):
@@ -68,15 +76,7 @@ class AzureDevicePlugin(Construct):
                 "image": {"tag": f"v{DEVICE_PLUGIN_VERSION}"},
                 # MIG pools (`gpu_instance`): each slice is `nvidia.com/mig-<profile>`, as the Kueue quota counts it
                 "migStrategy": "mixed" if mig else "none",
-                "affinity": {
-                    "nodeAffinity": {
-                        "requiredDuringSchedulingIgnoredDuringExecution": {
-                            "nodeSelectorTerms": [
-                                {"matchExpressions": [{"key": ACCELERATOR_LABEL, "operator": "Exists"}]}
-                            ]
-                        }
-                    }
-                },
+                "affinity": ON_GPU_NODES,
                 "tolerations": [dict(GPU_TOLERATION)],
                 "gfd": {"enabled": False},
                 "nfd": {"enabled": False},
@@ -93,15 +93,7 @@ class AzureDevicePlugin(Construct):
                 "image": {"tag": DCGM_EXPORTER_IMAGE_TAG},
                 "serviceMonitor": {"enabled": False},
                 "nodeSelector": {},
-                "affinity": {
-                    "nodeAffinity": {
-                        "requiredDuringSchedulingIgnoredDuringExecution": {
-                            "nodeSelectorTerms": [
-                                {"matchExpressions": [{"key": ACCELERATOR_LABEL, "operator": "Exists"}]}
-                            ]
-                        }
-                    }
-                },
+                "affinity": ON_GPU_NODES,
                 "tolerations": [dict(GPU_TOLERATION)],
             },
         )

@@ -162,3 +162,30 @@ def test_the_gate_finds_each_rules_failure_in_a_whole_stack(tmp_path):
         path.write_text(json.dumps(data))
         failing = {(f.rule, f.address) for f in resource_layer(path, set(all_rules())) if not f.passed}
         assert {(folder.name, a) for a in data["expect_fail"]} <= failing, folder.name
+
+
+def test_an_environments_report_over_its_two_stacks():
+    """check gates the cloud stack and the cluster stack of an environment, and reports them as one."""
+    import datetime as dt
+
+    from mlops_blueprint.policies.engine import Finding, Report, Waiver
+
+    w = Waiver("MLOPS_K8S_001", "training", "the reason is long enough", "sec@example.com", dt.date(2027, 1, 1))
+    cloud = Report(
+        findings=[Finding("MLOPS_AWS_001", "a", "high", "resource", "data_lake.raw", "aws_s3_bucket.raw", True)],
+        waiver_warnings=["waiver MLOPS_K8S_001 on training matched nothing", "waiver X on y matched nothing"],
+        notes=["checkov CKV_1 not enforced by the packs: r"],
+    )
+    cluster = Report(
+        findings=[Finding("MLOPS_K8S_001", "b", "high", "resource", "training", "kubernetes_manifest.q", False)],
+        waivers_used=[w],
+        waiver_problems=["waiver Z expired"],
+        waiver_warnings=["waiver X on y matched nothing"],
+        notes=["checkov CKV_1 not enforced by the packs: r"],
+    )
+    both = cloud.merged(cluster)
+    assert [f.rule for f in both.findings] == ["MLOPS_AWS_001", "MLOPS_K8S_001"]
+    assert both.waivers_used == [w] and both.waiver_problems == ["waiver Z expired"]
+    assert both.waiver_warnings == ["waiver X on y matched nothing"]  # the first matched in the cluster stack
+    assert both.notes == ["checkov CKV_1 not enforced by the packs: r"]
+    assert not both.ok() and cloud.ok()
