@@ -20,11 +20,11 @@ from functools import cache
 from pathlib import Path
 
 import jsonschema
-import kubernetes_validate
 import pytest
 import yaml
 
 from mlops_blueprint.blueprints import load
+from mlops_blueprint.modules.cluster import validate
 from mlops_blueprint.policies.engine import all_rules, run_rule
 from mlops_blueprint.policies.tfjson import Doc
 from mlops_blueprint.stacks import synth
@@ -87,38 +87,8 @@ def stacks(request, tmp_path_factory):
     return _synth(str(path))
 
 
-@cache
-def crd_schema(api_version: str, kind: str) -> dict | None:
-    group, _, version = api_version.rpartition("/")
-    f = CRDS / f"{group}_{kind}_{version}.json"
-    return json.loads(f.read_text()) if f.exists() else None
-
-
-def is_builtin(api_version: str) -> bool:
-    group = api_version.rpartition("/")[0]
-    return group == "" or "." not in group or group.endswith(".k8s.io") and not group.startswith("kueue.")
-
-
-def manifest_errors(obj: dict, version: str) -> list[str]:
-    api, kind = obj.get("apiVersion", ""), obj.get("kind", "")
-    if is_builtin(api):
-        try:
-            kubernetes_validate.validate(obj, f"{version}.0", strict=True)
-        except kubernetes_validate.ValidationError as e:
-            return [f"{api} {kind}: {'.'.join(str(p) for p in e.path)}: {e.message}"]
-        except kubernetes_validate.SchemaNotFoundError:
-            return [f"{api} {kind}: no built-in schema in Kubernetes {version}"]
-        return []
-    schema = crd_schema(api, kind)
-    if schema is None:
-        return [f"{api} {kind}: no vendored CRD schema (add tests/schemas/crds/<group>_{kind}_<version>.json)"]
-    validator = jsonschema.Draft7Validator(schema)
-    # apiVersion, kind and metadata are checked by the API server itself, not the CRD schema
-    return [
-        f"{api} {kind}: {'.'.join(str(p) for p in e.path)}: {e.message}"
-        for e in validator.iter_errors(obj)
-        if not (e.path and e.path[0] == "metadata")
-    ]
+# One validator for the cluster stacks and this test: modules/cluster/validate.py (the same code `up --local` runs).
+manifest_errors = validate.object_errors
 
 
 def test_every_manifest_is_valid_for_the_cluster(stacks):
