@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from mlops_blueprint.scripts import cli_blueprints, cli_ci, cli_review, pipeline
+from mlops_blueprint.scripts.cli_options import AllowOpt, BlueprintArg, EnvOpt, LocalOpt, MirrorOpt, OutputOpt
 from mlops_blueprint.scripts.render import out, plain, rendering, validated
 
 app = typer.Typer(
@@ -27,24 +28,6 @@ cli_blueprints.register(app)  # outputs, cost, catalog, init
 cli_review.register(app)  # review, diagram, drift
 cli_ci.register(app)  # atlantis, stacks
 
-BlueprintArg = Annotated[Path, typer.Argument(help="The blueprint YAML file.", show_default=False)]
-EnvOpt = Annotated[Optional[str], typer.Option("--env", "-e", help="One environment (default: every environment).")]
-LocalOpt = Annotated[bool, typer.Option("--local", help="Run against the embedded AWS emulator.")]
-MirrorOpt = Annotated[
-    Optional[str],
-    typer.Option(
-        "--provider-mirror",
-        help="Filesystem mirror of terraform providers (default: $MLOPS_PROVIDER_MIRROR, else download).",
-    ),
-]
-OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Where stacks are written.")]
-AllowOpt = Annotated[
-    list[str],
-    typer.Option(
-        "--allow-destroy",
-        help="Let the plan destroy or replace this stateful resource (address, component.name or component).",
-    ),
-]
 SeverityOpt = Annotated[
     str, typer.Option("--min-severity", help="Lowest severity that fails the gate: critical|high|medium|low.")
 ]

@@ -15,10 +15,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from mlops_blueprint.scripts.cli_options import BlueprintArg, EnvOpt
 from mlops_blueprint.scripts.render import out, plain, rendering
-
-BlueprintArg = Annotated[Path, typer.Argument(help="The blueprint YAML file.", show_default=False)]
-EnvOpt = Annotated[Optional[str], typer.Option("--env", "-e", help="One environment (default: every environment).")]
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> Table:

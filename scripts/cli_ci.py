@@ -13,9 +13,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from mlops_blueprint.scripts.cli_options import BlueprintArg
 from mlops_blueprint.scripts.render import err, plain, rendering
 
-BlueprintArg = Annotated[Path, typer.Argument(help="The blueprint YAML file.", show_default=False)]
 OutdirOpt = Annotated[
     Path, typer.Option("--output", "-o", help="Where `synth` writes the stacks (relative to the repository root).")
 ]

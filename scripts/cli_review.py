@@ -16,21 +16,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from mlops_blueprint.scripts.cli_options import BlueprintArg, EnvOpt, LocalOpt, MirrorOpt, OutputFileOpt
 from mlops_blueprint.scripts.events import Event
 from mlops_blueprint.scripts.render import err, plain, rendering
 
-BlueprintArg = Annotated[Path, typer.Argument(help="The blueprint YAML file.", show_default=False)]
-EnvOpt = Annotated[Optional[str], typer.Option("--env", "-e", help="One environment (default: every environment).")]
-LocalOpt = Annotated[bool, typer.Option("--local", help="Run against the embedded AWS emulator.")]
-MirrorOpt = Annotated[
-    Optional[str],
-    typer.Option(
-        "--provider-mirror", help="Filesystem mirror of terraform providers (default: $MLOPS_PROVIDER_MIRROR)."
-    ),
-]
-OutputFileOpt = Annotated[
-    Optional[Path], typer.Option("--output-file", help="Write the report here instead of stdout.", show_default=False)
-]
 OutdirOpt = Annotated[Path, typer.Option("--output", "-o", help="Where stacks are synthesized.")]
 
 

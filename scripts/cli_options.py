@@ -1,0 +1,31 @@
+"""The arguments and options every command file shares (scripts/cli.py and its `cli_*.py` neighbours),
+written once so that `--env` or `--provider-mirror` means the same in every command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+BlueprintArg = Annotated[Path, typer.Argument(help="The blueprint YAML file.", show_default=False)]
+EnvOpt = Annotated[Optional[str], typer.Option("--env", "-e", help="One environment (default: every environment).")]
+LocalOpt = Annotated[bool, typer.Option("--local", help="Run against the embedded AWS emulator.")]
+MirrorOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--provider-mirror",
+        help="Filesystem mirror of terraform providers (default: $MLOPS_PROVIDER_MIRROR, else download).",
+    ),
+]
+OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Where stacks are written.")]
+OutputFileOpt = Annotated[
+    Optional[Path], typer.Option("--output-file", help="Write the report here instead of stdout.", show_default=False)
+]
+AllowOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--allow-destroy",
+        help="Let the plan destroy or replace this stateful resource (address, component.name or component).",
+    ),
+]
