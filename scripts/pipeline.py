@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from mlops_blueprint.blueprints import registry
-from mlops_blueprint.blueprints.errors import EXIT_POLICY, EXIT_VERIFY, TargetNotAvailable, ToolMissing, UserError
+from mlops_blueprint.blueprints.errors import (
+    EXIT_DEPLOY,
+    EXIT_POLICY,
+    EXIT_VERIFY,
+    TargetNotAvailable,
+    ToolMissing,
+    UserError,
+)
 from mlops_blueprint.blueprints.loader import LoadedBlueprint, ResolvedEnv, load
 from mlops_blueprint.scripts.events import (
     Applied,
@@ -194,7 +201,7 @@ def plan(
             continue
         tf, summary = _plan_env(cloud, r, e, target, events)
         summaries[e.name] = summary
-        if not _gate(e, r.stack, events, plan=tf.show_json(), allow=allow_destroy)[0]:
+        if not _gate(e, r.stack, events, plan=tf.plan_json, allow=allow_destroy)[0]:
             refused.append(r.stack)
     if refused:
         raise PolicyRefused(
@@ -354,7 +361,13 @@ def _reporter(events: Events, stack: str) -> Callable[[str], None]:
 
 
 def _apply_stack(
-    cloud: registry.Cloud, e: ResolvedEnv, r: Any, target: Target, allow_destroy: tuple[str, ...], events: Events
+    cloud: registry.Cloud,
+    e: ResolvedEnv,
+    r: Any,
+    target: Target,
+    allow_destroy: tuple[str, ...],
+    events: Events,
+    adopt: bool = True,
 ) -> None:
     """Gate, plan, gate the plan, apply (skipped when nothing changes) one stack of an environment."""
     from mlops_blueprint.policies.gate import checkov_for
@@ -369,7 +382,7 @@ def _apply_stack(
         checkov = pool.submit(checkov_for, e, r.json_path)
         checkov.add_done_callback(_finished(events, r.stack, "checkov", t0))
         tf, summary = _plan_env(cloud, r, e, target, events)
-        plan_json = None if summary.empty else tf.show_json()
+        plan_json = None if summary.empty else tf.plan_json
         if not _gate(
             e, r.stack, events, json_path=r.json_path, plan=plan_json, allow=allow_destroy, checkov=checkov.result()
         )[0]:
@@ -378,9 +391,58 @@ def _apply_stack(
                 hint="a planned data loss needs --allow-destroy",
             )
     if not summary.empty:
-        with _step(events, r.stack, "terraform apply", long=True):
-            tf.apply()
+        from mlops_blueprint.scripts.terraform import TerraformFailed
+
+        try:
+            with _step(events, r.stack, "terraform apply", long=True):
+                tf.apply()
+        except TerraformFailed as failure:
+            if not failure.orphans or not adopt:
+                raise
+            _adopt(cloud, e, r, tf, failure, target, events)
+            # the adopted objects are planned, gated (the data-loss guard included) and applied like any others
+            return _apply_stack(cloud, e, r, target, allow_destroy, events, adopt=False)
     events(Applied(r.stack, time.perf_counter() - t0, changed=not summary.empty))
+
+
+class Orphaned(UserError):
+    """Objects this stack would create already exist (exit 4)."""
+
+    exit_code = EXIT_DEPLOY
+
+
+def _adopt(
+    cloud: registry.Cloud, e: ResolvedEnv, r: Any, tf: Any, failure: Any, target: Target, events: Events
+) -> None:
+    """After an apply that found objects it was creating already there. The usual cause is an earlier
+    run killed mid-apply (SIGKILL, a lost machine): the cloud made the object, but terraform died before
+    it could record it. In the embedded emulator, which nobody else uses, they are adopted (imported)
+    and the apply goes on. On a cloud they may as well be someone else's objects with the same name, so
+    nothing is adopted: the error lists them with the exact import command for each, to run after a look."""
+    glue = cloud.load("glue")
+    ids_of = getattr(glue, "import_ids", None)
+    doc = json.loads(Path(r.json_path).read_text())
+    with _credentials(glue):
+        ids = ids_of(doc, failure.orphans, e, target) if ids_of else {}
+    missing = [a for a in failure.orphans if not ids.get(a)]
+    if not target.local or missing:
+        commands = [f"terraform -chdir={tf.dir} import '{a}' '{ids[a]}'" for a in failure.orphans if ids.get(a)]
+        raise Orphaned(
+            f"{r.stack}: {len(failure.orphans)} object(s) this stack creates already exist: "
+            + ", ".join(failure.orphans)
+            + (f" (no import id known for {', '.join(missing)})" if missing else ""),
+            hint="an earlier run that was killed mid-apply may have created them. If they are this "
+            "environment's, adopt them and run again:\n    " + "\n    ".join(commands or ["(import them by hand)"]),
+        )
+    for address in failure.orphans:
+        with _step(events, r.stack, f"terraform import {address}"):
+            tf.import_(address, ids[address])
+        events(
+            Note(
+                f"adopted {address} ({ids[address]}): created by an earlier run that died before recording it",
+                stack=r.stack,
+            )
+        )
 
 
 def _check_cluster_stack(e: ResolvedEnv, r: Any, events: Events) -> None:
@@ -595,7 +657,7 @@ def plan_each(
             return None, None, f"{r.stack}: not planned (the emulator has no Kubernetes API server), only gated"
         try:
             tf, _summary = _plan_env(cloud, r, e, target, events)
-            return tf.show_json(), None, None
+            return tf.plan_json, None, None
         except UserError as exc:
             # no credentials, no emulator, Ctrl-C: not the plan's fault, and not for a review to report
             if exc.exit_code in (ToolMissing.exit_code, 130):

@@ -39,9 +39,18 @@ class TerraformFailed(UserError):
     exit_code = EXIT_DEPLOY
 
     def __init__(
-        self, stack: str, command: str, tail: str, directory: Path | None = None, env: dict[str, str] | None = None
+        self,
+        stack: str,
+        command: str,
+        tail: str,
+        directory: Path | None = None,
+        env: dict[str, str] | None = None,
+        orphans: list[str] | None = None,
     ):
         self.stack, self.command, self.tail = stack, command, tail
+        # Addresses whose create failed because the object already exists: made by an earlier run that
+        # died before it could record them (see `orphaned`), or someone else's object of the same name.
+        self.orphans = orphans or []
         hint = None
         lock = re.search(r"ID:\s+([0-9a-f-]{36})", tail)
         if "Error acquiring the state lock" in tail:
@@ -56,6 +65,26 @@ class TerraformFailed(UserError):
                 "--provider-mirror DIR or MLOPS_PROVIDER_MIRROR (make uses /opt/tf-plugins when it exists)"
             )
         super().__init__(f"terraform {command} failed for {stack}:\n{tail}", hint=hint)
+
+
+ALREADY_EXISTS = re.compile(r"EntityAlreadyExists|AlreadyExists|already exists|BucketAlreadyOwnedByYou")
+ERROR_WITH = re.compile(r"^[│ ]*with ([\w.\-\[\]\"]+),\s*$")
+
+
+def orphaned(lines: list[str]) -> list[str]:
+    """The addresses of terraform's `Error:` blocks that say the object already exists (each block names
+    its resource on a `with <address>,` line), in order, once each."""
+    out: list[str] = []
+    block: list[str] = []
+    for line in [*lines, "Error: (end)"]:
+        if line.lstrip("│ ").startswith("Error:"):
+            if any(ALREADY_EXISTS.search(b) for b in block[:3]):
+                addr = next((m.group(1) for b in block if (m := ERROR_WITH.match(b))), None)
+                if addr and addr not in out:
+                    out.append(addr)
+            block = []
+        block.append(line)
+    return out
 
 
 SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL", re.IGNORECASE)
@@ -194,6 +223,7 @@ class Terraform:
         `gone`: polled while terraform runs; once it says the target is gone, terraform is stopped."""
         self.diagnose = diagnose or (lambda failure: None)
         self.gone = gone
+        self.plan_json: dict | None = None  # the last plan's `show -json`
         self.dir = Path(stack_dir).resolve()  # terraform runs inside it: every path handed over must be absolute
         self.stack = stack
         self.binary = terraform_binary()
@@ -248,7 +278,9 @@ class Terraform:
         if interrupts:
             raise TerraformInterrupted(self.stack, args[0], p.returncode)
         if p.returncode not in ok_codes:
-            self._fail(self._failed(args[0], "\n".join(_errors_only(lines))[-4000:]))
+            failure = self._failed(args[0], "\n".join(_errors_only(lines))[-4000:])
+            failure.orphans = orphaned(lines)
+            self._fail(failure)
         return subprocess.CompletedProcess(cmd, p.returncode, "\n".join(lines), "")
 
     def _watch(self, p: subprocess.Popen, every: float = 2.0, grace: float = 20.0) -> threading.Event:
@@ -289,7 +321,8 @@ class Terraform:
         if destroy:
             args.append("-destroy")
         self.run(*args)
-        return PlanSummary.from_plan_json(self.show_json(out))
+        self.plan_json = self.show_json(out)  # kept: the gate reads it next (one `show -json` per plan)
+        return PlanSummary.from_plan_json(self.plan_json)
 
     def plan_refresh_only(self, out: str = "tfplan-refresh") -> dict:
         """A refresh-only plan: what changed outside Terraform (its `resource_drift`), nothing to apply."""
@@ -319,6 +352,10 @@ class Terraform:
             return kept
         except (UserError, ValueError, KeyboardInterrupt):
             return []
+
+    def import_(self, address: str, id: str) -> None:
+        """Adopt an existing object into the state at `address` (`terraform import`)."""
+        self.run("import", "-input=false", "-no-color", "-lock-timeout=60s", address, id, capture=True)
 
     def destroy(self) -> None:
         self.run("destroy", "-input=false", "-no-color", "-auto-approve", "-lock-timeout=60s")

@@ -12,6 +12,7 @@ Every function takes its clients from a factory, so the tests drive it through t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -64,6 +65,93 @@ def boto_session(target: Target, region: str):
 
 def client(target: Target, service: str, region: str):
     return boto_session(target, region).client(service, endpoint_url=target.endpoint)
+
+
+# How `terraform import` names an object of each type the stacks create with a name of their own: the
+# attribute that holds the name, or a format over it ({account}, {region}, {name}, {path}).
+IMPORT_IDS: dict[str, tuple[str, str]] = {
+    "aws_iam_role": ("name", "{name}"),
+    "aws_iam_instance_profile": ("name", "{name}"),
+    "aws_iam_policy": ("name", "arn:aws:iam::{account}:policy{path}{name}"),
+    "aws_s3_bucket": ("bucket", "{name}"),
+    "aws_cloudwatch_log_group": ("name", "{name}"),
+    "aws_cloudwatch_metric_alarm": ("alarm_name", "{name}"),
+    "aws_cloudwatch_composite_alarm": ("alarm_name", "{name}"),
+    "aws_cloudwatch_dashboard": ("dashboard_name", "{name}"),
+    "aws_kms_alias": ("name", "{name}"),
+    "aws_sns_topic": ("name", "arn:aws:sns:{region}:{account}:{name}"),
+    "aws_glue_catalog_database": ("name", "{account}:{name}"),
+    "aws_glue_crawler": ("name", "{name}"),
+    "aws_ecr_repository": ("name", "{name}"),
+    "aws_eks_cluster": ("name", "{name}"),
+    "aws_cloudtrail": ("name", "{name}"),
+    "aws_sagemaker_model_package_group": ("model_package_group_name", "{name}"),
+    "aws_sagemaker_model": ("name", "{name}"),
+    "aws_sagemaker_endpoint_configuration": ("name", "{name}"),
+    "aws_sagemaker_endpoint": ("name", "{name}"),
+    "aws_budgets_budget": ("name", "{account}:{name}"),
+    "aws_eks_addon": ("addon_name", "{cluster_name}:{name}"),
+    "aws_secretsmanager_secret": ("name", "{lookup}"),
+    "aws_security_group": ("name", "{lookup}"),
+}
+REFERENCE = re.compile(r"^\$\{(aws_[a-z0-9_]+)\.([\w-]+)\.(name|bucket)\}$")
+
+
+def import_ids(doc: dict, addresses: list[str], env: ResolvedEnv, target: Target) -> dict[str, str | None]:
+    """The `terraform import` id of each address of a synthesized stack (`doc`), or None where the type
+    is not known here or its name is only known after apply (a reference)."""
+    region = env.blueprint.target.region
+    account: list[str] = []
+
+    def account_id() -> str:
+        if not account:
+            account.append(client(target, "sts", region).get_caller_identity()["Account"])
+        return account[0]
+
+    resources = doc.get("resource", {})
+
+    def resolved(value: object) -> str | None:
+        """A literal name, or the literal name of a resource it refers to (`${aws_x.y.name}`)."""
+        if isinstance(value, str) and (m := REFERENCE.match(value)):
+            value = resources.get(m.group(1), {}).get(m.group(2), {}).get(m.group(3))
+        return value if isinstance(value, str) and "${" not in value else None
+
+    def lookup(rtype: str, name: str) -> str | None:
+        """The id of an object that imports by an id the cloud made (an ARN, a group id), found by name."""
+        if rtype == "aws_secretsmanager_secret":
+            return client(target, "secretsmanager", region).describe_secret(SecretId=name)["ARN"]
+        groups = client(target, "ec2", region).describe_security_groups(
+            Filters=[{"Name": "group-name", "Values": [name]}]
+        )["SecurityGroups"]
+        return groups[0]["GroupId"] if len(groups) == 1 else None
+
+    out: dict[str, str | None] = {}
+    for address in addresses:
+        rtype, _, key = address.partition(".")
+        body = resources.get(rtype, {}).get(key)
+        known = IMPORT_IDS.get(rtype)
+        value = resolved(body.get(known[0])) if body and known else None
+        if body is None or known is None or value is None:
+            out[address] = None
+            continue
+        fmt = known[1]
+        fields = {"name": value, "region": region, "path": body.get("path") or "/"}
+        if "{account}" in fmt:
+            fields["account"] = account_id()
+        if "{cluster_name}" in fmt:
+            cluster = resolved(body.get("cluster_name"))
+            if cluster is None:
+                out[address] = None
+                continue
+            fields["cluster_name"] = cluster
+        if "{lookup}" in fmt:
+            found = lookup(rtype, value)
+            if found is None:
+                out[address] = None
+                continue
+            fields["lookup"] = found
+        out[address] = fmt.format(**fields)
+    return out
 
 
 def bootstrap_state(env: ResolvedEnv, target: Target, report: Reporter) -> None:
@@ -490,6 +578,9 @@ def verify_audit(
         vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [n.name("vpc")]}])["Vpcs"]
         if not vpcs:
             return False, f"no VPC named {n.name('vpc')}"
+        if len(vpcs) > 1:  # an object without a name of its own cannot be adopted after a killed run
+            extra = ", ".join(v["VpcId"] for v in vpcs)
+            return False, f"{len(vpcs)} VPCs named {n.name('vpc')} ({extra}): an interrupted run left one behind"
         flows = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpcs[0]["VpcId"]]}])["FlowLogs"]
         into = f"arn:aws:s3:::{log_bucket}"
         ok = any(f.get("TrafficType") == "ALL" and f.get("LogDestination") == into for f in flows)

@@ -68,18 +68,12 @@ def wait_until(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-ORPHANED = re.compile(r"EntityAlreadyExists|AlreadyExists|already exists|BucketAlreadyOwnedByYou")
+CHECKS_PASSED = re.compile(r"(\d+)/(\d+) checks passed")
 
 
-def known_gap_if_orphaned(rc: int, log: str) -> None:
-    """Known gap (issue 14): when terraform is stopped while a create call is in flight, the AWS provider
-    can lose the new object's ID (the call succeeded, its context was cancelled), so the object exists
-    but is not in the state, and the next apply fails with "already exists" until it is imported. The
-    tool does not adopt such orphans yet; say so precisely instead of failing on an unrelated line."""
-    if rc != 0 and ORPHANED.search(log):
-        pytest.xfail(
-            "known gap: an interrupted create left an object terraform did not record: " + ORPHANED.search(log)[0]
-        )
+def all_checks_passed(log: str) -> bool:
+    m = CHECKS_PASSED.search(log)
+    return bool(m) and m.group(1) == m.group(2) and int(m.group(1)) > 20
 
 
 def leftovers(aws) -> dict[str, list]:
@@ -178,11 +172,10 @@ def test_interrupted_up_converges_on_the_next_up(emulator, emulator_home, aws, t
     assert keys == ["starter/dev/terraform.tfstate"]  # no lockfile left behind
 
     rc, log = cli("up", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home)
-    known_gap_if_orphaned(rc, log)
     assert rc == 0, log
     assert re.search(r"starter-dev: [1-9]\d* to create", log), log  # it carried on where the interrupt stopped it
     assert "to replace" not in log or " 0 to replace" in log, log  # cut-short creates were kept, not replaced
-    assert "23/23 checks passed" in log, log
+    assert all_checks_passed(log), log
     rc, log = cli("up", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home)
     assert rc == 0 and "up to date starter-dev: no changes" in log, log
     rc, log = cli("verify", STARTER, "--env", "dev", "--local", home=emulator_home)
@@ -301,7 +294,24 @@ def test_a_killed_up_leaves_a_lock_that_the_error_says_how_to_release(own_emulat
     keys = [o["Key"] for o in aws("s3").list_objects_v2(Bucket="starter-dev-tfstate").get("Contents", [])]
     assert not [k for k in keys if k.endswith(".tflock")]  # the state itself exists only if terraform saved it in time
 
-    # What the killed apply created but could not record must be adopted by the next `up`.
+    # What the killed apply created but could not record is adopted by the next `up` (in the emulator).
+    # Whether the kill left such an orphan depends on timing, so one is made for certain: a lake bucket
+    # the stack creates, made beforehand as a killed run would have left it.
+    doc = json.loads((out / "stacks" / "starter-dev" / "cdk.tf.json").read_text())
+    (address, bucket), *_ = [
+        (f"aws_s3_bucket.{k}", b["bucket"]) for k, b in doc["resource"]["aws_s3_bucket"].items() if "features" in k
+    ]
+    s3 = aws("s3")
+    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
     rc, log = cli("up", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home)
-    known_gap_if_orphaned(rc, log)
-    assert rc == 0 and "23/23 checks passed" in log, log
+    assert f"adopted {address} ({bucket})" in log, log
+    if rc == 5 and "an interrupted run left one behind" in log:
+        pytest.xfail(
+            "known gap: objects without a name of their own (a VPC, KMS keys) that the killed run created "
+            "cannot be adopted by name; verify finds the duplicate"
+        )
+    assert rc == 0 and all_checks_passed(log), log
+    assert not any(t in log for t in NO_TRACE), log
+    rc, log = cli("up", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home)
+    assert rc == 0 and "up to date starter-dev: no changes" in log, log  # converged: the same platform

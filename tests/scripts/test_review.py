@@ -531,10 +531,7 @@ def test_a_failed_plan_is_reported_and_the_other_environment_still_reviewed(monk
 
     class FakeTf:
         def __init__(self, plan):
-            self.plan = plan
-
-        def show_json(self):
-            return self.plan
+            self.plan_json = plan  # what Terraform.plan keeps of the plan it made
 
     threads = set()
 

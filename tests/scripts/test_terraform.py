@@ -174,3 +174,29 @@ def test_a_sensitive_output_is_never_handed_on(tmp_path):
     tf = Terraform(tmp_path, stack="s", env={}, mirror=None)
     tf.binary = str(script)
     assert tf.outputs() == {"lake": "s3://lake", "db_password": SENSITIVE}
+
+
+def test_the_objects_that_already_exist_are_named_by_address():
+    """terraform's error blocks name their resource on a `with <address>,` line; only the blocks that say
+    the object already exists count (an orphan of a killed run, or someone else's object)."""
+    from mlops_blueprint.scripts.terraform import orphaned
+
+    lines = [
+        "╷",
+        "│ Error: creating IAM Role (starter-dev-ds): operation error IAM: CreateRole, StatusCode: 409,",
+        "│ EntityAlreadyExists: Role with name starter-dev-ds already exists.",
+        "│ ",
+        "│   with aws_iam_role.baseline_persona-ds_12AB,",
+        "│   on cdk.tf.json line 120, in resource.aws_iam_role.baseline_persona-ds_12AB:",
+        "╵",
+        "╷",
+        "│ Error: creating KMS Key: AccessDeniedException: not allowed",
+        "│   with aws_kms_key.baseline_key_1,",
+        "╵",
+        "│ Error: creating S3 Bucket (starter-dev-raw): BucketAlreadyOwnedByYou: yours",
+        '│   with aws_s3_bucket.lake["raw"],',
+        "│ Error: creating IAM Role (starter-dev-ds): EntityAlreadyExists: again",
+        "│   with aws_iam_role.baseline_persona-ds_12AB,",
+    ]
+    assert orphaned(lines) == ["aws_iam_role.baseline_persona-ds_12AB", 'aws_s3_bucket.lake["raw"]']
+    assert orphaned(["Error: timeout", "  with aws_iam_role.x,"]) == []
