@@ -23,7 +23,7 @@ CONTRACT: dict[str, tuple[str, str]] = {
     "persona_roles": ("map(string)", "persona -> the principal components grant to"),
     "lake_buckets": ("map(string)", "lake zone -> bucket (Azure: ADLS filesystem)"),
     "catalog_databases": ("map(string)", "catalog database -> the cloud's database"),
-    "training_pools": ("map(string)", "pool -> node group / node pool / ClusterQueue"),
+    "training_pools": ("map(string)", "pool -> NodePool / node pool / ClusterQueue"),
     "registry_repositories": ("map(string)", "model -> image repository"),
     "registry_model_groups": ("map(string)", "model -> model group in the model registry"),
     "endpoints": ("map(string)", "endpoint -> the cloud's endpoint name"),

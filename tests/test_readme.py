@@ -48,7 +48,11 @@ def test_readme_python_example_runs(index, scratch):
     elif "AnalyticsLake" in PYTHON[index]:
         doc = json.loads((scratch / "cdktf.out/stacks/analytics-lake/cdk.tf.json").read_text())
         buckets = sorted(b["bucket"] for b in doc["resource"]["aws_s3_bucket"].values())
-        assert stacks == ["analytics-lake"] and buckets == ["analytics-dev-audit-logs", "analytics-dev-curated", "analytics-dev-raw"]
+        assert stacks == ["analytics-lake"] and buckets == [
+            "analytics-dev-audit-logs",
+            "analytics-dev-curated",
+            "analytics-dev-raw",
+        ]
     else:
         doc = json.loads((scratch / "cdktf.out/stacks/starter-dev/cdk.tf.json").read_text())
         assert stacks == ["starter-dev", "starter-dev-cluster"] and "aws_sagemaker_endpoint" in doc["resource"]

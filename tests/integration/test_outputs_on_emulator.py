@@ -59,7 +59,7 @@ def test_outputs_of_the_deployed_starter_dev(emulator, emulator_home, aws, tmp_p
         }
         assert got["lake_bucket_arns"]["features"] == "arn:aws:s3:::starter-dev-features"
         assert got["catalog_databases"] == {"sales": "starter_dev_sales", "features": "starter_dev_features"}
-        assert got["training_pools"] == {"gpu-a": "starter-dev-gpu-a"}
+        assert got["training_pools"] == {"gpu-a": "gpu-a"}  # the Auto Mode NodePool (in the cluster stack)
         assert got["training_cluster"] == "starter-dev-training"
         assert got["registry_model_groups"] == {"fraud": "starter-dev-fraud"}
         assert got["registry_repositories"]["fraud"].endswith("/starter-dev/fraud")
