@@ -241,7 +241,7 @@ def up(
     failed_verify = []
     for e, r in zip(loaded.select(env), results, strict=True):
         # The cloud stack first (it makes the cluster), then the cluster stack (it needs the cluster's API).
-        _apply_stack(cloud, e, r, target, allow_destroy, events)
+        _apply_stack(cloud, e, r, target, allow_destroy, events, untracked=True)
         if r.cluster is not None and local:
             _check_cluster_stack(e, r.cluster, events)
         elif r.cluster is not None:
@@ -294,6 +294,7 @@ def down(
             with _step(events, r.stack, "terraform apply (destroy)", long=True):
                 tf.apply()
         _cleanup_rollouts(glue, e, r.stack, target, events)
+        _untracked(cloud, e, r.stack, None, target, events)  # nothing is recorded any more
         if local and not keep_state:
             glue.delete_state(e, target, _reporter(events, r.stack))
         events(Destroyed(r.stack))
@@ -368,8 +369,11 @@ def _apply_stack(
     allow_destroy: tuple[str, ...],
     events: Events,
     adopt: bool = True,
+    untracked: bool = False,
 ) -> None:
-    """Gate, plan, gate the plan, apply (skipped when nothing changes) one stack of an environment."""
+    """Gate, plan, gate the plan, apply (skipped when nothing changes) one stack of an environment.
+    `untracked`: before applying, handle the objects with the environment's tags that the state does
+    not hold (the cloud stack: see `_untracked`)."""
     from mlops_blueprint.policies.gate import checkov_for
 
     t0 = time.perf_counter()
@@ -393,6 +397,8 @@ def _apply_stack(
     if not summary.empty:
         from mlops_blueprint.scripts.terraform import TerraformFailed
 
+        if untracked:
+            _untracked(cloud, e, r.stack, (tf.plan_json or {}).get("prior_state"), target, events)
         try:
             with _step(events, r.stack, "terraform apply", long=True):
                 tf.apply()
@@ -403,6 +409,29 @@ def _apply_stack(
             # the adopted objects are planned, gated (the data-loss guard included) and applied like any others
             return _apply_stack(cloud, e, r, target, allow_destroy, events, adopt=False)
     events(Applied(r.stack, time.perf_counter() - t0, changed=not summary.empty))
+
+
+def _untracked(
+    cloud: registry.Cloud, e: ResolvedEnv, stack: str, state: dict | None, target: Target, events: Events
+) -> None:
+    """Objects without a name of their own (a VPC, a KMS key) that a killed run created but never
+    recorded carry the environment's tags; the next apply cannot adopt them by name, it would make
+    them twice. In the emulator they are removed (the glue reports each); on a cloud they are listed."""
+    glue = cloud.load("glue")
+    sweep = getattr(glue, "sweep_untracked", None)
+    if sweep is None:
+        return
+    with _credentials(glue), _step(events, stack, "untracked objects"):
+        found = sweep(e, target, state, _reporter(events, stack))
+    if found and not target.local:
+        events(
+            Note(
+                f"{len(found)} object(s) carry this environment's tags but are not in its state: {', '.join(found)}. "
+                "A run killed mid-apply may have left them; delete them once you have checked they are leftovers",
+                stack=stack,
+                level="warn",
+            )
+        )
 
 
 class Orphaned(UserError):

@@ -31,6 +31,7 @@ from mlops_blueprint.scripts.glue import (
     endpoint_spec,
     run_checks,
 )
+from mlops_blueprint.scripts.glue.aws_untracked import sweep_with
 from mlops_blueprint.stacks.aws.catalog import CATALOG
 from mlops_blueprint.stacks.aws.names import AwsNames
 
@@ -510,6 +511,23 @@ def cleanup_rollouts(env: ResolvedEnv, target: Target, report: Reporter) -> None
     """Delete the model versions, models and endpoint configurations rollouts created (see `cleanup_rollouts_with`)."""
     region = env.blueprint.target.region
     cleanup_rollouts_with(env, lambda service: client(target, service, region), report)
+
+
+def sweep_untracked(env: ResolvedEnv, target: Target, state: dict | None, report: Reporter) -> list[str]:
+    """Objects with this environment's tags that its state (`state`: a `show -json` state or a plan's
+    prior_state; None once destroyed) does not hold: deleted on the emulator, listed on a cloud. See
+    scripts/glue/aws_untracked.py. On a cloud a listing the credentials may not read is skipped."""
+    from botocore.exceptions import ClientError
+
+    region = env.blueprint.target.region
+    try:
+        found = sweep_with(env, lambda service: client(target, service, region), state, report, delete=target.local)
+    except ClientError as exc:
+        if target.local:
+            raise
+        report(f"untracked objects not listed: {exc.response['Error'].get('Code', exc)}")
+        return []
+    return [str(item) for item in found]
 
 
 def verify(env: ResolvedEnv, target: Target) -> list[Check]:

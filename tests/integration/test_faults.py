@@ -294,9 +294,10 @@ def test_a_killed_up_leaves_a_lock_that_the_error_says_how_to_release(own_emulat
     keys = [o["Key"] for o in aws("s3").list_objects_v2(Bucket="starter-dev-tfstate").get("Contents", [])]
     assert not [k for k in keys if k.endswith(".tflock")]  # the state itself exists only if terraform saved it in time
 
-    # What the killed apply created but could not record is adopted by the next `up` (in the emulator).
-    # Whether the kill left such an orphan depends on timing, so one is made for certain: a lake bucket
-    # the stack creates, made beforehand as a killed run would have left it.
+    # What the killed apply created but could not record is adopted by the next `up` (in the emulator),
+    # or, without a name of its own, removed. Whether the kill left such orphans depends on timing, so
+    # some are made for certain, as a killed run would have left them: a lake bucket the stack creates
+    # (adopted by name), and a VPC with the stack's name and tags plus a KMS key with its tags (removed).
     doc = json.loads((out / "stacks" / "starter-dev" / "cdk.tf.json").read_text())
     (address, bucket), *_ = [
         (f"aws_s3_bucket.{k}", b["bucket"]) for k, b in doc["resource"]["aws_s3_bucket"].items() if "features" in k
@@ -304,13 +305,19 @@ def test_a_killed_up_leaves_a_lock_that_the_error_says_how_to_release(own_emulat
     s3 = aws("s3")
     if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    (vpc_spec,) = doc["resource"]["aws_vpc"].values()
+    default_tags = doc["provider"]["aws"][0]["default_tags"][0]["tags"]
+    tags = [{"Key": k, "Value": v} for k, v in {**default_tags, **vpc_spec["tags"]}.items()]
+    lost_vpc = aws("ec2").create_vpc(
+        CidrBlock=vpc_spec["cidr_block"], TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}]
+    )["Vpc"]["VpcId"]
+    lost_key = aws("kms").create_key(Tags=[{"TagKey": t["Key"], "TagValue": t["Value"]} for t in tags])
     rc, log = cli("up", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home)
     assert f"adopted {address} ({bucket})" in log, log
-    if rc == 5 and "an interrupted run left one behind" in log:
-        pytest.xfail(
-            "known gap: objects without a name of their own (a VPC, KMS keys) that the killed run created "
-            "cannot be adopted by name; verify finds the duplicate"
-        )
+    assert f"removed untracked VPC {lost_vpc}" in log, log
+    assert f"removed untracked KMS key {lost_key['KeyMetadata']['KeyId']}" in log, log
+    named = aws("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [vpc_spec["tags"]["Name"]]}])["Vpcs"]
+    assert len(named) == 1 and named[0]["VpcId"] != lost_vpc, named  # one VPC: the platform's
     assert rc == 0 and all_checks_passed(log), log
     assert not any(t in log for t in NO_TRACE), log
     rc, log = cli("up", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home)

@@ -1,0 +1,180 @@
+"""Objects without a name of their own that a killed `up` created but never recorded (AWS).
+
+Terraform records an object in its state only after the create call returns, and saves the state
+from time to time during an apply. A run killed in between leaves objects in the account that the
+state does not know. Objects with a name of their own are found by the next apply ("already
+exists") and adopted by name (`import_ids`). Objects without one are not: the next apply just makes
+another. A VPC and what lives in it (subnets, route tables, security groups, endpoints, flow logs)
+and the KMS keys would exist twice, and `verify` finds two VPCs with one name.
+
+Every such object carries the environment's tags: the provider's `default_tags` hold
+`mlops:blueprint` and `mlops:environment`. So an object with both tags whose id the environment's
+state does not hold is untracked. A state snapshot is consistent: an object is recorded only with
+everything it depends on, so nothing recorded refers to an untracked object, and removing untracked
+objects never breaks the platform.
+
+`find_with` lists them, in the order they can be deleted (what lives in a VPC before the VPC).
+On the emulator, which nobody else uses, `up` deletes them before it applies, and `down` deletes them
+after its destroy. KMS keys are scheduled for deletion, as `down` leaves every key. On a cloud they are
+only listed: an object somebody made by hand with the platform's tags is not ours to delete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_blueprint.blueprints.loader import ResolvedEnv
+from mlops_blueprint.scripts.glue import Reporter
+
+BLUEPRINT_TAG = "mlops:blueprint"
+ENVIRONMENT_TAG = "mlops:environment"
+KEY_DELETION_DAYS = 7  # the shortest window KMS allows
+
+
+@dataclass(frozen=True)
+class Untracked:
+    kind: str  # what it is, in AWS's words: "VPC", "subnet", "KMS key"
+    id: str
+    delete: Callable[[], None]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id}"
+
+
+def recorded_ids(state: dict | None) -> set[str]:
+    """Every `id` and `arn` in a `terraform show -json` state, or a plan's `prior_state` (child modules
+    included). An empty set when there is no state yet."""
+    ids: set[str] = set()
+
+    def walk(module: dict) -> None:
+        for resource in module.get("resources", []):
+            values = resource.get("values") or {}
+            ids.update(str(values[k]) for k in ("id", "arn", "key_id") if values.get(k))
+        for child in module.get("child_modules", []):
+            walk(child)
+
+    walk(((state or {}).get("values") or {}).get("root_module") or {})
+    return ids
+
+
+def find_with(env: ResolvedEnv, client: Callable[[str], Any], recorded: set[str]) -> list[Untracked]:
+    """The objects with this environment's tags whose ids are not in `recorded`, in deletion order."""
+    tags = {BLUEPRINT_TAG: env.blueprint.metadata.name, ENVIRONMENT_TAG: env.name}
+    ec2 = client("ec2")
+    by_tags = [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
+    vpcs = [v["VpcId"] for v in ec2.describe_vpcs(Filters=by_tags)["Vpcs"] if v["VpcId"] not in recorded]
+    in_vpcs = [{"Name": "vpc-id", "Values": vpcs}]
+    found: list[Untracked] = []
+
+    def ours(items: list[dict], key: str, extra: list[dict]) -> Iterator[dict]:
+        """Tagged and unrecorded, or (whatever its tags) in an untracked VPC."""
+        seen = set()
+        for item in items + extra:
+            if item[key] not in recorded and item[key] not in seen:
+                seen.add(item[key])
+                yield item
+
+    def describe(call: Callable[..., dict], field: str, filters: list[dict], name: str = "Filters") -> list[dict]:
+        return call(**{name: filters})[field]
+
+    for flow in ours(
+        describe(ec2.describe_flow_logs, "FlowLogs", by_tags, "Filter"),
+        "FlowLogId",
+        describe(ec2.describe_flow_logs, "FlowLogs", [{"Name": "resource-id", "Values": vpcs}], "Filter")
+        if vpcs
+        else [],
+    ):
+        found.append(
+            Untracked("flow log", flow["FlowLogId"], _call(ec2.delete_flow_logs, FlowLogIds=[flow["FlowLogId"]]))
+        )
+    for endpoint in ours(
+        describe(ec2.describe_vpc_endpoints, "VpcEndpoints", by_tags),
+        "VpcEndpointId",
+        describe(ec2.describe_vpc_endpoints, "VpcEndpoints", in_vpcs) if vpcs else [],
+    ):
+        if endpoint.get("State", "").lower() in ("deleting", "deleted"):
+            continue
+        found.append(
+            Untracked(
+                "VPC endpoint",
+                endpoint["VpcEndpointId"],
+                _call(ec2.delete_vpc_endpoints, VpcEndpointIds=[endpoint["VpcEndpointId"]]),
+            )
+        )
+    for table in ours(
+        describe(ec2.describe_route_tables, "RouteTables", by_tags),
+        "RouteTableId",
+        describe(ec2.describe_route_tables, "RouteTables", in_vpcs) if vpcs else [],
+    ):
+        if any(a.get("Main") for a in table.get("Associations", [])):
+            continue  # a VPC's main table goes with its VPC
+        found.append(Untracked("route table", table["RouteTableId"], _route_table_deleter(ec2, table)))
+    for subnet in ours(
+        describe(ec2.describe_subnets, "Subnets", by_tags),
+        "SubnetId",
+        describe(ec2.describe_subnets, "Subnets", in_vpcs) if vpcs else [],
+    ):
+        found.append(Untracked("subnet", subnet["SubnetId"], _call(ec2.delete_subnet, SubnetId=subnet["SubnetId"])))
+    for group in ours(
+        describe(ec2.describe_security_groups, "SecurityGroups", by_tags),
+        "GroupId",
+        describe(ec2.describe_security_groups, "SecurityGroups", in_vpcs) if vpcs else [],
+    ):
+        if group.get("GroupName") == "default":
+            continue  # goes with its VPC
+        found.append(
+            Untracked("security group", group["GroupId"], _call(ec2.delete_security_group, GroupId=group["GroupId"]))
+        )
+    for vpc in vpcs:
+        found.append(Untracked("VPC", vpc, _call(ec2.delete_vpc, VpcId=vpc)))
+    found.extend(_keys(client("kms"), tags, recorded))
+    return found
+
+
+def _keys(kms: Any, tags: dict[str, str], recorded: set[str]) -> Iterator[Untracked]:
+    for page in kms.get_paginator("list_keys").paginate():
+        for key in page["Keys"]:
+            if key["KeyId"] in recorded or key["KeyArn"] in recorded:
+                continue
+            meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+            if meta.get("KeyManager") != "CUSTOMER" or meta.get("KeyState") in (
+                "PendingDeletion",
+                "PendingReplicaDeletion",
+            ):
+                continue
+            have = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])}
+            if all(have.get(k) == v for k, v in tags.items()):
+                yield Untracked(
+                    "KMS key",
+                    key["KeyId"],
+                    _call(kms.schedule_key_deletion, KeyId=key["KeyId"], PendingWindowInDays=KEY_DELETION_DAYS),
+                )
+
+
+def _call(method: Callable[..., Any], **kwargs: Any) -> Callable[[], None]:
+    return lambda: method(**kwargs) and None
+
+
+def _route_table_deleter(ec2: Any, table: dict) -> Callable[[], None]:
+    def delete() -> None:
+        for association in table.get("Associations", []):
+            if association.get("RouteTableAssociationId") and not association.get("Main"):
+                ec2.disassociate_route_table(AssociationId=association["RouteTableAssociationId"])
+        ec2.delete_route_table(RouteTableId=table["RouteTableId"])
+
+    return delete
+
+
+def sweep_with(
+    env: ResolvedEnv, client: Callable[[str], Any], state: dict | None, report: Reporter, delete: bool
+) -> list[Untracked]:
+    """Find the untracked objects (see the module's doc) and, when `delete`, delete each in order,
+    reporting it. Returns what was found."""
+    found = find_with(env, client, recorded_ids(state))
+    if delete:
+        for item in found:
+            item.delete()
+            report(f"removed untracked {item}: made by an earlier run that died before recording it")
+    return found
