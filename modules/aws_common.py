@@ -52,6 +52,9 @@ __all__ = [
     "attach",
     "BucketProps",
     "SecureBucket",
+    "secure_bucket_parts",
+    "lifecycle_rule",
+    "deny_insecure_transport",
 ]
 
 
@@ -127,69 +130,111 @@ class BucketProps:
     noncurrent_days: int = 90
 
 
+def secure_bucket_parts(
+    scope: Construct,
+    id: str,
+    *,
+    part_prefix: str,
+    name: str,
+    kms_key_arn: str,
+    protect_it: bool,
+    versioning: bool = True,
+    object_lock: bool = False,
+) -> tuple[S3Bucket, S3Versioning]:
+    """A bucket `id` in `scope` with the parts every bucket of the platform gets, made beside it as
+    `<part_prefix>public-access`, `<part_prefix>ownership`, `<part_prefix>encryption` and
+    `<part_prefix>versioning`: public access blocked, objects owned by the bucket owner, SSE-KMS with
+    `kms_key_arn` and a bucket key, versioning (`versioning` False: suspended). force_destroy only when
+    unprotected; `object_lock` enables S3 Object Lock on the bucket (its rule is the caller's).
+
+    `SecureBucket` uses it with its own scope and no prefix; the baseline's audit-log bucket, which is
+    older than `SecureBucket`, uses it with the prefix `audit-logs-` in the baseline's scope, so that its
+    construct ids, and with them its Terraform addresses, stay what they were (an address that moves
+    replaces the bucket). Returns the bucket and its versioning resource (object lock and lifecycle
+    rules that need versioning depend on it)."""
+    bucket = S3Bucket(
+        scope,
+        id,
+        bucket=name,
+        object_lock_enabled=True if object_lock else None,
+        force_destroy=not protect_it,
+        lifecycle=protect(protect_it),
+    )
+    S3BucketPublicAccessBlock(
+        scope,
+        f"{part_prefix}public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+    )
+    S3BucketOwnershipControls(
+        scope, f"{part_prefix}ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}
+    )
+    S3Sse(
+        scope,
+        f"{part_prefix}encryption",
+        bucket=bucket.id,
+        rule=[
+            SseRule(
+                apply_server_side_encryption_by_default={"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key_arn},
+                bucket_key_enabled=True,
+            )
+        ],
+    )
+    versions = S3Versioning(
+        scope,
+        f"{part_prefix}versioning",
+        bucket=bucket.id,
+        versioning_configuration={"status": "Enabled" if versioning else "Suspended"},
+    )
+    return bucket, versions
+
+
+def lifecycle_rule(id: str, *, noncurrent_days: int, expire_days: int | None = None) -> LifecycleRule:
+    """One lifecycle rule over the whole bucket: incomplete multipart uploads go after 7 days, noncurrent
+    versions after `noncurrent_days`, current objects after `expire_days` (omitted: kept)."""
+    return LifecycleRule(
+        id=id,
+        status="Enabled",
+        filter=[RuleFilter(prefix="")],
+        abort_incomplete_multipart_upload=[AbortMultipart(days_after_initiation=7)],
+        noncurrent_version_expiration=[NoncurrentExpiration(noncurrent_days=noncurrent_days)],
+        expiration=[Expiration(days=expire_days)] if expire_days else None,
+    )
+
+
+def deny_insecure_transport(arn: str) -> dict:
+    """The bucket policy statement refusing every request to bucket `arn` and its objects without TLS."""
+    return statement(
+        ["s3:*"],
+        [arn, f"{arn}/*"],
+        sid="DenyInsecureTransport",
+        effect="Deny",
+        principal={"AWS": "*"},
+        condition={"Bool": {"aws:SecureTransport": "false"}},
+    )
+
+
 class SecureBucket(Construct):
     def __init__(self, scope: Construct, id: str, *, props: BucketProps):
         super().__init__(scope, id)
         p = props
-        self.bucket = S3Bucket(self, "bucket", bucket=p.name, force_destroy=not p.protect, lifecycle=protect(p.protect))
+        self.bucket, _ = secure_bucket_parts(
+            self,
+            "bucket",
+            part_prefix="",
+            name=p.name,
+            kms_key_arn=p.kms_key_arn,
+            protect_it=p.protect,
+            versioning=p.versioning,
+        )
         self.name = self.bucket.bucket
         self.arn = self.bucket.arn
-        S3BucketPublicAccessBlock(
-            self,
-            "public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        S3BucketOwnershipControls(
-            self, "ownership", bucket=self.bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}
-        )
-        S3Sse(
-            self,
-            "encryption",
-            bucket=self.bucket.id,
-            rule=[
-                SseRule(
-                    apply_server_side_encryption_by_default={
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": p.kms_key_arn,
-                    },
-                    bucket_key_enabled=True,
-                )
-            ],
-        )
-        S3Versioning(
-            self,
-            "versioning",
-            bucket=self.bucket.id,
-            versioning_configuration={"status": "Enabled" if p.versioning else "Suspended"},
-        )
-        rule = LifecycleRule(
-            id="lifecycle",
-            status="Enabled",
-            filter=[RuleFilter(prefix="")],
-            abort_incomplete_multipart_upload=[AbortMultipart(days_after_initiation=7)],
-            noncurrent_version_expiration=[NoncurrentExpiration(noncurrent_days=p.noncurrent_days)],
-            expiration=[Expiration(days=p.expire_days)] if p.expire_days else None,
-        )
+        rule = lifecycle_rule("lifecycle", noncurrent_days=p.noncurrent_days, expire_days=p.expire_days)
         S3BucketLifecycleConfiguration(self, "lifecycle", bucket=self.bucket.id, rule=[rule])
-        S3BucketPolicy(
-            self,
-            "tls-only",
-            bucket=self.bucket.id,
-            policy=document(
-                statement(
-                    ["s3:*"],
-                    [self.arn, f"{self.arn}/*"],
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    principal={"AWS": "*"},
-                    condition={"Bool": {"aws:SecureTransport": "false"}},
-                )
-            ),
-        )
+        S3BucketPolicy(self, "tls-only", bucket=self.bucket.id, policy=document(deny_insecure_transport(self.arn)))
 
     def read_statements(self, prefix: str = "") -> list[dict]:
         return [

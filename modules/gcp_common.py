@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from cdktn_provider_google.project_iam_custom_role import ProjectIamCustomRole
 from cdktn_provider_google.storage_bucket import (
     StorageBucket,
 )
@@ -16,12 +19,30 @@ from constructs import Construct
 
 from mlops_blueprint.modules.common import protect
 
-__all__ = ["protect", "label_value", "BucketProps", "SecureBucket"]
+if TYPE_CHECKING:
+    from mlops_blueprint.stacks.gcp.names import GcpNames
+
+__all__ = ["protect", "label_value", "custom_role", "BucketProps", "SecureBucket"]
 
 
 def label_value(value: str) -> str:
     """A GCP label value: at most 63 lowercase letters, digits, `_` and `-` (an email's @ and . become -)."""
     return re.sub(r"[^a-z0-9_-]", "-", value.lower())[:63]
+
+
+def custom_role(
+    scope: Construct, id: str, *, naming: GcpNames, role: str, permissions: Iterable[str], description: str
+) -> ProjectIamCustomRole:
+    """A project custom role holding exactly `permissions`: id `<prefix>_<role>` (spaces and dashes as
+    underscores, at most 64 characters), title `<prefix> <role>`."""
+    return ProjectIamCustomRole(
+        scope,
+        id,
+        role_id=naming.underscored(role.replace(" ", "_"), what="IAM custom role", limit=64),
+        title=f"{naming.prefix} {role}",
+        permissions=list(permissions),
+        description=description,
+    )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TypeVar
 
 import jsii
 from cdktn import Fn, IAnyProducer, IResolveContext, Lazy, TerraformStack
@@ -21,30 +22,13 @@ from cdktn_provider_aws.route_table_association import RouteTableAssociation
 from cdktn_provider_aws.s3_bucket import S3Bucket
 from cdktn_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
-    S3BucketLifecycleConfigurationRule,
-    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
-    S3BucketLifecycleConfigurationRuleExpiration,
-    S3BucketLifecycleConfigurationRuleFilter,
-    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
 )
 from cdktn_provider_aws.s3_bucket_object_lock_configuration import (
     S3BucketObjectLockConfigurationA,
     S3BucketObjectLockConfigurationRuleA,
     S3BucketObjectLockConfigurationRuleDefaultRetentionA,
 )
-from cdktn_provider_aws.s3_bucket_ownership_controls import S3BucketOwnershipControls
 from cdktn_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktn_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
-from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
-    S3BucketServerSideEncryptionConfigurationA as S3Sse,
-)
-from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
-    S3BucketServerSideEncryptionConfigurationRuleA as SseRule,
-)
-from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
-    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA as SseDefault,
-)
-from cdktn_provider_aws.s3_bucket_versioning import S3BucketVersioningA as S3Versioning
 from cdktn_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktn_provider_aws.security_group import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
 from cdktn_provider_aws.subnet import Subnet
@@ -53,7 +37,15 @@ from cdktn_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import PERSONAS, Baseline
-from mlops_blueprint.modules.aws_common import assume_role_policy, document, protect, statement
+from mlops_blueprint.modules.aws_common import (
+    assume_role_policy,
+    deny_insecure_transport,
+    document,
+    lifecycle_rule,
+    protect,
+    secure_bucket_parts,
+    statement,
+)
 from mlops_blueprint.stacks.aws.names import AwsNames
 
 KEY_PURPOSES = ("data", "ml", "ops")
@@ -70,6 +62,13 @@ INTERFACE_ENDPOINTS = (
 # Audit logs stay undeletable this long (object lock, GOVERNANCE: only a principal allowed
 # s3:BypassGovernanceRetention can shorten it), then expire.
 AUDIT_RETENTION_DAYS = 365
+
+_Rule = TypeVar("_Rule", SecurityGroupIngress, SecurityGroupEgress)
+
+
+def _https(rule: type[_Rule], description: str, cidr: str) -> _Rule:
+    """A security group rule (ingress or egress) for HTTPS to or from `cidr`."""
+    return rule(description=description, from_port=443, to_port=443, protocol="tcp", cidr_blocks=[cidr])
 
 
 @dataclass(frozen=True)
@@ -150,24 +149,8 @@ class AwsBaseline(Construct):
             name=n.name("endpoints"),
             vpc_id=self.vpc.id,
             description="HTTPS from inside the VPC to AWS service endpoints",
-            ingress=[
-                SecurityGroupIngress(
-                    description="HTTPS from the VPC",
-                    from_port=443,
-                    to_port=443,
-                    protocol="tcp",
-                    cidr_blocks=[spec.network.cidr],
-                )
-            ],
-            egress=[
-                SecurityGroupEgress(
-                    description="HTTPS inside the VPC",
-                    from_port=443,
-                    to_port=443,
-                    protocol="tcp",
-                    cidr_blocks=[spec.network.cidr],
-                )
-            ],
+            ingress=[_https(SecurityGroupIngress, "HTTPS from the VPC", spec.network.cidr)],
+            egress=[_https(SecurityGroupEgress, "HTTPS inside the VPC", spec.network.cidr)],
         )
         self.workload_sg = SecurityGroup(
             self,
@@ -175,15 +158,7 @@ class AwsBaseline(Construct):
             name=n.name("workloads"),
             vpc_id=self.vpc.id,
             description="ML workloads: no inbound, HTTPS out to the VPC endpoints only",
-            egress=[
-                SecurityGroupEgress(
-                    description="HTTPS to VPC endpoints",
-                    from_port=443,
-                    to_port=443,
-                    protocol="tcp",
-                    cidr_blocks=[spec.network.cidr],
-                )
-            ],
+            egress=[_https(SecurityGroupEgress, "HTTPS to VPC endpoints", spec.network.cidr)],
         )
         VpcEndpoint(
             self,
@@ -253,46 +228,16 @@ class AwsBaseline(Construct):
         n, account, partition = props.naming, self.account_id, self.partition.partition
         trail_name = n.name("audit")
         trail_arn = f"arn:{partition}:cloudtrail:{props.region}:{account}:trail/{trail_name}"
-        self.audit_bucket = S3Bucket(
+        self.audit_bucket, versioning = secure_bucket_parts(
             self,
             "audit-logs",
-            bucket=n.bucket("audit-logs"),
-            object_lock_enabled=True,
-            force_destroy=not props.protect,
-            lifecycle=protect(props.protect),
+            part_prefix="audit-logs-",
+            name=n.bucket("audit-logs"),
+            kms_key_arn=self.keys["ops"].arn,
+            protect_it=props.protect,
+            object_lock=True,
         )
         arn = self.audit_bucket.arn
-        S3BucketPublicAccessBlock(
-            self,
-            "audit-logs-public-access",
-            bucket=self.audit_bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        S3BucketOwnershipControls(
-            self, "audit-logs-ownership", bucket=self.audit_bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}
-        )
-        S3Sse(
-            self,
-            "audit-logs-encryption",
-            bucket=self.audit_bucket.id,
-            rule=[
-                SseRule(
-                    apply_server_side_encryption_by_default=SseDefault(
-                        sse_algorithm="aws:kms", kms_master_key_id=self.keys["ops"].arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-        )
-        versioning = S3Versioning(
-            self,
-            "audit-logs-versioning",
-            bucket=self.audit_bucket.id,
-            versioning_configuration={"status": "Enabled"},
-        )
         S3BucketObjectLockConfigurationA(
             self,
             "audit-logs-object-lock",
@@ -309,19 +254,10 @@ class AwsBaseline(Construct):
             "audit-logs-lifecycle",
             bucket=self.audit_bucket.id,
             rule=[
-                S3BucketLifecycleConfigurationRule(
-                    id="expire-after-retention",
-                    status="Enabled",
-                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=AUDIT_RETENTION_DAYS + 1)],
-                    noncurrent_version_expiration=[
-                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                            noncurrent_days=AUDIT_RETENTION_DAYS + 1
-                        )
-                    ],
-                    abort_incomplete_multipart_upload=[
-                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
-                    ],
+                lifecycle_rule(
+                    "expire-after-retention",
+                    noncurrent_days=AUDIT_RETENTION_DAYS + 1,
+                    expire_days=AUDIT_RETENTION_DAYS + 1,
                 )
             ],
             depends_on=[versioning],
@@ -332,14 +268,7 @@ class AwsBaseline(Construct):
             "audit-logs-policy",
             bucket=self.audit_bucket.id,
             policy=document(
-                statement(
-                    ["s3:*"],
-                    [arn, f"{arn}/*"],
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    principal={"AWS": "*"},
-                    condition={"Bool": {"aws:SecureTransport": "false"}},
-                ),
+                deny_insecure_transport(arn),
                 statement(
                     ["s3:GetBucketAcl"],
                     [arn],

@@ -238,43 +238,57 @@ class GcpBaseline(Construct):
                 self, f"dns-{key}-cname", managed_zone=zone.name, name=f"*.{dns}", type="CNAME", ttl=300, rrdatas=[apex]
             )
         internal = [cidr, GKE_MASTER_RANGE]
-        ComputeFirewall(
-            self,
+
+        def egress(
+            id: str,
+            name: str,
+            priority: int,
+            ranges: list[str],
+            description: str,
+            *,
+            allow: list[ComputeFirewallAllow] | None = None,
+            deny: list[ComputeFirewallDeny] | None = None,
+            log_config: dict[str, str] | None = None,
+        ) -> None:
+            """An egress firewall rule of the network, to `ranges`."""
+            ComputeFirewall(
+                self,
+                id,
+                name=n.gcp_id(name, what="firewall"),
+                network=self.network.id,
+                direction="EGRESS",
+                priority=priority,
+                destination_ranges=ranges,
+                allow=allow,
+                deny=deny,
+                log_config=log_config,
+                description=description,
+            )
+
+        egress(
             "fw-deny-egress",
-            name=n.gcp_id("deny-egress", what="firewall"),
-            network=self.network.id,
-            direction="EGRESS",
-            priority=65000,
-            destination_ranges=["0.0.0.0/0"],
+            "deny-egress",
+            65000,
+            ["0.0.0.0/0"],
+            "Nothing leaves the network except what the rules above allow",
             deny=[ComputeFirewallDeny(protocol="all")],
             log_config={"metadata": "INCLUDE_ALL_METADATA"},
-            description="Nothing leaves the network except what the rules above allow",
         )
-        ComputeFirewall(
-            self,
+        egress(
             "fw-allow-apis",
-            name=n.gcp_id("allow-google-apis", what="firewall"),
-            network=self.network.id,
-            direction="EGRESS",
-            priority=1000,
-            destination_ranges=[PRIVATE_APIS_RANGE],
+            "allow-google-apis",
+            1000,
+            [PRIVATE_APIS_RANGE],
+            "HTTPS to Google APIs through private.googleapis.com",
             allow=[ComputeFirewallAllow(protocol="tcp", ports=["443"])],
-            description="HTTPS to Google APIs through private.googleapis.com",
         )
-        ComputeFirewall(
-            self,
+        egress(
             "fw-allow-internal",
-            name=n.gcp_id("allow-internal", what="firewall"),
-            network=self.network.id,
-            direction="EGRESS",
-            priority=1000,
-            destination_ranges=internal,
-            allow=[
-                ComputeFirewallAllow(protocol="tcp"),
-                ComputeFirewallAllow(protocol="udp"),
-                ComputeFirewallAllow(protocol="icmp"),
-            ],
-            description="Traffic inside the network and to the GKE control plane",
+            "allow-internal",
+            1000,
+            internal,
+            "Traffic inside the network and to the GKE control plane",
+            allow=[ComputeFirewallAllow(protocol=p) for p in ("tcp", "udp", "icmp")],
         )
 
         # Personas: service accounts the organisation's groups impersonate. Components grant them access.

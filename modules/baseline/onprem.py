@@ -5,6 +5,7 @@ the secret store components read their credentials from."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,22 @@ ESO_IMAGE_TAG = "v2.9.0"
 CNPG_IMAGE_TAG = "1.30.0"
 # The PostgreSQL image every CNPG cluster of the platform runs (CNPG's own minimal image, pinned).
 POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6-minimal-trixie"
+
+# The platform operators' chart values, by chart (each is released in the system namespace).
+OPERATOR_VALUES: dict[str, dict[str, Any]] = {
+    "external-secrets": {
+        "installCRDs": True,
+        "image": {"tag": ESO_IMAGE_TAG},
+        "webhook": {"image": {"tag": ESO_IMAGE_TAG}},
+        "certController": {"image": {"tag": ESO_IMAGE_TAG}},
+        "serviceMonitor": {"enabled": False},
+    },
+    "cloudnative-pg": {
+        "image": {"tag": CNPG_IMAGE_TAG},
+        "crds": {"create": True},
+        "config": {"clusterWide": True},
+    },
+}
 
 PSA_LEVEL = "restricted"
 GPU = "requests.nvidia.com/gpu"
@@ -95,6 +112,16 @@ WEBHOOK_PORTS = (9443, 10250)
 def k8s_name(id: str) -> str:
     """A construct id as a Kubernetes object name (persona ids carry underscores)."""
     return id.replace("_", "-").lower()
+
+
+def _tcp(ports: Iterable[int]) -> list[dict[str, str]]:
+    """NetworkPolicy ports: each of `ports` over TCP."""
+    return [{"port": str(p), "protocol": "TCP"} for p in ports]
+
+
+def _namespace_selector(namespace: str) -> dict[str, Any]:
+    """A NetworkPolicy peer: every pod of `namespace` (by its `kubernetes.io/metadata.name` label)."""
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
 
 
 def _psa(version: str) -> dict[str, str]:
@@ -202,38 +229,20 @@ class OnpremBaseline(Construct):
             self.personas[p] = principal
 
         # Platform operators.
-        self.secret_operator: Release = release(
-            self,
-            "external-secrets",
-            name=n.release("external-secrets"),
-            chart="external-secrets",
-            namespace=self.system_namespace,
-            depends_on=self.guards["system"],
-            values={
-                "installCRDs": True,
-                "image": {"tag": ESO_IMAGE_TAG},
-                "webhook": {"image": {"tag": ESO_IMAGE_TAG}},
-                "certController": {"image": {"tag": ESO_IMAGE_TAG}},
-                "serviceMonitor": {"enabled": False},
-            },
-        )
-        self.postgres_operator: Release = release(
-            self,
-            "cloudnative-pg",
-            name=n.release("cloudnative-pg"),
-            chart="cloudnative-pg",
-            namespace=self.system_namespace,
-            depends_on=self.guards["system"],
-            values={
-                "image": {"tag": CNPG_IMAGE_TAG},
-                "crds": {"create": True},
-                "config": {"clusterWide": True},
-            },
-        )
         self.operators: dict[str, Release] = {
-            "external-secrets": self.secret_operator,
-            "cloudnative-pg": self.postgres_operator,
+            chart: release(
+                self,
+                chart,
+                name=n.release(chart),
+                chart=chart,
+                namespace=self.system_namespace,
+                depends_on=self.guards["system"],
+                values=values,
+            )
+            for chart, values in OPERATOR_VALUES.items()
         }
+        self.secret_operator: Release = self.operators["external-secrets"]
+        self.postgres_operator: Release = self.operators["cloudnative-pg"]
 
         # The secret store: a ClusterSecretStore over the secrets namespace, read by a ServiceAccount
         # that may only get/list/watch Secrets there.
@@ -308,40 +317,34 @@ class OnpremBaseline(Construct):
 
     def _guard(self, key: str, ns: str, obj: NamespaceV1) -> list[Any]:
         q, dep = QUOTAS[key], [obj]
-        deny = NetworkPolicyV1(
-            self,
-            f"{key}-default-deny",
-            metadata={"name": "default-deny", "namespace": ns},
-            spec={"pod_selector": {}, "policy_types": ["Ingress", "Egress"]},
-            depends_on=dep,
-        )
-        dns = NetworkPolicyV1(
-            self,
-            f"{key}-allow-dns",
-            metadata={"name": "allow-dns", "namespace": ns},
-            spec={
+
+        def policy(name: str, spec: dict[str, Any]) -> NetworkPolicyV1:
+            return NetworkPolicyV1(
+                self, f"{key}-{name}", metadata={"name": name, "namespace": ns}, spec=spec, depends_on=dep
+            )
+
+        deny = policy("default-deny", {"pod_selector": {}, "policy_types": ["Ingress", "Egress"]})
+        dns = policy(
+            "allow-dns",
+            {
                 "pod_selector": {},
                 "policy_types": ["Egress"],
                 "egress": [
                     {
-                        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
+                        "to": [_namespace_selector("kube-system")],
                         "ports": [{"port": "53", "protocol": "UDP"}, {"port": "53", "protocol": "TCP"}],
                     }
                 ],
             },
-            depends_on=dep,
         )
-        same = NetworkPolicyV1(
-            self,
-            f"{key}-allow-same-namespace",
-            metadata={"name": "allow-same-namespace", "namespace": ns},
-            spec={
+        same = policy(
+            "allow-same-namespace",
+            {
                 "pod_selector": {},
                 "policy_types": ["Ingress", "Egress"],
                 "ingress": [{"from": [{"podSelector": {}}]}],
                 "egress": [{"to": [{"podSelector": {}}]}],
             },
-            depends_on=dep,
         )
         hard = {
             "requests.cpu": q.requests_cpu,
@@ -391,13 +394,13 @@ class OnpremBaseline(Construct):
                 "egress": [
                     {
                         "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                        "ports": [{"port": str(p), "protocol": "TCP"} for p in API_SERVER_PORTS],
+                        "ports": _tcp(API_SERVER_PORTS),
                     }
                 ],
                 "ingress": [
                     {
                         "from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                        "ports": [{"port": str(p), "protocol": "TCP"} for p in WEBHOOK_PORTS],
+                        "ports": _tcp(WEBHOOK_PORTS),
                     }
                 ],
             },
@@ -422,7 +425,7 @@ class OnpremBaseline(Construct):
             )
         name = k8s_name(id)
         selector = {"match_labels": dict(pod_selector)} if pod_selector else {}
-        port_list = [{"port": str(p), "protocol": "TCP"} for p in ports]
+        port_list = _tcp(ports)
         policy = NetworkPolicyV1(
             scope,
             id,
@@ -432,17 +435,14 @@ class OnpremBaseline(Construct):
                 "policy_types": ["Ingress"],
                 "ingress": [
                     {
-                        "from": [
-                            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": src}}}
-                            for src in from_namespaces
-                        ],
+                        "from": [_namespace_selector(src) for src in from_namespaces],
                         "ports": port_list,
                     }
                 ],
             },
         )
         for src in from_namespaces:
-            to: dict[str, Any] = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+            to: dict[str, Any] = _namespace_selector(namespace)
             if pod_selector:
                 to["podSelector"] = {"matchLabels": dict(pod_selector)}
             NetworkPolicyV1(
@@ -663,7 +663,7 @@ class OnpremBaseline(Construct):
                 "egress": [
                     {
                         "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                        "ports": [{"port": str(p), "protocol": "TCP"} for p in ports],
+                        "ports": _tcp(ports),
                     }
                 ],
             },

@@ -13,7 +13,6 @@ from cdktn_provider_google.artifact_registry_repository import (
     ArtifactRegistryRepositoryCleanupPolicies as CleanupPolicy,
 )
 from cdktn_provider_google.artifact_registry_repository_iam_member import ArtifactRegistryRepositoryIamMember
-from cdktn_provider_google.project_iam_custom_role import ProjectIamCustomRole
 from cdktn_provider_google.project_iam_member import ProjectIamMember
 from cdktn_provider_google.service_account import ServiceAccount
 from cdktn_provider_google_beta.google_vertex_ai_metadata_store import GoogleVertexAiMetadataStore
@@ -21,7 +20,7 @@ from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Registry
 from mlops_blueprint.modules.baseline.gcp import GcpBaseline
-from mlops_blueprint.modules.gcp_common import BucketProps, SecureBucket, protect
+from mlops_blueprint.modules.gcp_common import BucketProps, SecureBucket, custom_role, protect
 from mlops_blueprint.stacks.gcp.names import GcpNames
 
 # What publishing a model version needs in the Vertex AI Model Registry, and nothing else.
@@ -100,12 +99,12 @@ class GcpRegistry(Construct):
             lifecycle=protect(props.protect),
             depends_on=b.with_key("ml"),
         )
-        self.publisher = ProjectIamCustomRole(
+        self.publisher = custom_role(
             self,
             "publisher-role",
-            role_id=n.underscored("model_publisher", what="IAM custom role", limit=64),
-            title=f"{n.prefix} model publisher",
-            permissions=list(PUBLISH_PERMISSIONS),
+            naming=n,
+            role="model publisher",
+            permissions=PUBLISH_PERMISSIONS,
             description="Upload and label model versions in the Vertex AI Model Registry",
         )
 
@@ -118,32 +117,20 @@ class GcpRegistry(Construct):
 
     def grant_pull(self, principal: ServiceAccount, *, id: str) -> None:
         """Read images, model versions and artifacts: what serving, nodes and scientists need."""
-        member = principal.member
-        for model, repo in self.repositories.items():
-            ArtifactRegistryRepositoryIamMember(
-                self,
-                f"{id}-{model}",
-                repository=repo.name,
-                location=repo.location,
-                role="roles/artifactregistry.reader",
-                member=member,
-            )
-        self.artifacts.grant(member, read=True, write=False, id=f"{id}-artifacts")
-        ProjectIamMember(
-            self, f"{id}-vertex", project=self._baseline.project, role="roles/aiplatform.viewer", member=member
+        self._grant(
+            principal, id, images="roles/artifactregistry.reader", write=False, vertex="roles/aiplatform.viewer"
         )
 
     def grant_push(self, principal: ServiceAccount, *, id: str) -> None:
         """Publish images, upload model versions and artifacts: what ML engineers need."""
+        self._grant(principal, id, images="roles/artifactregistry.writer", write=True, vertex=self.publisher.name)
+
+    def _grant(self, principal: ServiceAccount, id: str, *, images: str, write: bool, vertex: str) -> None:
+        """`images` on every model's repository, artifact reads (and writes), `vertex` on the project."""
         member = principal.member
         for model, repo in self.repositories.items():
             ArtifactRegistryRepositoryIamMember(
-                self,
-                f"{id}-{model}",
-                repository=repo.name,
-                location=repo.location,
-                role="roles/artifactregistry.writer",
-                member=member,
+                self, f"{id}-{model}", repository=repo.name, location=repo.location, role=images, member=member
             )
-        self.artifacts.grant(member, read=True, write=True, id=f"{id}-artifacts")
-        ProjectIamMember(self, f"{id}-vertex", project=self._baseline.project, role=self.publisher.name, member=member)
+        self.artifacts.grant(member, read=True, write=write, id=f"{id}-artifacts")
+        ProjectIamMember(self, f"{id}-vertex", project=self._baseline.project, role=vertex, member=member)

@@ -18,7 +18,7 @@ from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Serving
 from mlops_blueprint.modules.baseline.gcp import GcpBaseline
-from mlops_blueprint.modules.gcp_common import protect
+from mlops_blueprint.modules.gcp_common import custom_role, protect
 from mlops_blueprint.modules.registry.gcp import GcpRegistry
 from mlops_blueprint.stacks.gcp.catalog import CATALOG
 from mlops_blueprint.stacks.gcp.names import GcpNames
@@ -105,28 +105,28 @@ class GcpServing(Construct):
                 lifecycle=TerraformResourceLifecycle(ignore_changes=["traffic_split"]),
             )
             self.names[name] = display
-        self.invoker = ProjectIamCustomRole(
+        self.invoker = custom_role(
             self,
             "invoker-role",
-            role_id=n.underscored("endpoint_invoker", what="IAM custom role", limit=64),
-            title=f"{n.prefix} endpoint invoker",
-            permissions=list(INVOKE_PERMISSIONS),
+            naming=n,
+            role="endpoint invoker",
+            permissions=INVOKE_PERMISSIONS,
             description="Send prediction requests to the platform's endpoints",
         )
-        self.deployer = ProjectIamCustomRole(
+        self.deployer = custom_role(
             self,
             "deployer-role",
-            role_id=n.underscored("endpoint_deployer", what="IAM custom role", limit=64),
-            title=f"{n.prefix} endpoint deployer",
-            permissions=list(DEPLOY_PERMISSIONS),
+            naming=n,
+            role="endpoint deployer",
+            permissions=DEPLOY_PERMISSIONS,
             description="Deploy, undeploy and split traffic on the platform's endpoints",
         )
-        self.model_deployer = ProjectIamCustomRole(
+        self.model_deployer = custom_role(
             self,
             "model-deployer-role",
-            role_id=n.underscored("model_deployer", what="IAM custom role", limit=64),
-            title=f"{n.prefix} model deployer",
-            permissions=list(MODEL_DEPLOY_PERMISSIONS),
+            naming=n,
+            role="model deployer",
+            permissions=MODEL_DEPLOY_PERMISSIONS,
             description="Read and deploy model versions (the endpoint side is endpoint-scoped)",
         )
 
