@@ -8,8 +8,9 @@ access block and is granted through the components' typed grant methods.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Generic
+from typing import Any, ClassVar, Generic, Literal, NamedTuple
 
 from constructs import Construct
 
@@ -30,9 +31,25 @@ class Platform(Generic[P]):
     monitoring: Any = None
 
 
+# The components a Kit builds from its `parts` table (the baseline is each cloud's own).
+Component = Literal["data_lake", "catalog", "training", "registry", "serving", "monitoring"]
+
+
+class Part(NamedTuple):
+    """A cloud's construct for one component: its class, called `(scope, id, *, props)`, and its props class."""
+
+    construct: Callable[..., Any]
+    props: type
+
+
 @dataclass
-class KitBase:
-    """What every cloud's Kit shares: the environment, its names, and props built the same way."""
+class KitBase(Generic[P]):
+    """What every cloud's Kit shares: the environment, its names, props built the same way, and the
+    component constructors. A cloud lists its construct and props class per component in `parts`;
+    it writes its own `baseline`, `workloads` and `outputs`, and overrides a constructor only where
+    its props take more than the composition passes (e.g. GCP's training takes the network's CIDR)."""
+
+    parts: ClassVar[Mapping[Component, Part]]
 
     env: ResolvedEnv
     names: Naming
@@ -54,6 +71,44 @@ class KitBase:
             raise ValueError(f"components.{component} is not in the blueprint")
         extra = {"protect": self.protect} if "protect" in {f.name for f in fields(cls)} else {}
         return cls(naming=self.names, spec=spec, **extra, **deps)
+
+    def grant_trainer_lake(self, lake: Lake[P], trainer: P) -> None:
+        """Training jobs read the lake zones data scientists read, and write none."""
+        ds = self.env.blueprint.access.data_scientists.lake
+        lake.grant(trainer, read=[z for z in ds.read if z in lake.zones], write=[], id="trainer-lake")
+
+    def build(self, component: Component, scope: Construct, id: str, **deps: Any) -> Any:
+        """The cloud's construct for `component`, its props from the environment plus `deps`."""
+        part = self.parts[component]
+        return part.construct(scope, id, props=self.props(part.props, component, **deps))
+
+    def data_lake(self, scope: Construct, id: str, baseline: Any) -> Lake[P]:
+        return self.build("data_lake", scope, id, baseline=baseline)
+
+    def catalog(self, scope: Construct, id: str, baseline: Any, lake: Any) -> Catalog[P]:
+        return self.build("catalog", scope, id, baseline=baseline, lake=lake)
+
+    def training(self, scope: Construct, id: str, baseline: Any) -> Training[P]:
+        return self.build("training", scope, id, baseline=baseline)
+
+    def registry(self, scope: Construct, id: str, baseline: Any) -> Registry[P]:
+        return self.build("registry", scope, id, baseline=baseline)
+
+    def serving(self, scope: Construct, id: str, baseline: Any, registry: Any) -> Serving[P]:
+        return self.build("serving", scope, id, baseline=baseline, registry=registry)
+
+    def monitoring(
+        self, scope: Construct, id: str, baseline: Any, serving: Any, training: Any, capacity: dict[str, int]
+    ) -> Any:
+        return self.build(
+            "monitoring",
+            scope,
+            id,
+            baseline=baseline,
+            serving=serving,
+            training=training,
+            serving_capacity=capacity,
+        )
 
 
 def compose(scope: Construct, kit: Kit[P]) -> Platform[P]:

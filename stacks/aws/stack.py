@@ -4,6 +4,7 @@ makes them), then the one composition (`stacks/compose.py`) with the AWS constru
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cdktn import S3Backend, TerraformOutput, TerraformStack
 from cdktn_provider_aws.iam_role import IamRole
@@ -19,7 +20,7 @@ from mlops_blueprint.modules.registry.aws import AwsRegistry, RegistryProps
 from mlops_blueprint.modules.serving.aws import AwsServing, ServingProps
 from mlops_blueprint.modules.training.aws import AwsTraining, TrainingProps
 from mlops_blueprint.stacks.aws.names import AwsNames
-from mlops_blueprint.stacks.compose import KitBase, Platform, compose
+from mlops_blueprint.stacks.compose import KitBase, Part, Platform, compose
 from mlops_blueprint.stacks.settings import DeploySettings
 
 # The AWS services the modules use: in local mode under the CDK Terrain CLI, each is pointed at the emulator.
@@ -58,8 +59,17 @@ def tags_for(env: ResolvedEnv) -> dict[str, str]:
 
 
 @dataclass
-class AwsKit(KitBase):
+class AwsKit(KitBase[IamRole]):
     """The AWS constructs, each given its props from the environment."""
+
+    parts = {
+        "data_lake": Part(AwsDataLake, DataLakeProps),
+        "catalog": Part(AwsCatalog, CatalogProps),
+        "training": Part(AwsTraining, TrainingProps),
+        "registry": Part(AwsRegistry, RegistryProps),
+        "serving": Part(AwsServing, ServingProps),
+        "monitoring": Part(AwsMonitoring, MonitoringProps),
+    }
 
     names: AwsNames
 
@@ -74,40 +84,20 @@ class AwsKit(KitBase):
         )
         return AwsBaseline(scope, id, props=props)
 
-    def data_lake(self, scope: Construct, id: str, baseline: AwsBaseline) -> AwsDataLake:
-        return AwsDataLake(scope, id, props=self.props(DataLakeProps, "data_lake", baseline=baseline))
-
-    def catalog(self, scope: Construct, id: str, baseline: AwsBaseline, lake: AwsDataLake | None) -> AwsCatalog:
-        return AwsCatalog(scope, id, props=self.props(CatalogProps, "catalog", baseline=baseline, lake=lake))
-
-    def training(self, scope: Construct, id: str, baseline: AwsBaseline) -> AwsTraining:
-        return AwsTraining(scope, id, props=self.props(TrainingProps, "training", baseline=baseline))
-
-    def registry(self, scope: Construct, id: str, baseline: AwsBaseline) -> AwsRegistry:
-        return AwsRegistry(scope, id, props=self.props(RegistryProps, "registry", baseline=baseline))
-
-    def serving(self, scope: Construct, id: str, baseline: AwsBaseline, registry: AwsRegistry) -> AwsServing:
-        return AwsServing(scope, id, props=self.props(ServingProps, "serving", baseline=baseline, registry=registry))
-
     def monitoring(
-        self,
-        scope: Construct,
-        id: str,
-        baseline: AwsBaseline,
-        serving: AwsServing | None,
-        training: AwsTraining | None,
-        capacity: dict[str, int],
+        self, scope: Construct, id: str, baseline: Any, serving: Any, training: Any, capacity: dict[str, int]
     ) -> AwsMonitoring:
-        props = self.props(
-            MonitoringProps,
+        """Every cloud's monitoring props, and the region (the dashboards name it)."""
+        return self.build(
             "monitoring",
+            scope,
+            id,
             baseline=baseline,
             region=self.region,
             serving=serving,
             training=training,
             serving_capacity=capacity,
         )
-        return AwsMonitoring(scope, id, props=props)
 
     def workloads(self, platform: Platform[IamRole]) -> None:
         """The platform's own roles (serving, crawlers, nodes) get their grants inside their constructs."""

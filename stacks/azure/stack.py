@@ -23,7 +23,7 @@ from mlops_blueprint.modules.serving.azure import AzureServing, ServingProps
 from mlops_blueprint.modules.training.azure import AzureTraining, TrainingProps
 from mlops_blueprint.stacks.azure import ENVIRONMENT_TAG
 from mlops_blueprint.stacks.azure.names import AzureNames
-from mlops_blueprint.stacks.compose import KitBase, Platform, compose
+from mlops_blueprint.stacks.compose import KitBase, Part, Platform, compose
 from mlops_blueprint.stacks.settings import DeploySettings
 
 
@@ -56,8 +56,17 @@ class TagEverything:
 
 
 @dataclass
-class AzureKit(KitBase):
+class AzureKit(KitBase[UserAssignedIdentity]):
     """The Azure constructs, each given its props from the environment."""
+
+    parts = {
+        "data_lake": Part(AzureDataLake, DataLakeProps),
+        "catalog": Part(AzureCatalog, CatalogProps),
+        "training": Part(AzureTraining, TrainingProps),
+        "registry": Part(AzureRegistry, RegistryProps),
+        "serving": Part(AzureServing, ServingProps),
+        "monitoring": Part(AzureMonitoring, MonitoringProps),
+    }
 
     names: AzureNames
 
@@ -73,48 +82,13 @@ class AzureKit(KitBase):
         )
         return AzureBaseline(scope, id, props=props)
 
-    def data_lake(self, scope: Construct, id: str, baseline: AzureBaseline) -> AzureDataLake:
-        return AzureDataLake(scope, id, props=self.props(DataLakeProps, "data_lake", baseline=baseline))
-
-    def catalog(self, scope: Construct, id: str, baseline: AzureBaseline, lake: AzureDataLake | None) -> AzureCatalog:
-        return AzureCatalog(scope, id, props=self.props(CatalogProps, "catalog", baseline=baseline, lake=lake))
-
-    def training(self, scope: Construct, id: str, baseline: AzureBaseline) -> AzureTraining:
-        return AzureTraining(scope, id, props=self.props(TrainingProps, "training", baseline=baseline))
-
-    def registry(self, scope: Construct, id: str, baseline: AzureBaseline) -> AzureRegistry:
-        return AzureRegistry(scope, id, props=self.props(RegistryProps, "registry", baseline=baseline))
-
-    def serving(self, scope: Construct, id: str, baseline: AzureBaseline, registry: AzureRegistry) -> AzureServing:
-        return AzureServing(scope, id, props=self.props(ServingProps, "serving", baseline=baseline, registry=registry))
-
-    def monitoring(
-        self,
-        scope: Construct,
-        id: str,
-        baseline: AzureBaseline,
-        serving: AzureServing | None,
-        training: AzureTraining | None,
-        capacity: dict[str, int],
-    ) -> AzureMonitoring:
-        props = self.props(
-            MonitoringProps,
-            "monitoring",
-            baseline=baseline,
-            serving=serving,
-            training=training,
-            serving_capacity=capacity,
-        )
-        return AzureMonitoring(scope, id, props=props)
-
     def workloads(self, p: Platform[UserAssignedIdentity]) -> None:
         """The cluster's kubelet pulls images; training jobs (workload identity) read what data scientists read."""
         training, registry, lake = p.training, p.registry, p.lake
         if isinstance(training, AzureTraining) and isinstance(registry, AzureRegistry):
             registry.grant_pull(training.kubelet, id="kubelet-registry")
         if isinstance(training, AzureTraining) and isinstance(lake, AzureDataLake):
-            ds = self.env.blueprint.access.data_scientists.lake
-            lake.grant(training.trainer, read=[z for z in ds.read if z in lake.zones], write=[], id="trainer-lake")
+            self.grant_trainer_lake(lake, training.trainer)
         if isinstance(training, AzureTraining) and isinstance(registry, AzureRegistry):
             registry.grant_push(training.trainer, id="trainer-registry")
 

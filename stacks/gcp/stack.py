@@ -5,6 +5,7 @@ constructs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cdktn import Fn, GcsBackend, LocalBackend, TerraformOutput, TerraformStack
 from cdktn_provider_google.provider import GoogleProvider
@@ -21,7 +22,7 @@ from mlops_blueprint.modules.monitoring.gcp import GcpMonitoring, MonitoringProp
 from mlops_blueprint.modules.registry.gcp import GcpRegistry, RegistryProps
 from mlops_blueprint.modules.serving.gcp import GcpServing, ServingProps
 from mlops_blueprint.modules.training.gcp import GcpTraining, TrainingProps
-from mlops_blueprint.stacks.compose import KitBase, Platform, compose
+from mlops_blueprint.stacks.compose import KitBase, Part, Platform, compose
 from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.stacks.settings import DeploySettings
 
@@ -41,8 +42,17 @@ def labels_for(env: ResolvedEnv) -> dict[str, str]:
 
 
 @dataclass
-class GcpKit(KitBase):
+class GcpKit(KitBase[ServiceAccount]):
     """The GCP constructs, each given its props from the environment."""
+
+    parts = {
+        "data_lake": Part(GcpDataLake, DataLakeProps),
+        "catalog": Part(GcpCatalog, CatalogProps),
+        "training": Part(GcpTraining, TrainingProps),
+        "registry": Part(GcpRegistry, RegistryProps),
+        "serving": Part(GcpServing, ServingProps),
+        "monitoring": Part(GcpMonitoring, MonitoringProps),
+    }
 
     names: GcpNames
     project: str
@@ -60,40 +70,10 @@ class GcpKit(KitBase):
         )
         return GcpBaseline(scope, id, props=props)
 
-    def data_lake(self, scope: Construct, id: str, baseline: GcpBaseline) -> GcpDataLake:
-        return GcpDataLake(scope, id, props=self.props(DataLakeProps, "data_lake", baseline=baseline))
-
-    def catalog(self, scope: Construct, id: str, baseline: GcpBaseline, lake: GcpDataLake | None) -> GcpCatalog:
-        return GcpCatalog(scope, id, props=self.props(CatalogProps, "catalog", baseline=baseline, lake=lake))
-
-    def training(self, scope: Construct, id: str, baseline: GcpBaseline) -> GcpTraining:
+    def training(self, scope: Construct, id: str, baseline: Any) -> GcpTraining:
+        """Every cloud's training props, and the network's CIDR (the cluster's control plane admits it)."""
         cidr = self.env.blueprint.baseline.network.cidr
-        return GcpTraining(scope, id, props=self.props(TrainingProps, "training", baseline=baseline, cidr=cidr))
-
-    def registry(self, scope: Construct, id: str, baseline: GcpBaseline) -> GcpRegistry:
-        return GcpRegistry(scope, id, props=self.props(RegistryProps, "registry", baseline=baseline))
-
-    def serving(self, scope: Construct, id: str, baseline: GcpBaseline, registry: GcpRegistry) -> GcpServing:
-        return GcpServing(scope, id, props=self.props(ServingProps, "serving", baseline=baseline, registry=registry))
-
-    def monitoring(
-        self,
-        scope: Construct,
-        id: str,
-        baseline: GcpBaseline,
-        serving: GcpServing | None,
-        training: GcpTraining | None,
-        capacity: dict[str, int],
-    ) -> GcpMonitoring:
-        props = self.props(
-            MonitoringProps,
-            "monitoring",
-            baseline=baseline,
-            serving=serving,
-            training=training,
-            serving_capacity=capacity,
-        )
-        return GcpMonitoring(scope, id, props=props)
+        return self.build("training", scope, id, baseline=baseline, cidr=cidr)
 
     def workloads(self, p: Platform[ServiceAccount]) -> None:
         """Nodes pull images; training jobs read what data scientists read and write model artifacts."""
@@ -101,8 +81,7 @@ class GcpKit(KitBase):
         if isinstance(training, GcpTraining) and isinstance(registry, GcpRegistry):
             registry.grant_pull(training.nodes, id="nodes-registry")
         if isinstance(training, GcpTraining) and isinstance(lake, GcpDataLake):
-            ds = self.env.blueprint.access.data_scientists.lake
-            lake.grant(training.trainer, read=[z for z in ds.read if z in lake.zones], write=[], id="trainer-lake")
+            self.grant_trainer_lake(lake, training.trainer)
         if isinstance(training, GcpTraining) and isinstance(registry, GcpRegistry):
             registry.artifacts.grant(training.trainer.member, read=True, write=True, id="trainer-artifacts")
 

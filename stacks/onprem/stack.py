@@ -20,7 +20,7 @@ from mlops_blueprint.modules.onprem_common import Principal
 from mlops_blueprint.modules.registry.onprem import OnpremRegistry, RegistryProps
 from mlops_blueprint.modules.serving.onprem import OnpremServing, ServingProps
 from mlops_blueprint.modules.training.onprem import OnpremTraining, TrainingProps
-from mlops_blueprint.stacks.compose import KitBase, Platform, compose
+from mlops_blueprint.stacks.compose import KitBase, Part, Platform, compose
 from mlops_blueprint.stacks.onprem import PLATFORM_LABEL
 from mlops_blueprint.stacks.onprem.names import OnpremNames
 from mlops_blueprint.stacks.settings import DeploySettings
@@ -40,8 +40,17 @@ def labels_for(env: ResolvedEnv) -> dict[str, str]:
 
 
 @dataclass
-class OnpremKit(KitBase):
+class OnpremKit(KitBase[Principal]):
     """The on-prem constructs, each given its props from the environment."""
+
+    parts = {
+        "data_lake": Part(OnpremDataLake, DataLakeProps),
+        "catalog": Part(OnpremCatalog, CatalogProps),
+        "training": Part(OnpremTraining, TrainingProps),
+        "registry": Part(OnpremRegistry, RegistryProps),
+        "serving": Part(OnpremServing, ServingProps),
+        "monitoring": Part(OnpremMonitoring, MonitoringProps),
+    }
 
     names: OnpremNames
 
@@ -57,48 +66,11 @@ class OnpremKit(KitBase):
         )
         return OnpremBaseline(scope, id, props=props)
 
-    def data_lake(self, scope: Construct, id: str, baseline: OnpremBaseline) -> OnpremDataLake:
-        return OnpremDataLake(scope, id, props=self.props(DataLakeProps, "data_lake", baseline=baseline))
-
-    def catalog(
-        self, scope: Construct, id: str, baseline: OnpremBaseline, lake: OnpremDataLake | None
-    ) -> OnpremCatalog:
-        return OnpremCatalog(scope, id, props=self.props(CatalogProps, "catalog", baseline=baseline, lake=lake))
-
-    def training(self, scope: Construct, id: str, baseline: OnpremBaseline) -> OnpremTraining:
-        return OnpremTraining(scope, id, props=self.props(TrainingProps, "training", baseline=baseline))
-
-    def registry(self, scope: Construct, id: str, baseline: OnpremBaseline) -> OnpremRegistry:
-        return OnpremRegistry(scope, id, props=self.props(RegistryProps, "registry", baseline=baseline))
-
-    def serving(self, scope: Construct, id: str, baseline: OnpremBaseline, registry: OnpremRegistry) -> OnpremServing:
-        return OnpremServing(scope, id, props=self.props(ServingProps, "serving", baseline=baseline, registry=registry))
-
-    def monitoring(
-        self,
-        scope: Construct,
-        id: str,
-        baseline: OnpremBaseline,
-        serving: OnpremServing | None,
-        training: OnpremTraining | None,
-        capacity: dict[str, int],
-    ) -> OnpremMonitoring:
-        props = self.props(
-            MonitoringProps,
-            "monitoring",
-            baseline=baseline,
-            serving=serving,
-            training=training,
-            serving_capacity=capacity,
-        )
-        return OnpremMonitoring(scope, id, props=props)
-
     def workloads(self, p: Platform[Principal]) -> None:
         """Training jobs read what data scientists read and log to MLflow; served models read the registry."""
         training, registry, lake = p.training, p.registry, p.lake
         if isinstance(training, OnpremTraining) and isinstance(lake, OnpremDataLake):
-            ds = self.env.blueprint.access.data_scientists.lake
-            lake.grant(training.trainer, read=[z for z in ds.read if z in lake.zones], write=[], id="trainer-lake")
+            self.grant_trainer_lake(lake, training.trainer)
         if isinstance(training, OnpremTraining) and isinstance(registry, OnpremRegistry):
             registry.grant_push(training.trainer, id="trainer-registry")
 
