@@ -103,25 +103,18 @@ class AwsMonitoring(Construct):
                             return_data=True,
                             label="5xx error rate",
                         ),
-                        Query(
-                            id="errors",
-                            metric={
-                                "namespace": "AWS/SageMaker",
-                                "metric_name": "Invocation5XXErrors",
-                                "dimensions": dims,
-                                "period": 300,
-                                "stat": "Sum",
-                            },
-                        ),
-                        Query(
-                            id="invocations",
-                            metric={
-                                "namespace": "AWS/SageMaker",
-                                "metric_name": "Invocations",
-                                "dimensions": dims,
-                                "period": 300,
-                                "stat": "Sum",
-                            },
+                        *(
+                            Query(
+                                id=qid,
+                                metric={
+                                    "namespace": "AWS/SageMaker",
+                                    "metric_name": metric,
+                                    "dimensions": dims,
+                                    "period": 300,
+                                    "stat": "Sum",
+                                },
+                            )
+                            for qid, metric in (("errors", "Invocation5XXErrors"), ("invocations", "Invocations"))
                         ),
                     ],
                 )

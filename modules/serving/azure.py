@@ -31,11 +31,10 @@ from cdktn_provider_azurerm.monitor_autoscale_setting import (
     MonitorAutoscaleSettingProfileRuleScaleAction as Action,
 )
 from cdktn_provider_azurerm.role_assignment import RoleAssignment
-from cdktn_provider_azurerm.role_definition import RoleDefinition, RoleDefinitionPermissions
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Serving
-from mlops_blueprint.modules.azure_common import Principal, assign_role
+from mlops_blueprint.modules.azure_common import Principal, assign_role, custom_role
 from mlops_blueprint.modules.baseline.azure import AzureBaseline
 from mlops_blueprint.modules.registry.azure import ML_API, AzureRegistry
 from mlops_blueprint.stacks.azure.catalog import CATALOG
@@ -303,23 +302,21 @@ class AzureServing(Construct):
             self.endpoints[name], self.deployments[name] = endpoint, deployment
             self.names[name], self.private[name] = ep_name, ep.private
 
-        self.invoker = RoleDefinition(
+        self.invoker = custom_role(
             self,
             "invoker-role",
             name=n.name("endpoint-invoker"),
-            scope=b.resource_group.id,
-            assignable_scopes=[b.resource_group.id],
+            resource_group_id=b.resource_group.id,
+            actions=INVOKE_ACTIONS,
             description="Score the platform's online endpoints (assigned on each endpoint)",
-            permissions=[RoleDefinitionPermissions(actions=list(INVOKE_ACTIONS))],
         )
-        self.deployer = RoleDefinition(
+        self.deployer = custom_role(
             self,
             "deployer-role",
             name=n.name("endpoint-deployer"),
-            scope=b.resource_group.id,
-            assignable_scopes=[b.resource_group.id],
+            resource_group_id=b.resource_group.id,
+            actions=DEPLOY_ACTIONS,
             description="Roll model versions out to the platform's online endpoints (assigned on the workspace)",
-            permissions=[RoleDefinitionPermissions(actions=list(DEPLOY_ACTIONS))],
         )
 
     @staticmethod

@@ -40,12 +40,11 @@ from cdktn_provider_azurerm.monitor_data_collection_rule import (
 )
 from cdktn_provider_azurerm.monitor_data_collection_rule_association import MonitorDataCollectionRuleAssociation
 from cdktn_provider_azurerm.monitor_workspace import MonitorWorkspace
-from cdktn_provider_azurerm.role_definition import RoleDefinition, RoleDefinitionPermissions
 from cdktn_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Sharing, Training
-from mlops_blueprint.modules.azure_common import Principal, assign_role, protect
+from mlops_blueprint.modules.azure_common import Principal, assign_role, custom_role, protect
 from mlops_blueprint.modules.baseline.azure import AzureBaseline
 from mlops_blueprint.stacks.azure.catalog import CATALOG
 from mlops_blueprint.stacks.azure.names import AzureNames
@@ -162,14 +161,13 @@ class AzureTraining(Construct):
             role="Managed Identity Operator",
         )
         workloads = b.subnets["workloads"]
-        subnet_joiner = RoleDefinition(
+        subnet_joiner = custom_role(
             self,
             "subnet-joiner-role",
             name=n.name("aks-subnet-joiner"),
-            scope=b.resource_group.id,
-            assignable_scopes=[b.resource_group.id],
+            resource_group_id=b.resource_group.id,
+            actions=SUBNET_JOIN_ACTIONS,
             description="Join and read the AKS node subnet (the cluster identity's only network right)",
-            permissions=[RoleDefinitionPermissions(actions=list(SUBNET_JOIN_ACTIONS))],
         )
         join_subnet = assign_role(
             self, "control-plane-joins-subnet", on=workloads.id, principal=self.control_plane, role=subnet_joiner.name
