@@ -141,7 +141,7 @@ def test_plane_and_persona_namespaces_carry_env_and_restricted_psa(prod):
         assert lab["mlops.io/environment"] == "prod"
         for key, value in PSA.items():
             assert lab[key] == value, (ns, key)
-        assert lab["pod-security.kubernetes.io/enforce-version"] == "v1.33"
+        assert lab["pod-security.kubernetes.io/enforce-version"] == "v1.35"
         assert by_name[ns]["lifecycle"] == {"prevent_destroy": True}
 
 

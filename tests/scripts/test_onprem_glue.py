@@ -344,7 +344,7 @@ def healthy() -> FakeKube:
 
 def test_the_reference_targets_an_onprem_cluster(dev):
     t = dev.blueprint.target
-    assert (t.cloud, t.kube_context, t.kubernetes_version) == ("onprem", "research-dev", "1.33")
+    assert (t.cloud, t.kube_context, t.kubernetes_version) == ("onprem", "research-dev", "1.35")
     assert glue.platform_namespaces(dev) == dict(
         zip(["data", "training", "registry", "serving", "monitoring", "personas"], NAMESPACES, strict=True)
     )

@@ -211,9 +211,19 @@ def test_up_applies_the_cloud_stack_then_the_cluster_stack(tmp_path, monkeypatch
     order: list[str] = []
     monkeypatch.setattr(pipeline, "_target", lambda *a, **k: SimpleNamespace(local=False))
     monkeypatch.setattr(pipeline, "synth", lambda *a, **k: results)
-    monkeypatch.setattr(pipeline, "_apply_stack", lambda cloud, e, r, *a: order.append(r.stack))
+    monkeypatch.setattr(
+        pipeline,
+        "_apply_stack",
+        lambda cloud, e, r, *a, untracked=False: order.append(r.stack + (" (untracked swept)" if untracked else "")),
+    )
     pipeline.up(lb, verify=False)
-    assert order == ["starter-dev", "starter-dev-cluster", "starter-prod", "starter-prod-cluster"]
+    # the sweep of untracked tagged objects belongs to the cloud stack (the cluster stack's state holds none)
+    assert order == [
+        "starter-dev (untracked swept)",
+        "starter-dev-cluster",
+        "starter-prod (untracked swept)",
+        "starter-prod-cluster",
+    ]
 
 
 def test_down_destroys_the_cluster_stack_first(tmp_path, monkeypatch):
@@ -231,10 +241,14 @@ def test_down_destroys_the_cluster_stack_first(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "synth", lambda *a, **k: [r for r in results if r.env == "dev"])
     monkeypatch.setattr(pipeline, "_cleanup_rollouts", lambda *a, **k: None)
     monkeypatch.setattr(
+        pipeline, "_untracked", lambda cloud, e, stack, state, *a: order.append(f"sweep {stack} {state}")
+    )
+    monkeypatch.setattr(
         pipeline, "_plan_env", lambda cloud, r, e, t, ev, destroy=False: (Tf(r.stack), SimpleNamespace(empty=False))
     )
     pipeline.down(lb, env="dev")
-    assert order == ["starter-dev-cluster", "starter-dev"]
+    # after the destroy nothing is recorded: whatever still carries the tags is swept
+    assert order == ["starter-dev-cluster", "starter-dev", "sweep starter-dev None"]
 
 
 def test_up_local_validates_and_gates_the_cluster_stack_and_says_it_is_not_applied(stacks, tmp_path):

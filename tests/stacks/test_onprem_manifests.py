@@ -73,7 +73,7 @@ def _synth(path: str) -> tuple[tuple[str, str, dict], ...]:
     for r in results:
         doc = json.loads(Path(r.json_path).read_text())
         env = Doc(doc).environment()
-        docs.append((r.stack, versions.get(env) or "1.33", doc))
+        docs.append((r.stack, versions.get(env) or "1.35", doc))
     return tuple(docs)
 
 
