@@ -13,8 +13,10 @@ Why Auto Mode (and not self-managed Karpenter, nor managed node groups + cluster
 - Self-managed Karpenter would need its controller, an interruption queue (SQS + EventBridge rules),
   a controller role with Pod Identity, an access entry for the node role and a node group for itself:
   more moving parts for the same NodePool API (`karpenter.sh/v1`), which is what our pools are written in.
-What it costs: an Auto Mode fee per managed instance-hour on top of EC2, and the node's ephemeral
-storage is the managed NodeClass's (the pool's `disk_gb` is not applied on AWS: training data lives in S3).
+What it costs: an Auto Mode fee per managed instance-hour on top of EC2. A pool's `disk_gb` is its
+nodes' ephemeral storage through an Auto Mode NodeClass per disk size in the cluster stack (the built-in
+`default` NodeClass gives 80 GiB); those NodeClasses use this cluster's node role, subnets and cluster
+security group, so the node role needs no access entry beyond the one EKS makes for it with the cluster.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ class AwsTraining(Construct):
       authentication mode API (access entries only: no aws-auth ConfigMap). The principal that creates
       the cluster (the deploy role) keeps cluster admin: it applies the cluster stack next.
     - Auto Mode: compute (built-in `system` + `general-purpose` NodePools on the node role), block
-      storage and load balancing managed; no self-managed add-ons bootstrapped.
+      storage and load balancing managed; no self-managed add-ons bootstrapped. EKS gives the node role
+      its EC2 access entry (AmazonEKSAutoNodePolicy) itself; the pools' NodeClasses reuse that role.
     - `pools`: pool -> the NodePool name the cluster stack creates (the pool's key).
     """
 

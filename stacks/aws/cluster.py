@@ -2,7 +2,8 @@
 the cloud stack made. Applied after the cloud stack, destroyed before it; its own state object beside
 the cloud stack's. The kubernetes and helm providers find the cluster by name (`aws_eks_cluster` +
 `aws_eks_cluster_auth`: a short-lived token of the deploying principal, which holds cluster admin as
-the cluster's creator)."""
+the cluster's creator). The same data source gives the pools' NodeClasses the cluster's Auto Mode node
+role, subnets and cluster security group (modules/cluster/aws.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from constructs import Construct
 
 from mlops_blueprint.blueprints.loader import ResolvedEnv
 from mlops_blueprint.modules.cluster import ClusterLayer, ClusterLayerProps, cluster_labels
-from mlops_blueprint.modules.cluster.aws import AwsNodePools, NodePoolsProps
+from mlops_blueprint.modules.cluster.aws import AwsNodePools, NodeClassNetwork, NodePoolsProps
 from mlops_blueprint.modules.training.aws import TRAINING_NAMESPACE, instance_for
 from mlops_blueprint.stacks.aws.names import AwsNames
 from mlops_blueprint.stacks.aws.stack import backend, provider
@@ -52,6 +53,9 @@ class AwsClusterStack(TerraformStack):
         instances = {
             name: instance_for(name, pool.accelerator, pool.gpus_per_node) for name, pool in training.pools.items()
         }
-        AwsNodePools(self, "pools", props=NodePoolsProps(spec=training, instances=instances, labels=labels))
+        network = NodeClassNetwork.of_cluster(cluster)  # what the built-in NodeClass `default` takes from it
+        AwsNodePools(
+            self, "pools", props=NodePoolsProps(spec=training, instances=instances, labels=labels, network=network)
+        )
         TerraformOutput(self, "cluster_queues", value=dict(layer.queues.queues))
         TerraformOutput(self, "local_queues", value={p: f"{TRAINING_NAMESPACE}/{p}" for p in training.pools})

@@ -92,7 +92,8 @@ def test_aws_node_pool_per_pool_with_taint_capacity_type_instance_and_gpu_limit(
             "mlops.io/accelerator": "nvidia-l4",
         }
         assert spec["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
-        assert spec["nodeClassRef"] == {"group": "eks.amazonaws.com", "kind": "NodeClass", "name": "default"}
+        # the pool's disk_gb (200 when omitted) through its NodeClass (tests/modules/test_aws_node_classes.py)
+        assert spec["nodeClassRef"] == {"group": "eks.amazonaws.com", "kind": "NodeClass", "name": "gpu-disk-200gi"}
         req = {r["key"]: r["values"] for r in spec["requirements"]}
         assert req["node.kubernetes.io/instance-type"] == ["g6.xlarge"]
         assert req["karpenter.sh/capacity-type"] == ["spot"]  # spot: true

@@ -132,7 +132,15 @@ def test_cluster_stack_objects_validate_against_kubernetes_and_crd_schemas(stack
 
 
 def test_a_broken_node_pool_is_refused_by_the_vendored_schema():
-    good = node_pool("gpu-a", accelerator="nvidia-l4", instance="g6.xlarge", spot=True, gpus=4, labels={})
+    good = node_pool(
+        "gpu-a",
+        accelerator="nvidia-l4",
+        instance="g6.xlarge",
+        spot=True,
+        gpus=4,
+        labels={},
+        node_class="gpu-disk-200gi",
+    )
     assert validate.object_errors(good, "1.34") == []
     bad = json.loads(json.dumps(good))
     bad["spec"]["template"]["spec"]["taints"][0]["effect"] = "NO_SCHEDULE"  # the EKS API's spelling, not Kubernetes'
