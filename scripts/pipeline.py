@@ -190,26 +190,32 @@ def plan(
     allow_destroy: tuple[str, ...] = (),
     events: Events = _quiet,
 ) -> dict[str, Any]:
-    """Gate, then plan each environment, then gate the plan (data-loss guard). Returns env -> PlanSummary."""
-    cloud = registry.get(loaded.base.target.cloud)
-    target = _target(loaded, local, mirror, events)
-    results = synth(loaded, env, outdir, local, events)
-    summaries, refused = {}, []
-    for e, r in zip(loaded.select(env), results, strict=True):
-        if not _gate(e, r.stack, events, json_path=r.json_path)[0]:
-            refused.append(r.stack)
-            continue
-        tf, summary = _plan_env(cloud, r, e, target, events)
-        summaries[e.name] = summary
-        if not _gate(e, r.stack, events, plan=tf.plan_json, allow=allow_destroy)[0]:
-            refused.append(r.stack)
+    """Gate, then plan every environment at once (`plan_each`), then gate each plan (the data-loss
+    guard among the rules). Returns env -> PlanSummary. The cluster stacks are not planned: before the
+    first `up` their cluster does not exist yet. A failed plan is raised once every plan has ended."""
+    from mlops_blueprint.scripts.terraform import PlanSummary
+
+    planned = plan_each(
+        loaded,
+        env,
+        local=local,
+        mirror=mirror,
+        outdir=outdir,
+        allow_destroy=allow_destroy,
+        clusters=False,
+        events=events,
+    )
+    failed = [p.error for p in planned.values() if p.error is not None]
+    if failed:
+        raise failed[0]
+    refused = [p.stack for p in planned.values() if not p.passed]
     if refused:
         raise PolicyRefused(
             f"the policy gate failed for {', '.join(refused)}",
             hint="fix the resource or the blueprint, waive the finding in policies.waivers, or pass "
             "--allow-destroy for an intended data loss",
         )
-    return summaries
+    return {name: PlanSummary.from_plan_json(p.plan or {}) for name, p in planned.items()}
 
 
 def up(
@@ -665,6 +671,7 @@ def plan_each(
     outdir: Path = OUTDIR,
     allow_destroy: tuple[str, ...] = (),
     plans: dict[str, dict] | None = None,
+    clusters: bool = True,
     events: Events = _quiet,
 ) -> dict[str, EnvPlan]:
     """Synth, then plan every environment at once (a thread each: their stack folders and states are
@@ -672,7 +679,7 @@ def plan_each(
 
     `plans`: stack name -> an existing `terraform show -json` document (CI planned in a matrix); then
     terraform does not run. A plan that fails (terraform error, emulator gone) is that environment's
-    `error`: the other environments are still planned and gated."""
+    `error`: the other environments are still planned and gated. `clusters=False`: the cloud stacks only."""
     envs = loaded.select(env)
     cloud = registry.get(loaded.base.target.cloud)
     target = _target(loaded, local, mirror, events) if plans is None else None
@@ -699,7 +706,7 @@ def plan_each(
         passed, report = _gate(e, r.stack, events, json_path=r.json_path, plan=plan_doc, allow=allow_destroy)
         out = EnvPlan(e.name, r.stack, r.json_path, plan_doc, report, passed and error is None, error)
         out.notes += [note] if note else []
-        cluster = getattr(r, "cluster", None)
+        cluster = getattr(r, "cluster", None) if clusters else None
         if cluster is not None:
             c_plan, c_error, c_note = plan_of(e, cluster, cluster=True)
             c_passed, c_report = _gate(

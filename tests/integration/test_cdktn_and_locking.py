@@ -9,16 +9,15 @@ it back, and `cdktn destroy` removes it.
 import os
 import re
 import subprocess
-import sys
 import time
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.integration.run import STARTER, run_cli
 
 pytestmark = pytest.mark.integration
 BIN = ROOT / ".tools" / "node_modules" / ".bin"
-STARTER = ROOT / "blueprints/reference/starter.yaml"
 needs_cdktn = pytest.mark.skipif(
     not (BIN / "cdktn").exists(), reason="CDK Terrain CLI not installed: run `make cdktn-cli`"
 )
@@ -58,14 +57,7 @@ def test_cdktn_deploy_verify_destroy_one_environment(emulator, emulator_home, aw
     ]
     assert aws("sagemaker").describe_endpoint(EndpointName="starter-dev-fraud-api")["EndpointStatus"] == "InService"
 
-    v = subprocess.run(
-        [sys.executable, "-m", "mlops_blueprint.scripts.cli", "verify", str(STARTER), "--env", "dev", "--local"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ, MLOPS_HOME=str(emulator_home), NO_COLOR="1", COLUMNS="200"),
-    )
+    v = run_cli("verify", STARTER, "--env", "dev", "--local", home=emulator_home, timeout=600)
     assert v.returncode == 0 and "31/31 checks passed" in v.stdout, v.stdout + v.stderr
 
     p = cdktn("destroy", "starter-dev", "--auto-approve", home=emulator_home, out=out)

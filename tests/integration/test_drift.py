@@ -4,31 +4,15 @@ through boto3 (where pools live in the cluster stack, which the emulator cannot 
 is changed instead), and drift names both by blueprint component and exits 8."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from mlops_blueprint.scripts import pipeline
 from mlops_blueprint.scripts.drift import EXIT_DRIFT
-from tests.conftest import ROOT
+from tests.integration.run import STARTER
+from tests.integration.run import cli_split as cli
 
 pytestmark = pytest.mark.integration
-STARTER = ROOT / "blueprints/reference/starter.yaml"
-
-
-def cli(*args, home):
-    env = dict(os.environ, MLOPS_HOME=str(home), NO_COLOR="1", COLUMNS="200")
-    p = subprocess.run(
-        [sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=1200,
-    )
-    return p.returncode, p.stdout, p.stderr
 
 
 def test_drift_names_what_changed_outside_terraform_by_component(emulator, emulator_home, aws, tmp_path):

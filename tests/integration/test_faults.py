@@ -14,46 +14,15 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.integration.run import STARTER, cli, start_cli
 
 pytestmark = pytest.mark.integration
-STARTER = ROOT / "blueprints/reference/starter.yaml"
 NO_TRACE = ("Traceback", "goroutine", "panic:", "dial tcp", "connection refused", "operation error")
-
-
-def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    return dict(os.environ, MLOPS_HOME=str(home), NO_COLOR="1", COLUMNS="200", **extra)
-
-
-def cli(*args, home, timeout=1200, **extra):
-    p = subprocess.run(
-        [sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=cli_env(home, **extra),
-        timeout=timeout,
-    )
-    return p.returncode, p.stdout + p.stderr
-
-
-def start_cli(*args, home: Path, log: Path) -> subprocess.Popen:
-    """The CLI in a session of its own, as from a terminal: a signal to its group is a Ctrl-C."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)],
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        cwd=ROOT,
-        env=cli_env(home),
-        start_new_session=True,
-    )
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:

@@ -21,11 +21,10 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.integration.test_faults import cli, leftovers
+from tests.integration.run import STARTER, cli
+from tests.integration.test_faults import leftovers
 
 pytestmark = [pytest.mark.integration, pytest.mark.load]
-STARTER = ROOT / "blueprints/reference/starter.yaml"
 CYCLES = 3
 ALL_PASSED = re.compile(r"\b(\d{2,})/\1 checks passed")
 BURN_SECONDS = 3600  # the burners stop by themselves after this, should the fixture never get to end them

@@ -4,30 +4,13 @@ Needs terraform on PATH and either internet or a provider mirror in MLOPS_PROVID
 (`make test` sets it when the machine has one).
 """
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.integration.run import STARTER, cli
 
 pytestmark = pytest.mark.integration
-STARTER = ROOT / "blueprints/reference/starter.yaml"
-
-
-def cli(*args, home):
-    env = dict(os.environ, MLOPS_HOME=str(home), NO_COLOR="1", COLUMNS="200")
-    p = subprocess.run(
-        [sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=1200,
-    )
-    return p.returncode, p.stdout + p.stderr
 
 
 def test_up_again_verify_down_leaves_the_emulator_empty(emulator, emulator_home, aws, tmp_path):

@@ -2,30 +2,14 @@
 contract back as JSON, check every name and value, then destroy it."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.integration.run import STARTER
+from tests.integration.run import cli_split as cli
 
 pytestmark = pytest.mark.integration
-STARTER = ROOT / "blueprints/reference/starter.yaml"
 PERSONAS = ["app_consumers", "data_engineers", "data_scientists", "ml_engineers"]
-
-
-def cli(*args, home):
-    env = dict(os.environ, MLOPS_HOME=str(home), NO_COLOR="1", COLUMNS="200")
-    p = subprocess.run(
-        [sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=1200,
-    )
-    return p.returncode, p.stdout, p.stderr
 
 
 def test_outputs_of_the_deployed_starter_dev(emulator, emulator_home, aws, tmp_path):

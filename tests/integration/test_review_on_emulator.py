@@ -5,10 +5,7 @@ destroy, the changes by component, the gate, the cost delta, the diagram and the
 same change with `--allow-destroy`, both environments planned in parallel, as JSON."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -16,10 +13,10 @@ from mlops_blueprint.blueprints.cost import estimate_env, usd
 from mlops_blueprint.blueprints.loader import load
 from mlops_blueprint.scripts import pipeline
 from mlops_blueprint.scripts.diagram import node_id
-from tests.conftest import ROOT
+from tests.integration.run import STARTER
+from tests.integration.run import cli_split as cli
 
 pytestmark = pytest.mark.integration
-STARTER = ROOT / "blueprints/reference/starter.yaml"
 GPU_A = "      gpu-a: {accelerator: nvidia-l4, gpus_per_node: 1, min_nodes: 0, max_nodes: 4, spot: true}\n"
 GPU_B = "      gpu-b: {accelerator: nvidia-a10g, gpus_per_node: 1, min_nodes: 0, max_nodes: 2, spot: true}\n"
 DEV_OVERRIDE = "      components.training.pools.gpu-a.max_nodes: 1\n"
@@ -36,19 +33,6 @@ def proposed_text() -> str:
         assert old in text, old
         text = text.replace(old, new)
     return text
-
-
-def cli(*args, home):
-    env = dict(os.environ, MLOPS_HOME=str(home), NO_COLOR="1", COLUMNS="200")
-    p = subprocess.run(
-        [sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=1200,
-    )
-    return p.returncode, p.stdout, p.stderr
 
 
 @pytest.fixture(scope="module")

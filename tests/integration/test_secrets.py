@@ -12,19 +12,15 @@ state lists under `sensitive_attributes`).
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mlops_blueprint.scripts.emulator import ACCESS_KEY, SECRET_KEY
-from tests.conftest import ROOT
+from tests.integration.run import STARTER, run_cli
 
 pytestmark = pytest.mark.integration
-STARTER = ROOT / "blueprints/reference/starter.yaml"
 TOKENS = {
     "GITHUB_TOKEN": "ghp_" + "Zq7RkD2mXw9LpT4vNc8BfY3hJs6GaE1uQo5i",
     "AWS_SESSION_TOKEN": "FwoGZXIvYXdzEJr//////////wEaDMlopsSessionTok3nZ9q",
@@ -36,14 +32,7 @@ SECRETS = {"emulator access key": ACCESS_KEY, "emulator secret key": SECRET_KEY,
 
 
 def run(*args, home: Path) -> str:
-    p = subprocess.run(
-        [sys.executable, "-m", "mlops_blueprint.scripts.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=dict(os.environ, MLOPS_HOME=str(home), NO_COLOR="1", COLUMNS="200", **TOKENS),
-        timeout=1200,
-    )
+    p = run_cli(*args, home=home, **TOKENS)
     assert p.returncode == 0, p.stdout + p.stderr
     return p.stdout + p.stderr
 
