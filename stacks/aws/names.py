@@ -88,11 +88,25 @@ class AwsNames(Naming):
     def node_group(self, pool: str) -> str:
         return self.name(pool)
 
+    @staticmethod
+    def node_pool(pool: str) -> str:
+        """The Auto Mode NodePool of a training pool: the pool's own name, in the cluster's namespace of
+        NodePools, where EKS Auto Mode's built-in pools already stand."""
+        if pool in AUTO_MODE_NODE_POOLS:
+            raise NameRuleError(
+                f"EKS Auto Mode NodePool name {pool!r} is taken by Auto Mode's built-in pool; "
+                f"a training pool may not be named {' or '.join(map(repr, AUTO_MODE_NODE_POOLS))}"
+            )
+        return pool
+
     def state_bucket(self, override: str | None = None) -> str:
         return aws_bucket(override or self.name("tfstate"))
 
     def lock_table(self, override: str | None = None) -> str:
         return bounded(override or self.name("tflock"), 255, "DynamoDB table", r"^[A-Za-z0-9_.-]+$")
+
+
+AUTO_MODE_NODE_POOLS = ("system", "general-purpose")  # EKS Auto Mode's built-in NodePools
 
 
 def name_checks(bp: Blueprint, n: Naming) -> Iterator[tuple[tuple[str | int, ...], Callable[[], object]]]:
@@ -105,3 +119,5 @@ def name_checks(bp: Blueprint, n: Naming) -> Iterator[tuple[tuple[str | int, ...
     for ep in c.serving.endpoints if c.serving else {}:
         yield ("components", "serving", "endpoints", ep), lambda ep=ep: n.endpoint(ep)  # type: ignore[misc]
     yield ("metadata", "name"), lambda: n.capture_bucket
+    for pool in c.training.pools if c.training else {}:
+        yield ("components", "training", "pools", pool), lambda p=pool: n.node_pool(p)  # type: ignore[misc]

@@ -65,3 +65,23 @@ def test_aws_serving_sizes():
         "cpu-medium": "ml.m5.xlarge",
         "gpu-small": "ml.g5.xlarge",
     }
+
+
+@pytest.mark.parametrize("pool", ["system", "general-purpose"])
+def test_an_aws_pool_may_not_take_an_auto_mode_built_in_node_pool_name(tmp_path, pool):
+    """EKS Auto Mode's built-in NodePools `system` and `general-purpose` live where the training pools'
+    NodePools go: a pool of that name would overwrite one. Refused at the pool's line."""
+    from typer.testing import CliRunner
+
+    from mlops_blueprint.scripts.cli import app
+    from tests.conftest import ROOT
+
+    text = (ROOT / "blueprints/reference/starter.yaml").read_text().replace("      gpu-a: {", f"      {pool}: {{")
+    path = tmp_path / "bp.yaml"
+    path.write_text(text)
+    line = text.splitlines().index(next(x for x in text.splitlines() if x.startswith(f"      {pool}: "))) + 1
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())
+    assert f"{path}:{line}:" in out and "taken by Auto Mode's built-in pool" in out, out
+    assert Naming.node_pool("gpu-a") == "gpu-a"
