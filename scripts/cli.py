@@ -102,7 +102,7 @@ def plan(
     output: OutputOpt = Path("cdktf.out"),
     allow_destroy: AllowOpt = [],
 ) -> None:
-    """Gate, then plan each environment, then gate the plan (data-loss guard); print what would change."""
+    """Plan every environment at once, gate each stack with its plan (the data-loss guard too); print what would change."""
     with rendering() as renderer:
         pipeline.plan(
             pipeline.validate(blueprint, env),

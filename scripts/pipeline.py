@@ -18,10 +18,10 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mlops_blueprint.blueprints import registry
 from mlops_blueprint.blueprints.errors import (
@@ -49,6 +49,8 @@ from mlops_blueprint.scripts.events import (
     Verified,
 )
 from mlops_blueprint.scripts.glue import Check, RolloutResult, Target
+
+T = TypeVar("T")
 
 Events = Callable[[Event], None]
 OUTDIR = Path("cdktf.out")
@@ -190,9 +192,12 @@ def plan(
     allow_destroy: tuple[str, ...] = (),
     events: Events = _quiet,
 ) -> dict[str, Any]:
-    """Gate, then plan every environment at once (`plan_each`), then gate each plan (the data-loss
-    guard among the rules). Returns env -> PlanSummary. The cluster stacks are not planned: before the
-    first `up` their cluster does not exist yet. A failed plan is raised once every plan has ended."""
+    """Plan every environment at once (`plan_each`) and gate each stack with its plan (the data-loss
+    guard among the rules). Returns env -> PlanSummary. A stack that fails its resource rules is planned
+    too (a plan changes nothing) and then refused. The cluster stacks are not planned: before the
+    first `up` their cluster does not exist yet. A failed plan is raised once every plan has ended,
+    with a note naming the other environments that failed.
+    """
     from mlops_blueprint.scripts.terraform import PlanSummary
 
     planned = plan_each(
@@ -205,10 +210,14 @@ def plan(
         clusters=False,
         events=events,
     )
-    failed = [p.error for p in planned.values() if p.error is not None]
+    failed = [p for p in planned.values() if p.error is not None]
+    refused = [p.stack for p in planned.values() if not p.passed and p.error is None]
     if failed:
-        raise failed[0]
-    refused = [p.stack for p in planned.values() if not p.passed]
+        others = [f"{p.stack}: plan failed" for p in failed[1:]] + [f"{s}: the policy gate failed" for s in refused]
+        if others:
+            events(Note("also " + "; ".join(others) + " (see above)", level="warn"))
+        assert failed[0].error is not None
+        raise failed[0].error
     if refused:
         raise PolicyRefused(
             f"the policy gate failed for {', '.join(refused)}",
@@ -300,7 +309,7 @@ def down(
             with _step(events, r.stack, "terraform apply (destroy)", long=True):
                 tf.apply()
         _cleanup_rollouts(glue, e, r.stack, target, events)
-        _untracked(cloud, e, r.stack, None, target, events)  # nothing is recorded any more
+        _untracked(cloud, e, r, None, target, events)  # destroyed: nothing is recorded any more
         if local and not keep_state:
             glue.delete_state(e, target, _reporter(events, r.stack))
         events(Destroyed(r.stack))
@@ -404,7 +413,7 @@ def _apply_stack(
         from mlops_blueprint.scripts.terraform import TerraformFailed
 
         if untracked:
-            _untracked(cloud, e, r.stack, (tf.plan_json or {}).get("prior_state"), target, events)
+            _untracked(cloud, e, r, tf, target, events)
         try:
             with _step(events, r.stack, "terraform apply", long=True):
                 tf.apply()
@@ -417,27 +426,37 @@ def _apply_stack(
     events(Applied(r.stack, time.perf_counter() - t0, changed=not summary.empty))
 
 
-def _untracked(
-    cloud: registry.Cloud, e: ResolvedEnv, stack: str, state: dict | None, target: Target, events: Events
-) -> None:
+def _untracked(cloud: registry.Cloud, e: ResolvedEnv, r: Any, tf: Any, target: Target, events: Events) -> None:
     """Objects without a name of their own (a VPC, a KMS key) that a killed run created but never
     recorded carry the environment's tags; the next apply cannot adopt them by name, it would make
-    them twice. In the emulator they are removed (the glue reports each); on a cloud they are listed."""
+    them twice. Judged against the state as the backend holds it now (`tf`; None after a destroy). In
+    the emulator they are removed (the glue reports each); on a cloud they are listed, never deleted."""
     glue = cloud.load("glue")
     sweep = getattr(glue, "sweep_untracked", None)
     if sweep is None:
         return
-    with _credentials(glue), _step(events, stack, "untracked objects"):
-        found = sweep(e, target, state, _reporter(events, stack))
-    if found and not target.local:
-        events(
-            Note(
-                f"{len(found)} object(s) carry this environment's tags but are not in its state: {', '.join(found)}. "
-                "A run killed mid-apply may have left them; delete them once you have checked they are leftovers",
-                stack=stack,
-                level="warn",
-            )
+    backend = json.loads(Path(r.json_path).read_text()).get("terraform", {}).get("backend")
+    with _credentials(glue), _step(events, r.stack, "untracked objects"):
+        state = tf.state_pull() if tf is not None else None
+        found = sweep(e, target, state, _reporter(events, r.stack), backend=backend)
+    if not found or target.local:
+        return
+    listed = ", ".join(found)
+    if tf is None:
+        message = f"{len(found)} object(s) still carry this environment's tags after the destroy: {listed}"
+    elif not (state or {}).get("resources"):
+        message = (
+            f"the state of {r.stack} holds nothing, yet {len(found)} object(s) carry this environment's tags: "
+            f"{listed}. If the environment was deployed before, its state may be missing or elsewhere "
+            "(was state.bucket changed?): find it before deleting anything; if only a first run was killed, "
+            "they are its leftovers"
         )
+    else:
+        message = (
+            f"{len(found)} object(s) carry this environment's tags but are not in its state: {listed}. "
+            "A run killed mid-apply may have left them; delete them once you have checked they are leftovers"
+        )
+    events(Note(message, stack=r.stack, level="warn"))
 
 
 class Orphaned(UserError):
@@ -728,4 +747,19 @@ def plan_each(
     results = synth(loaded, env, outdir, local, events)
     with ThreadPoolExecutor(max_workers=max(1, len(envs))) as pool:
         futures = [pool.submit(one, e, r) for e, r in zip(envs, results, strict=True)]
-        return {f.result().env: f.result() for f in futures}
+        return {p.env: p for p in _results(futures)}
+
+
+def _results(futures: list[Future[T]]) -> list[T]:
+    """The futures' results, in order. A Ctrl-C reaches only the main thread, waiting here: each
+    terraform the threads run gets the interrupt (a second Ctrl-C, a second one), and the wait goes on
+    until they have stopped gracefully (states saved, locks released); their TerraformInterrupted
+    (exit 130) then ends the command."""
+    from mlops_blueprint.scripts.terraform import interrupt_running
+
+    while True:
+        try:
+            return [f.result() for f in futures]
+        except KeyboardInterrupt:
+            if not interrupt_running():
+                raise

@@ -7,6 +7,7 @@ with `plain()`, so a waiver reason such as `[/x]` prints as itself.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,11 +45,14 @@ class Renderer:
     def __init__(self) -> None:
         self.progress: Progress | None = None
         self.tasks: dict[tuple[str, str], TaskID] = {}
+        # Environments are planned in threads (`plan_each`): one event is handled at a time.
+        self.lock = threading.RLock()
 
     def __call__(self, e: ev.Event) -> None:
         handler = getattr(self, f"on_{type(e).__name__}", None)
         if handler:
-            handler(e)
+            with self.lock:
+                handler(e)
 
     def close(self) -> None:
         if self.progress:

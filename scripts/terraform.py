@@ -205,6 +205,27 @@ class PlanSummary:
         return s
 
 
+# Every terraform this process runs, whichever thread runs it. Only the main thread receives a Ctrl-C;
+# when it waits for environments planned in threads, `interrupt_running` hands each terraform the
+# interrupt its own thread would have handed it.
+_LIVE: set[subprocess.Popen] = set()
+_SIGNALLED: dict[int, int] = {}  # pid -> interrupts handed over by interrupt_running
+_LIVE_LOCK = threading.Lock()
+
+
+def interrupt_running() -> int:
+    """Hand every running terraform one interrupt (a second call, a second one: terraform then stops at
+    once). Each finishes what is under way, saves its state and releases its lock; its `run` then raises
+    TerraformInterrupted. Returns how many were interrupted."""
+    with _LIVE_LOCK:
+        live = [p for p in _LIVE if p.poll() is None]
+        for p in live:
+            with contextlib.suppress(ProcessLookupError):
+                p.send_signal(signal.SIGINT)
+            _SIGNALLED[p.pid] = _SIGNALLED.get(p.pid, 0) + 1
+    return len(live)
+
+
 class Terraform:
     """terraform in one stack directory, with a fixed environment."""
 
@@ -261,6 +282,8 @@ class Terraform:
             start_new_session=True,
         ) as p:
             assert p.stdout is not None
+            with _LIVE_LOCK:
+                _LIVE.add(p)
             stop_watching = self._watch(p)
             while True:
                 try:
@@ -275,6 +298,9 @@ class Terraform:
                     if p.poll() is None:
                         p.send_signal(signal.SIGINT)
             stop_watching.set()
+            with _LIVE_LOCK:
+                _LIVE.discard(p)
+                interrupts += _SIGNALLED.pop(p.pid, 0)
         if interrupts:
             raise TerraformInterrupted(self.stack, args[0], p.returncode)
         if p.returncode not in ok_codes:
@@ -328,6 +354,11 @@ class Terraform:
         """A refresh-only plan: what changed outside Terraform (its `resource_drift`), nothing to apply."""
         self.run("plan", "-refresh-only", "-input=false", "-no-color", f"-out={out}", "-lock-timeout=60s")
         return self.show_json(out)
+
+    def state_pull(self) -> dict | None:
+        """The stack's current state as its backend holds it (`terraform state pull`), None if it has none."""
+        out = self.run("state", "pull", capture=True).stdout.strip()
+        return json.loads(out) if out else None
 
     def show_json(self, planfile: str = "tfplan") -> dict:
         return json.loads(self.run("show", "-json", planfile, capture=True).stdout)

@@ -513,19 +513,23 @@ def cleanup_rollouts(env: ResolvedEnv, target: Target, report: Reporter) -> None
     cleanup_rollouts_with(env, lambda service: client(target, service, region), report)
 
 
-def sweep_untracked(env: ResolvedEnv, target: Target, state: dict | None, report: Reporter) -> list[str]:
-    """Objects with this environment's tags that its state (`state`: a `show -json` state or a plan's
-    prior_state; None once destroyed) does not hold: deleted on the emulator, listed on a cloud. See
-    scripts/glue/aws_untracked.py. On a cloud a listing the credentials may not read is skipped."""
-    from botocore.exceptions import ClientError
+def sweep_untracked(
+    env: ResolvedEnv, target: Target, state: dict | None, report: Reporter, backend: dict | None = None
+) -> list[str]:
+    """Objects with this environment's tags that its state (`state`, read just before; None once
+    destroyed) does not hold: deleted on the emulator, listed on a cloud (scripts/glue/aws_untracked.py).
+    On a cloud the listing is advice: when the credentials may not read it, or the API cannot be
+    reached, it is skipped with a note."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
     region = env.blueprint.target.region
     try:
-        found = sweep_with(env, lambda service: client(target, service, region), state, report, delete=target.local)
-    except ClientError as exc:
+        found = sweep_with(env, lambda service: client(target, service, region), state, report, target.local, backend)
+    except (ClientError, BotoCoreError) as exc:
         if target.local:
             raise
-        report(f"untracked objects not listed: {exc.response['Error'].get('Code', exc)}")
+        code = exc.response["Error"].get("Code", exc) if isinstance(exc, ClientError) else exc
+        report(f"untracked objects not listed: {code}")
         return []
     return [str(item) for item in found]
 

@@ -44,18 +44,20 @@ class Untracked:
 
 
 def recorded_ids(state: dict | None) -> set[str]:
-    """Every `id` and `arn` in a `terraform show -json` state, or a plan's `prior_state` (child modules
-    included). An empty set when there is no state yet."""
+    """Every string value anywhere in a Terraform state: `terraform state pull`'s document, a
+    `show -json` state or a plan's prior_state. An id held under any attribute (`id`, `arn`, `key_id`,
+    `vpc_id`, a tag of another resource...) counts as recorded, so the judgment errs towards keeping.
+    An empty set when there is no state yet."""
     ids: set[str] = set()
-
-    def walk(module: dict) -> None:
-        for resource in module.get("resources", []):
-            values = resource.get("values") or {}
-            ids.update(str(values[k]) for k in ("id", "arn", "key_id") if values.get(k))
-        for child in module.get("child_modules", []):
-            walk(child)
-
-    walk(((state or {}).get("values") or {}).get("root_module") or {})
+    stack: list[object] = [state or {}]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and item:
+            ids.add(item)
     return ids
 
 
@@ -134,17 +136,25 @@ def find_with(env: ResolvedEnv, client: Callable[[str], Any], recorded: set[str]
 
 
 def _keys(kms: Any, tags: dict[str, str], recorded: set[str]) -> Iterator[Untracked]:
+    """Customer keys with the tags, enabled or disabled, not recorded. A key whose policy does not let
+    these credentials read it (usual in a shared account) is not the platform's: it is passed over."""
+    from botocore.exceptions import ClientError
+
     for page in kms.get_paginator("list_keys").paginate():
         for key in page["Keys"]:
             if key["KeyId"] in recorded or key["KeyArn"] in recorded:
                 continue
-            meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
-            if meta.get("KeyManager") != "CUSTOMER" or meta.get("KeyState") in (
-                "PendingDeletion",
-                "PendingReplicaDeletion",
-            ):
+            try:
+                meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+                if meta.get("KeyManager") != "CUSTOMER" or meta.get("KeyState") in (
+                    "PendingDeletion",
+                    "PendingReplicaDeletion",
+                ):
+                    continue
+                listed = kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])
+            except ClientError:
                 continue
-            have = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])}
+            have = {t["TagKey"]: t["TagValue"] for t in listed}
             if all(have.get(k) == v for k, v in tags.items()):
                 yield Untracked(
                     "KMS key",
@@ -167,13 +177,39 @@ def _route_table_deleter(ec2: Any, table: dict) -> Callable[[], None]:
     return delete
 
 
+def lock_held(client: Callable[[str], Any], backend: dict | None) -> str | None:
+    """The S3 lockfile of the stack's state (`<key>.tflock`, the backend's `use_lockfile`), when another
+    run holds it: that run may be creating objects it has not recorded yet, so nothing is removed."""
+    from botocore.exceptions import ClientError
+
+    s3 = (backend or {}).get("s3")
+    if not s3 or not s3.get("bucket") or not s3.get("key"):
+        return None
+    lock = f"{s3['key']}.tflock"
+    try:
+        client("s3").head_object(Bucket=s3["bucket"], Key=lock)
+    except ClientError:
+        return None
+    return f"s3://{s3['bucket']}/{lock}"
+
+
 def sweep_with(
-    env: ResolvedEnv, client: Callable[[str], Any], state: dict | None, report: Reporter, delete: bool
+    env: ResolvedEnv,
+    client: Callable[[str], Any],
+    state: dict | None,
+    report: Reporter,
+    delete: bool,
+    backend: dict | None = None,
 ) -> list[Untracked]:
     """Find the untracked objects (see the module's doc) and, when `delete`, delete each in order,
-    reporting it. Returns what was found."""
+    reporting it. Returns what was found. `state` must be read just before (`terraform state pull`);
+    `backend` is the stack's backend block: while another run holds its lock, nothing is deleted."""
     found = find_with(env, client, recorded_ids(state))
-    if delete:
+    if delete and found:
+        held = lock_held(client, backend)
+        if held:
+            report(f"{len(found)} untracked object(s) left alone: another run holds the state lock {held}")
+            return found
         for item in found:
             item.delete()
             report(f"removed untracked {item}: made by an earlier run that died before recording it")

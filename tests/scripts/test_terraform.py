@@ -200,3 +200,54 @@ def test_the_objects_that_already_exist_are_named_by_address():
     ]
     assert orphaned(lines) == ["aws_iam_role.baseline_persona-ds_12AB", 'aws_s3_bucket.lake["raw"]']
     assert orphaned(["Error: timeout", "  with aws_iam_role.x,"]) == []
+
+
+INTERRUPTED_THREADS = """
+import os, signal, sys, threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from mlops_blueprint.scripts.pipeline import _results
+from mlops_blueprint.scripts.terraform import Terraform, TerraformInterrupted
+root = Path(sys.argv[1])
+started = []
+
+def creating(name, line):
+    if line.endswith("Creating..."):
+        started.append(name)
+        if len(started) == 2:  # both terraforms under way: a Ctrl-C, which only the main thread receives
+            threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+
+def apply(name):
+    folder = root / name
+    folder.mkdir()
+    tf = Terraform(folder, stack=name, env={"MARK": str(folder / "mark")}, mirror=None,
+                   on_line=lambda line: creating(name, line))
+    tf.binary = str(root / "terraform")
+    tf.apply()
+
+with ThreadPoolExecutor(2) as pool:
+    try:
+        _results([pool.submit(apply, n) for n in ("dev", "prod")])
+    except TerraformInterrupted as exc:
+        print("RAISED", exc.exit_code, exc)
+"""
+
+
+def test_ctrl_c_while_environments_run_in_threads_interrupts_each_terraform_once(tmp_path):
+    """`plan` and `review` run one terraform per environment in threads; a Ctrl-C reaches only the main
+    thread, waiting for them. Each terraform still gets exactly one interrupt and stops gracefully
+    (its state saved, its lock released), and the command ends in TerraformInterrupted (exit 130)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    (tmp_path / "terraform").write_text(FAKE_TERRAFORM)
+    (tmp_path / "terraform").chmod(0o755)
+    p = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_THREADS, str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert "RAISED 130 interrupted: terraform apply of " in p.stdout, p.stdout + p.stderr
+    assert "Traceback" not in p.stderr, p.stderr
+    for env in ("dev", "prod"):
+        assert (tmp_path / env / "mark").read_text() == "graceful\n", env  # one interrupt each, handled to the end

@@ -74,10 +74,16 @@ def env(aws):
     return load(ROOT / "blueprints/reference/starter.yaml").envs["dev"]
 
 
-def test_recorded_ids_reads_ids_arns_and_child_modules():
-    state = state_of("vpc-1", "key-2")
-    state["values"]["root_module"]["resources"].append({"values": {"id": "a", "arn": "arn:aws:kms:x"}})
-    assert recorded_ids(state) == {"vpc-1", "key-2", "a", "arn:aws:kms:x"}
+def test_recorded_ids_reads_every_value_of_both_state_formats():
+    state = state_of("vpc-1", "key-2")  # `show -json`: ids in root and child modules
+    state["values"]["root_module"]["resources"].append({"values": {"arn": "arn:aws:kms:x", "vpc_id": "vpc-9"}})
+    assert {"vpc-1", "key-2", "arn:aws:kms:x", "vpc-9"} <= recorded_ids(state)
+    pulled = {  # `terraform state pull`: instances' attributes, ids under any attribute name
+        "version": 4,
+        "resources": [{"type": "aws_flow_log", "instances": [{"attributes": {"id": "fl-1", "vpc_id": "vpc-2"}}]}],
+    }
+    assert {"fl-1", "vpc-2"} <= recorded_ids(pulled)
+    assert "vpc-3" not in recorded_ids(pulled)
     assert recorded_ids(None) == set() and recorded_ids({}) == set()
 
 
@@ -124,6 +130,27 @@ def test_untracked_objects_are_found_in_order_and_removed_and_nothing_else_is(aw
     assert kms.describe_key(KeyId=key["KeyMetadata"]["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
     assert kms.describe_key(KeyId=prod_key["KeyMetadata"]["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
     assert find_with(env, aws, recorded_ids(recorded)) == []  # converged: a second sweep finds nothing
+
+
+def test_nothing_is_removed_while_another_run_holds_the_state_lock(aws, env):
+    """A run applying right now holds `<key>.tflock`; what it made but has not saved yet is not ours to
+    remove. The sweep reports it and leaves every object."""
+    ec2, s3 = aws("ec2"), aws("s3")
+    lost = a_vpc(ec2, "10.60.0.0/16")
+    s3.create_bucket(Bucket="state-lock-test", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    backend = {"s3": {"bucket": "state-lock-test", "key": "starter/dev/terraform.tfstate", "use_lockfile": True}}
+    s3.put_object(Bucket="state-lock-test", Key="starter/dev/terraform.tfstate.tflock", Body=b"{}")
+    said: list[str] = []
+    found = sweep_with(env, aws, None, said.append, delete=True, backend=backend)
+    assert lost["vpc"] in {u.id for u in found}
+    assert said == [
+        f"{len(found)} untracked object(s) left alone: another run holds the state lock "
+        "s3://state-lock-test/starter/dev/terraform.tfstate.tflock"
+    ]
+    assert lost["vpc"] in {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+    s3.delete_object(Bucket="state-lock-test", Key="starter/dev/terraform.tfstate.tflock")
+    sweep_with(env, aws, None, said.append, delete=True, backend=backend)  # the lock released: removed
+    assert lost["vpc"] not in {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
 
 
 def test_after_a_destroy_everything_left_with_the_tags_is_untracked(aws, env):

@@ -248,9 +248,7 @@ def test_down_destroys_the_cluster_stack_first(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "_target", lambda *a, **k: SimpleNamespace(local=False))
     monkeypatch.setattr(pipeline, "synth", lambda *a, **k: [r for r in results if r.env == "dev"])
     monkeypatch.setattr(pipeline, "_cleanup_rollouts", lambda *a, **k: None)
-    monkeypatch.setattr(
-        pipeline, "_untracked", lambda cloud, e, stack, state, *a: order.append(f"sweep {stack} {state}")
-    )
+    monkeypatch.setattr(pipeline, "_untracked", lambda cloud, e, r, tf, *a: order.append(f"sweep {r.stack} {tf}"))
     monkeypatch.setattr(
         pipeline, "_plan_env", lambda cloud, r, e, t, ev, destroy=False: (Tf(r.stack), SimpleNamespace(empty=False))
     )
