@@ -137,7 +137,7 @@ def secure_bucket_parts(
     part_prefix: str,
     name: str,
     kms_key_arn: str,
-    protect_it: bool,
+    protected: bool,
     versioning: bool = True,
     object_lock: bool = False,
 ) -> tuple[S3Bucket, S3Versioning]:
@@ -145,20 +145,27 @@ def secure_bucket_parts(
     `<part_prefix>public-access`, `<part_prefix>ownership`, `<part_prefix>encryption` and
     `<part_prefix>versioning`: public access blocked, objects owned by the bucket owner, SSE-KMS with
     `kms_key_arn` and a bucket key, versioning (`versioning` False: suspended). force_destroy only when
-    unprotected; `object_lock` enables S3 Object Lock on the bucket (its rule is the caller's).
+    not `protected`; `object_lock` enables S3 Object Lock on the bucket (its rule is the caller's), which
+    needs versioning: S3 refuses to suspend it on an object-locked bucket, so `object_lock` with
+    `versioning` False is a ValueError.
 
     `SecureBucket` uses it with its own scope and no prefix; the baseline's audit-log bucket, which is
     older than `SecureBucket`, uses it with the prefix `audit-logs-` in the baseline's scope, so that its
     construct ids, and with them its Terraform addresses, stay what they were (an address that moves
     replaces the bucket). Returns the bucket and its versioning resource (object lock and lifecycle
     rules that need versioning depend on it)."""
+    if object_lock and not versioning:
+        raise ValueError(
+            f"bucket {id!r}: object_lock=True needs versioning=True (got versioning=False); S3 does not"
+            " suspend versioning on a bucket with Object Lock. Keep versioning on, or drop the object lock."
+        )
     bucket = S3Bucket(
         scope,
         id,
         bucket=name,
         object_lock_enabled=True if object_lock else None,
-        force_destroy=not protect_it,
-        lifecycle=protect(protect_it),
+        force_destroy=not protected,
+        lifecycle=protect(protected),
     )
     S3BucketPublicAccessBlock(
         scope,
@@ -227,7 +234,7 @@ class SecureBucket(Construct):
             part_prefix="",
             name=p.name,
             kms_key_arn=p.kms_key_arn,
-            protect_it=p.protect,
+            protected=p.protect,
             versioning=p.versioning,
         )
         self.name = self.bucket.bucket

@@ -8,9 +8,9 @@ access block and is granted through the components' typed grant methods.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Generic, Literal, NamedTuple
+from collections.abc import Callable
+from dataclasses import dataclass, fields, is_dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from constructs import Construct
 
@@ -18,6 +18,9 @@ from mlops_blueprint.blueprints.loader import ResolvedEnv
 from mlops_blueprint.blueprints.model import PERSONAS
 from mlops_blueprint.blueprints.naming import Naming
 from mlops_blueprint.modules.contracts import Baseline, Catalog, Kit, Lake, P, Registry, Serving, Training
+
+if TYPE_CHECKING:
+    from mypy_extensions import NamedArg
 
 
 @dataclass
@@ -34,12 +37,48 @@ class Platform(Generic[P]):
 # The components a Kit builds from its `parts` table (the baseline is each cloud's own).
 Component = Literal["data_lake", "catalog", "training", "registry", "serving", "monitoring"]
 
+C = TypeVar("C")
+C_co = TypeVar("C_co", covariant=True)
+PR = TypeVar("PR")
 
-class Part(NamedTuple):
-    """A cloud's construct for one component: its class, called `(scope, id, *, props)`, and its props class."""
 
-    construct: Callable[..., Any]
-    props: type
+def props_fields(cls: type) -> frozenset[str]:
+    """The field names of a props class; a clear TypeError when it is no dataclass."""
+    if not is_dataclass(cls):
+        raise TypeError(
+            f"{cls.__qualname__} is not a dataclass: a component's props class must be a (frozen) dataclass"
+        )
+    return frozenset(f.name for f in fields(cls))
+
+
+@dataclass(frozen=True)
+class Part(Generic[C_co, PR]):
+    """A cloud's construct for one component and its props class (a dataclass: `KitBase.make_props`
+    reads its fields). mypy checks that the construct takes these props."""
+
+    # `(scope, id, *, props: PR) -> C`. A callback Protocol would check nothing here: the constructs
+    # subclass `constructs.Construct`, which mypy sees as Any, and such a class satisfies any Protocol.
+    construct: Callable[[Construct, str, NamedArg(PR, "props")], C_co]
+    props: type[PR]
+
+    def __post_init__(self) -> None:
+        props_fields(self.props)  # a props class that is no dataclass fails here, when the cloud's table is made
+
+
+@dataclass(frozen=True)
+class Parts(Generic[P]):
+    """A cloud's part for each component the composition builds (the fields are the `Component` names),
+    all required: a missing one is a mypy error and a TypeError when the cloud's stack module is imported,
+    not a KeyError at synth; a construct paired with props it does not take is a mypy error. Each slot
+    names its component's contract for the principal `P`; mypy sees the constructs' base class as Any,
+    so it does not hold a construct to its slot's contract (a construct in the wrong slot passes)."""
+
+    data_lake: Part[Lake[P], Any]
+    catalog: Part[Catalog[P], Any]
+    training: Part[Training[P], Any]
+    registry: Part[Registry[P], Any]
+    serving: Part[Serving[P], Any]
+    monitoring: Part[Construct, Any]
 
 
 @dataclass
@@ -49,7 +88,7 @@ class KitBase(Generic[P]):
     it writes its own `baseline`, `workloads` and `outputs`, and overrides a constructor only where
     its props take more than the composition passes (e.g. GCP's training takes the network's CIDR)."""
 
-    parts: ClassVar[Mapping[Component, Part]]
+    parts: ClassVar[Parts[P]]
 
     env: ResolvedEnv
     names: Naming
@@ -64,44 +103,45 @@ class KitBase(Generic[P]):
         bp = self.env.blueprint
         return tuple(bp.components.monitoring.notify) if bp.components.monitoring else (bp.metadata.owner,)
 
-    def props(self, cls: type, component: str, **deps: Any) -> Any:
+    def make_props(self, cls: type[PR], component: Component, **deps: Any) -> PR:
         """`cls(naming, spec=<the component's block>, protect, **deps)`; `protect` only where the props take it."""
         spec = getattr(self.env.blueprint.components, component)
         if spec is None:  # compose only builds the components the blueprint declares
             raise ValueError(f"components.{component} is not in the blueprint")
-        extra = {"protect": self.protect} if "protect" in {f.name for f in fields(cls)} else {}
-        return cls(naming=self.names, spec=spec, **extra, **deps)
+        extra = {"protect": self.protect} if "protect" in props_fields(cls) else {}
+        new: Callable[..., PR] = cls  # mypy does not see a dataclass's fields through type[PR]
+        return new(naming=self.names, spec=spec, **extra, **deps)
 
     def grant_trainer_lake(self, lake: Lake[P], trainer: P) -> None:
         """Training jobs read the lake zones data scientists read, and write none."""
         ds = self.env.blueprint.access.data_scientists.lake
         lake.grant(trainer, read=[z for z in ds.read if z in lake.zones], write=[], id="trainer-lake")
 
-    def build(self, component: Component, scope: Construct, id: str, **deps: Any) -> Any:
-        """The cloud's construct for `component`, its props from the environment plus `deps`."""
-        part = self.parts[component]
-        return part.construct(scope, id, props=self.props(part.props, component, **deps))
+    def build(self, component: Component, part: Part[C, Any], scope: Construct, id: str, **deps: Any) -> C:
+        """`part`'s construct for `component`, its props from the environment plus `deps`."""
+        return part.construct(scope, id, props=self.make_props(part.props, component, **deps))
 
     def data_lake(self, scope: Construct, id: str, baseline: Any) -> Lake[P]:
-        return self.build("data_lake", scope, id, baseline=baseline)
+        return self.build("data_lake", self.parts.data_lake, scope, id, baseline=baseline)
 
     def catalog(self, scope: Construct, id: str, baseline: Any, lake: Any) -> Catalog[P]:
-        return self.build("catalog", scope, id, baseline=baseline, lake=lake)
+        return self.build("catalog", self.parts.catalog, scope, id, baseline=baseline, lake=lake)
 
     def training(self, scope: Construct, id: str, baseline: Any) -> Training[P]:
-        return self.build("training", scope, id, baseline=baseline)
+        return self.build("training", self.parts.training, scope, id, baseline=baseline)
 
     def registry(self, scope: Construct, id: str, baseline: Any) -> Registry[P]:
-        return self.build("registry", scope, id, baseline=baseline)
+        return self.build("registry", self.parts.registry, scope, id, baseline=baseline)
 
     def serving(self, scope: Construct, id: str, baseline: Any, registry: Any) -> Serving[P]:
-        return self.build("serving", scope, id, baseline=baseline, registry=registry)
+        return self.build("serving", self.parts.serving, scope, id, baseline=baseline, registry=registry)
 
     def monitoring(
         self, scope: Construct, id: str, baseline: Any, serving: Any, training: Any, capacity: dict[str, int]
     ) -> Any:
         return self.build(
             "monitoring",
+            self.parts.monitoring,
             scope,
             id,
             baseline=baseline,

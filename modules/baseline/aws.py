@@ -234,7 +234,7 @@ class AwsBaseline(Construct):
             part_prefix="audit-logs-",
             name=n.bucket("audit-logs"),
             kms_key_arn=self.keys["ops"].arn,
-            protect_it=props.protect,
+            protected=props.protect,
             object_lock=True,
         )
         arn = self.audit_bucket.arn

@@ -4,7 +4,7 @@ makes them), then the one composition (`stacks/compose.py`) with the AWS constru
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from cdktn import S3Backend, TerraformOutput, TerraformStack
 from cdktn_provider_aws.iam_role import IamRole
@@ -20,7 +20,7 @@ from mlops_blueprint.modules.registry.aws import AwsRegistry, RegistryProps
 from mlops_blueprint.modules.serving.aws import AwsServing, ServingProps
 from mlops_blueprint.modules.training.aws import AwsTraining, TrainingProps
 from mlops_blueprint.stacks.aws.names import AwsNames
-from mlops_blueprint.stacks.compose import KitBase, Part, Platform, compose
+from mlops_blueprint.stacks.compose import KitBase, Part, Parts, Platform, compose
 from mlops_blueprint.stacks.settings import DeploySettings
 
 # The AWS services the modules use: in local mode under the CDK Terrain CLI, each is pointed at the emulator.
@@ -62,14 +62,14 @@ def tags_for(env: ResolvedEnv) -> dict[str, str]:
 class AwsKit(KitBase[IamRole]):
     """The AWS constructs, each given its props from the environment."""
 
-    parts = {
-        "data_lake": Part(AwsDataLake, DataLakeProps),
-        "catalog": Part(AwsCatalog, CatalogProps),
-        "training": Part(AwsTraining, TrainingProps),
-        "registry": Part(AwsRegistry, RegistryProps),
-        "serving": Part(AwsServing, ServingProps),
-        "monitoring": Part(AwsMonitoring, MonitoringProps),
-    }
+    parts: ClassVar[Parts[IamRole]] = Parts(
+        data_lake=Part(AwsDataLake, DataLakeProps),
+        catalog=Part(AwsCatalog, CatalogProps),
+        training=Part(AwsTraining, TrainingProps),
+        registry=Part(AwsRegistry, RegistryProps),
+        serving=Part(AwsServing, ServingProps),
+        monitoring=Part(AwsMonitoring, MonitoringProps),
+    )
 
     names: AwsNames
 
@@ -90,6 +90,7 @@ class AwsKit(KitBase[IamRole]):
         """Every cloud's monitoring props, and the region (the dashboards name it)."""
         return self.build(
             "monitoring",
+            self.parts.monitoring,
             scope,
             id,
             baseline=baseline,

@@ -5,6 +5,7 @@ constructs. azurerm has no provider-level default tags, so an aspect tags every 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import jsii
 from cdktn import Aspects, AzurermBackend, IAspect, TerraformOutput, TerraformResource, TerraformStack
@@ -23,7 +24,7 @@ from mlops_blueprint.modules.serving.azure import AzureServing, ServingProps
 from mlops_blueprint.modules.training.azure import AzureTraining, TrainingProps
 from mlops_blueprint.stacks.azure import ENVIRONMENT_TAG
 from mlops_blueprint.stacks.azure.names import AzureNames
-from mlops_blueprint.stacks.compose import KitBase, Part, Platform, compose
+from mlops_blueprint.stacks.compose import KitBase, Part, Parts, Platform, compose
 from mlops_blueprint.stacks.settings import DeploySettings
 
 
@@ -59,14 +60,14 @@ class TagEverything:
 class AzureKit(KitBase[UserAssignedIdentity]):
     """The Azure constructs, each given its props from the environment."""
 
-    parts = {
-        "data_lake": Part(AzureDataLake, DataLakeProps),
-        "catalog": Part(AzureCatalog, CatalogProps),
-        "training": Part(AzureTraining, TrainingProps),
-        "registry": Part(AzureRegistry, RegistryProps),
-        "serving": Part(AzureServing, ServingProps),
-        "monitoring": Part(AzureMonitoring, MonitoringProps),
-    }
+    parts: ClassVar[Parts[UserAssignedIdentity]] = Parts(
+        data_lake=Part(AzureDataLake, DataLakeProps),
+        catalog=Part(AzureCatalog, CatalogProps),
+        training=Part(AzureTraining, TrainingProps),
+        registry=Part(AzureRegistry, RegistryProps),
+        serving=Part(AzureServing, ServingProps),
+        monitoring=Part(AzureMonitoring, MonitoringProps),
+    )
 
     names: AzureNames
 

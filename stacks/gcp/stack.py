@@ -5,7 +5,7 @@ constructs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from cdktn import Fn, GcsBackend, LocalBackend, TerraformOutput, TerraformStack
 from cdktn_provider_google.provider import GoogleProvider
@@ -16,13 +16,14 @@ from constructs import Construct
 from mlops_blueprint.blueprints.loader import ResolvedEnv
 from mlops_blueprint.modules.baseline.gcp import BaselineProps, GcpBaseline
 from mlops_blueprint.modules.catalog.gcp import CatalogProps, GcpCatalog
+from mlops_blueprint.modules.contracts import Training
 from mlops_blueprint.modules.data_lake.gcp import DataLakeProps, GcpDataLake
 from mlops_blueprint.modules.gcp_common import label_value
 from mlops_blueprint.modules.monitoring.gcp import GcpMonitoring, MonitoringProps
 from mlops_blueprint.modules.registry.gcp import GcpRegistry, RegistryProps
 from mlops_blueprint.modules.serving.gcp import GcpServing, ServingProps
 from mlops_blueprint.modules.training.gcp import GcpTraining, TrainingProps
-from mlops_blueprint.stacks.compose import KitBase, Part, Platform, compose
+from mlops_blueprint.stacks.compose import KitBase, Part, Parts, Platform, compose
 from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.stacks.settings import DeploySettings
 
@@ -45,14 +46,14 @@ def labels_for(env: ResolvedEnv) -> dict[str, str]:
 class GcpKit(KitBase[ServiceAccount]):
     """The GCP constructs, each given its props from the environment."""
 
-    parts = {
-        "data_lake": Part(GcpDataLake, DataLakeProps),
-        "catalog": Part(GcpCatalog, CatalogProps),
-        "training": Part(GcpTraining, TrainingProps),
-        "registry": Part(GcpRegistry, RegistryProps),
-        "serving": Part(GcpServing, ServingProps),
-        "monitoring": Part(GcpMonitoring, MonitoringProps),
-    }
+    parts: ClassVar[Parts[ServiceAccount]] = Parts(
+        data_lake=Part(GcpDataLake, DataLakeProps),
+        catalog=Part(GcpCatalog, CatalogProps),
+        training=Part(GcpTraining, TrainingProps),
+        registry=Part(GcpRegistry, RegistryProps),
+        serving=Part(GcpServing, ServingProps),
+        monitoring=Part(GcpMonitoring, MonitoringProps),
+    )
 
     names: GcpNames
     project: str
@@ -70,10 +71,10 @@ class GcpKit(KitBase[ServiceAccount]):
         )
         return GcpBaseline(scope, id, props=props)
 
-    def training(self, scope: Construct, id: str, baseline: Any) -> GcpTraining:
+    def training(self, scope: Construct, id: str, baseline: Any) -> Training[ServiceAccount]:
         """Every cloud's training props, and the network's CIDR (the cluster's control plane admits it)."""
         cidr = self.env.blueprint.baseline.network.cidr
-        return self.build("training", scope, id, baseline=baseline, cidr=cidr)
+        return self.build("training", self.parts.training, scope, id, baseline=baseline, cidr=cidr)
 
     def workloads(self, p: Platform[ServiceAccount]) -> None:
         """Nodes pull images; training jobs read what data scientists read and write model artifacts."""

@@ -5,6 +5,7 @@ in a namespace of its own); then the one composition (`stacks/compose.py`) with 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from cdktn import TerraformOutput, TerraformStack
 from cdktn_provider_helm.provider import HelmProvider
@@ -20,7 +21,7 @@ from mlops_blueprint.modules.onprem_common import Principal
 from mlops_blueprint.modules.registry.onprem import OnpremRegistry, RegistryProps
 from mlops_blueprint.modules.serving.onprem import OnpremServing, ServingProps
 from mlops_blueprint.modules.training.onprem import OnpremTraining, TrainingProps
-from mlops_blueprint.stacks.compose import KitBase, Part, Platform, compose
+from mlops_blueprint.stacks.compose import KitBase, Part, Parts, Platform, compose
 from mlops_blueprint.stacks.onprem import PLATFORM_LABEL
 from mlops_blueprint.stacks.onprem.names import OnpremNames
 from mlops_blueprint.stacks.settings import DeploySettings
@@ -43,14 +44,14 @@ def labels_for(env: ResolvedEnv) -> dict[str, str]:
 class OnpremKit(KitBase[Principal]):
     """The on-prem constructs, each given its props from the environment."""
 
-    parts = {
-        "data_lake": Part(OnpremDataLake, DataLakeProps),
-        "catalog": Part(OnpremCatalog, CatalogProps),
-        "training": Part(OnpremTraining, TrainingProps),
-        "registry": Part(OnpremRegistry, RegistryProps),
-        "serving": Part(OnpremServing, ServingProps),
-        "monitoring": Part(OnpremMonitoring, MonitoringProps),
-    }
+    parts: ClassVar[Parts[Principal]] = Parts(
+        data_lake=Part(OnpremDataLake, DataLakeProps),
+        catalog=Part(OnpremCatalog, CatalogProps),
+        training=Part(OnpremTraining, TrainingProps),
+        registry=Part(OnpremRegistry, RegistryProps),
+        serving=Part(OnpremServing, ServingProps),
+        monitoring=Part(OnpremMonitoring, MonitoringProps),
+    )
 
     names: OnpremNames
 
