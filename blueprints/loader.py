@@ -345,7 +345,7 @@ def _pydantic_problems(f: str, exc: ValidationError, marks: dict[PathT, Mark], n
                 msg = msg[len("Value error, ") :]
             elif "input" in err and not isinstance(err["input"], (dict, list)):
                 msg = f"{msg} (got {err['input']!r})"
-            if err["type"] == "bool_type" and err.get("input") in YAML11_BOOLS:
+            if err["type"] == "bool_type" and isinstance(err.get("input"), str) and err["input"] in YAML11_BOOLS:
                 msg += (
                     f"; {err['input']!r} is text in YAML 1.2 (and to editors and schema validators): "
                     "write true or false"

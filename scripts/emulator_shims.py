@@ -21,6 +21,8 @@ SHIMS: dict[str, str] = {
     "sagemaker-gpu-instance-types": "accept ml.g5/ml.g6/ml.p4d/ml.p5 instance types in endpoint configurations",
     "application-autoscaling-tags": "Application Auto Scaling ListTagsForResource/TagResource/UntagResource",
     "budgets-subscribers-and-tags": "Budgets DescribeSubscribersForNotification and tag operations, tags given at create",
+    "budgets-update": "Budgets UpdateBudget (moto lacks it: updating a budget, e.g. one adopted after a killed run, "
+    "failed with a 500)",
     "sagemaker-network-isolation": "keep a model's EnableNetworkIsolation (moto drops it: a perpetual replace)",
     "lakeformation-revoke": "match a revoke to its grant whether or not CatalogId is spelled out, and answer "
     "'No permissions revoked' once nothing is left, as AWS does (destroy looped until timeout)",
@@ -531,5 +533,22 @@ def _budgets() -> None:
         return body
 
     R.create_budget = create_budget_keeping_tags
+
+    def update_budget(self) -> str:
+        from moto.budgets.exceptions import BudgetMissingLimit, NotFoundException
+        from moto.core.utils import unix_time
+
+        account_id, new = self._get_param("AccountId"), dict(self._get_param("NewBudget"))
+        budget = self.backend.budgets[account_id].get(new.get("BudgetName"))
+        if budget is None:
+            raise NotFoundException(f"Unable to update budget - {new.get('BudgetName')} does not exist")
+        if "BudgetLimit" not in new and "PlannedBudgetLimits" not in new:
+            raise BudgetMissingLimit()
+        new.setdefault("TimePeriod", budget.budget.get("TimePeriod"))
+        new["LastUpdatedTime"] = unix_time()
+        budget.budget = new
+        return json.dumps({})
+
+    R.update_budget = update_budget
     lst, tag, untag = _tag_handlers("Key", "Value", "ResourceTags", as_map=False)
     R.list_tags_for_resource, R.tag_resource, R.untag_resource = lst, tag, untag

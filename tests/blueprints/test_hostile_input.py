@@ -101,6 +101,19 @@ def test_mutated_reference_blueprints_fail_cleanly(tmp_path, data):
     check_outcome(*run_validate(tmp_path, data))
 
 
+@pytest.mark.parametrize("value", ["[]", "{}", "[yes]", "{a: 1}"])
+def test_a_list_or_map_where_a_boolean_goes_is_a_located_error(tmp_path, value):
+    """Found by the mutations above once the references changed: `protect_stateful: []` crashed the
+    YAML 1.1 boolean hint (a list is not hashable) with a TypeError traceback."""
+    text = TEXTS[0].replace("\nenvironments:\n", f"\nenvironments:\n  qa:\n    protect_stateful: {value}\n", 1)
+    assert f"protect_stateful: {value}" in text
+    result, elapsed = run_validate(tmp_path, text.encode())
+    check_outcome(result, elapsed)
+    assert (
+        result.exit_code == 2 and "environments.qa.protect_stateful: Input should be a valid boolean" in result.output
+    )
+
+
 def test_alias_bomb_answers_at_once(tmp_path):
     bomb = (
         "a: &a ["

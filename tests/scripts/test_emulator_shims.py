@@ -164,6 +164,35 @@ def test_budget_subscribers_and_tags(aws):
     assert tags == [{"Key": "owner", "Value": "ml"}]
 
 
+def test_budget_update_replaces_the_budget_and_keeps_its_notifications(aws):
+    """UpdateBudget: terraform updates a budget in place (one adopted after a killed run, a changed
+    limit); moto answered it with a 500."""
+    from botocore.exceptions import ClientError
+
+    b = aws("budgets", region="us-east-1")
+    spec = {
+        "BudgetName": "b2",
+        "BudgetLimit": {"Amount": "10.0", "Unit": "USD"},
+        "TimeUnit": "MONTHLY",
+        "BudgetType": "COST",
+    }
+    note = {"NotificationType": "ACTUAL", "ComparisonOperator": "GREATER_THAN", "Threshold": 90.0}
+    b.create_budget(
+        AccountId="123456789012",
+        Budget=spec,
+        NotificationsWithSubscribers=[
+            {"Notification": note, "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "a@example.com"}]}
+        ],
+    )
+    b.update_budget(AccountId="123456789012", NewBudget={**spec, "BudgetLimit": {"Amount": "5000.0", "Unit": "USD"}})
+    budget = b.describe_budget(AccountId="123456789012", BudgetName="b2")["Budget"]
+    assert budget["BudgetLimit"] == {"Amount": "5000.0", "Unit": "USD"} and "TimePeriod" in budget
+    subs = b.describe_subscribers_for_notification(AccountId="123456789012", BudgetName="b2", Notification=note)
+    assert subs["Subscribers"] == [{"SubscriptionType": "EMAIL", "Address": "a@example.com"}]
+    with pytest.raises(ClientError, match="NotFoundException"):
+        b.update_budget(AccountId="123456789012", NewBudget={**spec, "BudgetName": "missing"})
+
+
 def test_lake_formation_revoke_matches_and_then_reports_nothing_left(aws):
     lf = aws("lakeformation")
     principal = {"DataLakePrincipalIdentifier": "arn:aws:iam::123456789012:role/r"}
