@@ -75,6 +75,9 @@ class Catalog:
     kubernetes_source: str = ""
     kubernetes_reviewed: str = ""
     extended_support_cost: str = ""
+    # Why the platform cannot build this cloud's cluster on a version past standard support (empty: it
+    # can, and the warning names the cost). Set, such a version is an error at its line.
+    extended_support_refused: str = ""
 
     def training_instance(self, accelerator: str, gpus: int) -> str | None:
         return self.training.get(accelerator, {}).get(gpus)

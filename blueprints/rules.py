@@ -90,7 +90,8 @@ def _source(catalog: registry.Catalog) -> str:
 
 
 def _kubernetes(bp: Blueprint, env: str | None) -> Iterator[Problem]:
-    """A version the cloud does not offer, or one past its extended support, cannot be built."""
+    """A version the cloud does not offer, one past its extended support, or one past standard support
+    where the platform cannot build a cluster in extended support (`Catalog.extended_support_refused`)."""
     cloud, found = registry.get(bp.target.cloud), _cluster_version(bp)
     table = cloud.catalog.kubernetes_support
     if found is None or not table:
@@ -116,6 +117,15 @@ def _kubernetes(bp: Blueprint, env: str | None) -> Iterator[Problem]:
                 f"({_source(cloud.catalog)})"
             ),
         )
+    elif _past(day, release.standard_end) and cloud.catalog.extended_support_refused:
+        standard = ", ".join(v for v, r in table.items() if not _past(day, r.standard_end)) or "none"
+        yield (
+            path,
+            (
+                f"Kubernetes {version} on {cloud.title} left standard support on {release.standard_end}: "
+                f"{cloud.catalog.extended_support_refused}; allowed: {standard} ({_source(cloud.catalog)})"
+            ),
+        )
 
 
 def _kubernetes_warnings(bp: Blueprint) -> Iterator[Problem]:
@@ -126,8 +136,8 @@ def _kubernetes_warnings(bp: Blueprint) -> Iterator[Problem]:
         return
     path, version = found
     day, release = today(), catalog.kubernetes_support[found[1]]
-    if not _past(day, release.standard_end) or _past(day, release.extended_end):
-        return
+    if not _past(day, release.standard_end) or _past(day, release.extended_end) or catalog.extended_support_refused:
+        return  # in standard support, or an error (`_kubernetes`)
     until = f"until {release.extended_end}" if release.extended_end else "for as long as your vendor supports it"
     standard = [
         f"{v} until {r.standard_end}" for v, r in catalog.kubernetes_support.items() if not _past(day, r.standard_end)

@@ -35,6 +35,10 @@ CASES = [
     ("gcp", "1.31", "1.34", "Extended release channel"),
     ("azure", "1.30", "1.33", "Premium tier ($0.60 per cluster-hour"),
 ]
+# Where the platform builds no cluster in extended support (AKS: long-term support needs the Premium tier
+# and the AKSLongTermSupport plan, and the platform's clusters run on Standard), that case is an error.
+WARNED = [c for c in CASES if not registry.get(c[0]).catalog.extended_support_refused]
+REFUSED = [c for c in CASES if registry.get(c[0]).catalog.extended_support_refused]
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +81,7 @@ def test_validate_refuses_a_version_the_cloud_never_offered(write, cloud):
     assert p.message.startswith(f"Kubernetes 1.19 is not a version {registry.get(cloud).title} supports; allowed: ")
 
 
-@pytest.mark.parametrize(("cloud", "_gone", "extended", "cost"), CASES)
+@pytest.mark.parametrize(("cloud", "_gone", "extended", "cost"), WARNED)
 def test_validate_warns_on_a_version_in_extended_support_and_names_its_cost(write, cloud, _gone, extended, cost):
     path = write(blueprint(cloud, extended))
     result = validate(path)
@@ -89,6 +93,28 @@ def test_validate_warns_on_a_version_in_extended_support_and_names_its_cost(writ
     assert "in standard support: " in out and "1.35 until " in out
     [w] = load(path).warnings
     assert (w.line, w.col, w.path) == (8, 25, "components.training.kubernetes_version")
+
+
+def test_refusals_are_azure_only():
+    assert [c[0] for c in REFUSED] == ["azure"] and [c[0] for c in WARNED] == ["aws", "gcp"]
+
+
+@pytest.mark.parametrize(("cloud", "_gone", "extended", "cost"), REFUSED)
+def test_validate_refuses_extended_support_where_the_platform_cannot_build_it(write, cloud, _gone, extended, cost):
+    """AKS: a version past standard support runs only under long-term support (Premium tier and the
+    AKSLongTermSupport plan). The platform's AKS clusters are Standard tier, so AKS would refuse the
+    cluster at apply: validate says so at the line, with the versions that can be built."""
+    path = write(blueprint(cloud, extended))
+    result = validate(path)
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())
+    table = registry.get(cloud).catalog.kubernetes_support
+    assert f"{path}:8:25: components.training.kubernetes_version: Kubernetes {extended} on Azure left standard" in out
+    assert "Premium tier" in out and "$0.60 per cluster-hour" in out and "AKSLongTermSupport" in out
+    assert "Standard tier" in out and cost.startswith("Premium tier")
+    standard = [v for v, r in table.items() if date.fromisoformat(r.standard_end) >= REVIEWED]
+    assert f"allowed: {', '.join(standard)} (support table reviewed 2026-11-24" in out
+    assert extended not in standard and "1.35" in standard
 
 
 @pytest.mark.parametrize("cloud", list(TARGETS))
