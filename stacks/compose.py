@@ -85,8 +85,8 @@ class Parts(Generic[P]):
 class KitBase(Generic[P]):
     """What every cloud's Kit shares: the environment, its names, props built the same way, and the
     component constructors. A cloud lists its construct and props class per component in `parts`;
-    it writes its own `baseline`, `workloads` and `outputs`, and overrides a constructor only where
-    its props take more than the composition passes (e.g. GCP's training takes the network's CIDR)."""
+    it writes its own `baseline`, `workloads` and `outputs`, and names in `extra_props` what its props
+    take beyond what the composition passes (e.g. GCP's training takes the network's CIDR)."""
 
     parts: ClassVar[Parts[P]]
 
@@ -110,7 +110,11 @@ class KitBase(Generic[P]):
             raise ValueError(f"components.{component} is not in the blueprint")
         extra = {"protect": self.protect} if "protect" in props_fields(cls) else {}
         new: Callable[..., PR] = cls  # mypy does not see a dataclass's fields through type[PR]
-        return new(naming=self.names, spec=spec, **extra, **deps)
+        return new(naming=self.names, spec=spec, **extra, **self.extra_props(component), **deps)
+
+    def extra_props(self, component: Component) -> dict[str, Any]:
+        """What this cloud's props of `component` take beyond what the composition passes (none here)."""
+        return {}
 
     def grant_trainer_lake(self, lake: Lake[P], trainer: P) -> None:
         """Training jobs read the lake zones data scientists read, and write none."""

@@ -20,7 +20,7 @@ from mlops_blueprint.modules.registry.aws import AwsRegistry, RegistryProps
 from mlops_blueprint.modules.serving.aws import AwsServing, ServingProps
 from mlops_blueprint.modules.training.aws import AwsTraining, TrainingProps
 from mlops_blueprint.stacks.aws.names import AwsNames
-from mlops_blueprint.stacks.compose import KitBase, Part, Parts, Platform, compose
+from mlops_blueprint.stacks.compose import Component, KitBase, Part, Parts, Platform, compose
 from mlops_blueprint.stacks.settings import DeploySettings
 
 # The AWS services the modules use: in local mode under the CDK Terrain CLI, each is pointed at the emulator.
@@ -84,21 +84,9 @@ class AwsKit(KitBase[IamRole]):
         )
         return AwsBaseline(scope, id, props=props)
 
-    def monitoring(
-        self, scope: Construct, id: str, baseline: Any, serving: Any, training: Any, capacity: dict[str, int]
-    ) -> AwsMonitoring:
-        """Every cloud's monitoring props, and the region (the dashboards name it)."""
-        return self.build(
-            "monitoring",
-            self.parts.monitoring,
-            scope,
-            id,
-            baseline=baseline,
-            region=self.region,
-            serving=serving,
-            training=training,
-            serving_capacity=capacity,
-        )
+    def extra_props(self, component: Component) -> dict[str, Any]:
+        """Monitoring takes the region too (the dashboards name it)."""
+        return {"region": self.region} if component == "monitoring" else {}
 
     def workloads(self, platform: Platform[IamRole]) -> None:
         """The platform's own roles (serving, crawlers, nodes) get their grants inside their constructs."""

@@ -16,14 +16,13 @@ from constructs import Construct
 from mlops_blueprint.blueprints.loader import ResolvedEnv
 from mlops_blueprint.modules.baseline.gcp import BaselineProps, GcpBaseline
 from mlops_blueprint.modules.catalog.gcp import CatalogProps, GcpCatalog
-from mlops_blueprint.modules.contracts import Training
 from mlops_blueprint.modules.data_lake.gcp import DataLakeProps, GcpDataLake
 from mlops_blueprint.modules.gcp_common import label_value
 from mlops_blueprint.modules.monitoring.gcp import GcpMonitoring, MonitoringProps
 from mlops_blueprint.modules.registry.gcp import GcpRegistry, RegistryProps
 from mlops_blueprint.modules.serving.gcp import GcpServing, ServingProps
 from mlops_blueprint.modules.training.gcp import GcpTraining, TrainingProps
-from mlops_blueprint.stacks.compose import KitBase, Part, Parts, Platform, compose
+from mlops_blueprint.stacks.compose import Component, KitBase, Part, Parts, Platform, compose
 from mlops_blueprint.stacks.gcp.names import GcpNames
 from mlops_blueprint.stacks.settings import DeploySettings
 
@@ -71,10 +70,9 @@ class GcpKit(KitBase[ServiceAccount]):
         )
         return GcpBaseline(scope, id, props=props)
 
-    def training(self, scope: Construct, id: str, baseline: Any) -> Training[ServiceAccount]:
-        """Every cloud's training props, and the network's CIDR (the cluster's control plane admits it)."""
-        cidr = self.env.blueprint.baseline.network.cidr
-        return self.build("training", self.parts.training, scope, id, baseline=baseline, cidr=cidr)
+    def extra_props(self, component: Component) -> dict[str, Any]:
+        """Training takes the network's CIDR too (the cluster's control plane admits it)."""
+        return {"cidr": self.env.blueprint.baseline.network.cidr} if component == "training" else {}
 
     def workloads(self, p: Platform[ServiceAccount]) -> None:
         """Nodes pull images; training jobs read what data scientists read and write model artifacts."""
