@@ -61,78 +61,60 @@ def recorded_ids(state: dict | None) -> set[str]:
     return ids
 
 
+# What lives in a VPC, in deletion order: (kind, the EC2 describe call, the list in its answer, the
+# object's id, the filter naming its VPC, the describe call's filter argument).
+IN_VPC = (
+    ("flow log", "describe_flow_logs", "FlowLogs", "FlowLogId", "resource-id", "Filter"),
+    ("VPC endpoint", "describe_vpc_endpoints", "VpcEndpoints", "VpcEndpointId", "vpc-id", "Filters"),
+    ("route table", "describe_route_tables", "RouteTables", "RouteTableId", "vpc-id", "Filters"),
+    ("subnet", "describe_subnets", "Subnets", "SubnetId", "vpc-id", "Filters"),
+    ("security group", "describe_security_groups", "SecurityGroups", "GroupId", "vpc-id", "Filters"),
+)
+
+
 def find_with(env: ResolvedEnv, client: Callable[[str], Any], recorded: set[str]) -> list[Untracked]:
-    """The objects with this environment's tags whose ids are not in `recorded`, in deletion order."""
+    """The objects with this environment's tags whose ids are not in `recorded`, in deletion order:
+    what lives in a VPC (tagged, or in an untracked VPC whatever its tags), the VPCs, the KMS keys."""
     tags = {BLUEPRINT_TAG: env.blueprint.metadata.name, ENVIRONMENT_TAG: env.name}
     ec2 = client("ec2")
     by_tags = [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
     vpcs = [v["VpcId"] for v in ec2.describe_vpcs(Filters=by_tags)["Vpcs"] if v["VpcId"] not in recorded]
-    in_vpcs = [{"Name": "vpc-id", "Values": vpcs}]
     found: list[Untracked] = []
-
-    def ours(items: list[dict], key: str, extra: list[dict]) -> Iterator[dict]:
-        """Tagged and unrecorded, or (whatever its tags) in an untracked VPC."""
-        seen = set()
-        for item in items + extra:
-            if item[key] not in recorded and item[key] not in seen:
-                seen.add(item[key])
-                yield item
-
-    def describe(call: Callable[..., dict], field: str, filters: list[dict], name: str = "Filters") -> list[dict]:
-        return call(**{name: filters})[field]
-
-    for flow in ours(
-        describe(ec2.describe_flow_logs, "FlowLogs", by_tags, "Filter"),
-        "FlowLogId",
-        describe(ec2.describe_flow_logs, "FlowLogs", [{"Name": "resource-id", "Values": vpcs}], "Filter")
-        if vpcs
-        else [],
-    ):
-        found.append(
-            Untracked("flow log", flow["FlowLogId"], _call(ec2.delete_flow_logs, FlowLogIds=[flow["FlowLogId"]]))
-        )
-    for endpoint in ours(
-        describe(ec2.describe_vpc_endpoints, "VpcEndpoints", by_tags),
-        "VpcEndpointId",
-        describe(ec2.describe_vpc_endpoints, "VpcEndpoints", in_vpcs) if vpcs else [],
-    ):
-        if endpoint.get("State", "").lower() in ("deleting", "deleted"):
-            continue
-        found.append(
-            Untracked(
-                "VPC endpoint",
-                endpoint["VpcEndpointId"],
-                _call(ec2.delete_vpc_endpoints, VpcEndpointIds=[endpoint["VpcEndpointId"]]),
-            )
-        )
-    for table in ours(
-        describe(ec2.describe_route_tables, "RouteTables", by_tags),
-        "RouteTableId",
-        describe(ec2.describe_route_tables, "RouteTables", in_vpcs) if vpcs else [],
-    ):
-        if any(a.get("Main") for a in table.get("Associations", [])):
-            continue  # a VPC's main table goes with its VPC
-        found.append(Untracked("route table", table["RouteTableId"], _route_table_deleter(ec2, table)))
-    for subnet in ours(
-        describe(ec2.describe_subnets, "Subnets", by_tags),
-        "SubnetId",
-        describe(ec2.describe_subnets, "Subnets", in_vpcs) if vpcs else [],
-    ):
-        found.append(Untracked("subnet", subnet["SubnetId"], _call(ec2.delete_subnet, SubnetId=subnet["SubnetId"])))
-    for group in ours(
-        describe(ec2.describe_security_groups, "SecurityGroups", by_tags),
-        "GroupId",
-        describe(ec2.describe_security_groups, "SecurityGroups", in_vpcs) if vpcs else [],
-    ):
-        if group.get("GroupName") == "default":
-            continue  # goes with its VPC
-        found.append(
-            Untracked("security group", group["GroupId"], _call(ec2.delete_security_group, GroupId=group["GroupId"]))
-        )
-    for vpc in vpcs:
-        found.append(Untracked("VPC", vpc, _call(ec2.delete_vpc, VpcId=vpc)))
+    for kind, call, field, key, vpc_filter, argument in IN_VPC:
+        describe = getattr(ec2, call)
+        items = describe(**{argument: by_tags})[field]
+        if vpcs:
+            items += describe(**{argument: [{"Name": vpc_filter, "Values": vpcs}]})[field]
+        seen: set[str] = set()
+        for item in items:
+            if item[key] in recorded or item[key] in seen or _goes_with_its_vpc(item):
+                continue
+            seen.add(item[key])
+            found.append(Untracked(kind, item[key], _deleter(ec2, kind, item)))
+    found.extend(Untracked("VPC", vpc, _call(ec2.delete_vpc, VpcId=vpc)) for vpc in vpcs)
     found.extend(_keys(client("kms"), tags, recorded))
     return found
+
+
+def _goes_with_its_vpc(item: dict) -> bool:
+    """A VPC's main route table and default security group go with it; an endpoint being deleted is gone."""
+    return (
+        any(a.get("Main") for a in item.get("Associations", []))
+        or item.get("GroupName") == "default"
+        or str(item.get("State", "")).lower() in ("deleting", "deleted")
+    )
+
+
+def _deleter(ec2: Any, kind: str, item: dict) -> Callable[[], None]:
+    if kind == "flow log":
+        return _call(ec2.delete_flow_logs, FlowLogIds=[item["FlowLogId"]])
+    if kind == "VPC endpoint":
+        return _call(ec2.delete_vpc_endpoints, VpcEndpointIds=[item["VpcEndpointId"]])
+    if kind == "route table":
+        return _route_table_deleter(ec2, item)
+    if kind == "subnet":
+        return _call(ec2.delete_subnet, SubnetId=item["SubnetId"])
+    return _call(ec2.delete_security_group, GroupId=item["GroupId"])
 
 
 def _keys(kms: Any, tags: dict[str, str], recorded: set[str]) -> Iterator[Untracked]:
