@@ -16,7 +16,11 @@ class DeploySettings:
 
     local: bool = False
     provider_constraint: str | None = None
-    max_retries: int = 2
+    # Attempts per API call in local mode (the SDK's MaxAttempts: the first try and 4 retries).
+    # The emulator answers a retried write once (scripts/emulator_server.py RetriesAnswerOnce), so
+    # retries are safe. With 2, one connection dropped twice under CPU load failed a whole plan
+    # (CI, stop 17: an SNS GetTopicAttributes read "use of closed network connection").
+    max_retries: int = 5
     # Local mode under the CDK Terrain CLI: the emulator's endpoint and its dummy keys go into the
     # stack itself, since cdktn runs terraform without `mlops-blueprint`'s environment. `up --local`
     # leaves them out and passes them to terraform as environment variables instead.

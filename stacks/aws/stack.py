@@ -133,7 +133,8 @@ def provider(stack: TerraformStack, env: ResolvedEnv, settings: DeploySettings) 
     provider_kwargs: dict = {}
     if settings.local:
         # The emulator: endpoints come from AWS_ENDPOINT_URL in the environment of terraform itself,
-        # so this JSON does not depend on the emulator's port. No retries: a missing API fails fast.
+        # so this JSON does not depend on the emulator's port. Few retries: an API the emulator lacks
+        # fails within seconds, while a request dropped under load is tried again.
         provider_kwargs = dict(
             skip_credentials_validation=True,
             skip_metadata_api_check="true",
