@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops_blueprint.blueprints import registry
+from mlops_blueprint.blueprints import registry, rules
 from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.blueprints.loader import LoadedBlueprint, ResolvedEnv
 from mlops_blueprint.blueprints.model import Blueprint
@@ -177,8 +177,17 @@ def estimate(bp: Blueprint, env: str, book: Mapping[str, Any] | None = None) -> 
         "lake_zones": len(c.data_lake.zones) if c.data_lake else 0,
     }
     present = {"baseline": True, **{k: getattr(c, k) is not None for k in type(c).model_fields}}
+    # A fixed item with `when` counts only under that condition: the cluster's support choice, and whether
+    # its version is past standard support today (where the cloud bills extended support by the phase).
+    support = c.training.kubernetes_support if c.training else "standard"
+    phase = cloud.catalog.support_phase(c.training.kubernetes_version, rules.today()) if c.training else None
+    conditions = {
+        "standard_support": support == "standard",
+        "extended_support": support == "extended",
+        "in_extended_support": support == "extended" and phase == "extended",
+    }
     for fx in table["fixed"]:
-        if not present.get(fx["component"], False):
+        if not present.get(fx["component"], False) or ("when" in fx and not conditions[fx["when"]]):
             continue
         qty = fx["count"] * counts[fx.get("multiply_by")] * (hours if fx["unit"] == "hour" else 1)
         if qty:

@@ -248,6 +248,15 @@ class Pool(Strict):
 class Training(Strict):
     pools: Annotated[dict[Name, Pool], Field(min_length=1)]
     kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] = "1.35"
+    kubernetes_support: Literal["standard", "extended"] = Field(
+        default="standard",
+        description=(
+            "What the cluster does when its version leaves standard support. standard: the cloud upgrades "
+            "the control plane to the next version, and a version already past standard support is refused. "
+            "extended: the cluster stays on its version under the cloud's paid extended (long-term) support, "
+            "whose price the cost estimate and the warning name."
+        ),
+    )
 
 
 class Registry(Strict):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -75,9 +76,16 @@ class Catalog:
     kubernetes_source: str = ""
     kubernetes_reviewed: str = ""
     extended_support_cost: str = ""
-    # Why the platform cannot build this cloud's cluster on a version past standard support (empty: it
-    # can, and the warning names the cost). Set, such a version is an error at its line.
-    extended_support_refused: str = ""
+
+    def support_phase(self, version: str, day: date) -> str | None:
+        """Where `version` stands on `day`: "standard", "extended" (past standard support, not past
+        extended), "ended", or None when the table does not list it."""
+        release = self.kubernetes_support.get(version)
+        if release is None:
+            return None
+        if release.extended_end and day > date.fromisoformat(release.extended_end):
+            return "ended"
+        return "extended" if day > date.fromisoformat(release.standard_end) else "standard"
 
     def training_instance(self, accelerator: str, gpus: int) -> str | None:
         return self.training.get(accelerator, {}).get(gpus)

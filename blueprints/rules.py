@@ -89,16 +89,42 @@ def _source(catalog: registry.Catalog) -> str:
     return f"support table reviewed {catalog.kubernetes_reviewed} from {catalog.kubernetes_source}"
 
 
+def _builds_cluster(path: Path) -> bool:
+    """The platform creates the cluster (training's version), so it chooses the support it runs under;
+    an existing cluster's version (`target.kubernetes_version`) is judged but not chosen."""
+    return path[0] == "components"
+
+
+def _extended(bp: Blueprint) -> bool:
+    training = bp.components.training
+    return training is not None and training.kubernetes_support == "extended"
+
+
+def _in_standard(catalog: registry.Catalog, day: date) -> str:
+    return ", ".join(v for v, r in catalog.kubernetes_support.items() if not _past(day, r.standard_end)) or "none"
+
+
 def _kubernetes(bp: Blueprint, env: str | None) -> Iterator[Problem]:
-    """A version the cloud does not offer, one past its extended support, or one past standard support
-    where the platform cannot build a cluster in extended support (`Catalog.extended_support_refused`)."""
+    """A version the cloud does not offer, one past its extended support, one past standard support
+    on a cluster the platform builds without `kubernetes_support: extended`, and that opt-in where the
+    platform builds no cluster."""
     cloud, found = registry.get(bp.target.cloud), _cluster_version(bp)
+    training = bp.components.training
+    if bp.target.kubernetes_version is not None and training and "kubernetes_support" in training.model_fields_set:
+        yield (
+            ("components", "training", "kubernetes_support"),
+            (
+                "the cluster exists already (target.kubernetes_version): its support is its distribution's, "
+                "not the platform's to choose; remove kubernetes_support"
+            ),
+        )
     table = cloud.catalog.kubernetes_support
     if found is None or not table:
         return
     path, version = found
     day, release = today(), table.get(version)
     allowed = ", ".join(_live(cloud.catalog, day)) or "none (the table is out of date)"
+    phase = cloud.catalog.support_phase(version, day)
     if release is None:
         yield (
             path,
@@ -107,7 +133,7 @@ def _kubernetes(bp: Blueprint, env: str | None) -> Iterator[Problem]:
                 f"({_source(cloud.catalog)})"
             ),
         )
-    elif _past(day, release.extended_end):
+    elif phase == "ended":
         late = release.extended_end != release.standard_end
         yield (
             path,
@@ -117,27 +143,28 @@ def _kubernetes(bp: Blueprint, env: str | None) -> Iterator[Problem]:
                 f"({_source(cloud.catalog)})"
             ),
         )
-    elif _past(day, release.standard_end) and cloud.catalog.extended_support_refused:
-        standard = ", ".join(v for v, r in table.items() if not _past(day, r.standard_end)) or "none"
+    elif phase == "extended" and _builds_cluster(path) and not _extended(bp):
         yield (
             path,
             (
-                f"Kubernetes {version} on {cloud.title} left standard support on {release.standard_end}: "
-                f"{cloud.catalog.extended_support_refused}; allowed: {standard} ({_source(cloud.catalog)})"
+                f"Kubernetes {version} on {cloud.title} left standard support on {release.standard_end}: to stay "
+                f"on it set components.training.kubernetes_support: extended ({cloud.catalog.extended_support_cost}); "
+                f"in standard support: {_in_standard(cloud.catalog, day)} ({_source(cloud.catalog)})"
             ),
         )
 
 
 def _kubernetes_warnings(bp: Blueprint) -> Iterator[Problem]:
-    """A version past standard support but still in extended support: it works, and costs extra."""
+    """A version past standard support but still in extended support, where that is allowed (opted in,
+    or an existing cluster): it works, and costs extra."""
     cloud, found = registry.get(bp.target.cloud), _cluster_version(bp)
     catalog = cloud.catalog
-    if found is None or found[1] not in catalog.kubernetes_support:
+    if found is None or catalog.support_phase(found[1], today()) != "extended":
         return
     path, version = found
-    day, release = today(), catalog.kubernetes_support[found[1]]
-    if not _past(day, release.standard_end) or _past(day, release.extended_end) or catalog.extended_support_refused:
-        return  # in standard support, or an error (`_kubernetes`)
+    if _builds_cluster(path) and not _extended(bp):
+        return  # an error (`_kubernetes`)
+    day, release = today(), catalog.kubernetes_support[version]
     until = f"until {release.extended_end}" if release.extended_end else "for as long as your vendor supports it"
     standard = [
         f"{v} until {r.standard_end}" for v, r in catalog.kubernetes_support.items() if not _past(day, r.standard_end)

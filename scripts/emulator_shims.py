@@ -33,8 +33,9 @@ SHIMS: dict[str, str] = {
     "create, describe, list, delete, and DescribePodIdentityAssociation for the add-on's associations",
     "cloudtrail-delete-by-arn": "DeleteTrail given the trail's ARN, as the provider sends it (moto matched names only "
     "and kept the trail: the next apply failed with TrailAlreadyExists)",
-    "eks-auto-mode-and-access-config": "keep a cluster's accessConfig, computeConfig, storageConfig and "
-    "kubernetesNetworkConfig.elasticLoadBalancing (EKS Auto Mode; moto drops them: a perpetual replace)",
+    "eks-auto-mode-and-access-config": "keep a cluster's accessConfig, computeConfig, storageConfig, "
+    "upgradePolicy and kubernetesNetworkConfig.elasticLoadBalancing (EKS Auto Mode; moto drops them: a "
+    "perpetual replace)",
     "eks-access-entries": "EKS access entries and access policy associations (moto lacks them): create, describe, "
     "list, update, delete, associate, list associated, disassociate",
 }
@@ -251,6 +252,8 @@ def _eks_cluster_config() -> None:
         compute = self._get_param("computeConfig")
         if compute:
             cluster.compute_config = compute
+        # AWS's default for a cluster made through the API is EXTENDED.
+        cluster.upgrade_policy = self._get_param("upgradePolicy") or {"supportType": "EXTENDED"}
         storage = self._get_param("storageConfig")
         if storage:
             cluster.storage_config = storage

@@ -33,6 +33,7 @@ from constructs import Construct
 from mlops_blueprint.blueprints.model import Training
 from mlops_blueprint.modules.aws_common import attach, document, protect, service_role
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
+from mlops_blueprint.modules.cluster.aws import NODE_VOLUME_KEY
 from mlops_blueprint.stacks.aws.catalog import CATALOG
 from mlops_blueprint.stacks.aws.names import AwsNames
 
@@ -51,6 +52,47 @@ NODE_POLICIES = ("AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistry
 # What a persona that may submit training jobs gets inside the cluster: the EKS access policy that
 # matches Kubernetes' `edit` ClusterRole, in the training namespace only.
 EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
+# The session tag EKS puts on the cluster role's sessions (hence sts:TagSession in its trust). `$${` is
+# Terraform's escape for a literal `${`: IAM receives the policy variable, not a Terraform interpolation.
+CLUSTER_NAME_TAG = "eks:eks-cluster-name"
+PRINCIPAL_CLUSTER_NAME = "$${aws:PrincipalTag/eks:eks-cluster-name}"
+
+
+def custom_tag_statements() -> list[dict]:
+    """What the cluster role needs so that Auto Mode can launch nodes carrying a NodeClass's `tags`
+    (https://docs.aws.amazon.com/eks/latest/userguide/auto-cluster-iam-role.html#tag-prop). The managed
+    AmazonEKSComputePolicy and AmazonEKSNetworkingPolicy allow these create calls only while every tag key
+    is one of Auto Mode's own (`ForAllValues` on aws:TagKeys); tag-on-create itself (ec2:CreateTags with
+    ec2:CreateAction) they already allow. These are AWS's documented `Compute` and `Networking`
+    statements, unchanged: the same calls, with any tag keys, still only for requests tagged with this
+    cluster's name (the session's own tag) and, for instances and launch templates, a NodeClass and
+    NodePool name, for ENIs the CNI's node name. AWS's `Storage` (CreateVolume/CreateSnapshot: volumes of
+    PersistentVolumeClaims, tagged by a StorageClass), `LoadBalancer` and `Shield` statements are left out:
+    the platform tags no StorageClass, Ingress or Service; a node's own volumes come with RunInstances /
+    CreateFleet, under `Compute`."""
+    cluster = {"StringEquals": {f"aws:RequestTag/{CLUSTER_NAME_TAG}": PRINCIPAL_CLUSTER_NAME}}
+    return [
+        {
+            "Sid": "Compute",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateFleet", "ec2:RunInstances", "ec2:CreateLaunchTemplate"],
+            "Resource": "*",
+            "Condition": {
+                **cluster,
+                "StringLike": {
+                    "aws:RequestTag/eks:kubernetes-node-class-name": "*",
+                    "aws:RequestTag/eks:kubernetes-node-pool-name": "*",
+                },
+            },
+        },
+        {
+            "Sid": "Networking",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateNetworkInterface"],
+            "Resource": "*",
+            "Condition": {**cluster, "StringLike": {"aws:RequestTag/eks:kubernetes-cni-node-name": "*"}},
+        },
+    ]
 
 
 @dataclass(frozen=True)
@@ -111,6 +153,10 @@ class AwsTraining(Construct):
             )
             for p in CLUSTER_POLICIES
         ]
+        # The GPU pools' NodeClasses (cluster stack) tag their nodes with the environment's tags and encrypt
+        # their volumes with the `ml` key: the documented custom-tag statements, and the key policy's grant.
+        self.custom_tags_policy = attach(self, "cluster-role-custom-tags", self.cluster_role, *custom_tag_statements())
+        b.grant_ebs_encryption(NODE_VOLUME_KEY, self.cluster_role, sid="EksAutoModeNodeVolumes")
         self.node_role = service_role(
             self,
             "node-role",
@@ -124,6 +170,9 @@ class AwsTraining(Construct):
             name=self.cluster_name,
             role_arn=self.cluster_role.arn,
             version=props.spec.kubernetes_version,
+            # STANDARD: at the end of standard support EKS upgrades the control plane (the API's default,
+            # EXTENDED, would keep it and bill $0.60 instead of $0.10 per cluster-hour without being asked).
+            upgrade_policy={"support_type": props.spec.kubernetes_support.upper()},
             vpc_config={
                 "subnet_ids": b.subnet_ids,
                 "endpoint_private_access": True,

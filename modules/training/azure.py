@@ -204,7 +204,9 @@ class AzureTraining(Construct):
             dns_prefix_private_cluster=n.cluster,
             node_resource_group=n.dashed("rg", "aks-nodes", limit=80),
             kubernetes_version=spec.kubernetes_version,
-            sku_tier="Standard",
+            # Long-term support (blueprint `kubernetes_support: extended`) needs the Premium tier.
+            sku_tier="Premium" if spec.kubernetes_support == "extended" else "Standard",
+            support_plan="AKSLongTermSupport" if spec.kubernetes_support == "extended" else "KubernetesOfficial",
             automatic_upgrade_channel="patch",
             node_os_upgrade_channel="NodeImage",
             private_cluster_enabled=True,

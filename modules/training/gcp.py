@@ -123,7 +123,9 @@ class GcpTraining(Construct):
             master_auth={"client_certificate_config": {"issue_client_certificate": False}},
             workload_identity_config={"workload_pool": f"{b.project}.svc.id.goog"},
             database_encryption={"state": "ENCRYPTED", "key_name": b.key("ml")},
-            release_channel={"channel": "REGULAR"},
+            # Regular: GKE upgrades the control plane at the end of standard support; Extended keeps the
+            # version for a fee (blueprint `kubernetes_support: extended`).
+            release_channel={"channel": "EXTENDED" if props.spec.kubernetes_support == "extended" else "REGULAR"},
             min_master_version=props.spec.kubernetes_version,
             datapath_provider="ADVANCED_DATAPATH",
             enable_shielded_nodes=True,

@@ -100,13 +100,9 @@ CATALOG = Catalog(
     kubernetes_source="https://learn.microsoft.com/azure/aks/supported-kubernetes-versions",
     kubernetes_reviewed="2026-11-24",
     extended_support_cost=(
-        "AKS long-term support needs the Premium tier ($0.60 per cluster-hour instead of Standard's $0.10; "
-        "https://azure.microsoft.com/pricing/details/kubernetes-service/) and the AKSLongTermSupport plan"
-    ),
-    extended_support_refused=(
-        "AKS runs a version past standard support only under long-term support (the Premium tier, $0.60 per "
-        "cluster-hour instead of $0.10, and the AKSLongTermSupport plan), and this platform's AKS clusters run on "
-        "the Standard tier without it, so AKS would refuse the cluster at apply"
+        "AKS keeps such a version only under long-term support: the cluster then runs on the Premium tier "
+        "($0.60 per cluster-hour instead of Standard's $0.10, for as long as it is opted in; "
+        "https://azure.microsoft.com/pricing/details/kubernetes-service/) with the AKSLongTermSupport plan"
     ),
     sharing_modes=("none", "mig"),
     sharing_note="AKS partitions A100 and H100 node pools with MIG but has no native time-slicing",

@@ -83,10 +83,10 @@ CATALOG = Catalog(
     kubernetes_source="https://cloud.google.com/kubernetes-engine/docs/release-schedule",
     kubernetes_reviewed="2026-11-24",
     extended_support_cost=(
-        "GKE keeps a version past standard support only on the Extended release channel, which adds an "
-        "extended-support cluster management fee (about $0.50 per cluster-hour on top of $0.10; see "
-        "https://cloud.google.com/kubernetes-engine/pricing); the platform's clusters use the Regular "
-        "channel, where GKE upgrades the control plane instead"
+        "the cluster then runs on GKE's Extended release channel, which adds an extended-support cluster "
+        "management fee (about $0.50 per cluster-hour on top of $0.10, while the version is past standard "
+        "support; see https://cloud.google.com/kubernetes-engine/pricing); on the Regular channel "
+        "(kubernetes_support: standard) GKE upgrades the control plane instead"
     ),
     sharing_modes=("none", "time-slicing", "mig"),
 )

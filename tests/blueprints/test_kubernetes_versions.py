@@ -35,10 +35,6 @@ CASES = [
     ("gcp", "1.31", "1.34", "Extended release channel"),
     ("azure", "1.30", "1.33", "Premium tier ($0.60 per cluster-hour"),
 ]
-# Where the platform builds no cluster in extended support (AKS: long-term support needs the Premium tier
-# and the AKSLongTermSupport plan, and the platform's clusters run on Standard), that case is an error.
-WARNED = [c for c in CASES if not registry.get(c[0]).catalog.extended_support_refused]
-REFUSED = [c for c in CASES if registry.get(c[0]).catalog.extended_support_refused]
 
 
 @pytest.fixture(autouse=True)
@@ -46,12 +42,14 @@ def reviewed_day(monkeypatch):
     monkeypatch.setattr(rules, "today", lambda: REVIEWED)
 
 
-def blueprint(cloud: str, version: str) -> str:
+def blueprint(cloud: str, version: str, support: str | None = None) -> str:
     text = MINIMAL.replace("target: {cloud: aws, region: eu-central-1}", TARGETS[cloud]).replace(
         "nvidia-a10g", ACCELERATOR[cloud]
     )
     text = text.replace("  training:\n", f"  training:\n    kubernetes_version: '{version}'\n")
-    assert text.splitlines()[7] == f"    kubernetes_version: '{version}'"
+    if support:
+        text = text.replace("  training:\n", f"  training:\n    kubernetes_support: {support}\n")
+    assert text.splitlines()[7 if support is None else 8] == f"    kubernetes_version: '{version}'"
     return text
 
 
@@ -81,40 +79,49 @@ def test_validate_refuses_a_version_the_cloud_never_offered(write, cloud):
     assert p.message.startswith(f"Kubernetes 1.19 is not a version {registry.get(cloud).title} supports; allowed: ")
 
 
-@pytest.mark.parametrize(("cloud", "_gone", "extended", "cost"), WARNED)
-def test_validate_warns_on_a_version_in_extended_support_and_names_its_cost(write, cloud, _gone, extended, cost):
-    path = write(blueprint(cloud, extended))
-    result = validate(path)
-    assert result.exit_code == 0, result.output
-    out = " ".join(result.output.split())
-    release = registry.get(cloud).catalog.kubernetes_support[extended]
-    assert f"warning {path}:8:25: components.training.kubernetes_version: Kubernetes {extended} left standard" in out
-    assert f"in extended support until {release.extended_end}" in out and cost in out
-    assert "in standard support: " in out and "1.35 until " in out
-    [w] = load(path).warnings
-    assert (w.line, w.col, w.path) == (8, 25, "components.training.kubernetes_version")
-
-
-def test_refusals_are_azure_only():
-    assert [c[0] for c in REFUSED] == ["azure"] and [c[0] for c in WARNED] == ["aws", "gcp"]
-
-
-@pytest.mark.parametrize(("cloud", "_gone", "extended", "cost"), REFUSED)
-def test_validate_refuses_extended_support_where_the_platform_cannot_build_it(write, cloud, _gone, extended, cost):
-    """AKS: a version past standard support runs only under long-term support (Premium tier and the
-    AKSLongTermSupport plan). The platform's AKS clusters are Standard tier, so AKS would refuse the
-    cluster at apply: validate says so at the line, with the versions that can be built."""
+@pytest.mark.parametrize(("cloud", "_gone", "extended", "cost"), CASES)
+def test_a_version_past_standard_support_needs_the_extended_opt_in(write, cloud, _gone, extended, cost):
+    """Without `kubernetes_support: extended` the cluster runs under standard support (EKS upgrade policy
+    STANDARD, GKE Regular channel, AKS Standard tier), on which the cloud would upgrade or refuse a version
+    past standard support: an error at the version's line naming the opt-in, its cost and the versions in
+    standard support."""
     path = write(blueprint(cloud, extended))
     result = validate(path)
     assert result.exit_code == 2, result.output
     out = " ".join(result.output.split())
     table = registry.get(cloud).catalog.kubernetes_support
-    assert f"{path}:8:25: components.training.kubernetes_version: Kubernetes {extended} on Azure left standard" in out
-    assert "Premium tier" in out and "$0.60 per cluster-hour" in out and "AKSLongTermSupport" in out
-    assert "Standard tier" in out and cost.startswith("Premium tier")
+    assert (
+        f"{path}:8:25: components.training.kubernetes_version: Kubernetes {extended} on "
+        f"{registry.get(cloud).title} left standard support on {table[extended].standard_end}: to stay on it set "
+        "components.training.kubernetes_support: extended (" in out
+    )
+    assert cost in out
     standard = [v for v, r in table.items() if date.fromisoformat(r.standard_end) >= REVIEWED]
-    assert f"allowed: {', '.join(standard)} (support table reviewed 2026-11-24" in out
+    assert f"in standard support: {', '.join(standard)} (support table reviewed 2026-11-24" in out
     assert extended not in standard and "1.35" in standard
+
+
+@pytest.mark.parametrize(("cloud", "_gone", "extended", "cost"), CASES)
+def test_opted_in_a_version_in_extended_support_is_a_warning_naming_its_cost(write, cloud, _gone, extended, cost):
+    path = write(blueprint(cloud, extended, "extended"))
+    result = validate(path)
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    release = registry.get(cloud).catalog.kubernetes_support[extended]
+    assert f"warning {path}:9:25: components.training.kubernetes_version: Kubernetes {extended} left standard" in out
+    assert f"in extended support until {release.extended_end}" in out and cost in out
+    assert "in standard support: " in out and "1.35 until " in out
+    [w] = load(path).warnings
+    assert (w.line, w.col, w.path) == (9, 25, "components.training.kubernetes_version")
+
+
+@pytest.mark.parametrize(("cloud", "gone", "_extended", "_cost"), CASES)
+def test_the_opt_in_does_not_revive_a_version_past_extended_support(write, cloud, gone, _extended, _cost):
+    with pytest.raises(BlueprintError) as exc:
+        load(write(blueprint(cloud, gone, "extended")))
+    [p] = exc.value.problems
+    assert (p.line, p.path) == (9, "components.training.kubernetes_version")
+    assert "reached the end of extended support" in p.message
 
 
 @pytest.mark.parametrize("cloud", list(TARGETS))
@@ -143,6 +150,18 @@ def test_on_prem_past_upstream_end_of_life_is_a_warning_naming_the_vendor(write)
     assert "left standard support on 2026-06-28" in w.message and "for as long as your vendor supports it" in w.message
     assert "RKE2, OpenShift" in w.message
     assert load(write(ONPREM.replace("VERSION", "1.35"))).warnings == []
+
+
+def test_on_prem_refuses_the_opt_in_on_a_cluster_it_does_not_build(write):
+    text = ONPREM.replace("VERSION", "1.33").replace(
+        "  data_lake: {zones: [raw]}\n",
+        "  data_lake: {zones: [raw]}\n  training:\n    kubernetes_support: extended\n"
+        "    pools: {gpu: {accelerator: nvidia-t4, max_nodes: 1}}\n",
+    )
+    with pytest.raises(BlueprintError) as exc:
+        load(write(text))
+    problems = {(p.line, p.path): p.message for p in exc.value.problems}
+    assert "not the platform's to choose" in problems[(8, "components.training.kubernetes_support")], problems
 
 
 def test_on_prem_refuses_a_version_without_a_schema(write):

@@ -322,8 +322,10 @@ def test_emulator_keeps_auto_mode_config_and_serves_access_entries(aws):
         computeConfig={"enabled": True, "nodePools": ["general-purpose", "system"], "nodeRoleArn": role},
         storageConfig={"blockStorage": {"enabled": True}},
         kubernetesNetworkConfig={"elasticLoadBalancing": {"enabled": True}},
+        upgradePolicy={"supportType": "STANDARD"},
     )
     c = eks.describe_cluster(name="h15")["cluster"]
+    assert c["upgradePolicy"] == {"supportType": "STANDARD"}
     assert c["accessConfig"]["authenticationMode"] == "API"
     assert c["computeConfig"]["nodePools"] == ["general-purpose", "system"]
     assert c["storageConfig"] == {"blockStorage": {"enabled": True}}
