@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import jsii
-from cdktn import Fn, IAnyProducer, IResolveContext, Lazy, TerraformStack
+from cdktn import Fn, IAnyProducer, IResolveContext, IStringProducer, Lazy, TerraformStack
 from cdktn_provider_aws.budgets_budget import BudgetsBudget, BudgetsBudgetNotification
 from cdktn_provider_aws.cloudtrail import Cloudtrail
 from cdktn_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
@@ -105,6 +105,7 @@ class AwsBaseline(Construct):
 
         # Keys: one per purpose so a grant on ML artifacts never opens the lake.
         self.keys: dict[str, KmsKey] = {}
+        self.key_grants: dict[str, list[dict]] = {p: [] for p in KEY_PURPOSES}  # see grant_ebs_encryption
         for purpose in KEY_PURPOSES:
             key = KmsKey(
                 self,
@@ -366,12 +367,58 @@ class AwsBaseline(Construct):
                     "Condition": {"StringEquals": {"aws:SourceAccount": self.account_id}},
                 }
             )
-        return json.dumps({"Version": "2012-10-17", "Statement": statements})
+        # Produced at synthesis: a component's grant (grant_ebs_encryption) comes after the key is made.
+        return Lazy.string_value(_KeyPolicy(statements, self.key_grants[purpose]))
+
+    def grant_ebs_encryption(self, purpose: str, role: IamRole, *, sid: str) -> None:
+        """Let `role` launch EC2 instances whose EBS volumes are encrypted with the `purpose` key: the two
+        key-policy statements AWS documents for a principal that launches instances with a customer managed
+        key (for EKS Auto Mode: its cluster role, https://docs.aws.amazon.com/eks/latest/userguide/auto-kms.html).
+        `<sid>Use`: Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*, DescribeKey; `<sid>Grants`: CreateGrant,
+        ListGrants, RevokeGrant only for grants to an AWS service (kms:GrantIsForAWSResource: EBS takes a
+        grant for each volume it attaches). Nothing else gets access through this."""
+        if not sid.isalnum():
+            raise ValueError(f"key policy Sid {sid!r}: letters and digits only")
+        grants = self.key_grants[purpose]
+        if any(st["Sid"].startswith(sid) for st in grants):
+            raise ValueError(f"key {purpose!r}: a grant with Sid {sid!r} exists; give each grant its own Sid")
+        principal = {"AWS": role.arn}
+        grants.append(
+            {
+                "Sid": f"{sid}Use",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Resource": "*",
+            }
+        )
+        grants.append(
+            {
+                "Sid": f"{sid}Grants",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                "Resource": "*",
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            }
+        )
 
     def key_statements(self, purpose: str, write: bool = False) -> dict:
         """Use of one key, for a role that reads (and maybe writes) data encrypted with it."""
         actions = ["kms:Decrypt", "kms:DescribeKey"] + (["kms:GenerateDataKey", "kms:Encrypt"] if write else [])
         return {"Effect": "Allow", "Action": sorted(actions), "Resource": [self.keys[purpose].arn]}
+
+
+@jsii.implements(IStringProducer)
+class _KeyPolicy:
+    """A key's policy, produced at synthesis: its own statements, then the grants components added."""
+
+    def __init__(self, statements: list[dict], grants: list[dict]):
+        self.statements = statements
+        self.grants = grants
+
+    def produce(self, context: IResolveContext) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": [*self.statements, *self.grants]})
 
 
 @jsii.implements(IAnyProducer)

@@ -22,10 +22,25 @@ to the pool's `disk_gb` in Gi (https://docs.aws.amazon.com/eks/latest/userguide/
   documented defaults, written out.
 Pools that share a disk size share a NodeClass; a pool whose `disk_gb` changes moves to another one and
 Karpenter replaces its nodes (drift). A NodeClass is never named `default` (AWS reserves it).
+
+Beyond `default` (the platform's secure baseline):
+- `tags`: the environment's standard tags (the AWS provider's default_tags, `stacks/aws/stack.py`
+  `tags_for`) on what Auto Mode launches for the NodeClass (instances, their volumes and network
+  interfaces), so cost allocation and the tag-based budget see GPU node spend. Auto Mode's managed policies
+  allow only its own tag keys on those requests: the cluster role carries the extra statements AWS
+  documents for custom tags (modules/training/aws.py, `custom_tag_statements`;
+  https://docs.aws.amazon.com/eks/latest/userguide/auto-cluster-iam-role.html#tag-prop). Keys the
+  NodeClass API refuses (its CRD's rules, RESERVED_TAG_KEYS / RESERVED_TAG_PREFIXES) are a ValueError here;
+- `ephemeralStorage.kmsKeyID`: the nodes' root and data volumes are encrypted with the environment's
+  `ml` key (NODE_VOLUME_KEY) instead of the AWS managed EBS key; its key policy lets the cluster role
+  use it and create grants for EBS (modules/baseline/aws.py `grant_ebs_encryption`;
+  https://docs.aws.amazon.com/eks/latest/userguide/auto-kms.html). Changing the key replaces the nodes
+  (drift), as any NodeClass change does.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +63,32 @@ CONSOLIDATE_AFTER = "10m"
 EPHEMERAL_IOPS = 3000
 EPHEMERAL_THROUGHPUT = 125
 NETWORK_DEFAULTS = {"snatPolicy": "Random", "networkPolicy": "DefaultAllow", "networkPolicyEventLogs": "Disabled"}
+# The baseline key (modules/baseline/aws.py KEY_PURPOSES) that encrypts the GPU nodes' ephemeral storage:
+# the one the cluster's secrets and the ML artifacts use; the lake's `data` key stays out of node reach.
+NODE_VOLUME_KEY = "ml"
+# Tag keys a NodeClass may not set: the NodeClass CRD's validation rules (Karpenter's and Auto Mode's own
+# keys); the `aws:` prefix, which AWS keeps for itself on every resource; and `eks:`, Auto Mode's own keys,
+# which its IAM conditions read (aws:RequestTag/eks:eks-cluster-name must be the cluster's name).
+RESERVED_TAG_KEYS = frozenset(
+    {
+        "karpenter.sh/provisioner-name",
+        "karpenter.sh/nodepool",
+        "karpenter.sh/nodeclaim",
+        "karpenter.sh/managed-by",
+        "eks.amazonaws.com/nodeclass",
+    }
+)
+RESERVED_TAG_PREFIXES = ("kubernetes.io/cluster", "aws:", "eks:")
+# The forms `ephemeralStorage.kmsKeyID` takes (https://docs.aws.amazon.com/eks/latest/userguide/auto-kms.html):
+# a key id, a key ARN, an alias name or an alias ARN; or a Terraform expression, known when the stack plans.
+KMS_KEY_ID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[0-9a-f-]{36}|alias/[A-Za-z0-9/_-]+)"
+    r"|alias/[A-Za-z0-9/_-]+"
+    r"|\$\{.+\}"
+)
+# EC2 tag limits (per tag); Auto Mode adds a handful of its own to the 50 a resource may carry.
+TAG_KEY_MAX, TAG_VALUE_MAX, NODE_CLASS_TAGS_MAX = 128, 256, 40
 
 
 @dataclass(frozen=True)
@@ -75,12 +116,17 @@ class NodeClassNetwork:
 @dataclass(frozen=True)
 class NodePoolsProps:
     """spec: the pools (each pool's `disk_gb` is its nodes' ephemeral storage). network: see
-    NodeClassNetwork (the cluster stack reads it from the cluster)."""
+    NodeClassNetwork (the cluster stack reads it from the cluster). tags: the environment's standard tags,
+    on every instance, volume and network interface Auto Mode launches for the pools. kms_key_id: the key
+    (ARN, id or alias) that encrypts the nodes' ephemeral storage; there is no default, so a NodeClass
+    never falls back to the AWS managed key unnoticed."""
 
     spec: Training
     instances: Mapping[str, str]  # pool -> EC2 instance type (from the catalog)
     labels: Mapping[str, str]
     network: NodeClassNetwork
+    tags: Mapping[str, str]
+    kms_key_id: str
 
 
 def node_class_name(disk_gb: int) -> str:
@@ -88,9 +134,43 @@ def node_class_name(disk_gb: int) -> str:
     return f"gpu-disk-{disk_gb}gi"
 
 
-def node_class(disk_gb: int, *, network: NodeClassNetwork, labels: Mapping[str, str]) -> dict[str, Any]:
+def check_node_class_tags(tags: Mapping[str, str]) -> None:
+    """ValueError naming the first tag a NodeClass may not carry (see RESERVED_TAG_KEYS) and why."""
+    if len(tags) > NODE_CLASS_TAGS_MAX:
+        raise ValueError(
+            f"NodeClass tags: {len(tags)} tags; at most {NODE_CLASS_TAGS_MAX} (EC2 allows 50 per resource)"
+        )
+    for key, value in tags.items():
+        if not key or len(key) > TAG_KEY_MAX:
+            raise ValueError(f"NodeClass tag key {key!r}: 1 to {TAG_KEY_MAX} characters")
+        if len(value) > TAG_VALUE_MAX:
+            raise ValueError(f"NodeClass tag {key!r}: value of {len(value)} characters; at most {TAG_VALUE_MAX}")
+        reserved = key in RESERVED_TAG_KEYS or key.startswith(RESERVED_TAG_PREFIXES)
+        if reserved:
+            raise ValueError(
+                f"NodeClass tag key {key!r} is reserved (Karpenter, EKS Auto Mode or AWS set it: "
+                f"{', '.join(sorted(RESERVED_TAG_KEYS))} and the prefixes {', '.join(RESERVED_TAG_PREFIXES)}); "
+                "rename the tag"
+            )
+
+
+def node_class(
+    disk_gb: int,
+    *,
+    network: NodeClassNetwork,
+    labels: Mapping[str, str],
+    tags: Mapping[str, str],
+    kms_key_id: str,
+) -> dict[str, Any]:
     """The Auto Mode NodeClass for `disk_gb` GiB of ephemeral storage: the built-in `default`'s settings
-    (`network`, the documented defaults) with that disk."""
+    (`network`, the documented defaults) with that disk, encrypted with `kms_key_id`, and `tags` on what
+    Auto Mode launches for it. ValueError for a tag the NodeClass API refuses or an empty key."""
+    check_node_class_tags(tags)
+    if not KMS_KEY_ID.fullmatch(kms_key_id):
+        raise ValueError(
+            f"NodeClass kms_key_id {kms_key_id!r} is no KMS key id, key ARN, alias name or alias ARN: give the key "
+            "for the nodes' volumes in one of those forms"
+        )
     return {
         "apiVersion": NODE_CLASS_API,
         "kind": NODE_CLASS_KIND,
@@ -105,8 +185,10 @@ def node_class(disk_gb: int, *, network: NodeClassNetwork, labels: Mapping[str, 
                 "size": f"{disk_gb}Gi",
                 "iops": EPHEMERAL_IOPS,
                 "throughput": EPHEMERAL_THROUGHPUT,
+                "kmsKeyID": kms_key_id,
             },
             **NETWORK_DEFAULTS,
+            "tags": dict(tags),
         },
     }
 
@@ -157,7 +239,13 @@ class AwsNodePools(Construct):
     def __init__(self, scope: Construct, id: str, *, props: NodePoolsProps):
         super().__init__(scope, id)
         self.node_classes: dict[int, Manifest] = {
-            disk: manifest(self, f"node-class-{disk}gi", node_class(disk, network=props.network, labels=props.labels))
+            disk: manifest(
+                self,
+                f"node-class-{disk}gi",
+                node_class(
+                    disk, network=props.network, labels=props.labels, tags=props.tags, kms_key_id=props.kms_key_id
+                ),
+            )
             for disk in sorted({pool.disk_gb for pool in props.spec.pools.values()})
         }
         self.node_pools = {

@@ -27,9 +27,12 @@ STARTER_POOL = "gpu-a: {accelerator: nvidia-l4, gpus_per_node: 1, min_nodes: 0, 
 ROLE = '${regex("[^/]+$", data.aws_eks_cluster.cluster.compute_config[0].node_role_arn)}'
 SUBNETS = "${[ for key, val in toset(tolist(data.aws_eks_cluster.cluster.vpc_config[0].subnet_ids)): { id = val }]}"
 CLUSTER_SG = "${data.aws_eks_cluster.cluster.vpc_config[0].cluster_security_group_id}"
+KEY = "${data.aws_kms_key.node-volume-key.arn}"
 LITERAL = NodeClassNetwork(
     role="starter-dev-eks-nodes", subnet_terms=[{"id": "subnet-0a1"}], security_group_id="sg-0f1"
 )
+LITERAL_KEY = "arn:aws:kms:eu-central-1:123456789012:key/1a2b3c4d-5e6f-1a2b-3c4d-5e6f1a2b3c4d"
+TAGS = {"mlops:environment": "dev", "cost-center": "cc-1234"}
 
 
 def _cluster_stacks(path: Path, out: Path) -> dict[str, dict]:
@@ -82,10 +85,18 @@ def test_the_starter_pool_gets_a_node_class_with_its_disk_and_the_default_node_c
             "role": ROLE,
             "subnetSelectorTerms": SUBNETS,
             "securityGroupSelectorTerms": [{"id": CLUSTER_SG}],
-            "ephemeralStorage": {"size": "200Gi", "iops": 3000, "throughput": 125},
+            "ephemeralStorage": {"size": "200Gi", "iops": 3000, "throughput": 125, "kmsKeyID": KEY},
             "snatPolicy": "Random",
             "networkPolicy": "DefaultAllow",
             "networkPolicyEventLogs": "Disabled",
+            "tags": {
+                "mlops:blueprint": "starter",
+                "mlops:environment": env,
+                "owner": "ml-platform@example.com",
+                "cost-center": "cc-1234",
+                "data-classification": "internal",
+                "managed-by": "mlops-blueprint",
+            },
         }
 
 
@@ -95,6 +106,8 @@ def test_the_node_class_reads_the_cluster_the_cloud_stack_made(starter):
     # the cluster stack makes no IAM role and no access entry: the NodeClass reuses Auto Mode's node role,
     # whose EC2 access entry EKS made with the cluster
     assert not {t for t in doc.get("resource", {}) if t.startswith("aws_")}
+    # and reads the baseline's `ml` key by its alias (the key the nodes' volumes are encrypted with)
+    assert doc["data"]["aws_kms_key"]["node-volume-key"]["key_id"] == "alias/starter-dev-ml"
 
 
 def test_each_node_pool_is_on_its_node_class_and_created_after_it(starter):
@@ -146,9 +159,10 @@ def test_node_classes_and_pools_validate_against_the_vendored_schemas(three_pool
 
 
 def test_the_vendored_node_class_schema_refuses_broken_objects():
-    good = node_class(200, network=LITERAL, labels={})
+    good = node_class(200, network=LITERAL, labels={}, tags=TAGS, kms_key_id=LITERAL_KEY)
     assert validate.object_errors(good, "1.35") == []
-    assert validate.object_errors(node_class(16000, network=LITERAL, labels={}), "1.35") == []  # the blueprint's max
+    biggest = node_class(16000, network=LITERAL, labels={}, tags=TAGS, kms_key_id=LITERAL_KEY)  # the blueprint's max
+    assert validate.object_errors(biggest, "1.35") == []
 
     def broken(change) -> list[str]:
         bad = json.loads(json.dumps(good))
@@ -161,6 +175,7 @@ def test_the_vendored_node_class_schema_refuses_broken_objects():
     assert any("ephemeralStorage.size" in e for e in broken(lambda s: s["ephemeralStorage"].update(size="60000Gi")))
     assert any("ephemeralStorage.iops" in e for e in broken(lambda s: s["ephemeralStorage"].update(iops=100)))
     assert any("snatPolicy" in e for e in broken(lambda s: s.update(snatPolicy="random")))
+    assert any("spec.tags.owner" in e for e in broken(lambda s: s["tags"].update(owner=7)))  # values are strings
 
 
 def test_only_whole_terraform_expressions_escape_the_offline_check():
@@ -169,6 +184,8 @@ def test_only_whole_terraform_expressions_escape_the_offline_check():
         300,
         network=NodeClassNetwork(role=ROLE, subnet_terms=SUBNETS, security_group_id=CLUSTER_SG),  # type: ignore[arg-type]
         labels={},
+        tags=TAGS,
+        kms_key_id=KEY,
     )
     assert validate.object_errors(synthesized, "1.35") == []
     literal = json.loads(json.dumps(synthesized))
@@ -193,17 +210,19 @@ def test_terraform_resolves_the_cluster_fields_to_what_the_node_class_api_takes(
     [nc] = _kind(starter["dev"], "NodeClass").values()
     spec = json.dumps(nc["manifest"]["spec"])
     for attr, local in (
-        ("compute_config[0].node_role_arn", "node_role_arn"),
-        ("vpc_config[0].subnet_ids", "subnet_ids"),
-        ("vpc_config[0].cluster_security_group_id", "cluster_sg"),
+        ("aws_eks_cluster.cluster.compute_config[0].node_role_arn", "node_role_arn"),
+        ("aws_eks_cluster.cluster.vpc_config[0].subnet_ids", "subnet_ids"),
+        ("aws_eks_cluster.cluster.vpc_config[0].cluster_security_group_id", "cluster_sg"),
+        ("aws_kms_key.node-volume-key.arn", "key_arn"),
     ):
-        assert f"data.aws_eks_cluster.cluster.{attr}" in spec
-        spec = spec.replace(f"data.aws_eks_cluster.cluster.{attr}", f"local.{local}")
+        assert f"data.{attr}" in spec
+        spec = spec.replace(f"data.{attr}", f"local.{local}")
     config = {
         "locals": {
             "node_role_arn": "arn:aws:iam::123456789012:role/starter-dev-eks-nodes",
             "subnet_ids": ["subnet-0b2", "subnet-0a1"],
             "cluster_sg": "sg-0c3",
+            "key_arn": LITERAL_KEY,
         },
         "output": {"spec": {"value": json.loads(spec)}},
     }
@@ -219,6 +238,8 @@ def test_terraform_resolves_the_cluster_fields_to_what_the_node_class_api_takes(
     assert resolved["role"] == "starter-dev-eks-nodes"
     assert resolved["subnetSelectorTerms"] == [{"id": "subnet-0a1"}, {"id": "subnet-0b2"}]
     assert resolved["securityGroupSelectorTerms"] == [{"id": "sg-0c3"}]
+    assert resolved["ephemeralStorage"]["kmsKeyID"] == LITERAL_KEY
+    assert resolved["tags"]["mlops:environment"] == "dev"
     # and the resolved object is one the NodeClass schema accepts
     resolved_obj = {**nc["manifest"], "spec": resolved}
     assert validate.object_errors(resolved_obj, "1.35") == []
