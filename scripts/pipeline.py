@@ -260,7 +260,7 @@ def up(
         if r.cluster is not None and local:
             _check_cluster_stack(e, r.cluster, events)
         elif r.cluster is not None:
-            _apply_stack(cloud, e, r.cluster, target, allow_destroy, events)
+            _apply_cluster_stack(cloud, e, r.cluster, target, allow_destroy, events)
         if verify and not _verify_env(cloud, e, r.stack, target, events):
             failed_verify.append(r.stack)
     if failed_verify:
@@ -385,10 +385,12 @@ def _apply_stack(
     events: Events,
     adopt: bool = True,
     untracked: bool = False,
+    only: tuple[str, ...] = (),
 ) -> None:
     """Gate, plan, gate the plan, apply (skipped when nothing changes) one stack of an environment.
     `untracked`: before applying, handle the objects with the environment's tags that the state does
-    not hold (the cloud stack: see `_untracked`)."""
+    not hold (the cloud stack: see `_untracked`). `only`: plan and apply just these addresses (and what
+    they depend on), with `-target`."""
     from mlops_blueprint.policies.gate import checkov_for
 
     t0 = time.perf_counter()
@@ -400,7 +402,7 @@ def _apply_stack(
         events(StepStarted(r.stack, "checkov", long=True))
         checkov = pool.submit(checkov_for, e, r.json_path)
         checkov.add_done_callback(_finished(events, r.stack, "checkov", t0))
-        tf, summary = _plan_env(cloud, r, e, target, events)
+        tf, summary = _plan_env(cloud, r, e, target, events, only=only)
         plan_json = None if summary.empty else tf.plan_json
         if not _gate(
             e, r.stack, events, json_path=r.json_path, plan=plan_json, allow=allow_destroy, checkov=checkov.result()
@@ -422,8 +424,26 @@ def _apply_stack(
                 raise
             _adopt(cloud, e, r, tf, failure, target, events)
             # the adopted objects are planned, gated (the data-loss guard included) and applied like any others
-            return _apply_stack(cloud, e, r, target, allow_destroy, events, adopt=False)
+            return _apply_stack(cloud, e, r, target, allow_destroy, events, adopt=False, only=only)
     events(Applied(r.stack, time.perf_counter() - t0, changed=not summary.empty))
+
+
+def _apply_cluster_stack(
+    cloud: registry.Cloud, e: ResolvedEnv, r: Any, target: Target, allow_destroy: tuple[str, ...], events: Events
+) -> None:
+    """A cluster stack: the Helm releases new to the cluster first, on their own, when custom objects
+    need their CRDs (`_releases_first`); then the whole stack."""
+    first = _releases_first(cloud, e, r, target, events)
+    if first:
+        events(
+            Note(
+                f"{r.stack}: the Helm releases new to this cluster first ({', '.join(first)}): the custom "
+                "objects that use their CRDs can only be planned once the CRDs exist",
+                stack=r.stack,
+            )
+        )
+        _apply_stack(cloud, e, r, target, allow_destroy, events, only=first)
+    _apply_stack(cloud, e, r, target, allow_destroy, events)
 
 
 def _untracked(cloud: registry.Cloud, e: ResolvedEnv, r: Any, tf: Any, target: Target, events: Events) -> None:
@@ -597,9 +617,8 @@ def _target(
     return Target(local=True, mirror=m, env=emulator.environment(emu, loaded.base.target.region), endpoint=emu.endpoint)
 
 
-def _plan_env(
-    cloud: registry.Cloud, r: Any, e: ResolvedEnv, target: Target, events: Events, destroy: bool = False
-) -> tuple[Any, Any]:
+def _terraform(cloud: registry.Cloud, r: Any, e: ResolvedEnv, target: Target, events: Events) -> Any:
+    """A stack's terraform, its state bucket made first when missing, initialized."""
     from mlops_blueprint.scripts.terraform import Terraform
 
     glue = cloud.load("glue")
@@ -615,10 +634,39 @@ def _plan_env(
     )
     with _step(events, r.stack, "terraform init", long=True):
         tf.init()
-    with _step(events, r.stack, "terraform plan" + (" -destroy" if destroy else ""), long=True):
-        summary = tf.plan(destroy=destroy)
+    return tf
+
+
+def _plan_env(
+    cloud: registry.Cloud,
+    r: Any,
+    e: ResolvedEnv,
+    target: Target,
+    events: Events,
+    destroy: bool = False,
+    only: tuple[str, ...] = (),
+) -> tuple[Any, Any]:
+    tf = _terraform(cloud, r, e, target, events)
+    step = "terraform plan" + (" -destroy" if destroy else "") + (f" -target ({len(only)})" if only else "")
+    with _step(events, r.stack, step, long=True):
+        summary = tf.plan(destroy=destroy, targets=only)
     events(Planned(r.stack, summary))
     return tf, summary
+
+
+def _releases_first(cloud: registry.Cloud, e: ResolvedEnv, r: Any, target: Target, events: Events) -> tuple[str, ...]:
+    """The Helm releases of a cluster stack that its state does not hold yet, when the stack also has
+    custom objects (`kubernetes_manifest`): terraform plans such an object against the cluster's API,
+    which knows its kind only once the release that brings the CRD is installed (Kueue's ClusterQueue,
+    the GPU Operator's ClusterPolicy, ...). Those releases are applied on their own first. Empty: one
+    apply does it (every release is installed already, or nothing needs a CRD)."""
+    resources = json.loads(r.json_path.read_text()).get("resource", {})
+    releases = [f"helm_release.{name}" for name in resources.get("helm_release", {})]
+    if not releases or not resources.get("kubernetes_manifest"):
+        return ()
+    state = _terraform(cloud, r, e, target, events).state_pull() or {}
+    held = {f"{x['type']}.{x['name']}" for x in state.get("resources", []) if x.get("mode") == "managed"}
+    return tuple(a for a in releases if a not in held)
 
 
 def _gate(
@@ -711,8 +759,13 @@ def plan_each(
         if target.local and cluster:
             return None, None, f"{r.stack}: not planned (the emulator has no Kubernetes API server), only gated"
         try:
-            tf, _summary = _plan_env(cloud, r, e, target, events)
-            return tf.plan_json, None, None
+            only = _releases_first(cloud, e, r, target, events) if cluster else ()
+            tf, _summary = _plan_env(cloud, r, e, target, events, only=only)
+            note = (
+                f"{r.stack}: only the Helm releases new to the cluster are planned ({', '.join(only)}); the custom "
+                "objects that use their CRDs are planned once those are installed (`up` applies them in that order)"
+            )
+            return tf.plan_json, None, note if only else None
         except UserError as exc:
             # no credentials, no emulator, Ctrl-C: not the plan's fault, and not for a review to report
             if exc.exit_code in (ToolMissing.exit_code, 130):

@@ -342,10 +342,11 @@ class Terraform:
     def init(self) -> None:
         self.run("init", "-input=false", "-no-color", "-reconfigure")
 
-    def plan(self, out: str = "tfplan", destroy: bool = False) -> PlanSummary:
+    def plan(self, out: str = "tfplan", destroy: bool = False, targets: tuple[str, ...] = ()) -> PlanSummary:
         args = ["plan", "-input=false", "-no-color", f"-out={out}", "-lock-timeout=60s"]
         if destroy:
             args.append("-destroy")
+        args += [f"-target={t}" for t in targets]
         self.run(*args)
         self.plan_json = self.show_json(out)  # kept: the gate reads it next (one `show -json` per plan)
         return PlanSummary.from_plan_json(self.plan_json)

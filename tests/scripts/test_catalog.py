@@ -61,12 +61,12 @@ def test_catalog_entries():
         "clouds": ["aws", "gcp", "azure", "onprem"],
         "components": ["data_lake", "training", "registry", "monitoring"],
         "environments": ["dev"],
-        "monthly_usd": {"min": 226.1, "max": 565.42},
+        "monthly_usd": {"min": 242.16, "max": 581.48},
         "packs": ["baseline"],
     }
     s = entries["starter"]
     assert s.clean_clouds == ("aws", "gcp", "onprem")  # nvidia-l4 has no Azure equivalent
-    assert (s.min_usd, s.max_usd, s.cost_range) == (1031.35, 3173.57, "1,031-3,174")
+    assert (s.min_usd, s.max_usd, s.cost_range) == (1063.47, 3205.69, "1,063-3,206")
     assert entries["gcp-vision"].clean_clouds == ("gcp",)  # a TPU pool: GCP only
     assert entries["azure-claims"].environments == ("dev", "stage", "prod")
     assert entries["regulated-enterprise"].packs == ("baseline", "regulated")
@@ -83,7 +83,7 @@ def test_catalog_cli_table_and_json():
         "aws gcp azure onprem",
         "data_lake, training, registry, monitoring",
         "dev",
-        "226-565",
+        "242-581",
         "baseline",
     ]
     assert [c[0] for c in cells] == [
@@ -116,9 +116,9 @@ def test_compare_field_by_field_with_costs():
     assert rows[("components.training", "pools.gpu.accelerator")] == ("nvidia-t4", "-", True)
     assert rows[("baseline", "budget.monthly_limit_usd")] == ("800", "1000", True)
     assert cmp.costs == [
-        ("dev", "226-565", "423-1,221"),
-        ("prod", "-", "608-1,952"),
-        ("total", "226-565", "1,031-3,174"),
+        ("dev", "242-581", "439-1,237"),
+        ("prod", "-", "624-1,968"),
+        ("total", "242-581", "1,063-3,206"),
     ]
     p = run("catalog", "--compare", "tactical-team", "starter", "--format", "json")
     assert p.returncode == 0, p.stderr

@@ -40,15 +40,15 @@ def test_starter_dev_lines_exactly():
     assert lines["pool gpu-a: g6.xlarge spot x 0-1 nodes"] == ("training", 0.0, 226.15)  # 0.3098 x 730 h
     assert lines["endpoint fraud-api: ml.m5.xlarge x 1-4 replicas"] == ("serving", 184.69, 738.76)
     assert lines["EKS control plane"] == ("training", 80.3, 80.3)
-    assert lines["interface VPC endpoints (8 services, one ENI per zone; no NAT gateway)"] == (
+    assert lines["interface VPC endpoints (9 services, one ENI per zone; no NAT gateway)"] == (
         "baseline",
-        128.48,
-        128.48,
+        144.54,  # 0.011 x 9 x 2 zones x 730 h
+        144.54,
     )
     assert lines["KMS customer-managed keys (data, ml, ops)"] == ("baseline", 3.3, 3.3)
     assert lines["lake storage (3 zones x 100 GB assumed)"] == ("data_lake", 7.59, 7.59)
     assert lines["Glue crawler (daily, 2 DPU x 10 min assumed)"] == ("catalog", 9.68, 9.68)
-    assert (est.min_usd, est.max_usd) == (423.33, 1221.15)
+    assert (est.min_usd, est.max_usd) == (439.39, 1237.21)
     assert est.budget_usd == 1000 and est.budget_status == "ok" and est.fail_above_usd == 1800.0
 
 
@@ -68,7 +68,7 @@ def test_budget_status_levels():
     )
     assert cost.estimate_env(loads(text.replace("LIMIT", "5000")).envs["dev"]).budget_status == "ok"
     est = cost.estimate_env(loads(text.replace("LIMIT", "250")).envs["dev"])
-    assert est.min_usd == 407.38 and est.budget_status == "fail"  # > 250 x 1.5
+    assert est.min_usd == 423.44 and est.budget_status == "fail"  # > 250 x 1.5
     est = cost.estimate_env(loads(text.replace("LIMIT", "350")).envs["dev"])
     assert est.budget_status == "warn"  # > 350, <= 525
 
@@ -80,10 +80,10 @@ def test_rule_bp_007_warns_passes_and_fails():
         "environments:", "baseline: {budget: {monthly_limit_usd: LIMIT, alert_at_percent: 50}}\nenvironments:"
     )
     [f] = run_rule(rule, str, loads(text.replace("LIMIT", "350")).envs["dev"].blueprint, "dev")
-    assert f.passed and f.message == "warning: estimated minimum 407.38 USD/month exceeds the budget 350 USD"
+    assert f.passed and f.message == "warning: estimated minimum 423.44 USD/month exceeds the budget 350 USD"
     [f] = run_rule(rule, str, loads(text.replace("LIMIT", "250")).envs["dev"].blueprint, "dev")
     assert not f.passed and f.address == "baseline.budget.monthly_limit_usd"
-    assert f.message.startswith("estimated minimum 407.38 USD/month exceeds the budget 250 USD by more than 50 %")
+    assert f.message.startswith("estimated minimum 423.44 USD/month exceeds the budget 250 USD by more than 50 %")
     [f] = run_rule(rule, str, loads(text.replace("LIMIT", "5000")).envs["dev"].blueprint, "dev")
     assert f.passed and f.message == ""
 
@@ -100,12 +100,21 @@ def test_cli_cost_json_and_table():
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert sorted(doc) == ["dev", "prod"]
-    assert (doc["dev"]["min_usd"], doc["dev"]["max_usd"], doc["dev"]["budget_status"]) == (423.33, 1221.15, "ok")
-    assert (doc["prod"]["min_usd"], doc["prod"]["budget_usd"]) == (608.02, 5000)
+    assert (doc["dev"]["min_usd"], doc["dev"]["max_usd"], doc["dev"]["budget_status"]) == (439.39, 1237.21, "ok")
+    assert (doc["prod"]["min_usd"], doc["prod"]["budget_usd"]) == (624.08, 5000)
     assert doc["dev"]["components"]["serving"] == {"min_usd": 184.69, "max_usd": 738.76}
     p = subprocess.run(
         [*cmd, "--env", "prod"], capture_output=True, text=True, cwd=ROOT, env={"COLUMNS": "200", "PATH": ""}
     )
     assert p.returncode == 0, p.stderr
     assert "prod: aws eu-central-1 (eu prices of 2026-11-15), USD per month" in " ".join(p.stdout.split())
-    assert "within budget: minimum 608 vs budget 5,000 (MLOPS_BP_007 fails above 9,000)" in p.stdout
+    assert "within budget: minimum 624 vs budget 5,000 (MLOPS_BP_007 fails above 9,000)" in p.stdout
+
+
+def test_the_price_file_counts_every_interface_endpoint_the_baseline_makes():
+    from mlops_blueprint.modules.baseline.aws import INTERFACE_ENDPOINTS
+
+    for cls, table in cost.price_book()["prices"]["aws"].items():
+        [item] = [fx for fx in table["fixed"] if fx["item"].startswith("interface VPC endpoints")]
+        assert item["count"] == len(INTERFACE_ENDPOINTS), cls
+        assert f"({len(INTERFACE_ENDPOINTS)} services" in item["item"], cls

@@ -535,7 +535,7 @@ def test_a_failed_plan_is_reported_and_the_other_environment_still_reviewed(monk
 
     threads = set()
 
-    def plan_env(cloud, r, e, target, events):
+    def plan_env(cloud, r, e, target, events, only=()):
         import threading
 
         threads.add(threading.current_thread().name)
@@ -546,6 +546,7 @@ def test_a_failed_plan_is_reported_and_the_other_environment_still_reviewed(monk
         return FakeTf(PLAN), None
 
     monkeypatch.setattr(pipeline, "_target", lambda *a, **k: Target(local=False, mirror=None))
+    monkeypatch.setattr(pipeline, "_releases_first", lambda *a, **k: ())  # tests/scripts/test_releases_first.py
     monkeypatch.setattr(pipeline, "_plan_env", plan_env)
     r = rv.review(loads(PROPOSED, "p.yaml"), base=STARTER, outdir=tmp_path / "out", today=dt.date(2026, 1, 1))
     assert len(threads) == 2  # one thread per environment (its cluster stack, if any, in the same)
