@@ -76,6 +76,9 @@ class Catalog:
     kubernetes_source: str = ""
     kubernetes_reviewed: str = ""
     extended_support_cost: str = ""
+    # Serving machine-type families (prefixes such as "ml.g5.") with local instance storage that the
+    # hardware encrypts and for which the cloud refuses a customer-managed key (SageMaker endpoints).
+    serving_instance_storage: tuple[str, ...] = ()
 
     def support_phase(self, version: str, day: date) -> str | None:
         """Where `version` stands on `day`: "standard", "extended" (past standard support, not past
@@ -92,6 +95,10 @@ class Catalog:
 
     def serving_instance(self, size: str) -> str | None:
         return self.serving.get(size)
+
+    def has_instance_storage(self, machine_type: str) -> bool:
+        """`machine_type` (a serving machine type) has local instance storage: see `serving_instance_storage`."""
+        return bool(self.serving_instance_storage) and machine_type.startswith(self.serving_instance_storage)
 
     def regions_for(self, accelerator: str) -> tuple[str, ...] | None:
         """Regions offering `accelerator`; None when the cloud keeps no such catalog (all regions)."""

@@ -161,6 +161,10 @@ BASELINE = Pack(
         "CKV_AWS_394": "availability zones are selected by the provider, pinned by subnet CIDR order",
         "CKV_AWS_195": "crawlers read encrypted buckets through their role; Glue security configurations come with ETL jobs",
         "CKV_AWS_37": "control-plane logs: api, audit and authenticator are on; scheduler and controllerManager are noise",
+        "CKV_AWS_98": "it demands kms_key_arn on every endpoint configuration, but SageMaker refuses a key on instance "
+        "types with local instance storage (ml.g5, ml.g4dn, ...: the hardware encrypts it, the call fails with a key); "
+        "MLOPS_AWS_019 demands the key on every other instance type (checkov 3.3 reads no per-resource skip in "
+        "terraform_json)",
         "CKV2_GCP_33": "endpoints are private through Private Service Connect, which this check does not read "
         "(it looks for VPC peering); MLOPS_GCP_018 checks both",
         "CKV_GCP_12": "network policy is enforced by GKE Dataplane V2 (ADVANCED_DATAPATH), which this check does not read",

@@ -13,6 +13,7 @@ from cdktn_provider_aws.cloudtrail import Cloudtrail
 from cdktn_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
 from cdktn_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktn_provider_aws.data_aws_partition import DataAwsPartition
+from cdktn_provider_aws.data_aws_prefix_list import DataAwsPrefixList
 from cdktn_provider_aws.flow_log import FlowLog
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.kms_alias import KmsAlias
@@ -162,7 +163,21 @@ class AwsBaseline(Construct):
             name=n.name("workloads"),
             vpc_id=self.vpc.id,
             description="ML workloads: no inbound, HTTPS out to the VPC endpoints only",
-            egress=[_https(SecurityGroupEgress, "HTTPS to VPC endpoints", spec.network.cidr)],
+            egress=[
+                _https(SecurityGroupEgress, "HTTPS to VPC endpoints", spec.network.cidr),
+                # The S3 gateway endpoint routes to S3's public addresses, outside the VPC CIDR: the group
+                # must allow them by S3's managed prefix list (model data and ECR layers come from S3),
+                # https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html
+                SecurityGroupEgress(
+                    description="HTTPS to S3 through the gateway endpoint",
+                    from_port=443,
+                    to_port=443,
+                    protocol="tcp",
+                    prefix_list_ids=[
+                        DataAwsPrefixList(self, "s3-prefix-list", name=f"com.amazonaws.{props.region}.s3").id
+                    ],
+                ),
+            ],
         )
         VpcEndpoint(
             self,

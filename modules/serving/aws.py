@@ -33,11 +33,25 @@ from mlops_blueprint.stacks.aws.catalog import CATALOG
 from mlops_blueprint.stacks.aws.names import AwsNames
 
 VARIANT = "primary"
+VPC_ACTIONS = [
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+]
 
 
 @dataclass(frozen=True)
 class ServingProps:
-    """spec: endpoints (omitted: cpu-medium, 1..2 replicas, capture 100 % of requests)."""
+    """spec: endpoints (omitted: cpu-medium, 1..2 replicas, capture 100 % of requests). Each endpoint's
+    storage is encrypted with the `ml` key, except on instance types with local instance storage (the
+    catalog's `serving_instance_storage`: gpu-small, gpu-medium), where SageMaker refuses a key and the
+    hardware encrypts it; captured requests are encrypted with the `ml` key on every instance type."""
 
     naming: AwsNames
     spec: Serving
@@ -72,6 +86,13 @@ class AwsServing(Construct):
                 ["logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup"],
                 [f"arn:aws:logs:{b.region}:{b.account_id}:log-group:/aws/sagemaker/Endpoints/{n.prefix}-*"],
             ),
+            # Every model has a VPC config, so SageMaker makes the model's network interfaces in the
+            # platform's subnets with this role: the nine EC2 actions of "CreateModel API: execution role
+            # permissions" (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html). On "*":
+            # the Describe* actions take no resource, and AWS documents no narrower form for SageMaker (the
+            # page lists the actions without a Resource; an `ec2:Subnet` condition is documented only for
+            # CodeBuild's CreateNetworkInterfacePermission, so a condition could make endpoint creation fail).
+            statement(VPC_ACTIONS, ["*"], sid="ModelNetworkInterfacesInTheVpc"),
         )
         self.endpoints: dict[str, SagemakerEndpoint] = {}
         self.names: dict[str, str] = {}
@@ -99,7 +120,9 @@ class AwsServing(Construct):
                 self,
                 f"{name}-config",
                 name_prefix=f"{ep_name}-",
-                kms_key_arn=b.keys["ml"].arn,
+                # SageMaker refuses a key for instance storage, which the instance's hardware encrypts
+                # (see the catalog's `serving_instance_storage`); captured requests keep the `ml` key.
+                kms_key_arn=None if CATALOG.has_instance_storage(instance) else b.keys["ml"].arn,
                 production_variants=[
                     Variant(
                         variant_name=VARIANT,

@@ -328,11 +328,23 @@ def verify_with(env: ResolvedEnv, client: Callable[[str], Any]) -> list[Check]:
                     problems.append(f"status {d['EndpointStatus']}")
                 if ep.capture_requests and not capture.get("EnableCapture"):
                     problems.append("data capture off")
-                if not cfg.get("KmsKeyId"):
+                # SageMaker refuses a key for local instance storage (the hardware encrypts it): a missing
+                # key is right exactly when a variant runs on such an instance type (the catalog's list).
+                local = sorted(
+                    {
+                        v["InstanceType"]
+                        for v in cfg.get("ProductionVariants", [])
+                        if CATALOG.has_instance_storage(v.get("InstanceType", ""))
+                    }
+                )
+                if not cfg.get("KmsKeyId") and not local:
                     problems.append("no KMS key")
+                if capture.get("EnableCapture") and not capture.get("KmsKeyId"):
+                    problems.append("captured data not KMS-encrypted")
+                storage = f"storage encrypted by the hardware ({', '.join(local)})" if local else "KMS key"
                 return not problems, "; ".join(
                     problems
-                ) or f"InService, capture {capture.get('InitialSamplingPercentage')} %"
+                ) or f"InService, {storage}, capture {capture.get('InitialSamplingPercentage')} %"
 
             check("serving", f"endpoint {ep_name}", ep_ok)
     if c.monitoring:
@@ -436,6 +448,12 @@ def rollout_with(
         result.traffic = {PRIMARY: 100 - traffic, CANARY: traffic}
     config_name = bounded(f"{ep_name}-v{version}-{traffic}", 63)
     extra = {k: config[k] for k in ("KmsKeyId", "DataCaptureConfig") if config.get(k)}
+    # SageMaker refuses a KmsKeyId when a variant has local instance storage (the hardware encrypts it), and
+    # a changed size may move the endpoint onto or off such a type: the key follows the new instance type.
+    if CATALOG.has_instance_storage(CATALOG.serving_instance(ep.size) or ""):
+        extra.pop("KmsKeyId", None)
+    elif "KmsKeyId" not in extra:
+        extra["KmsKeyId"] = n.key_alias("ml")  # CreateEndpointConfig takes an alias name
     sm.create_endpoint_config(EndpointConfigName=config_name, ProductionVariants=new_variants, **extra)
     result.steps.append(f"created endpoint configuration {config_name}")
     sm.update_endpoint(EndpointName=ep_name, EndpointConfigName=config_name)

@@ -52,6 +52,27 @@ CATALOG = Catalog(
         "gpu-small": "ml.g5.xlarge",
         "gpu-medium": "ml.g5.2xlarge",
     },
+    # SageMaker refuses an endpoint configuration's KmsKeyId when a variant runs on an instance type with
+    # local instance storage ("the call to CreateEndpointConfig fails"); that storage is encrypted by a
+    # hardware module on the instance instead (CreateEndpointConfig KmsKeyId,
+    # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html). The SageMaker
+    # docs name ml.p4d, ml.g4dn and ml.g5 as NVMe instance-store families (ResourceConfig VolumeSizeInGB,
+    # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ResourceConfig.html); the others are the
+    # instance-store families of EC2's list (`aws ec2 describe-instance-types --filters
+    # Name=instance-storage-supported,Values=true` is the live truth). Here: gpu-small and gpu-medium.
+    serving_instance_storage=(
+        "ml.g4dn.",
+        "ml.g5.",
+        "ml.g6.",
+        "ml.g6e.",
+        "ml.p3dn.",
+        "ml.p4d.",
+        "ml.p4de.",
+        "ml.p5.",
+        "ml.m5d.",
+        "ml.c5d.",
+        "ml.r5d.",
+    ),
     state_backend="s3",
     kubernetes_versions=tuple(KUBERNETES),
     kubernetes_support=KUBERNETES,
