@@ -30,7 +30,8 @@ SHIMS: dict[str, str] = {
     "variants and weights, as a finished AWS update does (used by `rollout`)",
     "eks-no-default-ssh-key": "no invented remote_access ssh key on node groups (moto adds one: a perpetual replace)",
     "eks-addons": "EKS add-ons with their configuration values and Pod Identity associations (moto lacks them): "
-    "create, describe, list, delete, and DescribePodIdentityAssociation for the add-on's associations",
+    "create, describe, list, delete, and the associations, the add-ons' and standalone ones (the trainer's): "
+    "create, describe, list, delete",
     "cloudtrail-delete-by-arn": "DeleteTrail given the trail's ARN, as the provider sends it (moto matched names only "
     "and kept the trail: the next apply failed with TrailAlreadyExists)",
     "eks-auto-mode-and-access-config": "keep a cluster's accessConfig, computeConfig, storageConfig, "
@@ -143,6 +144,7 @@ def _eks_addons() -> None:
         {
             cluster_path + "/addons$": urls.response.dispatch,
             cluster_path + "/addons/(?P<addonName>[^/]+)$": urls.response.dispatch,
+            cluster_path + "/pod-identity-associations$": urls.response.dispatch,
             cluster_path + "/pod-identity-associations/(?P<associationId>[^/]+)$": urls.response.dispatch,
         }
     )
@@ -223,14 +225,67 @@ def _eks_addons() -> None:
         del _ADDONS[(cluster, name)]
         return ActionResult({"addon": {**addon, "status": "DELETING"}})
 
-    def describe_pod_identity_association(self) -> ActionResult:
+    def association_of(self) -> dict:
         cluster, aid = cluster_of(self), self._get_param("associationId")
         association = _ASSOCIATIONS.get(aid)
         if association is None or association["clusterName"] != cluster:
             raise not_found(f"No Pod Identity Association found for id: {aid}")
+        return association
+
+    def describe_pod_identity_association(self) -> ActionResult:
+        return ActionResult({"association": association_of(self)})
+
+    def create_pod_identity_association(self) -> ActionResult:
+        """A standalone association (the trainer's): one per namespace and service account."""
+        cluster = cluster_of(self)
+        namespace, account_name = self._get_param("namespace"), self._get_param("serviceAccount")
+        for a in _ASSOCIATIONS.values():
+            if (a["clusterName"], a["namespace"], a["serviceAccount"]) == (cluster, namespace, account_name):
+                raise ResourceInUseException(
+                    clusterName=cluster,
+                    nodegroupName=None,
+                    addonName=None,
+                    message="Association already exists: " + a["associationArn"],
+                )
+        arn = self.eks_backend.clusters[cluster].arn
+        region, account = arn.split(":")[3], arn.split(":")[4]
+        aid = "a-" + random.get_random_string(length=17, lower_case=True)
+        now = utcnow().isoformat()
+        association = {
+            "clusterName": cluster,
+            "namespace": namespace,
+            "serviceAccount": account_name,
+            "roleArn": self._get_param("roleArn"),
+            "associationArn": f"arn:aws:eks:{region}:{account}:podidentityassociation/{cluster}/{aid}",
+            "associationId": aid,
+            "tags": self._get_param("tags") or {},
+            "createdAt": now,
+            "modifiedAt": now,
+        }
+        _ASSOCIATIONS[aid] = association
         return ActionResult({"association": association})
 
-    for fn in (create_addon, describe_addon, list_addons, delete_addon, describe_pod_identity_association):
+    def list_pod_identity_associations(self) -> ActionResult:
+        cluster = cluster_of(self)
+        found = [a for a in _ASSOCIATIONS.values() if a["clusterName"] == cluster]
+        keys = ("clusterName", "namespace", "serviceAccount", "associationArn", "associationId", "ownerArn")
+        return ActionResult({"associations": [{k: a[k] for k in keys if k in a} for a in found]})
+
+    def delete_pod_identity_association(self) -> ActionResult:
+        association = association_of(self)
+        del _ASSOCIATIONS[association["associationId"]]
+        return ActionResult({"association": association})
+
+    for fn in (
+        create_addon,
+        describe_addon,
+        list_addons,
+        delete_addon,
+        describe_pod_identity_association,
+        create_pod_identity_association,
+        list_pod_identity_associations,
+        delete_pod_identity_association,
+    ):
         setattr(EKSResponse, fn.__name__, fn)
 
 

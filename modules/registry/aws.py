@@ -119,6 +119,17 @@ class AwsRegistry(Construct):
             self._baseline.key_statements("ml"),
         )
 
+    def grant_artifacts(self, role: IamRole, *, id: str) -> None:
+        """Read and write the artifacts bucket (checkpoints, trained models): what training jobs need."""
+        attach(
+            self,
+            id,
+            role,
+            *self.artifacts.read_statements(),
+            *self.artifacts.write_statements(),
+            self._baseline.key_statements("ml", write=True),
+        )
+
     def grant_push(self, role: IamRole, *, id: str) -> None:
         """Publish images, register model versions and upload artifacts: what ML engineers need."""
         self.grant_pull(role, id=f"{id}-pull")

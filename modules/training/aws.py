@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from cdktn_provider_aws.eks_access_entry import EksAccessEntry
 from cdktn_provider_aws.eks_access_policy_association import EksAccessPolicyAssociation
 from cdktn_provider_aws.eks_cluster import EksCluster
+from cdktn_provider_aws.eks_pod_identity_association import EksPodIdentityAssociation
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
@@ -33,6 +34,7 @@ from constructs import Construct
 from mlops_blueprint.blueprints.model import Training
 from mlops_blueprint.modules.aws_common import attach, document, protect, service_role
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
+from mlops_blueprint.modules.cluster import TRAINER
 from mlops_blueprint.modules.cluster.aws import NODE_VOLUME_KEY
 from mlops_blueprint.stacks.aws.catalog import CATALOG
 from mlops_blueprint.stacks.aws.names import AwsNames
@@ -195,6 +197,28 @@ class AwsTraining(Construct):
             self.instances[name] = instance_for(name, pool.accelerator, pool.gpus_per_node)
             self.pools[name] = name
         self.access_entries: dict[str, EksAccessEntry] = {}
+        # Training pods run as the `trainer` ServiceAccount of the training namespace (the cluster stack
+        # makes it); EKS Pod Identity gives them this role (the lake and artifact grants are the stack's).
+        self.trainer = IamRole(
+            self,
+            "trainer-role",
+            name=n.iam_role("trainer"),
+            assume_role_policy=document(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "pods.eks.amazonaws.com"},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                }
+            ),
+        )
+        self.trainer_association = EksPodIdentityAssociation(
+            self,
+            "trainer-identity",
+            cluster_name=self.cluster.name,
+            namespace=TRAINING_NAMESPACE,
+            service_account=TRAINER,
+            role_arn=self.trainer.arn,
+        )
 
     @property
     def node_groups(self) -> dict[str, str]:

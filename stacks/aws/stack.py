@@ -89,7 +89,14 @@ class AwsKit(KitBase[IamRole]):
         return {"region": self.region} if component == "monitoring" else {}
 
     def workloads(self, platform: Platform[IamRole]) -> None:
-        """The platform's own roles (serving, crawlers, nodes) get their grants inside their constructs."""
+        """Training jobs (the trainer's Pod Identity role) read what data scientists read and read and write
+        model artifacts. The platform's other roles (serving, crawlers, nodes) get their grants inside their
+        constructs."""
+        training, registry, lake = platform.training, platform.registry, platform.lake
+        if isinstance(training, AwsTraining) and isinstance(lake, AwsDataLake):
+            self.grant_trainer_lake(lake, training.trainer)
+        if isinstance(training, AwsTraining) and isinstance(registry, AwsRegistry):
+            registry.grant_artifacts(training.trainer, id="trainer-artifacts")
 
     def outputs(self, scope: Construct, p: Platform[IamRole]) -> None:
         """The outputs contract (README, "Outputs"): stable names, maps keyed by the blueprint's logical names."""

@@ -111,6 +111,8 @@ def test_the_readme_job_is_a_valid_job_for_the_queue(stacks):
         if v["manifest"]["kind"] == "LocalQueue"
     ]
     assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == lq["metadata"]["name"]
+    # The pool's GPU alerts select pods by this label (GCP: metadata.user_labels; Kueue sets no pod label).
+    assert job["spec"]["template"]["metadata"]["labels"]["mlops.io/pool"] == lq["metadata"]["name"]
     assert job["metadata"]["namespace"] == lq["metadata"]["namespace"]
     assert job["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": 1}
 
@@ -326,6 +328,23 @@ def test_emulator_keeps_auto_mode_config_and_serves_access_entries(aws):
     )
     c = eks.describe_cluster(name="h15")["cluster"]
     assert c["upgradePolicy"] == {"supportType": "STANDARD"}
+    # a standalone Pod Identity association (the trainer's): one per namespace and service account
+    trainer = "arn:aws:iam::123456789012:role/h15-trainer"
+    made = eks.create_pod_identity_association(
+        clusterName="h15", namespace="mlops-training", serviceAccount="trainer", roleArn=trainer
+    )["association"]
+    with pytest.raises(eks.exceptions.ResourceInUseException):
+        eks.create_pod_identity_association(
+            clusterName="h15", namespace="mlops-training", serviceAccount="trainer", roleArn=trainer
+        )
+    read = eks.describe_pod_identity_association(clusterName="h15", associationId=made["associationId"])["association"]
+    assert (read["namespace"], read["serviceAccount"], read["roleArn"]) == ("mlops-training", "trainer", trainer)
+    listed = eks.list_pod_identity_associations(clusterName="h15")["associations"]
+    assert [a["associationId"] for a in listed] == [made["associationId"]]
+    eks.delete_pod_identity_association(clusterName="h15", associationId=made["associationId"])
+    assert eks.list_pod_identity_associations(clusterName="h15")["associations"] == []
+    with pytest.raises(eks.exceptions.ResourceNotFoundException):
+        eks.describe_pod_identity_association(clusterName="h15", associationId=made["associationId"])
     assert c["accessConfig"]["authenticationMode"] == "API"
     assert c["computeConfig"]["nodePools"] == ["general-purpose", "system"]
     assert c["storageConfig"] == {"blockStorage": {"enabled": True}}
