@@ -59,10 +59,10 @@ INTERFACE_ENDPOINTS = (
     "ecr.dkr",
     "sagemaker.api",
     "sagemaker.runtime",
-)
     # EKS Pod Identity: the agent on each node gets a pod's credentials from the EKS Auth API, which a
     # VPC without internet reaches only through this endpoint (the CloudWatch agent's role, the trainer's).
     "eks-auth",
+)
 # Audit logs stay undeletable this long (object lock, GOVERNANCE: only a principal allowed
 # s3:BypassGovernanceRetention can shorten it), then expire.
 AUDIT_RETENTION_DAYS = 365
