@@ -118,6 +118,25 @@ KUEUE_NAMESPACE = "kueue-system"  # the cluster stacks' namespace for it (on-pre
 
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_TOLERATION = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
+# The extended resource each neutral accelerator's device plugin advertises, which is also the key of the
+# NoSchedule taint its nodes carry (the platform taints GPU nodes `nvidia.com/gpu`; GKE taints TPU nodes
+# `google.com/tpu`, and TPU pods request `google.com/tpu`). Accelerators not listed are NVIDIA GPUs.
+DEVICE_RESOURCES: dict[str, str] = {"google-tpu-v5e": "google.com/tpu"}
+# The Kueue controller must run on a node: AKS's only untainted pool is its system pool, which
+# `only_critical_addons_enabled` taints CriticalAddonsOnly=true:NoSchedule. No effect where no node has it.
+CRITICAL_ADDONS_TOLERATION = {"key": "CriticalAddonsOnly", "operator": "Exists"}
+
+
+def device_resource(accelerator: str) -> str:
+    """The extended resource (and taint key) of a neutral accelerator's nodes."""
+    return DEVICE_RESOURCES.get(accelerator, GPU_RESOURCE)
+
+
+def device_toleration(accelerator: str) -> dict[str, str]:
+    """The toleration for the NoSchedule taint of a neutral accelerator's nodes."""
+    return {"key": device_resource(accelerator), "operator": "Exists", "effect": "NoSchedule"}
+
+
 POOL_LABEL, ACCELERATOR_LABEL = "mlops.io/pool", "mlops.io/accelerator"
 # Kueue must account every resource a workload requests, but the blueprint does not know node sizes:
 # each pool's CPU/memory quota is this much per physical GPU (an upper bound; the nodes' allocatable
@@ -162,8 +181,9 @@ class GpuQuota:
 
 
 def gpu_quota(name: str, pool: Pool) -> GpuQuota:
-    """none: max_nodes x gpus_per_node `nvidia.com/gpu`; time-slicing: x replicas (each GPU is advertised
-    `replicas` times); mig: `nvidia.com/mig-<profile>` (mixed strategy) x the profile's instances per GPU."""
+    """none: max_nodes x gpus_per_node of the accelerator's resource (`nvidia.com/gpu`; TPU chips:
+    `google.com/tpu`); time-slicing: x replicas (each GPU is advertised `replicas` times); mig:
+    `nvidia.com/mig-<profile>` (mixed strategy) x the profile's instances per GPU."""
     gpus = pool.max_nodes * pool.gpus_per_node
     s = pool.sharing
     if s.mode == "time-slicing":
@@ -182,12 +202,13 @@ def gpu_quota(name: str, pool: Pool) -> GpuQuota:
                 f"allowed: {', '.join(MIG_INSTANCES)}"
             )
         return GpuQuota(f"nvidia.com/mig-{s.profile}", gpus * MIG_INSTANCES[s.profile])
-    return GpuQuota(GPU_RESOURCE, gpus)
+    return GpuQuota(device_resource(pool.accelerator), gpus)
 
 
 def kueue(scope: Construct, id: str, *, name: str, namespace: str, depends_on: list | None = None) -> Release:
     """The Kueue controller (chart and image pinned to the release; no KueueViz, cert-manager or
-    Prometheus ServiceMonitor)."""
+    Prometheus ServiceMonitor). It tolerates `CriticalAddonsOnly` (the chart's
+    `controllerManager.tolerations`), so it can run on AKS's system pool."""
     return release(
         scope,
         id,
@@ -199,7 +220,8 @@ def kueue(scope: Construct, id: str, *, name: str, namespace: str, depends_on: l
             "controllerManager": {
                 "manager": {
                     "image": {"repository": KUEUE_IMAGE, "tag": f"v{KUEUE_VERSION}", "pullPolicy": "IfNotPresent"}
-                }
+                },
+                "tolerations": [dict(CRITICAL_ADDONS_TOLERATION)],
             },
             "enableKueueViz": False,
             "enableCertManager": False,
@@ -232,7 +254,8 @@ def pool_queues(
     local_queue_depends_on: list | None = None,
     mig_as_gpu: bool = False,
 ) -> PoolQueues:
-    """For each pool: a ResourceFlavor (nodeLabels `node_labels[pool]`, toleration `nvidia.com/gpu:NoSchedule`),
+    """For each pool: a ResourceFlavor (nodeLabels `node_labels[pool]`, the toleration of its accelerator's
+    taint: `nvidia.com/gpu:NoSchedule`, TPU `google.com/tpu:NoSchedule`),
     a ClusterQueue taking only LocalQueues of `namespace`, with the GPU quota of `gpu_quota()` and CPU/memory
     of CPU_PER_GPU/MEMORY_PER_GPU_GI per GPU, and a LocalQueue `<pool>` in `namespace` (jobs carry
     `kueue.x-k8s.io/queue-name: <pool>`). Kueue adds the flavor's node labels and tolerations to the
@@ -242,7 +265,7 @@ def pool_queues(
     for name, pool in pools.items():
         flavor, cq = flavor_name(name), cluster_queue_name(name)
         q = gpu_quota(name, pool)
-        if mig_as_gpu and q.resource != GPU_RESOURCE:
+        if mig_as_gpu and q.resource.startswith("nvidia.com/mig-"):
             q = GpuQuota(GPU_RESOURCE, q.quantity)
         out.quotas[name] = q
         gpus = pool.max_nodes * pool.gpus_per_node
@@ -254,7 +277,7 @@ def pool_queues(
                 "apiVersion": KUEUE_API,
                 "kind": "ResourceFlavor",
                 "metadata": {"name": flavor, "labels": pool_labels},
-                "spec": {"nodeLabels": dict(node_labels[name]), "tolerations": [dict(GPU_TOLERATION)]},
+                "spec": {"nodeLabels": dict(node_labels[name]), "tolerations": [device_toleration(pool.accelerator)]},
             },
             depends_on=[kueue],
         )

@@ -1,6 +1,11 @@
 """Serving on GCP: a Vertex AI endpoint per blueprint endpoint (CMEK, Private Service Connect when
 private, request-response logging to BigQuery), the service account deployed models run as, and
-endpoint-scoped roles for invoking and deploying. Models are deployed by `mlops-blueprint rollout`."""
+endpoint-scoped roles for invoking and deploying. Models are deployed by `mlops-blueprint rollout`.
+
+A private endpoint is reached through a PSC endpoint (a forwarding rule with an internal IP of the
+platform subnet) that Vertex AI creates in the platform network itself (`psc_automation_configs`), under
+the network's service connection policy for the `gcp-vertexai` service class, which this construct makes
+once per environment. Callers inside the network send requests to that IP."""
 
 from __future__ import annotations
 
@@ -8,11 +13,18 @@ from dataclasses import dataclass
 
 from cdktn import TerraformResourceLifecycle
 from cdktn_provider_google.bigquery_dataset import BigqueryDataset
+from cdktn_provider_google.network_connectivity_service_connection_policy import (
+    NetworkConnectivityServiceConnectionPolicy,
+)
 from cdktn_provider_google.project_iam_custom_role import ProjectIamCustomRole
 from cdktn_provider_google.project_iam_member import ProjectIamMember
+from cdktn_provider_google.project_service import ProjectService
 from cdktn_provider_google.service_account import ServiceAccount
 from cdktn_provider_google.service_account_iam_member import ServiceAccountIamMember
 from cdktn_provider_google.vertex_ai_endpoint import VertexAiEndpoint
+from cdktn_provider_google.vertex_ai_endpoint import (
+    VertexAiEndpointPrivateServiceConnectConfigPscAutomationConfigs as PscAutomation,
+)
 from cdktn_provider_google_beta.google_vertex_ai_endpoint_iam_member import GoogleVertexAiEndpointIamMember
 from constructs import Construct
 
@@ -23,6 +35,8 @@ from mlops_blueprint.modules.registry.gcp import GcpRegistry
 from mlops_blueprint.stacks.gcp.catalog import CATALOG
 from mlops_blueprint.stacks.gcp.names import GcpNames
 
+# The service class Vertex AI's PSC automation creates consumer endpoints under.
+VERTEX_SERVICE_CLASS = "gcp-vertexai"
 INVOKE_PERMISSIONS = ("aiplatform.endpoints.predict", "aiplatform.endpoints.get")
 DEPLOY_PERMISSIONS = (
     "aiplatform.endpoints.get",
@@ -75,6 +89,24 @@ class GcpServing(Construct):
         )
         self.endpoints: dict[str, VertexAiEndpoint] = {}
         self.names: dict[str, str] = {}
+        # Private endpoints: Vertex AI creates each one's PSC endpoint (forwarding rule + internal IP in the
+        # platform subnet) in the platform network, as the service connection policy allows.
+        self.psc_policy: NetworkConnectivityServiceConnectionPolicy | None = None
+        if any(ep.private for ep in props.spec.endpoints.values()):
+            api = ProjectService(
+                self, "api-networkconnectivity", service="networkconnectivity.googleapis.com", disable_on_destroy=False
+            )
+            self.psc_policy = NetworkConnectivityServiceConnectionPolicy(
+                self,
+                "vertex-psc-policy",
+                name=n.gcp_id("vertex-psc", what="service connection policy"),
+                location=b.region,
+                service_class=VERTEX_SERVICE_CLASS,
+                network=b.network.id,
+                description="Lets Vertex AI create the private endpoints' PSC forwarding rules in the platform subnet",
+                psc_config={"subnetworks": [b.subnet.id]},
+                depends_on=[api],
+            )
         for name, ep in props.spec.endpoints.items():
             display = n.endpoint_display_name(name)
             table = f"{name.replace('-', '_')}_requests"
@@ -90,6 +122,7 @@ class GcpServing(Construct):
                 private_service_connect_config={
                     "enable_private_service_connect": True,
                     "project_allowlist": [b.project],
+                    "psc_automation_configs": [PscAutomation(project_id=b.project, network=b.network.id)],
                 }
                 if ep.private
                 else None,
@@ -100,7 +133,7 @@ class GcpServing(Construct):
                     "bigquery_destination": {"output_uri": f"bq://{b.project}.{self.capture.dataset_id}.{table}"},
                 },
                 labels={"mlops-endpoint": name, "mlops-model": ep.model},
-                depends_on=b.with_key("ml"),
+                depends_on=[*b.with_key("ml"), *([self.psc_policy] if ep.private and self.psc_policy else [])],
                 # `rollout` owns the traffic split once models are deployed
                 lifecycle=TerraformResourceLifecycle(ignore_changes=["traffic_split"]),
             )

@@ -1,5 +1,6 @@
-"""GPU training pools on GCP: a private GKE cluster with Workload Identity and one autoscaled
-accelerator node pool per blueprint pool."""
+"""GPU training pools on GCP: a private GKE cluster with Workload Identity, one autoscaled accelerator
+node pool per blueprint pool, and an untainted `system` node pool for what every cluster runs (kube-dns,
+metrics-server, the Kueue controller)."""
 
 from __future__ import annotations
 
@@ -29,11 +30,18 @@ from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Sharing, Training
 from mlops_blueprint.modules.baseline.gcp import GKE_MASTER_RANGE, GcpBaseline
-from mlops_blueprint.stacks.gcp.catalog import CATALOG
-from mlops_blueprint.stacks.gcp.names import GcpNames
+from mlops_blueprint.modules.k8s_common import device_resource
+from mlops_blueprint.stacks.gcp.catalog import CATALOG, tpu_zones
+from mlops_blueprint.stacks.gcp.names import SYSTEM_POOL, GcpNames
 
-GPU_TAINT = ("nvidia.com/gpu", "present", "NO_SCHEDULE")
-TPU_TAINT = ("google.com/tpu", "present", "NO_SCHEDULE")
+# Accelerator nodes are tainted `<device resource>=present:NoSchedule` (nvidia.com/gpu, google.com/tpu):
+# the key is the resource the pods request, so the Kueue flavor's toleration (k8s_common) matches it.
+TAINT_VALUE, TAINT_EFFECT = "present", "NO_SCHEDULE"
+# The system pool: the cluster's only untainted nodes. e2-standard-4 (4 vCPU, 16 GB): the cheapest current
+# general-purpose machine offered in every region of the catalog, with Shielded VM and CMEK boot disks;
+# GKE's own system pods plus the Kueue controller need about 1-2 vCPU. 1 node at least (kube-dns must
+# always have a node), 3 at most; the price file counts its fixed cost (blueprints/prices.json).
+SYSTEM_MACHINE, SYSTEM_MIN_NODES, SYSTEM_MAX_NODES, SYSTEM_DISK_GB = "e2-standard-4", 1, 3, 50
 NODE_ROLES = (
     "roles/logging.logWriter",
     "roles/monitoring.metricWriter",
@@ -81,7 +89,12 @@ class GcpTraining(Construct):
     """Nodes have no public IPs, the control plane only a private endpoint reachable from the platform
     network; nodes run as a dedicated service account with GKE metadata (Workload Identity), shielded
     boot and CMEK boot disks. Training jobs run as the `trainer` service account through the
-    `mlops-training/trainer` Kubernetes service account."""
+    `mlops-training/trainer` Kubernetes service account.
+
+    Node pools: `system` (untainted, SYSTEM_MACHINE, 1..3 nodes: kube-dns, metrics-server, Kueue), and per
+    blueprint pool one pool tainted with its accelerator's resource, scaling from `min_nodes`. A TPU pool's
+    nodes go to the zones of the region that offer the TPU (catalog `TPU_ZONES`); GPU pools use the
+    network's zones."""
 
     def __init__(self, scope: Construct, id: str, *, props: TrainingProps):
         super().__init__(scope, id)
@@ -144,10 +157,40 @@ class GcpTraining(Construct):
             depends_on=b.with_key("ml"),
             lifecycle=TerraformResourceLifecycle(ignore_changes=["node_config"]),
         )
+        # Without an untainted pool nothing that tolerates no taint (kube-dns, metrics-server, the Kueue
+        # controller) ever gets a node: the accelerator pools are tainted and start at zero.
+        self.system_pool = ContainerNodePool(
+            self,
+            "system-pool",
+            name=n.gke(SYSTEM_POOL),
+            cluster=self.cluster.id,
+            location=b.region,
+            node_locations=b.zones,
+            initial_node_count=1,
+            autoscaling={
+                "total_min_node_count": SYSTEM_MIN_NODES,
+                "total_max_node_count": SYSTEM_MAX_NODES,
+                "location_policy": "BALANCED",
+            },
+            management={"auto_repair": True, "auto_upgrade": True},
+            node_config=ContainerNodePoolNodeConfig(
+                machine_type=SYSTEM_MACHINE,
+                disk_size_gb=SYSTEM_DISK_GB,
+                disk_type="pd-balanced",
+                boot_disk_kms_key=b.key("ml"),
+                service_account=self.nodes.email,
+                oauth_scopes=SCOPES,
+                labels={"mlops.io/plane": "system"},
+                **node_security,
+            ),
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["initial_node_count"]),
+        )
         self.node_pools: dict[str, ContainerNodePool] = {}
         for name, pool in props.spec.pools.items():
             machine, accel_type = machine_for(name, pool.accelerator, pool.gpus_per_node)
-            taint = TPU_TAINT if accel_type is None else GPU_TAINT
+            zones = tpu_zones(pool.accelerator, b.region)
+            if zones == ():  # the validator refuses this first (accelerator_regions)
+                raise ValueError(f"pool {name!r}: {pool.accelerator} is offered in no zone of {b.region}")
             accelerators = (
                 [
                     GuestAccelerator(
@@ -163,10 +206,10 @@ class GcpTraining(Construct):
             self.node_pools[name] = ContainerNodePool(
                 self,
                 f"pool-{name}",
-                name=n.gke(name),
+                name=n.gke_pool(name),
                 cluster=self.cluster.id,
                 location=b.region,
-                node_locations=b.zones,
+                node_locations=list(zones) if zones else b.zones,
                 initial_node_count=0 if pool.min_nodes == 0 else 1,
                 autoscaling={
                     "total_min_node_count": pool.min_nodes,
@@ -183,7 +226,7 @@ class GcpTraining(Construct):
                     service_account=self.nodes.email,
                     oauth_scopes=SCOPES,
                     labels={"mlops.io/pool": name, "mlops.io/accelerator": pool.accelerator},
-                    taint=[Taint(key=taint[0], value=taint[1], effect=taint[2])],
+                    taint=[Taint(key=device_resource(pool.accelerator), value=TAINT_VALUE, effect=TAINT_EFFECT)],
                     guest_accelerator=accelerators,
                     **node_security,
                 ),

@@ -20,6 +20,28 @@ KUBERNETES = {
     "1.36": KubernetesRelease("2027-08-15", "2028-06-15", estimate=True),
 }
 
+# Where each TPU generation can be had, by region and zone: TPU node pools are zonal capacity, so a
+# pool's nodes go to these zones only (`node_locations`), and a region missing here is a validation
+# error naming those that have it (accelerator_regions below is derived from this table). From
+# https://cloud.google.com/tpu/docs/regions-zones, reviewed 2026-11-24 (v5e, "All v5e configurations":
+# North America us-central1-a, us-south1-a, us-west1-c, us-west4-a; Europe europe-west4-b), restricted to
+# the regions this catalog supports. us-east1 is not listed for v5e, so it is not here.
+TPU_ZONES_SOURCE = "https://cloud.google.com/tpu/docs/regions-zones (reviewed 2026-11-24)"
+TPU_ZONES: dict[str, dict[str, tuple[str, ...]]] = {
+    "google-tpu-v5e": {
+        "us-central1": ("us-central1-a",),
+        "us-west1": ("us-west1-c",),
+        "europe-west4": ("europe-west4-b",),
+    },
+}
+
+
+def tpu_zones(accelerator: str, region: str) -> tuple[str, ...] | None:
+    """The zones of `region` that offer TPU `accelerator` (empty: none); None when it is not a TPU."""
+    table = TPU_ZONES.get(accelerator)
+    return None if table is None else table.get(region, ())
+
+
 _COMMON = (
     "us-central1",
     "us-east1",
@@ -58,7 +80,7 @@ CATALOG = Catalog(
             "asia-southeast1",
         ),
         "nvidia-h100": ("us-central1", "us-east4", "us-west1", "europe-west4", "asia-southeast1"),
-        "google-tpu-v5e": ("us-central1", "us-east1", "us-west1", "europe-west4"),
+        **{tpu: tuple(zones) for tpu, zones in TPU_ZONES.items()},
     },
     # The GKE accelerator type of each neutral kind (TPU machine types carry their chips: no type).
     accelerator_types={

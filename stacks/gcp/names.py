@@ -19,6 +19,9 @@ PERSONA_SLUGS: dict[str, str] = {
     "ml_engineers": "ml-eng",
     "app_consumers": "apps",
 }
+# The untainted node pool the platform adds to every GKE cluster for kube-dns, metrics-server, Kueue:
+# GKE node pool names share one namespace per cluster, so no training pool may take its name.
+SYSTEM_POOL = "system"
 # Service accounts the platform itself runs as (beside the personas).
 WORKLOAD_ACCOUNTS: tuple[str, ...] = ("gke-nodes", "trainer", "serving")
 
@@ -77,6 +80,15 @@ class GcpNames(Naming):
         """GKE cluster and node pool names: 40 characters, lowercase letters, digits, hyphens."""
         return bounded(self.name(*parts), 40, "GKE", r"^[a-z](?:[-a-z0-9]*[a-z0-9])?$")
 
+    def gke_pool(self, pool: str) -> str:
+        """The GKE node pool of a training pool: `gke(pool)`, never the platform's system pool's name."""
+        if pool == SYSTEM_POOL:
+            raise NameRuleError(
+                f"GKE node pool name {pool!r} is taken by the platform's system node pool (kube-dns, "
+                f"metrics-server, Kueue); a training pool may not be named {SYSTEM_POOL!r}"
+            )
+        return self.gke(pool)
+
     def gcp_id(self, *parts: str, what: str = "GCP resource", limit: int = 63) -> str:
         """Ids of Artifact Registry repositories, Dataplex lakes/zones/assets, KMS keys, metadata stores."""
         return bounded(self.name(*parts), limit, what, r"^[a-z](?:[-a-z0-9]*[a-z0-9])?$")
@@ -132,7 +144,9 @@ def name_checks(bp: Blueprint, n: Naming) -> Iterator[tuple[tuple[str | int, ...
     for slug in (*PERSONA_SLUGS.values(), *WORKLOAD_ACCOUNTS):
         yield ("metadata", "name"), lambda s=slug: n.service_account(s)  # type: ignore[misc]
     for pool in c.training.pools if c.training else {}:
-        yield ("components", "training", "pools", pool), lambda p=pool: n.gke(p)  # type: ignore[misc]
+        yield ("components", "training", "pools", pool), lambda p=pool: n.gke_pool(p)  # type: ignore[misc]
+    if c.training:
+        yield ("components", "training"), lambda: n.gke(SYSTEM_POOL)
     for model in c.registry.models if c.registry else []:
         yield ("components", "registry", "models"), lambda m=model: n.gcp_id(m)  # type: ignore[misc]
     yield ("metadata", "name"), lambda: n.artifacts_bucket

@@ -142,7 +142,8 @@ def test_gke_is_private_with_workload_identity_and_accelerator_pools(gcp_starter
     assert nc["taint"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
     assert nc["labels"] == {"mlops.io/pool": "gpu-a", "mlops.io/accelerator": "nvidia-l4"}
     assert pool["autoscaling"] == {"total_min_node_count": 0, "total_max_node_count": 1, "location_policy": "ANY"}
-    assert one(gcp_starter["prod"], "google_container_node_pool")["autoscaling"]["total_max_node_count"] == 4
+    prod = one(gcp_starter["prod"], "google_container_node_pool", name="starter-prod-gpu-a")
+    assert prod["autoscaling"]["total_max_node_count"] == 4
 
 
 def test_registry_is_immutable_cmek_with_a_metadata_store(gcp_starter):
@@ -165,6 +166,10 @@ def test_endpoints_are_cmek_private_and_log_requests(gcp_starter):
     assert ep["private_service_connect_config"] == {
         "enable_private_service_connect": True,
         "project_allowlist": ["acme-ml-platform"],
+        # Vertex AI creates the PSC endpoint (forwarding rule) in the platform network
+        "psc_automation_configs": [
+            {"project_id": "acme-ml-platform", "network": "${google_compute_network.baseline_vpc_7A99344D.id}"}
+        ],
     }
     log = ep["predict_request_response_logging_config"]
     assert log["enabled"] is True and log["sampling_rate"] == 1
@@ -248,6 +253,7 @@ def test_every_aws_reference_retargets_to_a_complete_gcp_platform(path, tmp_path
         doc = json.loads(r.json_path.read_text())
         assert COMPONENT_TYPES <= set(doc["resource"]), COMPONENT_TYPES - set(doc["resource"])
         bp = lb.envs[r.env].blueprint
-        assert len(resources(doc, "google_container_node_pool")) == len(bp.components.training.pools)
+        # one per blueprint pool, plus the untainted system pool
+        assert len(resources(doc, "google_container_node_pool")) == len(bp.components.training.pools) + 1
         assert len(resources(doc, "google_vertex_ai_endpoint")) == len(bp.components.serving.endpoints)
         assert "aws" not in doc["provider"] and "gcs" in doc["terraform"]["backend"]

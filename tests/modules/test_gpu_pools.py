@@ -174,7 +174,7 @@ def test_kueue_queue_per_pool_with_its_gpu_quota(cloud, request):
 
 def test_gcp_node_pools_scale_from_zero_with_drivers(gcp):
     cloud, _ = gcp["dev"]
-    [np] = resources(cloud, "google_container_node_pool").values()
+    [np] = [p for p in resources(cloud, "google_container_node_pool").values() if p["node_config"].get("taint")]
     assert np["autoscaling"]["total_min_node_count"] == 0 and np["initial_node_count"] == 0
     [acc] = np["node_config"]["guest_accelerator"]
     assert acc["gpu_driver_installation_config"] == {"gpu_driver_version": "LATEST"}

@@ -1,6 +1,7 @@
 """MLOPS_GCP_013: Accelerator node pools scale to zero outside prod."""
 
 from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.rules.gcp import system_pool
 from mlops_blueprint.policies.tfjson import Doc, block
 
 
@@ -14,6 +15,8 @@ from mlops_blueprint.policies.tfjson import Doc, block
 def check(d: Doc):
     env = d.environment()
     for addr, b in d.of("google_container_node_pool"):
+        if system_pool(b):
+            continue
         mn = block(b, "autoscaling").get("total_min_node_count")
         ok = env == "prod" or mn == 0
         yield addr, ok, "" if ok else f"total_min_node_count {mn} in environment {env!r}: idle accelerators cost money"

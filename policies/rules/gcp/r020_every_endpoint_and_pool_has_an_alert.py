@@ -1,6 +1,7 @@
 """MLOPS_GCP_020: Every endpoint and accelerator pool has an alert policy."""
 
 from mlops_blueprint.policies.engine import rule
+from mlops_blueprint.policies.rules.gcp import system_pool
 from mlops_blueprint.policies.tfjson import Doc, as_list, block
 
 
@@ -21,6 +22,8 @@ def check(d: Doc):
         ok = any(f'endpoint_id = "{b.get("name")}"' in f or "${" + addr + ".name}" in f for f in filters)
         yield addr, ok, "" if ok else "no alert policy watches this endpoint"
     for addr, b in d.of("google_container_node_pool"):
+        if system_pool(b):
+            continue
         pool = (block(b, "node_config").get("labels") or {}).get("mlops.io/pool")
         ok = pool is not None and any(f'"mlops.io/pool" = "{pool}"' in f for f in filters)
         yield addr, ok, "" if ok else "no alert policy watches this pool"
