@@ -49,8 +49,21 @@ class AwsCatalog(Construct):
         lake = props.lake
         if lake is None:
             return
+        # Lake Formation vends credentials for its registered locations as this role, which may read and
+        # write the zones and use their key: the service-linked role cannot decrypt a customer-managed key
+        # (https://docs.aws.amazon.com/lake-formation/latest/dg/register-encrypted.html).
+        self.data_access_role = service_role(
+            self, "lf-data-access-role", name=n.iam_role("lf-data-access"), service="lakeformation.amazonaws.com"
+        )
+        lake.grant(self.data_access_role, read=list(lake.zones), write=list(lake.zones), id="lf-data-access")
         for zone, bucket in lake.zones.items():
-            LakeformationResource(self, f"lf-{zone}", arn=bucket.arn)
+            LakeformationResource(
+                self,
+                f"lf-{zone}",
+                arn=bucket.arn,
+                role_arn=self.data_access_role.arn,
+                use_service_linked_role=False,
+            )
         crawled = {db: spec.zones for db, spec in props.spec.databases.items() if spec.zones}
         if not crawled:
             return
