@@ -112,7 +112,8 @@ CHARTS["kueue"] = Chart(
     version=KUEUE_VERSION,
     app_version=f"v{KUEUE_VERSION}",
 )
-KUEUE_IMAGE = "registry.k8s.io/kueue/kueue"
+K8S_REGISTRY = "registry.k8s.io"
+KUEUE_IMAGE = f"{K8S_REGISTRY}/kueue/kueue"
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 KUEUE_NAMESPACE = "kueue-system"  # the cluster stacks' namespace for it (on-prem: the platform's system namespace)
 
@@ -205,7 +206,15 @@ def gpu_quota(name: str, pool: Pool) -> GpuQuota:
     return GpuQuota(device_resource(pool.accelerator), gpus)
 
 
-def kueue(scope: Construct, id: str, *, name: str, namespace: str, depends_on: list | None = None) -> Release:
+def kueue(
+    scope: Construct,
+    id: str,
+    *,
+    name: str,
+    namespace: str,
+    depends_on: list | None = None,
+    image: str = KUEUE_IMAGE,
+) -> Release:
     """The Kueue controller (chart and image pinned to the release; no KueueViz, cert-manager or
     Prometheus ServiceMonitor). It tolerates `CriticalAddonsOnly` (the chart's
     `controllerManager.tolerations`), so it can run on AKS's system pool."""
@@ -218,9 +227,7 @@ def kueue(scope: Construct, id: str, *, name: str, namespace: str, depends_on: l
         depends_on=depends_on,
         values={
             "controllerManager": {
-                "manager": {
-                    "image": {"repository": KUEUE_IMAGE, "tag": f"v{KUEUE_VERSION}", "pullPolicy": "IfNotPresent"}
-                },
+                "manager": {"image": {"repository": image, "tag": f"v{KUEUE_VERSION}", "pullPolicy": "IfNotPresent"}},
                 "tolerations": [dict(CRITICAL_ADDONS_TOLERATION)],
             },
             "enableKueueViz": False,

@@ -37,6 +37,8 @@ SHIMS: dict[str, str] = {
     "eks-auto-mode-and-access-config": "keep a cluster's accessConfig, computeConfig, storageConfig, "
     "upgradePolicy and kubernetesNetworkConfig.elasticLoadBalancing (EKS Auto Mode; moto drops them: a "
     "perpetual replace)",
+    "ecr-pull-through-cache": "ECR pull-through cache rules (moto lacks them): create, describe, delete; "
+    "nothing is pulled through them (the emulator runs no cluster)",
     "eks-access-entries": "EKS access entries and access policy associations (moto lacks them): create, describe, "
     "list, update, delete, associate, list associated, disassociate",
 }
@@ -56,6 +58,68 @@ def install() -> None:
     _eks_addons()
     _cloudtrail()
     _lakeformation()
+    _ecr_pull_through_cache()
+
+
+# (account, region, repository prefix) -> pull-through cache rule
+_PULL_THROUGH: dict[tuple[str, str, str], dict] = {}
+
+
+def _ecr_pull_through_cache() -> None:
+    """CreatePullThroughCacheRule / DescribePullThroughCacheRules / DeletePullThroughCacheRule, as the
+    provider's `aws_ecr_pull_through_cache_rule` calls them (the rule is stored; no image is pulled)."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+    from moto.ecr.responses import ECRResponse
+
+    def not_found(prefix: str) -> JsonRESTError:
+        return JsonRESTError(
+            "PullThroughCacheRuleNotFoundException",
+            f"The pull through cache rule with prefix '{prefix}' does not exist",
+        )
+
+    def key(self, prefix: str) -> tuple[str, str, str]:
+        return (self.current_account, self.region, prefix)
+
+    def create_pull_through_cache_rule(self) -> ActionResult:
+        prefix = self._get_param("ecrRepositoryPrefix")
+        if key(self, prefix) in _PULL_THROUGH:
+            raise JsonRESTError(
+                "PullThroughCacheRuleAlreadyExistsException",
+                f"A pull through cache rule with the prefix '{prefix}' already exists",
+            )
+        rule = {
+            "ecrRepositoryPrefix": prefix,
+            "upstreamRegistryUrl": self._get_param("upstreamRegistryUrl"),
+            "registryId": self._get_param("registryId") or self.current_account,
+            "createdAt": utcnow().isoformat(),
+        }
+        for optional in ("credentialArn", "upstreamRegistry"):
+            if self._get_param(optional):
+                rule[optional] = self._get_param(optional)
+        _PULL_THROUGH[key(self, prefix)] = rule
+        return ActionResult(rule)
+
+    def describe_pull_through_cache_rules(self) -> ActionResult:
+        wanted = self._get_param("ecrRepositoryPrefixes") or []
+        mine = {k[2]: r for k, r in _PULL_THROUGH.items() if k[:2] == (self.current_account, self.region)}
+        for prefix in wanted:
+            if prefix not in mine:
+                raise not_found(prefix)
+        return ActionResult(
+            {"pullThroughCacheRules": [r for p, r in sorted(mine.items()) if not wanted or p in wanted]}
+        )
+
+    def delete_pull_through_cache_rule(self) -> ActionResult:
+        prefix = self._get_param("ecrRepositoryPrefix")
+        rule = _PULL_THROUGH.pop(key(self, prefix), None)
+        if rule is None:
+            raise not_found(prefix)
+        return ActionResult(rule)
+
+    for fn in (create_pull_through_cache_rule, describe_pull_through_cache_rules, delete_pull_through_cache_rule):
+        setattr(ECRResponse, fn.__name__, fn)
 
 
 def _without_catalog_id(value):

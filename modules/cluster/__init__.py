@@ -15,6 +15,8 @@ from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Training
 from mlops_blueprint.modules.k8s_common import (
+    K8S_REGISTRY,
+    KUEUE_IMAGE,
     KUEUE_NAMESPACE,
     POOL_LABEL,
     SUBMIT_RULES,
@@ -55,6 +57,9 @@ class ClusterLayerProps:
     trainer_annotations: Mapping[str, str] = field(default_factory=dict)
     # GKE advertises each MIG partition as one `nvidia.com/gpu`; elsewhere it is `nvidia.com/mig-<profile>`.
     mig_as_gpu: bool = False
+    # Where the nodes pull registry.k8s.io images (Kueue's) from: a mirror inside the network the cloud
+    # stack made (AWS: an ECR pull-through cache prefix), or None to pull from registry.k8s.io itself.
+    k8s_registry_mirror: str | None = None
 
 
 class ClusterLayer(Construct):
@@ -96,6 +101,7 @@ class ClusterLayer(Construct):
             name=f"{props.prefix}-kueue"[:53],
             namespace=KUEUE_NAMESPACE,
             depends_on=[self.kueue_namespace],
+            image=KUEUE_IMAGE.replace(K8S_REGISTRY, props.k8s_registry_mirror or K8S_REGISTRY, 1),
         )
         self.queues: PoolQueues = pool_queues(
             self,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktn_provider_aws.ecr_pull_through_cache_rule import EcrPullThroughCacheRule
 from cdktn_provider_aws.eks_access_entry import EksAccessEntry
 from cdktn_provider_aws.eks_access_policy_association import EksAccessPolicyAssociation
 from cdktn_provider_aws.eks_cluster import EksCluster
@@ -36,6 +37,7 @@ from mlops_blueprint.modules.aws_common import attach, document, protect, servic
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
 from mlops_blueprint.modules.cluster import TRAINER
 from mlops_blueprint.modules.cluster.aws import NODE_VOLUME_KEY
+from mlops_blueprint.modules.k8s_common import K8S_REGISTRY
 from mlops_blueprint.stacks.aws.catalog import CATALOG
 from mlops_blueprint.stacks.aws.names import AwsNames
 
@@ -165,6 +167,23 @@ class AwsTraining(Construct):
             name=n.iam_role("eks-nodes"),
             service="ec2.amazonaws.com",
             managed=[f"arn:aws:iam::aws:policy/{p}" for p in NODE_POLICIES],
+        )
+        # The nodes have no internet: registry.k8s.io images (Kueue's) come through an ECR pull-through
+        # cache. ECR fetches from upstream, the nodes pull from ECR through the VPC endpoints; a first pull
+        # imports the image and creates its repository under the prefix, as the node role
+        # (https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-iam.html).
+        self.k8s_mirror = EcrPullThroughCacheRule(
+            self, "k8s-mirror", ecr_repository_prefix=n.k8s_mirror, upstream_registry_url=K8S_REGISTRY
+        )
+        attach(
+            self,
+            "node-role-k8s-mirror",
+            self.node_role,
+            {
+                "Effect": "Allow",
+                "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+                "Resource": f"arn:aws:ecr:{b.region}:{b.account_id}:repository/{n.k8s_mirror}/*",
+            },
         )
         self.cluster = EksCluster(
             self,

@@ -10,6 +10,7 @@ default_tags) go on every node Auto Mode launches."""
 from __future__ import annotations
 
 from cdktn import Fn, TerraformOutput, TerraformStack
+from cdktn_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktn_provider_aws.data_aws_eks_cluster import DataAwsEksCluster
 from cdktn_provider_aws.data_aws_eks_cluster_auth import DataAwsEksClusterAuth
 from cdktn_provider_aws.data_aws_kms_key import DataAwsKmsKey
@@ -51,7 +52,17 @@ class AwsClusterStack(TerraformStack):
         layer = ClusterLayer(
             self,
             "k8s",
-            props=ClusterLayerProps(spec=training, prefix=n.prefix, namespace=TRAINING_NAMESPACE, labels=labels),
+            props=ClusterLayerProps(
+                spec=training,
+                prefix=n.prefix,
+                namespace=TRAINING_NAMESPACE,
+                labels=labels,
+                # the cloud stack's ECR pull-through cache of registry.k8s.io (the nodes have no internet)
+                k8s_registry_mirror=(
+                    f"{DataAwsCallerIdentity(self, 'account').account_id}.dkr.ecr.{bp.target.region}.amazonaws.com/"
+                    f"{n.k8s_mirror}"
+                ),
+            ),
         )
         instances = {
             name: instance_for(name, pool.accelerator, pool.gpus_per_node) for name, pool in training.pools.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -70,6 +71,16 @@ class AwsNames(Naming):
         return self.name("training")
 
     @property
+    def k8s_mirror(self) -> str:
+        """The ECR pull-through cache prefix that mirrors registry.k8s.io (Kueue's image) for the cluster:
+        `<blueprint>-<env>-k8s`; past ECR's 30 characters, its first 21 and a digest of the whole (still
+        one per environment, and the same on every run)."""
+        full = self.name("k8s")
+        if len(full) > 30:
+            full = f"{full[:21].rstrip('-._')}-{hashlib.sha256(full.encode()).hexdigest()[:8]}"
+        return bounded(full, 30, "ECR pull-through cache prefix", r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+
+    @property
     def alerts_topic(self) -> str:
         return self.name("alerts")
 
@@ -121,3 +132,5 @@ def name_checks(bp: Blueprint, n: Naming) -> Iterator[tuple[tuple[str | int, ...
     yield ("metadata", "name"), lambda: n.capture_bucket
     for pool in c.training.pools if c.training else {}:
         yield ("components", "training", "pools", pool), lambda p=pool: n.node_pool(p)  # type: ignore[misc]
+    if c.training:
+        yield ("metadata", "name"), lambda: n.k8s_mirror

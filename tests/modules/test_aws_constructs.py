@@ -71,7 +71,18 @@ def test_baseline_network_is_private_with_endpoints(starter):
     assert len(subnets) == 2 and all(s["map_public_ip_on_launch"] is False for s in subnets)
     services = sorted(r["service_name"].split(".", 3)[-1] for r in resources(dev, "aws_vpc_endpoint").values())
     assert services == sorted(
-        ["s3", "sts", "kms", "logs", "secretsmanager", "ecr.api", "ecr.dkr", "sagemaker.api", "sagemaker.runtime"]
+        [
+            "s3",
+            "sts",
+            "kms",
+            "logs",
+            "secretsmanager",
+            "ecr.api",
+            "ecr.dkr",
+            "sagemaker.api",
+            "sagemaker.runtime",
+            "eks-auth",
+        ]
     )
 
 

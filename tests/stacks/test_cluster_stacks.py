@@ -221,6 +221,7 @@ def test_up_applies_the_cloud_stack_then_the_cluster_stack(tmp_path, monkeypatch
     order: list[str] = []
     monkeypatch.setattr(pipeline, "_target", lambda *a, **k: SimpleNamespace(local=False))
     monkeypatch.setattr(pipeline, "synth", lambda *a, **k: results)
+    monkeypatch.setattr(pipeline, "_releases_first", lambda *a: ())  # tests/scripts/test_releases_first.py
     monkeypatch.setattr(
         pipeline,
         "_apply_stack",
@@ -364,3 +365,61 @@ def test_emulator_keeps_auto_mode_config_and_serves_access_entries(aws):
     eks.delete_access_entry(clusterName="h15", principalArn=persona)
     with pytest.raises(eks.exceptions.ResourceNotFoundException):
         eks.describe_access_entry(clusterName="h15", principalArn=persona)
+
+
+# -- where the nodes pull Kueue's image from ---------------------------------------------------------------
+
+
+def _kueue_image(cluster_doc: dict) -> str:
+    [release] = [r for r in cluster_doc["resource"]["helm_release"].values() if r["chart"] == "kueue"]
+    return yaml.safe_load(release["values"][0])["controllerManager"]["manager"]["image"]["repository"]
+
+
+def test_aws_nodes_pull_kueue_through_the_environments_ecr_pull_through_cache(stacks):
+    """The AWS VPC has no internet: registry.k8s.io is mirrored by an ECR pull-through cache rule of the
+    cloud stack, the node role may import through it (only under its prefix), and the cluster stack's
+    Kueue image names the mirror, in this account and region."""
+    for env, prefix in (("dev", "starter-dev-k8s"), ("prod", "starter-prod-k8s")):
+        cloud, cluster = stacks["aws"][env]["cloud"], stacks["aws"][env]["cluster"]
+        [rule] = cloud["resource"]["aws_ecr_pull_through_cache_rule"].values()
+        assert (rule["ecr_repository_prefix"], rule["upstream_registry_url"]) == (prefix, "registry.k8s.io")
+        [(role, import_policy)] = [
+            (p["role"], json.loads(p["policy"])["Statement"])
+            for p in cloud["resource"]["aws_iam_role_policy"].values()
+            if "ecr:BatchImportUpstreamImage" in p["policy"]
+        ]
+        [node_role] = [
+            k for k, r in cloud["resource"]["aws_iam_role"].items() if r["name"] == f"starter-{env}-eks-nodes"
+        ]
+        [identity] = cloud["data"]["aws_caller_identity"]
+        assert role == "${aws_iam_role." + node_role + ".id}"
+        assert import_policy == [
+            {
+                "Effect": "Allow",
+                "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+                "Resource": "arn:aws:ecr:eu-central-1:${data.aws_caller_identity." + identity + ".account_id}"
+                f":repository/{prefix}/*",
+            }
+        ]
+        [account] = cluster["data"]["aws_caller_identity"]
+        assert _kueue_image(cluster) == (
+            "${data.aws_caller_identity." + account + ".account_id}"
+            f".dkr.ecr.eu-central-1.amazonaws.com/{prefix}/kueue/kueue"
+        )
+
+
+def test_clouds_whose_nodes_reach_registry_k8s_io_pull_kueue_from_it(stacks):
+    assert _kueue_image(stacks["azure"]["dev"]["cluster"]) == "registry.k8s.io/kueue/kueue"
+
+
+def test_the_mirror_prefix_fits_ecr_and_stays_one_per_environment():
+    from mlops_blueprint.stacks.aws.names import AwsNames
+
+    assert AwsNames("starter", "dev").k8s_mirror == "starter-dev-k8s"
+    long = {env: AwsNames("a-very-long-platform-x", env).k8s_mirror for env in ("dev", "stage", "prod")}
+    assert long["dev"] == "a-very-long-platform-x-dev-k8s"  # 30: fits as it is
+    assert all(len(p) <= 30 for p in long.values()) and len(set(long.values())) == 3
+    assert (
+        long["stage"].startswith("a-very-long-platform-")
+        and long["stage"] == AwsNames("a-very-long-platform-x", "stage").k8s_mirror
+    )
