@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktn import TerraformResourceLifecycle
+from cdktn_provider_google.artifact_registry_repository import ArtifactRegistryRepository
+from cdktn_provider_google.artifact_registry_repository_iam_member import ArtifactRegistryRepositoryIamMember
 from cdktn_provider_google.container_cluster import (
     ContainerCluster,
 )
@@ -30,7 +32,7 @@ from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Sharing, Training
 from mlops_blueprint.modules.baseline.gcp import GKE_MASTER_RANGE, GcpBaseline
-from mlops_blueprint.modules.k8s_common import device_resource
+from mlops_blueprint.modules.k8s_common import K8S_REGISTRY, device_resource
 from mlops_blueprint.stacks.gcp.catalog import CATALOG, tpu_zones
 from mlops_blueprint.stacks.gcp.names import SYSTEM_POOL, GcpNames
 
@@ -107,6 +109,33 @@ class GcpTraining(Construct):
             ProjectIamMember(
                 self, f"nodes-{role.split('/')[1]}", project=b.project, role=role, member=self.nodes.member
             )
+        # The nodes reach Google APIs only (Private Google Access, no NAT): registry.k8s.io images (Kueue's)
+        # come through an Artifact Registry remote repository, which fetches upstream itself and is
+        # reached at <region>-docker.pkg.dev through the private pkg.dev zone.
+        self.k8s_mirror = ArtifactRegistryRepository(
+            self,
+            "k8s-mirror",
+            repository_id=n.k8s_mirror,
+            location=b.region,
+            format="DOCKER",
+            mode="REMOTE_REPOSITORY",
+            description=f"{K8S_REGISTRY}, for the cluster's nodes",
+            kms_key_name=b.key("ml"),
+            remote_repository_config={
+                "description": K8S_REGISTRY,
+                "docker_repository": {"custom_repository": {"uri": f"https://{K8S_REGISTRY}"}},
+            },
+            depends_on=b.with_key("ml"),
+        )
+        ArtifactRegistryRepositoryIamMember(
+            self,
+            "nodes-k8s-mirror",
+            project=b.project,
+            location=b.region,
+            repository=self.k8s_mirror.name,
+            role="roles/artifactregistry.reader",
+            member=self.nodes.member,
+        )
         node_security = {
             "workload_metadata_config": {"mode": "GKE_METADATA"},
             "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},

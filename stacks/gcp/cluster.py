@@ -77,6 +77,8 @@ class GcpClusterStack(TerraformStack):
                 # Workload Identity: the cloud stack lets `<namespace>/trainer` act as this service account.
                 trainer_annotations={"iam.gke.io/gcp-service-account": email(n.service_account("trainer"))},
                 mig_as_gpu=True,
+                # the cloud stack's Artifact Registry remote repository of registry.k8s.io (no NAT)
+                k8s_registry_mirror=f"{bp.target.region}-docker.pkg.dev/{project}/{n.k8s_mirror}",
             ),
         )
         TerraformOutput(self, "cluster_queues", value=dict(layer.queues.queues))

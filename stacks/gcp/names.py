@@ -115,6 +115,11 @@ class GcpNames(Naming):
     def model_display_name(self, model: str) -> str:
         return self.name(model)
 
+    @property
+    def k8s_mirror(self) -> str:
+        """The Artifact Registry remote repository mirroring registry.k8s.io for the cluster's nodes."""
+        return self.gcp_id("k8s-mirror", what="Artifact Registry repository")
+
     def repository(self, model: str) -> str:
         return self.gcp_id(model, what="Artifact Registry repository")
 

@@ -121,11 +121,9 @@ def test_a_path_must_be_a_tuple_of_names():
         "MLOPS_AWS_006",
         "MLOPS_AWS_016",
         "MLOPS_AWS_017",
-        "MLOPS_AWS_019",
         "MLOPS_AWS_025",
         "MLOPS_AWS_027",
         "MLOPS_GCP_002",
-        "MLOPS_GCP_015",
     ],
 )
 def test_one_attribute_rules_are_value_rules(rid):

@@ -74,6 +74,20 @@ def test_rules_md_is_current():
     assert OUT.read_text() == render(), "policies/RULES.md is stale: run `python -m mlops_blueprint.policies.rules_md`"
 
 
+def test_registry_tag_immutability_is_not_asked_of_a_remote_repository():
+    """MLOPS_GCP_015: a remote repository (the cluster's mirror of registry.k8s.io) caches its upstream's
+    tags; the repositories teams push to still need immutable tags."""
+    repos = {
+        "mirror": {"mode": "REMOTE_REPOSITORY", "format": "DOCKER"},
+        "pushed": {"mode": "STANDARD_REPOSITORY", "format": "DOCKER"},
+        "pinned": {"mode": "STANDARD_REPOSITORY", "format": "DOCKER", "docker_config": {"immutable_tags": True}},
+    }
+    doc = Doc({"resource": {"google_artifact_registry_repository": repos}})
+    findings = run_rule(all_rules()["MLOPS_GCP_015"], doc.subject, doc)
+    verdicts = {f.address.rsplit(".", 1)[-1]: f.passed for f in findings}
+    assert verdicts == {"pushed": False, "pinned": True}
+
+
 def test_a_crashing_rule_fails_closed():
     def boom(doc):
         raise KeyError("oops")

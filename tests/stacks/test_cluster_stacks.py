@@ -408,6 +408,34 @@ def test_aws_nodes_pull_kueue_through_the_environments_ecr_pull_through_cache(st
         )
 
 
+def test_gcp_nodes_pull_kueue_through_an_artifact_registry_remote_repository(stacks):
+    """GKE nodes reach Google APIs only: registry.k8s.io is mirrored by a CMEK-encrypted Artifact Registry
+    remote repository the node service account may read, and Kueue's image names it."""
+    for env in ("dev", "prod"):
+        cloud, cluster = stacks["gcp"][env]["cloud"], stacks["gcp"][env]["cluster"]
+        [(rid, repo)] = [
+            (k, r)
+            for k, r in cloud["resource"]["google_artifact_registry_repository"].items()
+            if r["mode"] == "REMOTE_REPOSITORY"
+        ]
+        assert repo["repository_id"] == f"starter-{env}-k8s-mirror" and repo["format"] == "DOCKER"
+        assert repo["remote_repository_config"]["docker_repository"] == {
+            "custom_repository": {"uri": "https://registry.k8s.io"}
+        }
+        [ml_key] = [k for k, r in cloud["resource"]["google_kms_crypto_key"].items() if r["name"] == "ml"]
+        assert repo["kms_key_name"] == "${google_kms_crypto_key." + ml_key + ".id}"
+        [reader] = [
+            m
+            for m in cloud["resource"]["google_artifact_registry_repository_iam_member"].values()
+            if m["repository"] == "${google_artifact_registry_repository." + rid + ".name}"
+        ]
+        [nodes] = [k for k, a in cloud["resource"]["google_service_account"].items() if "gke-nodes" in a["account_id"]]
+        assert reader["role"] == "roles/artifactregistry.reader"
+        assert reader["member"] == "${google_service_account." + nodes + ".member}"
+        region, project = repo["location"], cloud["provider"]["google"][0]["project"]
+        assert _kueue_image(cluster) == f"{region}-docker.pkg.dev/{project}/starter-{env}-k8s-mirror/kueue/kueue"
+
+
 def test_clouds_whose_nodes_reach_registry_k8s_io_pull_kueue_from_it(stacks):
     assert _kueue_image(stacks["azure"]["dev"]["cluster"]) == "registry.k8s.io/kueue/kueue"
 
