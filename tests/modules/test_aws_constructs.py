@@ -120,7 +120,9 @@ def test_dataops_mlops_separation_in_grants(starter):
             for st in doc["Statement"]
         )
     }
-    assert writers == {"data_engineers-lake"}
+    # of the personas only data engineers write the raw zone; besides them, Lake Formation's own
+    # data-access role, which vends only what Lake Formation permissions grant
+    assert writers == {"data_engineers-lake", "lf-data-access"}
     assert "app_consumers-serving" in policies
     consumer_actions = {a for st in policies["app_consumers-serving"]["Statement"] for a in st["Action"]}
     assert consumer_actions == {"sagemaker:InvokeEndpoint"}

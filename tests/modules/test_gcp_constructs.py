@@ -148,7 +148,7 @@ def test_gke_is_private_with_workload_identity_and_accelerator_pools(gcp_starter
 
 def test_registry_is_immutable_cmek_with_a_metadata_store(gcp_starter):
     dev = gcp_starter["dev"]
-    repo = one(dev, "google_artifact_registry_repository")
+    repo = one(dev, "google_artifact_registry_repository", mode="STANDARD_REPOSITORY")  # besides the k8s mirror
     assert repo["repository_id"] == "starter-dev-fraud" and repo["docker_config"] == {"immutable_tags": True}
     assert repo["kms_key_name"].startswith(KEY) and repo["vulnerability_scanning_config"] == {
         "enablement_config": "INHERITED"
