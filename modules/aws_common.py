@@ -100,6 +100,24 @@ def assume_role_policy(service: str | None = None, aws: str | None = None) -> st
     return document({"Effect": "Allow", "Action": ["sts:AssumeRole"], "Principal": principal})
 
 
+def pod_identity_role(scope: Construct, id: str, *, name: str, description: str | None = None) -> IamRole:
+    """A role EKS Pod Identity gives a ServiceAccount's pods: trusted by `pods.eks.amazonaws.com`, which
+    assumes it with session tags (the cluster, namespace and service account)."""
+    return IamRole(
+        scope,
+        id,
+        name=name,
+        description=description,
+        assume_role_policy=document(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
+        ),
+    )
+
+
 def service_role(scope: Construct, id: str, *, name: str, service: str, managed: Iterable[str] = ()) -> IamRole:
     """A role a service assumes, with AWS managed policies attached by ARN suffix (e.g. `AmazonEKSClusterPolicy`)."""
     role = IamRole(scope, id, name=name, assume_role_policy=assume_role_policy(service=service))

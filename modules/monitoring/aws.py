@@ -28,7 +28,7 @@ from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Monitoring
-from mlops_blueprint.modules.aws_common import document
+from mlops_blueprint.modules.aws_common import pod_identity_role
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
 from mlops_blueprint.modules.serving.aws import VARIANT, AwsServing
 from mlops_blueprint.modules.training.aws import AwsTraining
@@ -166,18 +166,11 @@ class AwsMonitoring(Construct):
 
     def _observability(self, training: AwsTraining, n: AwsNames) -> tuple[IamRole, EksAddon]:
         """The CloudWatch Observability add-on with GPU metrics on, its agent's role by Pod Identity."""
-        role = IamRole(
+        role = pod_identity_role(
             self,
             "cloudwatch-agent-role",
             name=n.iam_role("cloudwatch-agent"),
             description=f"CloudWatch agent of {n.cluster} (Container Insights, GPU metrics)",
-            assume_role_policy=document(
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "pods.eks.amazonaws.com"},
-                    "Action": ["sts:AssumeRole", "sts:TagSession"],
-                }
-            ),
         )
         policy = IamRolePolicyAttachment(self, "cloudwatch-agent-policy", role=role.name, policy_arn=AGENT_POLICY)
         addon = EksAddon(

@@ -33,7 +33,7 @@ from cdktn_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachmen
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Training
-from mlops_blueprint.modules.aws_common import attach, document, protect, service_role
+from mlops_blueprint.modules.aws_common import attach, document, pod_identity_role, protect, service_role
 from mlops_blueprint.modules.baseline.aws import AwsBaseline
 from mlops_blueprint.modules.cluster import TRAINER
 from mlops_blueprint.modules.cluster.aws import NODE_VOLUME_KEY
@@ -218,18 +218,7 @@ class AwsTraining(Construct):
         self.access_entries: dict[str, EksAccessEntry] = {}
         # Training pods run as the `trainer` ServiceAccount of the training namespace (the cluster stack
         # makes it); EKS Pod Identity gives them this role (the lake and artifact grants are the stack's).
-        self.trainer = IamRole(
-            self,
-            "trainer-role",
-            name=n.iam_role("trainer"),
-            assume_role_policy=document(
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "pods.eks.amazonaws.com"},
-                    "Action": ["sts:AssumeRole", "sts:TagSession"],
-                }
-            ),
-        )
+        self.trainer = pod_identity_role(self, "trainer-role", name=n.iam_role("trainer"))
         self.trainer_association = EksPodIdentityAssociation(
             self,
             "trainer-identity",
