@@ -75,6 +75,22 @@ def _cron_order(value: str) -> str:
 
 
 Cron = Annotated[str, StringConstraints(pattern=CRON), AfterValidator(_cron_order)]
+
+
+def _network(value: str) -> str:
+    import ipaddress
+
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value} is not an IPv4 network in CIDR form with its host bits zero ({exc})") from None
+    if network.prefixlen == 0:
+        raise ValueError(f"{value} is every address: name the networks that may reach the private cluster API")
+    return value
+
+
+# An IPv4 network in CIDR form, not the whole internet.
+OperatorCidr = Annotated[str, StringConstraints(max_length=18), AfterValidator(_network)]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,9}$")]
 
 PERSONAS: tuple[str, ...] = ("data_engineers", "data_scientists", "ml_engineers", "app_consumers")
@@ -178,6 +194,14 @@ class Target(Strict):
 class Network(Strict):
     cidr: Annotated[str, StringConstraints(pattern=r"^\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-4])$")] = "10.40.0.0/16"
     zones: Annotated[int, Field(ge=2, le=4)] = 2
+    operator_cidrs: Annotated[list[OperatorCidr], Field(max_length=20), *unique("network")] = Field(
+        default=[],
+        description=(
+            "Networks outside the platform network that run deploys and kubectl against the private cluster "
+            "API (a VPN, a peered network, a self-hosted CI runner's subnet). The platform network itself "
+            "always may. Omitted: none."
+        ),
+    )
 
 
 class Budget(Strict):

@@ -30,6 +30,7 @@ from cdktn_provider_aws.eks_cluster import EksCluster
 from cdktn_provider_aws.eks_pod_identity_association import EksPodIdentityAssociation
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktn_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Training
@@ -108,6 +109,9 @@ class TrainingProps:
     spec: Training
     baseline: AwsBaseline
     protect: bool = True
+    # Who reaches the private API server on 443 besides the nodes: the platform network and the
+    # blueprint's operator networks (`baseline.network`).
+    api_cidrs: tuple[str, ...] = ()
 
 
 def instance_for(name: str, accelerator: str, gpus: int) -> str:
@@ -210,6 +214,19 @@ class AwsTraining(Construct):
             lifecycle=protect(props.protect),
             depends_on=attachments,
         )
+        # EKS's cluster security group admits only itself: a deploy (the cluster stack) or kubectl from
+        # the platform network or an operator network needs 443 opened to it.
+        for cidr in props.api_cidrs:
+            VpcSecurityGroupIngressRule(
+                self,
+                f"api-from-{cidr.replace('.', '-').replace('/', '-')}",
+                security_group_id=self.cluster.vpc_config.cluster_security_group_id,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description=f"Kubernetes API from {cidr}",
+            )
         self.pools: dict[str, str] = {}
         self.instances: dict[str, str] = {}
         for name, pool in props.spec.pools.items():

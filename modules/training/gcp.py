@@ -57,13 +57,15 @@ SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 @dataclass(frozen=True)
 class TrainingProps:
     """spec: pools in neutral terms (omitted min_nodes: 0, spot: off, disk: 200 GB). cidr: the network's,
-    the only range allowed to reach the control plane."""
+    which may reach the control plane, as may `operator_cidrs` and no other range."""
 
     naming: GcpNames
     spec: Training
     baseline: GcpBaseline
     cidr: str
     protect: bool
+    # Networks outside the platform's that reach the control plane too (`baseline.network.operator_cidrs`).
+    operator_cidrs: tuple[str, ...] = ()
 
 
 def gpu_sharing(sharing: Sharing) -> dict:
@@ -160,7 +162,10 @@ class GcpTraining(Construct):
                 "master_ipv4_cidr_block": GKE_MASTER_RANGE,
             },
             master_authorized_networks_config={
-                "cidr_blocks": [CidrBlock(cidr_block=props.cidr, display_name="platform network")]
+                "cidr_blocks": [
+                    CidrBlock(cidr_block=props.cidr, display_name="platform network"),
+                    *(CidrBlock(cidr_block=c, display_name=f"operator network {c}") for c in props.operator_cidrs),
+                ]
             },
             master_auth={"client_certificate_config": {"issue_client_certificate": False}},
             workload_identity_config={"workload_pool": f"{b.project}.svc.id.goog"},

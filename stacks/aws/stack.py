@@ -85,8 +85,14 @@ class AwsKit(KitBase[IamRole]):
         return AwsBaseline(scope, id, props=props)
 
     def extra_props(self, component: Component) -> dict[str, Any]:
-        """Monitoring takes the region too (the dashboards name it)."""
-        return {"region": self.region} if component == "monitoring" else {}
+        """Monitoring takes the region too (the dashboards name it); training, the networks that reach the
+        cluster's private API (the platform's and the operators')."""
+        if component == "monitoring":
+            return {"region": self.region}
+        if component == "training":
+            network = self.env.blueprint.baseline.network
+            return {"api_cidrs": (network.cidr, *network.operator_cidrs)}
+        return {}
 
     def workloads(self, platform: Platform[IamRole]) -> None:
         """Training jobs (the trainer's Pod Identity role) read what data scientists read and read and write

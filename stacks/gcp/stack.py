@@ -71,8 +71,11 @@ class GcpKit(KitBase[ServiceAccount]):
         return GcpBaseline(scope, id, props=props)
 
     def extra_props(self, component: Component) -> dict[str, Any]:
-        """Training takes the network's CIDR too (the cluster's control plane admits it)."""
-        return {"cidr": self.env.blueprint.baseline.network.cidr} if component == "training" else {}
+        """Training takes the network's CIDR and the operators' too (the cluster's control plane admits them)."""
+        network = self.env.blueprint.baseline.network
+        return (
+            {"cidr": network.cidr, "operator_cidrs": tuple(network.operator_cidrs)} if component == "training" else {}
+        )
 
     def workloads(self, p: Platform[ServiceAccount]) -> None:
         """Nodes pull images; training jobs read what data scientists read and write model artifacts."""
