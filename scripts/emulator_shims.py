@@ -41,6 +41,10 @@ SHIMS: dict[str, str] = {
     "nothing is pulled through them (the emulator runs no cluster)",
     "eks-access-entries": "EKS access entries and access policy associations (moto lacks them): create, describe, "
     "list, update, delete, associate, list associated, disassociate",
+    "s3-bucket-policy-over-tls": "judge object requests against a bucket policy as arriving over TLS, as every "
+    "client of the platform's TLS-only buckets does (the emulator speaks plain HTTP on loopback, and moto skips "
+    "the Bool operator, so the `aws:SecureTransport: false` Deny refused everything): the stack's upload of the "
+    "bootstrap model.tar.gz was refused with 403",
 }
 
 GPU_SERVING_FAMILIES = ("ml.g4dn.", "ml.g5.", "ml.g6.", "ml.p4d.", "ml.p5.", "ml.inf2.")
@@ -59,6 +63,32 @@ def install() -> None:
     _cloudtrail()
     _lakeformation()
     _ecr_pull_through_cache()
+    _s3_bucket_policy_over_tls()
+
+
+def _s3_bucket_policy_over_tls() -> None:
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self, action: str, resource: str):
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        statements = json.loads(self.policy.decode())["Statement"]
+        permitted = False
+        for raw in statements if isinstance(statements, list) else [statements]:
+            # moto skips the `Bool` operator, so `aws:SecureTransport: false` held for every request: a
+            # statement about requests without TLS does not apply to the emulator's clients, which stand
+            # in for TLS ones. Every other condition is moto's to judge.
+            secure = (raw.get("Condition") or {}).get("Bool", {}).get("aws:SecureTransport")
+            if secure is not None and str(secure).lower() != "true":
+                continue
+            result = IAMPolicyStatement(raw).is_action_permitted(action, resource)
+            if result == PermissionResult.DENIED:
+                return result
+            permitted = permitted or result == PermissionResult.PERMITTED
+        return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+
+    FakeBucket.get_permission = get_permission
 
 
 # (account, region, repository prefix) -> pull-through cache rule

@@ -32,7 +32,7 @@ from mlops_blueprint.scripts.glue import (
     run_checks,
 )
 from mlops_blueprint.scripts.glue.aws_untracked import sweep_with
-from mlops_blueprint.stacks.aws.catalog import CATALOG
+from mlops_blueprint.stacks.aws.catalog import BOOTSTRAP_TAG, CATALOG, bootstrap_image
 from mlops_blueprint.stacks.aws.names import AwsNames
 
 CREDENTIALS_HINT = "on AWS configure credentials (`aws configure`, `aws sso login`, or AWS_PROFILE)"
@@ -342,9 +342,10 @@ def verify_with(env: ResolvedEnv, client: Callable[[str], Any]) -> list[Check]:
                 if capture.get("EnableCapture") and not capture.get("KmsKeyId"):
                     problems.append("captured data not KMS-encrypted")
                 storage = f"storage encrypted by the hardware ({', '.join(local)})" if local else "KMS key"
+                serves = served_model(env, sm, s3, cfg, ep, problems)
                 return not problems, "; ".join(
                     problems
-                ) or f"InService, {storage}, capture {capture.get('InitialSamplingPercentage')} %"
+                ) or f"InService, {serves}, {storage}, capture {capture.get('InitialSamplingPercentage')} %"
 
             check("serving", f"endpoint {ep_name}", ep_ok)
     if c.monitoring:
@@ -379,6 +380,54 @@ def verify_with(env: ResolvedEnv, client: Callable[[str], Any]) -> list[Check]:
     return out
 
 
+def served_model(env: ResolvedEnv, sm: Any, s3: Any, cfg: dict, ep: Any, problems: list[str]) -> str:
+    """What the endpoint configuration `cfg` serves on its `primary` variant, said for `verify`; what is
+    wrong with it goes into `problems`. Before the first rollout, the stack's bootstrap model: AWS's
+    scikit-learn image of the region, the stack's model.tar.gz (which must be in the artifacts bucket:
+    without it the endpoint never became healthy) and the container environment that runs its code. After
+    a promotion, a version of the endpoint's model group. With a non-default image tag, the registry image
+    of that tag."""
+    from botocore.exceptions import ClientError
+
+    from mlops_blueprint.modules.serving.aws import BOOTSTRAP_ENVIRONMENT, bootstrap_key
+
+    n = AwsNames(env.blueprint.metadata.name, env.name)
+    primary = next((v for v in cfg.get("ProductionVariants", []) if v.get("VariantName") == PRIMARY), None)
+    if primary is None:
+        problems.append(f"no '{PRIMARY}' variant")
+        return ""
+    container = sm.describe_model(ModelName=primary["ModelName"]).get("PrimaryContainer", {})
+    group = n.model_group(ep.model)
+    package = container.get("ModelPackageName")
+    if package:  # rollout models name their model package version: <group ARN path>/<group>/<version>
+        parts = package.rsplit("/", 2)
+        if len(parts) != 3 or parts[1].lower() != group.lower():
+            problems.append(f"primary serves {package}, which is not a version of {group}")
+        return f"model version {parts[-1]}"
+    if ep.image_tag != BOOTSTRAP_TAG:
+        want = f"/{n.ecr_repository(ep.model)}:{ep.image_tag}"
+        if not str(container.get("Image", "")).endswith(want):
+            problems.append(f"primary serves image {container.get('Image')}, expected {want.lstrip('/')}")
+        return f"image tag {ep.image_tag}"
+    region = env.blueprint.target.region
+    image, data = bootstrap_image(region), f"s3://{n.artifacts_bucket}/{bootstrap_key(ep.model)}"
+    if container.get("Image") != image:
+        problems.append(f"bootstrap model runs {container.get('Image')}, expected {image}")
+    if container.get("ModelDataUrl") != data:
+        problems.append(f"bootstrap model data {container.get('ModelDataUrl')}, expected {data}")
+    env_vars = container.get("Environment") or {}
+    wrong = sorted(k for k, v in BOOTSTRAP_ENVIRONMENT.items() if env_vars.get(k) != v)
+    if wrong:
+        problems.append(
+            f"bootstrap model environment lacks {', '.join(f'{k}={BOOTSTRAP_ENVIRONMENT[k]}' for k in wrong)}"
+        )
+    try:
+        s3.head_object(Bucket=n.artifacts_bucket, Key=bootstrap_key(ep.model))
+    except ClientError as exc:
+        problems.append(f"bootstrap model data {data} missing ({exc.response['Error'].get('Code')})")
+    return "bootstrap model (no rollout yet)"
+
+
 def rollout_with(
     env: ResolvedEnv,
     endpoint: str,
@@ -389,6 +438,11 @@ def rollout_with(
 ) -> RolloutResult:
     check_share(traffic)
     ep = endpoint_spec(env, endpoint)
+    if image_tag == BOOTSTRAP_TAG:
+        raise RolloutError(
+            f"--image-tag {BOOTSTRAP_TAG}: that tag names the endpoint's bootstrap model, whose model.tar.gz the "
+            "stack owns; roll out a tag of your own"
+        )
     n = AwsNames(env.blueprint.metadata.name, env.name)
     sm, ecr, iam = client("sagemaker"), client("ecr"), client("iam")
     ep_name = n.endpoint(endpoint)

@@ -8,8 +8,15 @@ the embedded emulator (`scripts/emulator.py`). Importing this package loads no p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from mlops_blueprint.blueprints.registry import Cloud
-from mlops_blueprint.stacks.aws.catalog import CATALOG
+from mlops_blueprint.stacks.aws.catalog import (
+    BOOTSTRAP_TAG,
+    CATALOG,
+    SKLEARN_INFERENCE_ACCOUNTS,
+    SKLEARN_INFERENCE_TAG,
+)
 from mlops_blueprint.stacks.aws.names import AwsNames, name_checks
 
 
@@ -21,6 +28,27 @@ def environment_of(doc: dict) -> str:
             if env:
                 return str(env)
     return ""
+
+
+def checks(bp) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """An endpoint with the default image tag serves the bootstrap model until its first rollout, on AWS's
+    scikit-learn inference image, which AWS publishes per region (the catalog's vendored map): a supported
+    region without it is refused at target.region. A region the catalog does not support at all is
+    refused by the generic rule already (blueprints/rules.py)."""
+    region, serving = bp.target.region, bp.components.serving
+    if serving is None or region not in CATALOG.regions or region in SKLEARN_INFERENCE_ACCOUNTS:
+        return
+    bootstrapped = [name for name, ep in serving.endpoints.items() if ep.image_tag == BOOTSTRAP_TAG]
+    if not bootstrapped:
+        return
+    allowed = ", ".join(r for r in CATALOG.regions if r in SKLEARN_INFERENCE_ACCOUNTS)
+    yield (
+        ("target", "region"),
+        (
+            f"region {region!r} has no SageMaker scikit-learn inference image ({SKLEARN_INFERENCE_TAG}), which "
+            f"endpoint(s) {', '.join(bootstrapped)} serve until their first rollout; regions with it: {allowed}"
+        ),
+    )
 
 
 CLOUD = Cloud(
@@ -46,4 +74,5 @@ CLOUD = Cloud(
     cluster_stack="mlops_blueprint.stacks.aws.cluster:AwsClusterStack",
     glue="mlops_blueprint.scripts.glue.aws",
     emulator="mlops_blueprint.scripts.emulator",
+    checks=checks,
 )

@@ -178,7 +178,8 @@ def test_serving_endpoint_capture_and_autoscaling(starter):
     target = one(dev, "aws_appautoscaling_target")
     assert (target["min_capacity"], target["max_capacity"]) == (1, 4)
     model = one(dev, "aws_sagemaker_model")
-    assert model["enable_network_isolation"] is True and ":bootstrap" in model["primary_container"]["image"]
+    assert model["enable_network_isolation"] is True  # the bootstrap model: tests/modules/test_aws_serving_bootstrap.py
+    assert model["primary_container"]["image"].endswith("/sagemaker-scikit-learn:1.2-1-cpu-py3")
 
 
 def test_monitoring_alarms_topic_and_dashboards(starter):

@@ -6,6 +6,10 @@ the other families of the catalog's `serving_instance_storage`; the hardware enc
 https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html. So `verify` accepts
 a configuration without a key for exactly those instance types and still demands one for the others, and
 `rollout` writes a key into the new configuration only where the new instance type takes one.
+
+Before the first rollout the endpoint serves the stack's bootstrap model (review s5, 5b: AWS's scikit-learn
+inference image of the region, the stack's model.tar.gz, the container environment that runs its code):
+`verify` accepts exactly that, and after a promotion a version of the endpoint's model group.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import pytest
 
 from mlops_blueprint.blueprints import loads
+from mlops_blueprint.modules.serving.aws import bootstrap_tarball
+from mlops_blueprint.scripts.glue import RolloutError
 from mlops_blueprint.scripts.glue.aws import rollout_with, verify_with
 from tests.conftest import ROOT
 
@@ -24,6 +30,12 @@ CAPTURE = {
     "DestinationS3Uri": "s3://starter-dev-inference-capture/fraud-api",
     "KmsKeyId": KEY,
     "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+}
+ARTIFACTS = "starter-dev-model-artifacts"
+BOOTSTRAP = {  # what the stack's aws_sagemaker_model gives the starter's endpoint in eu-central-1
+    "Image": "492215442770.dkr.ecr.eu-central-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+    "ModelDataUrl": f"s3://{ARTIFACTS}/fraud/bootstrap/model.tar.gz",
+    "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
 }
 
 
@@ -42,23 +54,25 @@ def starter(size: str):
 @pytest.fixture
 def deployed(aws):
     """What `up` leaves for the endpoint, on a fresh emulator state per call: (sagemaker client, deploy(config))."""
-    sm, iam = aws("sagemaker"), aws("iam")
+    sm, iam, s3 = aws("sagemaker"), aws("iam"), aws("s3")
     names = {m["ModelName"] for m in sm.list_models()["Models"]}
     if EP not in names:
         role = iam.create_role(RoleName="starter-dev-serving", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        sm.create_model(ModelName=EP, ExecutionRoleArn=role, PrimaryContainer={"Image": "img"})
+        sm.create_model(ModelName=EP, ExecutionRoleArn=role, PrimaryContainer=BOOTSTRAP)
         sm.create_model_package_group(ModelPackageGroupName="starter-dev-fraud")
         aws("ecr").create_repository(repositoryName="starter-dev/fraud")
+        s3.create_bucket(Bucket=ARTIFACTS, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    s3.put_object(Bucket=ARTIFACTS, Key="fraud/bootstrap/model.tar.gz", Body=bootstrap_tarball())
     counter = iter(range(1000))
 
-    def deploy(instance: str, key: bool) -> None:
+    def deploy(instance: str, key: bool, model: str = EP) -> None:
         name = f"{EP}-{instance.replace('.', '-')}-{'key' if key else 'nokey'}-{next(counter)}"
         sm.create_endpoint_config(
             EndpointConfigName=name,
             ProductionVariants=[
                 {
                     "VariantName": "primary",
-                    "ModelName": EP,
+                    "ModelName": model,
                     "InstanceType": instance,
                     "InitialInstanceCount": 1,
                     "InitialVariantWeight": 1.0,
@@ -135,3 +149,72 @@ def test_rollout_gives_the_new_configuration_a_key_only_where_sagemaker_takes_on
         }
         assert config.get("KmsKeyId") == want_key, result.steps
         assert config["DataCaptureConfig"]["KmsKeyId"] == KEY
+
+
+def test_verify_accepts_the_bootstrap_model_before_the_first_rollout(aws, deployed):
+    _, deploy = deployed
+    deploy("ml.m5.xlarge", True)
+    check = serving_check(starter("cpu-medium"), aws)
+    assert check.ok is True, check.detail
+    assert check.detail == "InService, bootstrap model (no rollout yet), KMS key, capture 100 %"
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        # the stack's model before 5b: the platform's own repository, which nothing ever filled
+        (
+            {"Image": "123456789012.dkr.ecr.eu-central-1.amazonaws.com/starter-dev/fraud:bootstrap"},
+            "bootstrap model runs 123456789012.dkr.ecr.eu-central-1.amazonaws.com/starter-dev/fraud:bootstrap, "
+            "expected 492215442770.dkr.ecr.eu-central-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+        ),
+        (
+            {"ModelDataUrl": f"s3://{ARTIFACTS}/fraud/v1/model.tar.gz"},
+            f"bootstrap model data s3://{ARTIFACTS}/fraud/v1/model.tar.gz, expected "
+            f"s3://{ARTIFACTS}/fraud/bootstrap/model.tar.gz",
+        ),
+        (
+            {"Environment": {"SAGEMAKER_PROGRAM": "inference.py"}},
+            "bootstrap model environment lacks SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code",
+        ),
+    ],
+)
+def test_verify_refuses_a_bootstrap_model_that_could_not_start(aws, deployed, change, says):
+    sm, deploy = deployed
+    name = f"{EP}-broken-{next(iter(change)).lower()}"
+    role = aws("iam").get_role(RoleName="starter-dev-serving")["Role"]["Arn"]
+    sm.create_model(ModelName=name, ExecutionRoleArn=role, PrimaryContainer={**BOOTSTRAP, **change})
+    deploy("ml.m5.xlarge", True, model=name)
+    check = serving_check(starter("cpu-medium"), aws)
+    assert check.ok is False and check.detail == says
+
+
+def test_verify_refuses_a_bootstrap_model_whose_artifact_is_missing(aws, deployed):
+    _, deploy = deployed
+    deploy("ml.m5.xlarge", True)
+    aws("s3").delete_object(Bucket=ARTIFACTS, Key="fraud/bootstrap/model.tar.gz")
+    check = serving_check(starter("cpu-medium"), aws)
+    assert check.ok is False
+    assert check.detail.startswith(f"bootstrap model data s3://{ARTIFACTS}/fraud/bootstrap/model.tar.gz missing (")
+
+
+def test_after_a_promotion_verify_names_the_model_version(aws, deployed):
+    sm, deploy = deployed
+    deploy("ml.m5.xlarge", True)
+    env = starter("cpu-medium")
+    rollout_with(env, "fraud-api", "v-promoted", 10, aws)
+    check = serving_check(env, aws)  # a canary beside the bootstrap: the primary is still the bootstrap
+    assert check.ok is True and "bootstrap model (no rollout yet)" in check.detail, check.detail
+    result = rollout_with(env, "fraud-api", "v-promoted", 100, aws)
+    version = result.version.rsplit("/", 1)[-1]
+    check = serving_check(env, aws)
+    assert check.ok is True and check.detail.startswith(f"InService, model version {version}, "), check.detail
+
+
+def test_rollout_refuses_the_bootstrap_tag(aws, deployed):
+    sm, deploy = deployed
+    deploy("ml.m5.xlarge", True)
+    before = sm.describe_endpoint(EndpointName=EP)["EndpointConfigName"]
+    with pytest.raises(RolloutError, match="--image-tag bootstrap: that tag names the endpoint's bootstrap model"):
+        rollout_with(starter("cpu-medium"), "fraud-api", "bootstrap", 100, aws)
+    assert sm.describe_endpoint(EndpointName=EP)["EndpointConfigName"] == before
