@@ -36,7 +36,7 @@ SHIMS: dict[str, str] = {
     "and kept the trail: the next apply failed with TrailAlreadyExists)",
     "eks-auto-mode-and-access-config": "keep a cluster's accessConfig, computeConfig, storageConfig, "
     "upgradePolicy and kubernetesNetworkConfig.elasticLoadBalancing (EKS Auto Mode; moto drops them: a "
-    "perpetual replace)",
+    "perpetual replace), and make (and delete with it) the cluster security group EKS makes",
     "ecr-pull-through-cache": "ECR pull-through cache rules (moto lacks them): create, describe, delete; "
     "nothing is pulled through them (the emulator runs no cluster)",
     "eks-access-entries": "EKS access entries and access policy associations (moto lacks them): create, describe, "
@@ -387,8 +387,9 @@ def _eks_cluster_config() -> None:
     """CreateCluster keeps what Auto Mode and access entries configure; DescribeCluster returns it (the
     serializer reads the snake_case attributes), with AWS's defaults when the caller gave none."""
     from moto.eks.responses import EKSResponse
+    from moto.moto_api._internal import mock_random as random
 
-    create_cluster = EKSResponse.create_cluster
+    create_cluster, delete_cluster = EKSResponse.create_cluster, EKSResponse.delete_cluster
 
     def create_cluster_keeping_config(self):
         result = create_cluster(self)
@@ -412,9 +413,44 @@ def _eks_cluster_config() -> None:
                 **cluster.kubernetes_network_config,
                 "elasticLoadBalancing": network["elasticLoadBalancing"],
             }
+        # The cluster security group EKS makes (control plane ENIs and Auto Mode nodes), in the subnets' VPC.
+        # (Only where the subnets exist: moto itself never checked them, and callers rely on that.)
+        ec2 = _ec2(self)
+        known = {sid: sub for zone in ec2.subnets.values() for sid, sub in zone.items()}
+        subnets = [s for s in cluster.resources_vpc_config.get("subnetIds") or [] if s in known]
+        if subnets:
+            vpc_id = known[subnets[0]].vpc_id
+            group = ec2.create_security_group(
+                f"eks-cluster-sg-{cluster.name}-{random.get_random_hex(8)}",
+                f"EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, "
+                f"as well as any managed workloads. ({cluster.name})",
+                vpc_id=vpc_id,
+                tags={f"kubernetes.io/cluster/{cluster.name}": "owned", "aws:eks:cluster-name": cluster.name},
+            )
+            cluster.resources_vpc_config = {
+                **cluster.resources_vpc_config,
+                "clusterSecurityGroupId": group.id,
+                "vpcId": vpc_id,
+            }
+        return result
+
+    def delete_cluster_and_its_security_group(self):
+        cluster = self.eks_backend.clusters.get(self._get_param("name"))
+        group = cluster.resources_vpc_config.get("clusterSecurityGroupId") if cluster else None
+        result = delete_cluster(self)
+        if group:
+            _ec2(self).delete_security_group(group_id=group)
         return result
 
     EKSResponse.create_cluster = create_cluster_keeping_config
+    EKSResponse.delete_cluster = delete_cluster_and_its_security_group
+
+
+def _ec2(response):
+    """The EC2 backend of the account and region a response serves."""
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[response.current_account][response.region]
 
 
 # (cluster name, principal ARN) -> access entry; (cluster, principal) -> {policy ARN: association}

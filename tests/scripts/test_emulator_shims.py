@@ -251,3 +251,31 @@ def test_update_endpoint_takes_the_new_configuration(aws):
     assert {v["VariantName"]: v["CurrentWeight"] for v in ep["ProductionVariants"]} == {"primary": 80.0, "canary": 20.0}
     with pytest.raises(ClientError, match="Could not find endpoint configuration"):
         sm.update_endpoint(EndpointName="e-upd", EndpointConfigName="missing")
+
+
+def test_a_cluster_gets_the_security_group_eks_makes_and_loses_it_with_the_cluster(aws):
+    """The API's ingress rules (baseline.network.operator_cidrs and the platform network) go on the
+    cluster security group EKS makes; moto made none, so the shim does, in the subnets' VPC."""
+    ec2, eks = aws("ec2"), aws("eks")
+    vpc = ec2.create_vpc(CidrBlock="10.61.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.61.1.0/24")["Subnet"]["SubnetId"]
+    eks.create_cluster(
+        name="sg1", roleArn="arn:aws:iam::123456789012:role/x", resourcesVpcConfig={"subnetIds": [subnet]}
+    )
+    config = eks.describe_cluster(name="sg1")["cluster"]["resourcesVpcConfig"]
+    [group] = ec2.describe_security_groups(GroupIds=[config["clusterSecurityGroupId"]])["SecurityGroups"]
+    assert group["VpcId"] == vpc == config["vpcId"] and group["GroupName"].startswith("eks-cluster-sg-sg1-")
+    ec2.authorize_security_group_ingress(
+        GroupId=group["GroupId"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.61.0.0/16"}]}],
+    )
+    ec2.revoke_security_group_ingress(
+        GroupId=group["GroupId"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.61.0.0/16"}]}],
+    )
+    eks.delete_cluster(name="sg1")
+    left = [
+        g["GroupId"]
+        for g in ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"]
+    ]
+    assert group["GroupId"] not in left
