@@ -361,7 +361,14 @@ def _eks_addons() -> None:
 
     def list_pod_identity_associations(self) -> ActionResult:
         cluster = cluster_of(self)
-        found = [a for a in _ASSOCIATIONS.values() if a["clusterName"] == cluster]
+        namespace, account_name = self._get_param("namespace"), self._get_param("serviceAccount")
+        found = [
+            a
+            for a in _ASSOCIATIONS.values()
+            if a["clusterName"] == cluster
+            and namespace in (None, a["namespace"])
+            and account_name in (None, a["serviceAccount"])
+        ]
         keys = ("clusterName", "namespace", "serviceAccount", "associationArn", "associationId", "ownerArn")
         return ActionResult({"associations": [{k: a[k] for k in keys if k in a} for a in found]})
 

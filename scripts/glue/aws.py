@@ -94,7 +94,12 @@ IMPORT_IDS: dict[str, tuple[str, str]] = {
     "aws_eks_addon": ("addon_name", "{cluster_name}:{name}"),
     "aws_secretsmanager_secret": ("name", "{lookup}"),
     "aws_security_group": ("name", "{lookup}"),
+    "aws_ecr_pull_through_cache_rule": ("ecr_repository_prefix", "{name}"),
+    "aws_eks_pod_identity_association": ("service_account", "{cluster_name},{lookup}"),
+    "aws_vpc_security_group_ingress_rule": ("cidr_ipv4", "{lookup}"),
 }
+# The API's ingress rules go on the security group EKS made for the cluster, known only by its cluster.
+CLUSTER_GROUP = re.compile(r"^\$\{aws_eks_cluster\.([\w-]+)\.vpc_config\[0\]\.cluster_security_group_id\}$")
 REFERENCE = re.compile(r"^\$\{(aws_[a-z0-9_]+)\.([\w-]+)\.(name|bucket)\}$")
 
 
@@ -117,10 +122,35 @@ def import_ids(doc: dict, addresses: list[str], env: ResolvedEnv, target: Target
             value = resources.get(m.group(1), {}).get(m.group(2), {}).get(m.group(3))
         return value if isinstance(value, str) and "${" not in value else None
 
-    def lookup(rtype: str, name: str) -> str | None:
-        """The id of an object that imports by an id the cloud made (an ARN, a group id), found by name."""
+    def lookup(rtype: str, name: str, body: dict) -> str | None:
+        """The id of an object that imports by an id the cloud made (an ARN, a group or rule id, an
+        association id), found by what the stack says of it."""
         if rtype == "aws_secretsmanager_secret":
             return client(target, "secretsmanager", region).describe_secret(SecretId=name)["ARN"]
+        if rtype == "aws_eks_pod_identity_association":
+            found = client(target, "eks", region).list_pod_identity_associations(
+                clusterName=resolved(body.get("cluster_name")),
+                namespace=body.get("namespace"),
+                serviceAccount=name,
+            )["associations"]
+            return found[0]["associationId"] if len(found) == 1 else None
+        if rtype == "aws_vpc_security_group_ingress_rule":
+            m = CLUSTER_GROUP.match(str(body.get("security_group_id", "")))
+            cluster = resources.get("aws_eks_cluster", {}).get(m.group(1), {}).get("name") if m else None
+            if not isinstance(cluster, str):
+                return None
+            config = client(target, "eks", region).describe_cluster(name=cluster)["cluster"]["resourcesVpcConfig"]
+            rules = client(target, "ec2", region).describe_security_group_rules(
+                Filters=[{"Name": "group-id", "Values": [config["clusterSecurityGroupId"]]}]
+            )["SecurityGroupRules"]
+            want = (name, body.get("ip_protocol"), body.get("from_port"), body.get("to_port"))
+            ids = [
+                r["SecurityGroupRuleId"]
+                for r in rules
+                if not r.get("IsEgress")
+                and (r.get("CidrIpv4"), r.get("IpProtocol"), r.get("FromPort"), r.get("ToPort")) == want
+            ]
+            return ids[0] if len(ids) == 1 else None
         groups = client(target, "ec2", region).describe_security_groups(
             Filters=[{"Name": "group-name", "Values": [name]}]
         )["SecurityGroups"]
@@ -146,7 +176,7 @@ def import_ids(doc: dict, addresses: list[str], env: ResolvedEnv, target: Target
                 continue
             fields["cluster_name"] = cluster
         if "{lookup}" in fmt:
-            found = lookup(rtype, value)
+            found = lookup(rtype, value, body)
             if found is None:
                 out[address] = None
                 continue

@@ -114,3 +114,72 @@ def test_a_cloud_gets_the_import_commands_not_an_adoption(env, tmp_path):
 def test_an_orphan_without_an_import_id_is_not_adopted(env, tmp_path):
     with pytest.raises(pipeline.Orphaned, match="no import id known for aws_iam_role.r"):
         _adopt(env, tmp_path, True, ["aws_s3_bucket.raw", "aws_iam_role.r"])
+
+
+def test_import_ids_of_the_cluster_mirror_identity_and_api_rule_are_found_on_the_emulator(env, aws, monkeypatch):
+    """The objects this session's stacks added can be adopted too: the ECR pull-through rule by its prefix,
+    the trainer's Pod Identity association and the API's ingress rule by the ids the cloud gave them."""
+    ec2, eks = aws("ec2"), aws("eks")
+    vpc = ec2.create_vpc(CidrBlock="10.62.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.62.1.0/24")["Subnet"]["SubnetId"]
+    eks.create_cluster(
+        name="starter-dev-training",
+        roleArn="arn:aws:iam::123456789012:role/x",
+        resourcesVpcConfig={"subnetIds": [subnet]},
+    )
+    group = eks.describe_cluster(name="starter-dev-training")["cluster"]["resourcesVpcConfig"]["clusterSecurityGroupId"]
+    [rule] = ec2.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.40.0.0/16"}]}],
+    )["SecurityGroupRules"]
+    association = eks.create_pod_identity_association(
+        clusterName="starter-dev-training",
+        namespace="mlops-training",
+        serviceAccount="trainer",
+        roleArn="arn:aws:iam::123456789012:role/starter-dev-trainer",
+    )["association"]
+    eks.create_pod_identity_association(  # another service account's, which the lookup must not take
+        clusterName="starter-dev-training",
+        namespace="amazon-cloudwatch",
+        serviceAccount="cloudwatch-agent",
+        roleArn="arn:aws:iam::123456789012:role/starter-dev-cloudwatch-agent",
+    )
+    monkeypatch.setattr(glue, "client", lambda target, service, region: aws(service, region))
+    cluster = "${aws_eks_cluster.c.name}"
+    doc = {
+        "resource": {
+            "aws_eks_cluster": {"c": {"name": "starter-dev-training"}},
+            "aws_ecr_pull_through_cache_rule": {"m": {"ecr_repository_prefix": "starter-dev-k8s"}},
+            "aws_eks_pod_identity_association": {
+                "t": {"cluster_name": cluster, "namespace": "mlops-training", "service_account": "trainer"}
+            },
+            "aws_vpc_security_group_ingress_rule": {
+                "api": {
+                    "security_group_id": "${aws_eks_cluster.c.vpc_config[0].cluster_security_group_id}",
+                    "cidr_ipv4": "10.40.0.0/16",
+                    "ip_protocol": "tcp",
+                    "from_port": 443,
+                    "to_port": 443,
+                },
+                "other": {
+                    "security_group_id": "${aws_eks_cluster.c.vpc_config[0].cluster_security_group_id}",
+                    "cidr_ipv4": "192.168.0.0/24",
+                    "ip_protocol": "tcp",
+                    "from_port": 443,
+                    "to_port": 443,
+                },
+            },
+        }
+    }
+    addresses = [
+        "aws_ecr_pull_through_cache_rule.m",
+        "aws_eks_pod_identity_association.t",
+        "aws_vpc_security_group_ingress_rule.api",
+        "aws_vpc_security_group_ingress_rule.other",
+    ]
+    assert glue.import_ids(doc, addresses, env, Target(local=True, mirror=None)) == {
+        "aws_ecr_pull_through_cache_rule.m": "starter-dev-k8s",
+        "aws_eks_pod_identity_association.t": f"starter-dev-training,{association['associationId']}",
+        "aws_vpc_security_group_ingress_rule.api": rule["SecurityGroupRuleId"],
+        "aws_vpc_security_group_ingress_rule.other": None,  # no such rule: nothing to adopt
+    }
