@@ -151,7 +151,8 @@ def test_one_node_class_per_distinct_disk_size_and_env_overrides_apply(three_poo
 
 def test_node_classes_and_pools_validate_against_the_vendored_schemas(three_pools):
     assert validate.available() is None
-    assert validate.crd_schema("eks.amazonaws.com/v1", "NodeClass") is not None
+    schema = validate.crd_schema("eks.amazonaws.com/v1", "NodeClass")
+    assert {"ephemeralStorage", "role", "subnetSelectorTerms"} <= set(schema["properties"]["spec"]["properties"])
     for env, doc in three_pools.items():
         count, problems = validate.stack_errors(doc, "1.35")
         assert problems == [], (env, problems)

@@ -60,9 +60,10 @@ def members(blob: bytes) -> dict[str, tarfile.TarInfo]:
 
 def code(blob: bytes) -> str:
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
-        f = tar.extractfile("code/inference.py")
-        assert f is not None
-        return f.read().decode()
+        member = tar.getmember("code/inference.py")
+        assert member.isfile(), member.type
+        f = tar.extractfile(member)
+        return f.read().decode() if f else ""
 
 
 # -- the image ------------------------------------------------------------------------------------------
