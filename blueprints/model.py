@@ -10,6 +10,7 @@ field they are about.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -25,15 +26,104 @@ from pydantic import (
 
 from mlops_blueprint.blueprints import registry
 from mlops_blueprint.blueprints.neutral import Accelerator, SharingMode, Size
+from mlops_blueprint.blueprints.text import describe_char, echo, first_non_ascii, first_unsafe
 
 # The registered target clouds (`blueprints/registry.py`).
 Cloud = Literal[registry.NAMES]  # type: ignore[valid-type]
 
+
+# --- user text: what a name and what free text may hold ----------------------------------------------
+# Blueprints arrive from pull requests. A name (a map key, a region, anything that becomes a resource
+# name, a tag or a label) refuses control, bidi and zero-width characters and any character outside
+# ASCII (a Cyrillic `а` looks like `a`); free text refuses the first three. Both name the character and
+# its column in the value: "U+0430 CYRILLIC SMALL LETTER A at column 3: a region is ...". Refused at
+# `validate`, so no medium (terminal, tags, reports, diagrams) ever receives them. Each string type
+# below carries one of these two checks; tests/blueprints/test_user_text.py walks the model to keep it so.
+
+# What the JSON Schema says of free text (editors flag it): no C0/C1 control other than tab and line
+# feed, no bidi, zero-width or line-separator character, no BOM. `validate` refuses these and the rest
+# of Unicode's format, private-use and unassigned characters (blueprints/text.py UNSAFE_CATEGORIES).
+_HIDDEN = r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
+TEXT_PATTERN = rf"^[^\u000a{_HIDDEN}]*$"  # one line (a tag or label value, a reason, a purpose)
+LINES_PATTERN = rf"^[^{_HIDDEN}]*$"  # several lines (a description)
+
+
+# The controls a blueprint most often carries by accident or on purpose, by their Unicode alias
+# (unicodedata has no name for a control character).
+_CONTROLS = {
+    "\x00": "NULL",
+    "\x07": "BELL",
+    "\x08": "BACKSPACE",
+    "\t": "CHARACTER TABULATION (a tab)",
+    "\n": "LINE FEED (a line break)",
+    "\r": "CARRIAGE RETURN",
+    "\x1b": "ESCAPE",
+    "\x7f": "DELETE",
+    "\x85": "NEXT LINE",
+}
+
+
+def _refuse(value: object, rule: str, *, ascii_only: bool, lines: bool = False) -> object:
+    if not isinstance(value, str):
+        return value  # the type check that follows says what was expected
+    found = [first_unsafe(value, newline=lines, tab=lines), first_non_ascii(value) if ascii_only else None]
+    first = min((f for f in found if f is not None), default=None)  # the leftmost of the two
+    if first is not None:
+        col, ch = first
+        what = f"U+{ord(ch):04X} {_CONTROLS[ch]}" if ch in _CONTROLS else describe_char(ch)
+        raise ValueError(f"{what} at column {col}: {rule}")
+    return value
+
+
+def plain_name(rule: str) -> BeforeValidator:
+    """A name or identifier: ASCII only, no control/bidi/zero-width character (`rule` says what it is)."""
+    return BeforeValidator(lambda v: _refuse(v, rule, ascii_only=True))
+
+
+def plain_text(rule: str, *, lines: bool = False) -> BeforeValidator:
+    """Free text: any letter, no control/bidi/zero-width character; `lines` keeps line breaks and tabs."""
+    return BeforeValidator(lambda v: _refuse(v, rule, ascii_only=False, lines=lines))
+
+
 # A logical name: the part after the prefix in every cloud resource name.
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$")]
+Name = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$"),
+    plain_name("a name is lowercase ASCII letters, digits and hyphens"),
+]
 # Catalog database names: letters, digits, underscores (Glue, BigQuery and Hive all accept these).
-DbName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
-Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+DbName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$"),
+    plain_name("a database name is lowercase ASCII letters, digits and underscores"),
+]
+# An address: it becomes the owner tag, an alarm subscription, a waiver's owner. ASCII (an
+# internationalized domain in its xn-- form), no spaces, quotes, braces or `$`: no cloud's tags take them.
+Email = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$", max_length=254),
+    plain_name("an address is ASCII (write an internationalized domain in its xn-- form)"),
+]
+# A region of any cloud (eu-central-1, europe-west4, westeurope, onprem).
+Region = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$"),
+    plain_name("a region is ASCII letters, digits and hyphens"),
+]
+# A Kubernetes label key ([prefix/]name) and value, as the API server accepts them.
+LabelKey = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*/)?"
+        r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+    ),
+    plain_name("a label key is ASCII letters, digits, '-', '_', '.' and one '/'"),
+]
+LabelValue = Annotated[
+    str,
+    StringConstraints(pattern=r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"),
+    plain_name("a label value is ASCII letters, digits, '-', '_' and '.'"),
+]
 
 
 def _cron_field(value: str, extra: str = "") -> str:
@@ -47,19 +137,42 @@ def _cron_field(value: str, extra: str = "") -> str:
 # what a pattern cannot (a range's start is not after its end).
 CRON_RANGES = {"minute": (0, 59), "hour": (0, 23), "day of month": (1, 31), "month": (1, 12)}
 _DAY = "MON|TUE|WED|THU|FRI|SAT|SUN"
-CRON = (
-    "^"
-    + " ".join(
-        (
-            _cron_field("[0-5]?[0-9]"),
-            _cron_field("[01]?[0-9]|2[0-3]"),
-            _cron_field("0?[1-9]|[12][0-9]|3[01]", extra=r"\?|"),
-            _cron_field("0?[1-9]|1[0-2]"),
-            rf"(?:\*|\?|(?:{_DAY})(?:[-,](?:{_DAY}))*)",
-        )
-    )
-    + "$"
+# Each field's pattern, and what it accepts in words (the message of a cron that does not match).
+CRON_FIELDS = (
+    ("minute", _cron_field("[0-5]?[0-9]"), "*, 0-59, a range (0-30), a step (*/15) or a list (0,30)"),
+    ("hour", _cron_field("[01]?[0-9]|2[0-3]"), "*, 0-23, a range (8-18), a step (*/6) or a list (8,20)"),
+    (
+        "day of month",
+        _cron_field("0?[1-9]|[12][0-9]|3[01]", extra=r"\?|"),
+        "*, ?, 1-31, a range (1-15), a step (*/2) or a list (1,15)",
+    ),
+    ("month", _cron_field("0?[1-9]|1[0-2]"), "*, 1-12, a range (1-6), a step (*/3) or a list (1,7)"),
+    (
+        "weekday",
+        rf"(?:\*|\?|(?:{_DAY})(?:[-,](?:{_DAY}))*)",
+        "*, ? or day names MON-SUN, as a range (MON-FRI) or a list (MON,WED); not numbers, which clouds "
+        "count differently",
+    ),
 )
+CRON = "^" + " ".join(rx for _, rx, _ in CRON_FIELDS) + "$"
+CRON_FORM = "a 5-field cron (minute hour day month weekday), such as '0 3 * * *' or '30 2 * * MON-FRI'"
+
+
+def _cron_form(value: object) -> object:
+    """Says what is wrong with a cron the pattern refuses: which field, and what that field accepts.
+    It refuses only what `CRON` refuses (the JSON Schema keeps the pattern), in plain words."""
+    if not isinstance(value, str) or re.fullmatch(CRON, value):
+        return value
+    _refuse(value, CRON_FORM, ascii_only=True)
+    parts = value.split(" ")
+    if len(parts) != 5 or "" in parts:
+        fields = len(value.split())
+        spaces = "" if fields != 5 else ", separated by single spaces"
+        raise ValueError(f"{echo(value)} is not {CRON_FORM}{spaces}: it has {fields} field{'s' * (fields != 1)}")
+    for (field, rx, accepts), part in zip(CRON_FIELDS, parts, strict=True):
+        if not re.fullmatch(rx, part):
+            raise ValueError(f"{echo(value)} is not {CRON_FORM}: its {field} field {echo(part)} is not {accepts}")
+    raise ValueError(f"{echo(value)} is not {CRON_FORM}")  # pragma: no cover - every field matched
 
 
 def _cron_order(value: str) -> str:
@@ -74,7 +187,7 @@ def _cron_order(value: str) -> str:
     return value
 
 
-Cron = Annotated[str, StringConstraints(pattern=CRON), AfterValidator(_cron_order)]
+Cron = Annotated[str, StringConstraints(pattern=CRON), BeforeValidator(_cron_form), AfterValidator(_cron_order)]
 
 
 def _network(value: str) -> str:
@@ -90,8 +203,14 @@ def _network(value: str) -> str:
 
 
 # An IPv4 network in CIDR form, not the whole internet.
-OperatorCidr = Annotated[str, StringConstraints(max_length=18), AfterValidator(_network)]
-EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,9}$")]
+OperatorCidr = Annotated[
+    str, StringConstraints(max_length=18), plain_name("a network is an ASCII CIDR"), AfterValidator(_network)
+]
+EnvName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9]{0,9}$"),
+    plain_name("an environment name is lowercase ASCII letters and digits"),
+]
 
 PERSONAS: tuple[str, ...] = ("data_engineers", "data_scientists", "ml_engineers", "app_consumers")
 
@@ -127,11 +246,17 @@ def _whole_numbers(value: object) -> object:
 
 
 class Metadata(Strict):
-    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,20}[a-z0-9]$")] = Field(
-        description="Blueprint name: 3-22 lowercase letters, digits and hyphens. Prefixes every resource name."
-    )
+    name: Annotated[
+        str,
+        StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,20}[a-z0-9]$"),
+        plain_name("a blueprint name is lowercase ASCII letters, digits and hyphens"),
+    ] = Field(description="Blueprint name: 3-22 lowercase letters, digits and hyphens. Prefixes every resource name.")
     owner: Email = Field(description="Owning team's address; becomes the `owner` tag.")
-    cost_center: Annotated[str, StringConstraints(min_length=2, max_length=64)]
+    cost_center: Annotated[
+        str,
+        StringConstraints(pattern=TEXT_PATTERN, min_length=2, max_length=64),
+        plain_text("a cost center is one line of text (it becomes a tag)"),
+    ]
     data_classification: Literal["public", "internal", "confidential", "restricted"] = "confidential"
     tier: Literal["tactical", "strategic", "transformational"] | None = Field(
         default=None,
@@ -140,59 +265,151 @@ class Metadata(Strict):
         "transformational (several domains, regulated data, three environments, every component). "
         "Informational: `catalog` and `init` show it; omitted: not stated.",
     )
-    purpose: Annotated[str, StringConstraints(min_length=10, max_length=200)] | None = Field(
+    purpose: (
+        Annotated[
+            str,
+            StringConstraints(pattern=TEXT_PATTERN, min_length=10, max_length=200),
+            plain_text("a purpose is one line of text"),
+        ]
+        | None
+    ) = Field(
         default=None, description="One sentence on what the blueprint is for (`catalog` shows it); omitted: none."
     )
 
 
 class Target(Strict):
     cloud: Cloud
-    region: str
+    region: Region
     # Fields of one cloud (its registry entry lists them; another cloud's field is a validation error).
-    account_id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")] | None = Field(
-        default=None, description="AWS account the stacks may deploy to; omitted: any (checked by `verify`)."
-    )
-    project_id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")] | None = Field(
-        default=None, description="GCP project the stacks deploy into; required when cloud is gcp."
-    )
-    billing_account: Annotated[str, StringConstraints(pattern=r"^[A-F0-9]{6}-[A-F0-9]{6}-[A-F0-9]{6}$")] | None = Field(
+    account_id: (
+        Annotated[str, StringConstraints(pattern=r"^\d{12}$"), plain_name("an AWS account id is 12 ASCII digits")]
+        | None
+    ) = Field(default=None, description="AWS account the stacks may deploy to; omitted: any (checked by `verify`).")
+    project_id: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"),
+            plain_name("a project id is lowercase ASCII letters, digits and hyphens"),
+        ]
+        | None
+    ) = Field(default=None, description="GCP project the stacks deploy into; required when cloud is gcp.")
+    billing_account: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^[A-F0-9]{6}-[A-F0-9]{6}-[A-F0-9]{6}$"),
+            plain_name("a billing account is ASCII hex digits and hyphens"),
+        ]
+        | None
+    ) = Field(
         default=None, description="GCP billing account for the budget; omitted: no GCP budget (AWS budgets need none)."
     )
-    kube_context: Annotated[str, StringConstraints(min_length=1, max_length=253)] | None = Field(
+    kube_context: (
+        Annotated[str, StringConstraints(min_length=1, max_length=253), plain_name("a kubeconfig context is ASCII")]
+        | None
+    ) = Field(
         default=None,
         description="On-prem: the kubeconfig context of the existing cluster; required when cloud is onprem.",
     )
-    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] | None = Field(
+    kubernetes_version: (
+        Annotated[
+            str, StringConstraints(pattern=r"^1\.\d{2}$"), plain_name("a Kubernetes version is ASCII, such as 1.33")
+        ]
+        | None
+    ) = Field(
         default=None,
         description="On-prem: the cluster's Kubernetes minor version (manifests are validated against it).",
     )
-    storage_class: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] | None = Field(
-        default=None, description="On-prem: the StorageClass for the platform's volumes."
-    )
-    ingress_class: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")] | None = Field(
+    storage_class: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"),
+            plain_name("a StorageClass name is lowercase ASCII letters, digits, '-' and '.'"),
+        ]
+        | None
+    ) = Field(default=None, description="On-prem: the StorageClass for the platform's volumes.")
+    ingress_class: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"),
+            plain_name("an IngressClass name is lowercase ASCII letters, digits, '-' and '.'"),
+        ]
+        | None
+    ) = Field(
         default=None, description="On-prem: the IngressClass for the platform's UIs (MLflow, Grafana, the registry)."
     )
-    gpu_node_labels: dict[Accelerator, dict[str, str]] | None = Field(
+    gpu_node_labels: dict[Accelerator, dict[LabelKey, LabelValue]] | None = Field(
         default=None,
         description="On-prem: the node labels that select each accelerator's nodes "
         "(e.g. nvidia-a100: {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}).",
     )
-    object_store: Annotated[str, StringConstraints(pattern=r"^https://[^\s/]+(/[^\s]*)?$")] | None = Field(
+    object_store: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^https://[^\s/]+(/[^\s]*)?$"),
+            plain_name("an endpoint URL is ASCII (a host in its xn-- form)"),
+        ]
+        | None
+    ) = Field(
         default=None,
         description="On-prem: an existing S3-compatible endpoint for the lake; omitted: an in-cluster store.",
     )
     subscription_id: (
-        Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+            plain_name("a subscription id is a lowercase ASCII GUID"),
+        ]
         | None
     ) = Field(
         default=None,
         description="Azure subscription the stacks deploy into (a lowercase GUID); required when cloud "
         "is azure. Environments may override it (one subscription per environment).",
     )
+    runner_network: (
+        Annotated[
+            str,
+            StringConstraints(
+                pattern=r"^/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+                r"/resourceGroups/[-\w.()]{1,90}/providers/Microsoft\.Network/virtualNetworks/[-\w.]{2,64}$"
+            ),
+            plain_name("a virtual network id is ASCII"),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="Azure: the resource id of the virtual network the deploying runner (CI agent, jump host) "
+        "runs in, in the target subscription. The stack peers it with the platform VNet and links every "
+        "private DNS zone (Key Vault, the lake, the cluster API) to it, so the first apply can create keys, "
+        "lake filesystems and the cluster stack's objects, all data-plane calls to private endpoints. "
+        "Omitted: the runner must already be inside the platform VNet, which the first apply creates.",
+    )
+    admin_group_object_ids: (
+        Annotated[
+            list[
+                Annotated[
+                    str,
+                    StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+                    plain_name("a group object id is a lowercase ASCII GUID"),
+                ]
+            ],
+            Field(max_length=10),
+            *unique("group"),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="Azure: Entra ID groups (object ids) whose members are cluster admins of AKS "
+        "(`admin_group_object_ids`). Omitted: none; the deploying principal is cluster admin by a role "
+        "assignment on the cluster either way.",
+    )
 
 
 class Network(Strict):
-    cidr: Annotated[str, StringConstraints(pattern=r"^\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-4])$")] = "10.40.0.0/16"
+    cidr: Annotated[
+        str,
+        StringConstraints(pattern=r"^\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-4])$"),
+        plain_name("a network is an ASCII CIDR"),
+    ] = "10.40.0.0/16"
     zones: Annotated[int, Field(ge=2, le=4)] = 2
     operator_cidrs: Annotated[list[OperatorCidr], Field(max_length=20), *unique("network")] = Field(
         default=[],
@@ -233,7 +450,11 @@ class Database(Strict):
     zones: Annotated[list[Name], *unique("zone")] = Field(
         default_factory=list, description="Lake zones crawled into this database."
     )
-    description: str = ""
+    description: Annotated[
+        str,
+        StringConstraints(pattern=LINES_PATTERN),
+        plain_text("a description is text (line breaks and tabs allowed)", lines=True),
+    ] = ""
 
 
 class Catalog(Strict):
@@ -254,9 +475,14 @@ class Sharing(Strict):
     replicas: Annotated[int, Field(ge=2, le=48)] | None = Field(
         default=None, description="time-slicing only: pods per GPU."
     )
-    profile: Annotated[str, StringConstraints(pattern=r"^[1-7]g\.\d{1,3}gb$")] | None = Field(
-        default=None, description="mig only: the slice, such as 1g.10gb."
-    )
+    profile: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^[1-7]g\.\d{1,3}gb$"),
+            plain_name("a MIG profile is ASCII, such as 1g.10gb"),
+        ]
+        | None
+    ) = Field(default=None, description="mig only: the slice, such as 1g.10gb.")
 
 
 class Pool(Strict):
@@ -271,7 +497,9 @@ class Pool(Strict):
 
 class Training(Strict):
     pools: Annotated[dict[Name, Pool], Field(min_length=1)]
-    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.\d{2}$")] = "1.35"
+    kubernetes_version: Annotated[
+        str, StringConstraints(pattern=r"^1\.\d{2}$"), plain_name("a Kubernetes version is ASCII, such as 1.35")
+    ] = "1.35"
     kubernetes_support: Literal["standard", "extended"] = Field(
         default="standard",
         description=(
@@ -298,7 +526,11 @@ class Endpoint(Strict):
     target_invocations_per_replica: Annotated[int, Field(ge=1, le=100_000)] = 100
     capture_requests: bool = Field(default=True, description="Record requests and responses; omitted: on.")
     capture_percent: Annotated[int, Field(ge=1, le=100)] = 100
-    image_tag: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = "bootstrap"
+    image_tag: Annotated[
+        str,
+        StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"),
+        plain_name("an image tag is ASCII letters, digits, '_', '.' and '-'"),
+    ] = "bootstrap"
     private: bool = Field(
         default=True,
         description="Reachable only from the platform network (GCP: Private Service "
@@ -366,17 +598,22 @@ class Environment(Strict):
     protect_stateful: bool = Field(
         default=True, description="prevent_destroy on lake, registry, keys and state; omitted: protected."
     )
-    overrides: dict[str, JsonValue] = Field(
-        default_factory=dict, description="Dotted paths into this document, replaced for this environment."
-    )
+    overrides: dict[
+        Annotated[
+            str, StringConstraints(min_length=1), plain_name("an override key is a dotted path of field names (ASCII)")
+        ],
+        JsonValue,
+    ] = Field(default_factory=dict, description="Dotted paths into this document, replaced for this environment.")
 
 
 class StateConfig(Strict):
     backend: Literal["s3", "gcs", "azurerm", "kubernetes", "local"] | None = Field(
         default=None, description="Omitted: the target cloud's own (s3 on aws, gcs on gcp), so retargeting moves it."
     )
-    bucket: str | None = Field(default=None, description="Omitted: <name>-<env>-tfstate, one per environment.")
-    lock_table: str | None = Field(
+    bucket: Annotated[str, StringConstraints(min_length=1), plain_name("a bucket name is ASCII")] | None = Field(
+        default=None, description="Omitted: <name>-<env>-tfstate, one per environment."
+    )
+    lock_table: Annotated[str, StringConstraints(min_length=1), plain_name("a table name is ASCII")] | None = Field(
         default=None, description="s3 only (gcs locks natively). Omitted: <name>-<env>-tflock."
     )
 
@@ -392,9 +629,19 @@ def _date_or_text(value: object) -> object:
 
 
 class Waiver(Strict):
-    check: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]+$")]
-    resource: Annotated[str, StringConstraints(min_length=1)]
-    reason: Annotated[str, StringConstraints(min_length=10)]
+    check: Annotated[
+        str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]+$"), plain_name("a check id is ASCII capitals, digits and '_'")
+    ]
+    resource: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=512),
+        plain_name("a waiver's resource is a component or resource address (ASCII)"),
+    ]
+    reason: Annotated[
+        str,
+        StringConstraints(pattern=TEXT_PATTERN, min_length=10),
+        plain_text("a reason is one line of text (a YAML | or > block adds line breaks: write >- or one line)"),
+    ]
     owner: Email
     expires: Annotated[dt.date, BeforeValidator(_date_or_text)] = Field(
         strict=False, description="The last day the waiver holds, YYYY-MM-DD."
@@ -403,7 +650,7 @@ class Waiver(Strict):
 
 class PolicyConfig(Strict):
     packs: Annotated[list[Literal["baseline", "regulated"]], *unique("pack")] = ["baseline"]
-    allowed_regions: Annotated[list[str], *unique("region")] = Field(
+    allowed_regions: Annotated[list[Region], *unique("region")] = Field(
         default_factory=list,
         description=(
             "Regions of any cloud the blueprint may run in (list each cloud's, so a retarget stays inside them); "
