@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 from collections.abc import Callable, Iterable
@@ -34,6 +35,7 @@ from typing import Any
 from mlops_blueprint.blueprints import registry
 from mlops_blueprint.blueprints.cost import Estimate, estimate_env, usd
 from mlops_blueprint.blueprints.errors import UserError
+from mlops_blueprint.blueprints.files import MAX_PLAN_BYTES, UnreadableFile, read_untrusted
 from mlops_blueprint.blueprints.loader import LoadedBlueprint, ResolvedEnv, load, loads
 from mlops_blueprint.blueprints.model import Blueprint
 from mlops_blueprint.policies.change import COMPONENTS, NotAPlan, allowance_for, subject_of, validate_plan
@@ -275,7 +277,7 @@ def load_base(base: str | Path | LoadedBlueprint, proposed: Path) -> LoadedBluep
     path. It is untrusted input like any blueprint: its errors name `REF:path:line` (exit 2)."""
     if isinstance(base, LoadedBlueprint):
         return base
-    if Path(base).is_file():
+    if os.path.lexists(base) and not Path(base).is_dir():  # a file, or what `load` refuses (a pipe, /dev/zero)
         return load(base)
     ref = str(base)
     if ref.startswith("-") or not ref.strip():
@@ -303,7 +305,7 @@ def load_base(base: str | Path | LoadedBlueprint, proposed: Path) -> LoadedBluep
 def _plan_file(plan_dir: str | Path, stack: str, env: str) -> Path | None:
     for name in (f"{stack}.json", f"{env}.json"):
         p = Path(plan_dir) / name
-        if p.is_file():
+        if os.path.lexists(p):  # whatever it is: `_read_plan` refuses what is not a regular file
             return p
     return None
 
@@ -332,8 +334,10 @@ def read_plans(plan_dir: str | Path, loaded: LoadedBlueprint, envs: list[str]) -
 
 def _read_plan(path: Path) -> dict:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
+        data = json.loads(read_untrusted(path, MAX_PLAN_BYTES, "the plan").decode("utf-8"))
+    except UnreadableFile as exc:  # not a regular file (a pipe, /dev/zero, a directory), too big, unreadable
+        raise NotAPlan(str(exc)) from None
+    except UnicodeDecodeError as exc:
         raise NotAPlan(f"{path} cannot be read: {exc}") from None
     except ValueError as exc:
         raise NotAPlan(f"{path}: not JSON: {exc}") from None
