@@ -13,19 +13,13 @@ from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
 from mlops_blueprint.scripts.cli_options import BlueprintArg, EnvOpt
-from mlops_blueprint.scripts.render import out, plain, rendering
+from mlops_blueprint.scripts.render import out, plain, rendering, table
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> Table:
-    t = Table(title=Text(title), title_justify="left")
-    for c in columns:
-        t.add_column(c)
-    for r in rows:
-        t.add_row(*(Text(str(x)) for x in r))  # user text is never markup
-    return t
+    return table(title, columns, rows)  # user text is never markup; ids and numbers are never cut
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:

@@ -2,6 +2,16 @@
 
 User and cloud text is never read as rich markup: it is printed with `markup=False` or escaped
 with `plain()`, so a waiver reason such as `[/x]` prints as itself.
+
+Nor is it read as terminal control: `out` and `err` are `SafeConsole`s, which pass every piece of
+text they write (strings, `Text`, table cells, progress lines) through `text.terminal_safe`, so an
+ESC sequence, an OSC 8 link or a bidi override from a blueprint, a plan or a cloud's answer prints
+as visible escapes (`\x1b`, `\u202e`). `plain()` also writes a line break as `\n`: a value shown in
+one line stays in that line.
+
+When the output is not a terminal (a CI log, a pipe), lines are as wide as COLUMNS says, or WIDE:
+a table never cuts or folds an id or a number to fit 80 columns (`table()` keeps id and number
+columns whole).
 """
 
 from __future__ import annotations
@@ -13,24 +23,99 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions, ConsoleOptions, RenderableType
 from rich.markup import escape
+from rich.segment import Segment
 
 if TYPE_CHECKING:  # imported where used: `validate` never shows a spinner or a table
     from rich.progress import Progress, TaskID
 
 from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.blueprints.loader import BlueprintError, LoadedBlueprint
+from mlops_blueprint.blueprints.text import is_unsafe, terminal_safe
 from mlops_blueprint.scripts import events as ev
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from rich.table import Table
+
+# The line width when the output is not a terminal and COLUMNS is not set: wide enough that no table
+# of the CLI's cuts an id, a number or an address (CI logs do not wrap).
+WIDE = 200
+
+
+def safe_lines(text: str) -> str:
+    """`text.terminal_safe` on each line: line breaks stay (the CLI's own multi-line output), every other
+    unsafe character becomes a visible escape."""
+    if text.isprintable() or not any(is_unsafe(ch) for ch in text.replace("\n", "")):
+        return text
+    return "\n".join(terminal_safe(line) for line in text.split("\n"))
+
+
+class SafeConsole(Console):
+    """A rich Console that never writes a control, bidi or zero-width character it was given as text,
+    and that is WIDE columns wide when it does not write to a terminal (unless COLUMNS says otherwise).
+
+    Every renderable reaches the output through `render`, whose text segments are escaped here; the
+    segments rich makes to move the cursor (a live spinner) are its own and pass unchanged."""
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            text = segment.text
+            if segment.control or text.isprintable() or text == "\n":
+                yield segment
+            else:
+                yield Segment(safe_lines(text), segment.style, segment.control)
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self._width is None and not self.is_terminal:  # a CI log or a pipe: COLUMNS, else WIDE
+            columns = self._environ.get("COLUMNS", "")
+            return ConsoleDimensions(int(columns) if columns.isdigit() else WIDE, size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+out = SafeConsole(highlight=False)
+err = SafeConsole(stderr=True, highlight=False)
 STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
 
 
 def plain(text: object) -> str:
-    """User or cloud text inside a markup string: escaped, so `[/x]` prints as itself."""
-    return escape(str(text))
+    """User or cloud text inside a markup string, on one line: markup escaped (`[/x]` prints as itself),
+    and control, bidi and zero-width characters and line breaks written as escapes."""
+    return escape(terminal_safe(str(text)))
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], *, markup: bool = False) -> Table:
+    """A rich table of user or cloud text. A column whose cells never hold a space (ids, names,
+    numbers, addresses) is never wrapped, folded or cut; the other columns wrap at spaces to make room.
+    Cells are text, not markup, unless `markup` (then the caller escapes with `plain()`)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    cells = [[str(x) for x in r] for r in rows]
+    t = Table(title=Text(terminal_safe(title)), title_justify="left")
+    for i, name in enumerate(columns):
+        whole = all(" " not in _shown(r[i], markup) for r in cells if i < len(r))
+        t.add_column(Text(terminal_safe(name)), no_wrap=whole, overflow="ellipsis" if whole else "fold")
+    for r in cells:
+        t.add_row(*(x if markup else Text(terminal_safe(x)) for x in r))
+    return t
+
+
+def _shown(cell: str, markup: bool) -> str:
+    """What a cell shows (its markup removed)."""
+    if not markup:
+        return terminal_safe(cell)
+    from rich.text import Text
+
+    return Text.from_markup(cell).plain
 
 
 def _ordered(findings: list) -> list:
@@ -69,26 +154,26 @@ class Renderer:
                 SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
             )
             self.progress.start()
-        self.tasks[(e.stack, e.step)] = self.progress.add_task(f"{e.stack}: {e.step}", total=None)
+        self.tasks[(e.stack, e.step)] = self.progress.add_task(plain(f"{e.stack}: {e.step}"), total=None)
 
     def on_StepLine(self, e: ev.StepLine) -> None:
         line = e.line.strip()
         if any(k in line for k in ("Creating...", "Destroying...", "Modifying...", "Still ")):
             for (stack, step), task in self.tasks.items():
                 if stack == e.stack and self.progress:
-                    self.progress.update(task, description=f"{stack}: {step} | {line[:100]}")
+                    self.progress.update(task, description=plain(f"{stack}: {step} | {line[:100]}"))
 
     def on_StepFinished(self, e: ev.StepFinished) -> None:
         task = self.tasks.pop((e.stack, e.step), None)
         if task is not None and self.progress:
             self.progress.remove_task(task)
-            err.print(f"  [cyan]>[/] {e.stack}: ", end="")
+            err.print(f"  [cyan]>[/] {plain(e.stack)}: ", end="")
             err.print(f"{e.step} ({e.seconds:.0f}s)", markup=False, style="dim")
         if not self.tasks:
             self.close()
 
     def on_Note(self, e: ev.Note) -> None:
-        err.print(f"  {e.message}", markup=False, style={"dim": "dim", "warn": "yellow"}.get(e.level, ""))
+        err.print(f"  {safe_lines(e.message)}", markup=False, style={"dim": "dim", "warn": "yellow"}.get(e.level, ""))
 
     def on_EmulatorReady(self, e: ev.EmulatorReady) -> None:
         verb = "started on" if e.started else "reusing"
@@ -102,8 +187,8 @@ class Renderer:
         )
 
     def on_Synthesized(self, e: ev.Synthesized) -> None:
-        out.print(f"[green]synthesized[/] {e.stack}: {e.resources} resources -> ", end="")
-        out.print(str(e.path), markup=False)
+        out.print(f"[green]synthesized[/] {plain(e.stack)}: {e.resources} resources -> ", end="")
+        out.print(terminal_safe(str(e.path)), markup=False)
 
     def on_GateChecked(self, e: ev.GateChecked) -> None:
         if e.quiet:
@@ -112,21 +197,20 @@ class Renderer:
         r = e.report
         failed = [f for f in _ordered(r.findings) if not f.passed]
         if failed:
-            from rich.table import Table
-
-            table = Table(title=f"policy gate {e.stack}" + (" (change rules)" if e.phase == "change rules" else ""))
-            for col in ("severity", "rule", "component", "address", "message", "waiver"):
-                table.add_column(col, overflow="fold")
-            for f in failed:
-                table.add_row(
+            title = f"policy gate {e.stack}" + (" (change rules)" if e.phase == "change rules" else "")
+            rows = [
+                [
                     f"[{STYLE[f.severity]}]{f.severity}[/]",
                     *(plain(x) for x in (f.rule, f.subject, f.address, f.message, f.waived_by or "")),
-                )
-            out.print(table)
-        for w in r.waivers_used:
+                ]
+                for f in failed
+            ]
             out.print(
-                f"  waiver used: {w.check} on {w.resource} - {w.reason} ({w.owner}, until {w.expires})", markup=False
+                table(title, ("severity", "rule", "component", "address", "message", "waiver"), rows, markup=True)
             )
+        for w in r.waivers_used:
+            shown = (terminal_safe(str(x)) for x in (w.check, w.resource, w.reason, w.owner, w.expires))
+            out.print("  waiver used: {} on {} - {} ({}, until {})".format(*shown), markup=False)
         for label, lines, style in (
             ("waiver problem", r.waiver_problems, "red"),
             ("waiver warning", r.waiver_warnings, "yellow"),
@@ -134,11 +218,11 @@ class Renderer:
         ):
             for line in lines:
                 out.print(f"  [{style}]{label}:[/] ", end="")
-                out.print(line, markup=False)
+                out.print(terminal_safe(line), markup=False)
         n_fail = len(r.failures(e.min_severity))
         waived = sum(1 for f in failed if f.waived_by)
         out.print(
-            f"[{'green' if e.passed else 'red'}]policy gate {'passed' if e.passed else 'FAILED'}[/] {e.stack}: "
+            f"[{'green' if e.passed else 'red'}]policy gate {'passed' if e.passed else 'FAILED'}[/] {plain(e.stack)}: "
             f"{sum(f.passed for f in r.findings)} passed, {n_fail} failing, {waived} waived"
         )
         skipped = [n.split()[1] for n in r.notes if n.startswith("checkov ") and "not enforced by the packs" in n]
@@ -157,34 +241,29 @@ class Renderer:
 
     def on_Planned(self, e: ev.Planned) -> None:
         self.close()
-        out.print(f"[bold]{e.stack}[/]: {e.summary.counts()}")
+        out.print(f"[bold]{plain(e.stack)}[/]: {plain(e.summary.counts())}")
         for label, items, style in (("replace", e.summary.replace, "yellow"), ("destroy", e.summary.delete, "red")):
             for a in items:
                 out.print(f"  [{style}]{label}[/] ", end="")
-                out.print(a, markup=False)
+                out.print(terminal_safe(a), markup=False)
 
     def on_Applied(self, e: ev.Applied) -> None:
         out.print(
-            f"[green]applied[/] {e.stack} in {e.seconds:.0f}s"
+            f"[green]applied[/] {plain(e.stack)} in {e.seconds:.0f}s"
             if e.changed
-            else f"[green]up to date[/] {e.stack}: no changes"
+            else f"[green]up to date[/] {plain(e.stack)}: no changes"
         )
 
     def on_Destroyed(self, e: ev.Destroyed) -> None:
-        out.print(f"[green]destroyed[/] {e.stack}")
+        out.print(f"[green]destroyed[/] {plain(e.stack)}")
 
     def on_Verified(self, e: ev.Verified) -> None:
         self.close()
-        from rich.table import Table
-
-        table = Table(title=f"verify {e.stack}")
-        for col in ("component", "subject", "result", "detail"):
-            table.add_column(col)
-        for c in e.checks:
-            table.add_row(
-                plain(c.component), plain(c.subject), "[green]ok[/]" if c.ok else "[red]FAIL[/]", plain(c.detail)
-            )
-        out.print(table)
+        rows = [
+            [plain(c.component), plain(c.subject), "[green]ok[/]" if c.ok else "[red]FAIL[/]", plain(c.detail)]
+            for c in e.checks
+        ]
+        out.print(table(f"verify {e.stack}", ("component", "subject", "result", "detail"), rows, markup=True))
         bad = sum(not c.ok for c in e.checks)
         out.print(f"[{'red' if bad else 'green'}]{len(e.checks) - bad}/{len(e.checks)} checks passed[/]")
 
@@ -208,15 +287,17 @@ def rendering() -> Iterator[Renderer]:
         renderer.close()
         for p in exc.problems:
             err.print("[bold red]error[/] ", end="")
-            err.print(str(p), markup=False, soft_wrap=True)
+            err.print(terminal_safe(str(p)), markup=False, soft_wrap=True)
         err.print(f"[red]{len(exc.problems)} problem(s); nothing was written.[/]")
         raise typer.Exit(exc.exit_code) from None
     except UserError as exc:
         renderer.close()
         err.print("[bold red]error[/] ", end="")
-        err.print(str(exc), markup=False, soft_wrap=True)
+        err.print(safe_lines(str(exc)), markup=False, soft_wrap=True)
         if exc.hint:
-            err.print(f"  hint: {exc.hint}", markup=False, soft_wrap=True)  # a command in it must paste whole
+            err.print(
+                f"  hint: {safe_lines(exc.hint)}", markup=False, soft_wrap=True
+            )  # a command in it must paste whole
         if exc.exit_code == INTERRUPTED:
             _release_jsii()
         raise typer.Exit(exc.exit_code) from None
@@ -253,9 +334,9 @@ def validated(path: Path, loaded: LoadedBlueprint, env: str | None) -> None:
     built = [name for name in type(c).model_fields if getattr(c, name) is not None]
     for w in loaded.warnings:
         err.print("[yellow]warning[/] ", end="")
-        err.print(str(w), markup=False, soft_wrap=True)
+        err.print(terminal_safe(str(w)), markup=False, soft_wrap=True)
     envs = ", ".join(e.name for e in loaded.select(env))
     out.print(
-        f"[green]ok[/] {plain(path)}: {bp.metadata.name} on {bp.target.cloud}/{bp.target.region}, "
-        f"environments {envs}; components {', '.join(built) or 'none'}"
+        f"[green]ok[/] {plain(path)}: {plain(bp.metadata.name)} on {plain(bp.target.cloud)}/{plain(bp.target.region)}, "
+        f"environments {plain(envs)}; components {', '.join(built) or 'none'}"
     )
