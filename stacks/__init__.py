@@ -14,6 +14,7 @@ from pathlib import Path
 from mlops_blueprint.blueprints import registry
 from mlops_blueprint.blueprints.errors import TargetNotAvailable
 from mlops_blueprint.blueprints.loader import LoadedBlueprint, ResolvedEnv
+from mlops_blueprint.stacks.literal import LiteralText, literal_class
 from mlops_blueprint.stacks.settings import DeploySettings
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
@@ -77,19 +78,26 @@ def build(
     """Add one stack per environment to `app`, and after it the environment's cluster stack when there is
     one and `with_cluster` (it depends on the cloud stack: cdktn deploys them in that order, and destroys
     a cloud stack only together with its cluster stack). Returns the stack names."""
-    stack = stack_class(loaded, settings)
+    stack = literal_class(stack_class(loaded, settings))
+    # Blueprint text is data (stacks/literal.py): each stack sees its environment with every `${`, `%{`,
+    # `#{` and `&{` of the blueprint's text escaped, and writes Terraform's literal form of it.
+    text = LiteralText.of(envs)
     node = app.node  # type: ignore[attr-defined]
     if node.try_get_context("targetVersions") is None and not node.children:
         node.set_context("targetVersions", TARGET_VERSIONS)
     names = []
-    for env in envs:
+    for raw in envs:
+        env = text.env(raw)
         name = stack_name(loaded.name, env.name)
         cloud_stack = stack(app, name, env=env, settings=settings)
+        cloud_stack._mlops_literal = text
         names.append(name)
-        cluster = cluster_stack_class(loaded, env) if with_cluster else None
+        cluster = cluster_stack_class(loaded, raw) if with_cluster else None
         if cluster is not None:
             cname = cluster_stack_name(loaded.name, env.name)
-            cluster(app, cname, env=env, settings=settings).add_dependency(cloud_stack)
+            cluster_stack = literal_class(cluster)(app, cname, env=env, settings=settings)
+            cluster_stack._mlops_literal = text
+            cluster_stack.add_dependency(cloud_stack)
             names.append(cname)
     return names
 
