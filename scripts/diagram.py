@@ -11,7 +11,11 @@ zones, training reads the last zone and writes the registry, serving pulls its m
 registry, monitoring watches endpoints and pools; personas reach components as `access` grants.
 
 Every label is user text: `label()` escapes it for Mermaid (quotes, brackets, `#`, `<`, `>`, `&`,
-backticks, line breaks) and node ids are made from a safe alphabet, never from raw names. GitHub
+backticks, `%`, line breaks, control/bidi/zero-width characters) and node ids are made from a safe
+alphabet, never from raw names. `%` matters: Mermaid reads a `%%{init: ...}%%` directive anywhere in
+the text, even inside a quoted label, so a label never holds a `%` (it is `#37;`, which Mermaid shows
+as `%`). The title is YAML front matter (JSON-quoted, read before directives are looked for). So user
+text can neither close a node, add an edge, a click or a directive, nor restyle the chart. GitHub
 and GitLab render the result natively inside a ```mermaid block. The tests parse it with Mermaid's
 own parser (npm `mermaid`).
 """
@@ -31,12 +35,13 @@ CLASSES = (
     "classDef removed fill:#fecaca,stroke:#b91c1c,stroke-width:3px,stroke-dasharray: 5 5,color:#000",
     "classDef persona fill:#e0e7ff,stroke:#4338ca,color:#000",
 )
-_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "`": "#96;"}
+_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "`": "#96;", "%": "#37;"}
 
 
 def label(text: object) -> str:
-    """User text as a quoted Mermaid label: `"..."` with quotes, `#`, `<`, `>`, `&` and backticks as
-    entity codes (so brackets, pipes and semicolons stay inside the quotes) and line breaks as spaces."""
+    """User text as a quoted Mermaid label: `"..."` with quotes, `#`, `<`, `>`, `&`, backticks and `%`
+    as entity codes (so brackets, pipes and semicolons stay inside the quotes, and no `%%{...}%%`
+    directive or `%%` comment can form), line breaks as spaces, other invisible characters dropped."""
     s = re.sub(r"[\r\n\t]+", " ", str(text))
     s = "".join(_ENTITIES.get(ch, ch) for ch in s if ch.isprintable())
     return f'"{s}"'
@@ -118,7 +123,11 @@ def mermaid(
         if name and key not in present:
             removed_by.setdefault(comp, []).append(name)
     if title or env:
-        ch.lines.insert(0, f"---\ntitle: {json.dumps(title or f'{bp.metadata.name} ({env})')}\n---")
+        shown = " ".join(
+            "".join(c for c in line if c.isprintable())
+            for line in (title or f"{bp.metadata.name} ({env})").splitlines()
+        )
+        ch.lines.insert(0, f"---\ntitle: {json.dumps(shown)}\n---")
 
     zones: list[str] = []
     if c.data_lake:
