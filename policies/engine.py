@@ -111,13 +111,15 @@ class Report:
 
     def merged(self, other: Report) -> Report:
         """One environment's report over two stacks (the cloud stack and its cluster stack): the findings,
-        waivers and notes of both; a waiver matched nothing only if it matched nothing in either."""
+        waivers and notes of both, each once (the blueprint rules run with every stack and find the same);
+        a waiver matched nothing only if it matched nothing in either."""
 
         def union(a: list, b: list) -> list:
-            return a + [x for x in b if x not in a]
+            seen = set(a)
+            return a + [x for x in b if not (x in seen or seen.add(x))]
 
         return Report(
-            findings=self.findings + other.findings,
+            findings=union(self.findings, other.findings),
             waivers_used=union(self.waivers_used, other.waivers_used),
             waiver_problems=union(self.waiver_problems, other.waiver_problems),
             waiver_warnings=[w for w in self.waiver_warnings if w in other.waiver_warnings],

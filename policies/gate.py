@@ -14,10 +14,57 @@ from mlops_blueprint.policies.engine import Finding, Report, Rule, Waiver, all_r
 from mlops_blueprint.policies.tfjson import Doc
 
 CHECKOV_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
+# The provider token of a checkov id: CKV_<TOKEN>_12, CKV2_<TOKEN>_3.
+CHECKOV_TOKEN = re.compile(r"^CKV2?_([A-Z0-9]+)_\d+$")
 
 
 def waivers_of(env: ResolvedEnv) -> list[Waiver]:
     return [Waiver(w.check, w.resource, w.reason, w.owner, w.expires) for w in env.blueprint.policies.waivers]
+
+
+def checkov_on_cloud(check: str, cloud: str) -> bool:
+    """Whether a checkov check can run on a stack of `cloud`: its provider token (CKV_<TOKEN>_n) is that
+    cloud's registered name, or names no registered cloud (cloud-neutral: Kubernetes, secrets, ...)."""
+    m = CHECKOV_TOKEN.match(check)
+    token = m[1] if m else ""
+    return token == cloud.upper() or token not in {n.upper() for n in registry.NAMES}
+
+
+def checkov_not_enforced(env: ResolvedEnv) -> dict[str, str]:
+    """The checkov checks the environment's packs do not enforce, with their reasons, sorted: only those
+    that could run on the environment's cloud (a pack names every cloud's, and an AWS blueprint's report
+    has no use for the Azure ones)."""
+    cloud = env.blueprint.target.cloud
+    skip = packs.resolve(list(env.blueprint.policies.packs))[1]
+    return {k: v for k, v in sorted(skip.items()) if checkov_on_cloud(k, cloud)}
+
+
+def environment(stacks: list[tuple[str, Report]]) -> tuple[Report, list[tuple[str, Report]]]:
+    """One environment's gate over its stacks (the cloud stack first, then its cluster stack), and what
+    each stack's own gate shows.
+
+    The environment's report holds every finding once (the blueprint rules run with each stack and
+    find the same), every waiver used, and a waiver "matched nothing" only if it matched nothing in any
+    stack. The first stack shows the environment's waiver problems, warnings and notes; each later stack
+    shows only the findings no earlier stack showed and the waivers it used itself."""
+    report = stacks[0][1]
+    for _, other in stacks[1:]:
+        report = report.merged(other)
+    views: list[tuple[str, Report]] = []
+    shown: list[Finding] = []
+    used: list[Waiver] = []
+    allowed: list[str] = []
+    for i, (stack, r) in enumerate(stacks):
+        own = [f for f in r.findings if f not in shown]
+        waivers = [w for w in r.waivers_used if w not in used]
+        allowances = [a for a in r.allowances if a not in allowed]
+        shown, used, allowed = shown + own, used + waivers, allowed + allowances
+        if i == 0:
+            view = Report(own, waivers, report.waiver_problems, report.waiver_warnings, allowances, report.notes)
+        else:
+            view = Report(own, waivers, allowances=allowances)
+        views.append((stack, view))
+    return report, views
 
 
 def blueprint_layer(env: ResolvedEnv, enforced: set[str]) -> list[Finding]:
@@ -102,7 +149,7 @@ def evaluate(
             report.findings += checkov
         elif with_checkov:
             report.findings += checkov_layer(json_path, skip)
-        report.notes += [f"checkov {k} not enforced by the packs: {v}" for k, v in sorted(skip.items())]
+        report.notes += [f"checkov {k} not enforced by the packs: {v}" for k, v in checkov_not_enforced(env).items()]
     if plan is not None:
         report.findings += change.findings_for_plan(plan, allow_destroy)
         report.allowances = change.allowances_used(plan, allow_destroy)

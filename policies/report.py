@@ -26,15 +26,18 @@ from pathlib import Path
 from urllib.parse import quote
 
 from mlops_blueprint.blueprints.loader import LoadedBlueprint
-from mlops_blueprint.policies import packs
 from mlops_blueprint.policies.engine import RANK, Finding, Report, all_rules
+from mlops_blueprint.policies.gate import checkov_not_enforced
 
 FORMATS = ("json", "markdown", "sarif", "junit")
 TOOL = "mlops-blueprint"
 
 
 def ordered(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (f.passed, f.waived_by is not None, RANK[f.severity], f.rule, f.address))
+    """The findings, each once, most severe first (failed, then waived, then passed)."""
+    return sorted(
+        dict.fromkeys(findings), key=lambda f: (f.passed, f.waived_by is not None, RANK[f.severity], f.rule, f.address)
+    )
 
 
 def below_threshold(f: Finding, min_severity: str) -> bool:
@@ -43,9 +46,9 @@ def below_threshold(f: Finding, min_severity: str) -> bool:
 
 
 def not_enforced(env: str, report: Report, blueprint: LoadedBlueprint | None) -> dict[str, str]:
-    """The checkov checks the environment's packs do not enforce, with their reasons."""
+    """The checkov checks the environment's packs do not enforce on its cloud, with their reasons."""
     if blueprint is not None and env in blueprint.envs:
-        return dict(sorted(packs.resolve(list(blueprint.envs[env].blueprint.policies.packs))[1].items()))
+        return checkov_not_enforced(blueprint.envs[env])
     found = (re.match(r"^checkov (\S+) not enforced by the packs: (.*)$", n, re.S) for n in report.notes)
     return {m[1]: m[2] for m in found if m}
 
@@ -125,12 +128,13 @@ def md_code(text: object, cell: bool = False) -> str:
 def to_markdown(reports: dict[str, Report], min_severity: str, blueprint: LoadedBlueprint | None = None) -> str:
     lines = ["# Policy gate", ""]
     for env, r in reports.items():
-        failed = [f for f in r.findings if not f.passed]
+        findings = ordered(r.findings)
+        failed = [f for f in findings if not f.passed]
         low = [f for f in failed if below_threshold(f, min_severity)]
         lines += [
             f"## {md_text(env)}: {'PASS' if r.ok(min_severity) else 'FAIL'}",
             "",
-            f"{sum(f.passed for f in r.findings)} passed, {len(failed)} failed "
+            f"{sum(f.passed for f in findings)} passed, {len(failed)} failed "
             f"({sum(f.waived_by is not None for f in failed)} waived"
             + (f", {len(low)} below the --min-severity {min_severity} threshold" if low else "")
             + ")",
@@ -141,7 +145,7 @@ def to_markdown(reports: dict[str, Report], min_severity: str, blueprint: Loaded
             lines += [
                 f"| {f.severity}{' (below threshold)' if f in low else ''} | {md_code(f.rule, True)} | {md_code(f.subject, True)} "
                 f"| {md_text(f.message or f.name)} | {md_text(f.waived_by or '')} |"
-                for f in ordered(failed)
+                for f in failed
             ]
             lines.append("")
         lines += ["### Waivers used", ""]
@@ -238,6 +242,16 @@ class _Run:
         self.tool, self.env, self.category, self.blueprint = tool, env, category, blueprint
         self.rules: dict[str, dict] = {}
         self.results: list[dict] = []
+        self.fingerprints: set[str] = set()
+
+    def _fingerprint(self, rule: str, field: str, logical: str, text: str) -> str:
+        """Stable across runs for one (environment, rule, field, resource); a second result of a rule on
+        the same resource (another message) gets its own, so that no two results share one."""
+        fp = _fingerprint(self.env, rule, field, logical)
+        if fp in self.fingerprints:
+            fp = _fingerprint(self.env, rule, field, logical, text)
+        self.fingerprints.add(fp)
+        return fp
 
     def add(
         self, rule: str, name: str, severity: str, source: str, text: str, field: str, logical: str, **extra: object
@@ -256,7 +270,7 @@ class _Run:
             "level": LEVEL[severity],
             "message": {"text": text},
             "locations": [location],
-            "partialFingerprints": {"mlopsBlueprintFinding/v1": _fingerprint(self.env, rule, field, logical)},
+            "partialFingerprints": {"mlopsBlueprintFinding/v1": self._fingerprint(rule, field, logical, text)},
             **extra,
         }
         self.results.append(result)
@@ -306,7 +320,7 @@ def to_sarif(reports: dict[str, Report], min_severity: str, blueprint: LoadedBlu
         theirs = _Run(
             {"name": "checkov", "informationUri": "https://www.checkov.io/"}, env, f"{prefix}/{env}/checkov/", blueprint
         )
-        for f in r.findings:
+        for f in dict.fromkeys(r.findings):  # each finding once, in the order the gate found them
             if f.passed:
                 continue
             run = theirs if f.source == "checkov" else ours

@@ -13,8 +13,16 @@ from typing import Annotated, Optional
 import typer
 
 from mlops_blueprint.scripts import cli_blueprints, cli_ci, cli_review, pipeline
-from mlops_blueprint.scripts.cli_options import AllowOpt, BlueprintArg, EnvOpt, LocalOpt, MirrorOpt, OutputOpt
-from mlops_blueprint.scripts.render import out, plain, rendering, validated
+from mlops_blueprint.scripts.cli_options import (
+    AllowOpt,
+    BlueprintArg,
+    EnvOpt,
+    LocalOpt,
+    MirrorOpt,
+    OutputOpt,
+    report_alone_on_stdout,
+)
+from mlops_blueprint.scripts.render import err, out, plain, rendering, validated
 
 app = typer.Typer(
     add_completion=False,
@@ -73,8 +81,11 @@ def check(
         Optional[Path], typer.Option("--output-file", help="Where the --format report is written.")
     ] = None,
 ) -> None:
-    """The policy gate: blueprint rules, resource rules (own pack + checkov), and change rules on a plan."""
-    with rendering() as renderer:
+    """The policy gate: blueprint rules, resource rules (own pack + checkov), and change rules on a plan.
+
+    With --format and no --output-file, stdout carries the report alone (the progress and the gate
+    tables go to stderr), so that `> gate.sarif` is a valid file."""
+    with rendering() as renderer, report_alone_on_stdout(format is not None and output_file is None):
         outcome = pipeline.check(
             pipeline.validate(blueprint, env),
             env,
@@ -85,11 +96,13 @@ def check(
             report_format=format,
             events=renderer,
         )
-        if outcome.rendered is not None and output_file:
-            output_file.write_text(outcome.rendered)
-            out.print(f"wrote {format} report to {plain(output_file)}")
-        elif outcome.rendered is not None:
-            print(outcome.rendered)
+    if outcome.rendered is not None and output_file:
+        output_file.parent.mkdir(parents=True, exist_ok=True)
+        output_file.write_text(outcome.rendered)
+        err.print(f"wrote {format} report to {plain(output_file)}")
+    elif outcome.rendered is not None:
+        print(outcome.rendered)
+    with rendering():
         outcome.raise_if_failed()
 
 

@@ -3,6 +3,9 @@ written once so that `--env` or `--provider-mirror` means the same in every comm
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -29,3 +32,17 @@ AllowOpt = Annotated[
         help="Let the plan destroy or replace this stateful resource (address, component.name or component).",
     ),
 ]
+
+
+@contextlib.contextmanager
+def report_alone_on_stdout(machine: bool) -> Iterator[None]:
+    """While a command whose machine-format report goes to stdout runs, everything else it shows
+    (progress, gate tables, notes) goes to stderr, so that `> report.sarif` holds the report alone.
+
+    rich's consoles look `sys.stdout` up at each print, so redirecting it moves the rendering too;
+    the report is printed after the block, on the real stdout."""
+    if not machine:
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield

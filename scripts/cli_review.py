@@ -16,7 +16,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from mlops_blueprint.scripts.cli_options import BlueprintArg, EnvOpt, LocalOpt, MirrorOpt, OutputFileOpt
+from mlops_blueprint.scripts.cli_options import (
+    BlueprintArg,
+    EnvOpt,
+    LocalOpt,
+    MirrorOpt,
+    OutputFileOpt,
+    report_alone_on_stdout,
+)
 from mlops_blueprint.scripts.events import Event
 from mlops_blueprint.scripts.render import err, plain, rendering
 
@@ -59,7 +66,7 @@ def review(
     from mlops_blueprint.scripts import pipeline
     from mlops_blueprint.scripts import review as lib
 
-    with rendering() as renderer:
+    with rendering() as renderer, report_alone_on_stdout(output_file is None):
         if format not in ("markdown", "json"):
             raise pipeline.BadOption(f"--format must be markdown or json, not {format!r}")
         result = lib.review(
@@ -116,7 +123,7 @@ def drift(
     from mlops_blueprint.scripts import drift as lib
     from mlops_blueprint.scripts import pipeline
 
-    with rendering() as renderer:
+    with rendering() as renderer, report_alone_on_stdout(format == "json"):
         if format not in ("text", "json"):
             raise pipeline.BadOption(f"--format must be text or json, not {format!r}")
         found = lib.drift(

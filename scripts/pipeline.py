@@ -144,6 +144,7 @@ def check(
     """The policy gate on every environment: blueprint rules, resource rules (own pack + checkov),
     and change rules on a plan (`terraform show -json`, for one environment)."""
     from mlops_blueprint.policies.change import NotAPlan, validate_plan
+    from mlops_blueprint.policies.gate import environment
     from mlops_blueprint.policies.report import FORMATS, RENDER
 
     if report_format and report_format not in FORMATS:
@@ -165,16 +166,17 @@ def check(
     results = synth(loaded, env, outdir, events=events)
     reports, ok = {}, True
     for e, r in zip(loaded.select(env), results, strict=True):
-        passed, reports[e.name] = _gate(
-            e, r.stack, events, json_path=r.json_path, plan=plan_doc, allow=allow_destroy, min_severity=min_severity
-        )
-        ok &= passed
+        kw: dict[str, Any] = {"plan": plan_doc, "allow": allow_destroy}
+        stacks = [(r.stack, r.json_path, kw)]
         if r.cluster is not None:  # the in-cluster stack is gated too, and reported with its environment
-            passed, cluster_report = _gate(
-                e, r.cluster.stack, events, json_path=r.cluster.json_path, min_severity=min_severity
-            )
-            ok &= passed
-            reports[e.name] = reports[e.name].merged(cluster_report)
+            stacks.append((r.cluster.stack, r.cluster.json_path, {}))
+        gated = [
+            (s, _gate(e, s, events, json_path=j, min_severity=min_severity, emit=False, **k)[1]) for s, j, k in stacks
+        ]
+        reports[e.name], views = environment(gated)  # each finding and waiver line once per environment
+        for s, view in views:
+            events(GateChecked(s, view, view.ok(min_severity), min_severity, "gate"))
+        ok &= reports[e.name].ok(min_severity)
     rendered = RENDER[report_format](reports, min_severity, loaded) if report_format else None
     return CheckOutcome(reports, ok, rendered, min_severity)
 
@@ -681,6 +683,7 @@ def _gate(
     with_checkov: bool = True,
     checkov: list | None = None,
     quiet_pass: bool = False,
+    emit: bool = True,
 ) -> tuple[bool, Any]:
     from mlops_blueprint.policies.gate import evaluate
 
@@ -693,7 +696,8 @@ def _gate(
         )
     ok = report.ok(min_severity)
     phase = "change rules" if plan is not None and json_path is None else "gate"
-    events(GateChecked(stack, report, ok, min_severity, phase, quiet=quiet_pass and ok))
+    if emit:
+        events(GateChecked(stack, report, ok, min_severity, phase, quiet=quiet_pass and ok))
     return ok, report
 
 
@@ -787,8 +791,7 @@ def plan_each(
             out.notes += [c_note] if c_note else []
             out.error = out.error or c_error
             out.passed = out.passed and c_passed and c_error is None
-            for name in ("findings", "waivers_used", "waiver_problems", "allowances"):
-                getattr(report, name).extend(x for x in getattr(c_report, name) if x not in getattr(report, name))
+            out.report = report.merged(c_report)
             if c_plan is not None:
                 out.plan = dict(out.plan or {"format_version": c_plan.get("format_version")})
                 out.plan["resource_changes"] = [

@@ -77,3 +77,22 @@ def test_schema_is_written_and_referenced_by_every_reference_blueprint(tmp_path)
     assert committed == schema, "blueprints/blueprint.schema.json is stale: run `mlops-blueprint schema`"
     for path in REFERENCE:
         assert path.read_text().splitlines()[0] == "# yaml-language-server: $schema=../blueprint.schema.json"
+
+
+def test_machine_formats_on_stdout_parse_whole():
+    """Every command with a machine format prints that alone on stdout (`> x.json` is a valid file);
+    `check` and `review` (which synthesize and gate) are tested in tests/policies/test_gate_environment.py
+    and tests/scripts/test_review.py."""
+    import yaml
+
+    starter = ROOT / "blueprints/reference/starter.yaml"
+    for args, parse in (
+        (("cost", starter, "--format", "json"), json.loads),
+        (("catalog", "--format", "json"), json.loads),
+        (("catalog", "--compare", "starter", "tactical-team", "--format", "json"), json.loads),
+        (("stacks", starter, "--format", "json"), json.loads),
+        (("atlantis", starter), yaml.safe_load),
+    ):
+        p = run(*args)
+        assert p.returncode == 0, p.stderr
+        assert isinstance(parse(p.stdout), dict | list), args

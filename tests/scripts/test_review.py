@@ -417,13 +417,12 @@ def test_review_from_a_plan_dir_without_terraform(tmp_path):
     (plans / "dev.json").write_text(json.dumps(PLAN))
     proposed = tmp_path / "starter.yaml"
     proposed.write_text(PROPOSED)
-    out = tmp_path / "review.json"
     p = run_cli(
         "review", proposed, "--env", "dev", "--base", STARTER, "--plan-dir", plans,
-        "--format", "json", "--output-file", out, "--output", tmp_path / "cdktf.out",
+        "--format", "json", "--output", tmp_path / "cdktf.out",
     )  # fmt: skip
     assert p.returncode == 7, p.stderr
-    doc = json.loads(out.read_text())
+    doc = json.loads(p.stdout)  # stdout carries the report alone: the progress went to stderr
     (env,) = doc["environments"]
     assert env["plan_source"] == str(plans / "dev.json")
     assert [r["component"] for r in env["risky"]] == ["data_lake.curated"]
