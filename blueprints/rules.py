@@ -15,6 +15,7 @@ from mlops_blueprint.blueprints import registry
 from mlops_blueprint.blueprints.model import PERSONAS, Blueprint
 from mlops_blueprint.blueprints.naming import NameRuleError
 from mlops_blueprint.blueprints.neutral import MIG_PROFILES
+from mlops_blueprint.blueprints.text import echo
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str]
@@ -193,7 +194,7 @@ def _target(bp: Blueprint, env: str | None) -> Iterator[Problem]:
     if region not in cloud.catalog.regions:
         yield (
             ("target", "region"),
-            f"region {region!r} is not supported for {name}; allowed: {', '.join(cloud.catalog.regions)}",
+            f"region {echo(region)} is not supported for {name}; allowed: {', '.join(cloud.catalog.regions)}",
         )
     for field in cloud.required_target_fields:
         if getattr(bp.target, field) is None:
@@ -211,7 +212,10 @@ def _target(bp: Blueprint, env: str | None) -> Iterator[Problem]:
     for i, r in enumerate(bp.policies.allowed_regions):
         if registry.region_owner(r) is None:
             known = "; ".join(f"{c.name}: {', '.join(c.catalog.regions)}" for c in registry.every())
-            yield ("policies", "allowed_regions", i), f"{r!r} is not a region of any supported cloud; known: {known}"
+            yield (
+                ("policies", "allowed_regions", i),
+                f"{echo(r)} is not a region of any supported cloud; known: {known}",
+            )
 
 
 def _state(bp: Blueprint, env: str | None) -> Iterator[Problem]:
@@ -240,13 +244,13 @@ def _lake(bp: Blueprint, env: str | None) -> Iterator[Problem]:
         if zone not in lake.zones:
             yield (
                 ("components", "data_lake", "retention_days", zone),
-                f"zone {zone!r} is not in data_lake.zones ({', '.join(lake.zones)})",
+                f"zone {echo(zone)} is not in data_lake.zones ({', '.join(lake.zones)})",
             )
     for i, zone in enumerate(lake.engineering_zones):
         if zone not in lake.zones and "engineering_zones" in lake.model_fields_set:
             yield (
                 ("components", "data_lake", "engineering_zones", i),
-                f"zone {zone!r} is not in data_lake.zones ({', '.join(lake.zones)})",
+                f"zone {echo(zone)} is not in data_lake.zones ({', '.join(lake.zones)})",
             )
 
 
@@ -261,7 +265,7 @@ def _catalog(bp: Blueprint, env: str | None) -> Iterator[Problem]:
                 allowed = ", ".join(zones) or "none: declare components.data_lake first"
                 yield (
                     ("components", "catalog", "databases", db, "zones", i),
-                    f"zone {zone!r} is not a lake zone; allowed: {allowed}",
+                    f"zone {echo(zone)} is not a lake zone; allowed: {allowed}",
                 )
 
 
@@ -333,7 +337,7 @@ def _sharing(base: Path, pool, cloud: str, catalog) -> Iterator[Problem]:
         elif sh.profile not in profiles:
             yield (
                 at + ("profile",),
-                f"MIG profile {sh.profile!r} does not exist on {pool.accelerator}; allowed: {', '.join(profiles)}",
+                f"MIG profile {echo(sh.profile)} does not exist on {pool.accelerator}; allowed: {', '.join(profiles)}",
             )
     elif sh.profile is not None:
         yield at + ("profile",), f"profile is for mig; this pool's sharing mode is {sh.mode!r}"
@@ -349,7 +353,7 @@ def _serving(bp: Blueprint, env: str | None) -> Iterator[Problem]:
         base = ("components", "serving", "endpoints", name)
         if ep.model not in models:
             allowed = ", ".join(models) or "none: declare components.registry.models first"
-            yield base + ("model",), f"model {ep.model!r} is not in the registry; allowed: {allowed}"
+            yield base + ("model",), f"model {echo(ep.model)} is not in the registry; allowed: {allowed}"
         if ep.min_replicas > ep.max_replicas:
             yield (
                 base + ("min_replicas",),
@@ -375,13 +379,13 @@ def _access(bp: Blueprint, env: str | None) -> Iterator[Problem]:
                 if zone not in zones:
                     yield (
                         ("access", persona, "lake", mode, i),
-                        f"zone {zone!r} is not a lake zone; allowed: {', '.join(zones) or 'none'}",
+                        f"zone {echo(zone)} is not a lake zone; allowed: {', '.join(zones) or 'none'}",
                     )
                 elif mode == "write" and zone in engineering and persona != "data_engineers":
                     yield (
                         ("access", persona, "lake", mode, i),
                         (
-                            f"only data_engineers may write engineering zone {zone!r} (DataOps/MLOps separation); "
+                            f"only data_engineers may write engineering zone {echo(zone)} (DataOps/MLOps separation); "
                             "remove it or drop it from data_lake.engineering_zones"
                         ),
                     )
@@ -397,7 +401,7 @@ def _names(bp: Blueprint, env: str | None) -> Iterator[Problem]:
             try:
                 make()
             except NameRuleError as exc:
-                yield path, f"{exc} (environment {e!r})"
+                yield path, f"{exc} (environment {echo(e)})"
 
 
 def _waivers(bp: Blueprint, env: str | None) -> Iterator[Problem]:
@@ -405,5 +409,5 @@ def _waivers(bp: Blueprint, env: str | None) -> Iterator[Problem]:
     for i, w in enumerate(bp.policies.waivers):
         key = (w.check, w.resource)
         if key in seen:
-            yield ("policies", "waivers", i), f"duplicate waiver for {w.check} on {w.resource}"
+            yield ("policies", "waivers", i), f"duplicate waiver for {echo(w.check)} on {echo(w.resource)}"
         seen.add(key)
