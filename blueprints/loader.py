@@ -80,6 +80,8 @@ class LoadedBlueprint:
         parts: list[str | int] = [int(i) if i else k for k, i in _TOKEN.findall(dotted)]
         if parts and parts[0] in Components.model_fields and parts[0] not in Blueprint.model_fields:
             parts.insert(0, "components")
+        if tuple(parts) in marks:  # written as is (an override of a path the document leaves out, too)
+            return marks[tuple(parts)][0]
         here: PathT = ()
         for part in parts:
             if here + (part,) in marks:
@@ -194,8 +196,13 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
                     f"a key must be plain text, not {kind} (a complex key, `? ...`); write the key as a name",
                 )
             key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, typing.Hashable):
-                raise _Refused(key_node.start_mark, "a key must be plain text")
+            if not isinstance(key, str):
+                shown = echo(key_node.value)
+                raise _Refused(
+                    key_node.start_mark,
+                    f"a key must be plain text; {shown} is read as {_KIND.get(type(key).__name__, 'a value')}: "
+                    "quote it if it is a name",
+                )
             if key in seen:
                 m = key_node.start_mark
                 raise _Duplicate(m.line + 1, m.column + 1, key, seen[key].start_mark.line + 1)
@@ -205,20 +212,31 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
     def construct_object(self, node, deep=False):
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError, KeyError, OverflowError) as exc:
-            # a constructor that cannot read its scalar (`!!int x`, `!!bool maybe`, an int of 5,000 digits)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+            # a constructor that cannot read its scalar: an explicit tag on the wrong text (`!!int x`,
+            # `!!bool maybe`, `!!timestamp x`)
             value = node.value if isinstance(node, yaml.ScalarNode) else ""
             tag = node.tag.rsplit(":", 1)[-1]
-            raise _Refused(node.start_mark, f"{echo(value)} cannot be read as {tag}: {echo(str(exc))}") from None
+            raise _Refused(node.start_mark, f"{echo(value)} cannot be read as {tag} (YAML 1.2)") from None
 
     def construct_yaml_int12(self, node):
         value = self.construct_scalar(node)
+        if not _INT12.match(value):
+            raise ValueError(value)
+        if len(value) > 30:
+            raise _Refused(node.start_mark, f"a number of {len(value)} digits is too long for any field")
         sign, digits = (-1, value[1:]) if value[:1] == "-" else (1, value.lstrip("+"))
         if digits[:2] == "0o":
             return sign * int(digits[2:], 8)
         if digits[:2] in ("0x", "0X"):
             return sign * int(digits[2:], 16)
         return sign * int(digits, 10)
+
+    def construct_yaml_float12(self, node):
+        value = self.construct_scalar(node)
+        if not _FLOAT12.match(value) and not _INT12.match(value):  # no base 60, no `_` (YAML 1.1 only)
+            raise ValueError(value)
+        return self.construct_yaml_float(node)
 
     def construct_yaml_timestamp_or_text(self, node):
         try:
@@ -227,6 +245,15 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
             return self.construct_scalar(node)  # not a real day: the field that wants a date says so
 
 
+_KIND = {
+    "NoneType": "null",
+    "bool": "a boolean",
+    "int": "a number",
+    "float": "a number",
+    "date": "a date",
+    "datetime": "a timestamp",
+    "bytes": "binary data",
+}
 MERGE_MESSAGE = (
     "merge keys (`<<:`) are YAML 1.1 only: YAML 1.2 editors and the JSON Schema read `<<` as a plain key. "
     "Repeat the fields here, or put an anchor on the whole mapping (`a: &common {...}`) and write its "
@@ -241,6 +268,7 @@ _Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False
 _Loader.add_implicit_resolver(_INT, _INT12, list("-+0123456789"))
 _Loader.add_implicit_resolver(_FLOAT, _FLOAT12, list("-+.0123456789"))
 _Loader.add_constructor(_INT, _Loader.construct_yaml_int12)
+_Loader.add_constructor(_FLOAT, _Loader.construct_yaml_float12)
 _Loader.add_constructor(_TIMESTAMP, _Loader.construct_yaml_timestamp_or_text)
 YAML11_BOOLS = frozenset(f(w) for w in ("yes", "no", "on", "off", "y", "n") for f in (str.lower, str.title, str.upper))
 # YAML 1.1's number patterns (PyYAML's): a value one of them matches and YAML 1.2's do not is a number
@@ -409,7 +437,13 @@ def _parse(text: str, f: str) -> tuple[dict, dict[PathT, Mark]]:
         m = exc.problem_mark or exc.context_mark
         line, col = (m.line + 1, m.column + 1) if m else (0, 0)
         tab = _tab_near(text, m) if m else None
-        if tab is not None:
+        context = str(exc.context or "")
+        if "duplicate anchor" in context and exc.context_mark is not None:
+            message = (
+                f"YAML error: {terminal_safe(clip(context.split(';')[0], 120))}, first defined on line "
+                f"{exc.context_mark.line + 1}: give each anchor its own name"
+            )
+        elif tab is not None:
             line, col = tab
             message = (
                 "YAML syntax error: a tab character is used for indentation here; YAML indents with spaces only: "

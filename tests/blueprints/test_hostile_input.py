@@ -46,7 +46,12 @@ def check_outcome(result, elapsed):
 def lines_mutation(draw, text):
     lines = text.splitlines(keepends=True) or ["\n"]
     op = draw(
-        st.sampled_from(["delete", "duplicate", "indent", "dedent", "truncate", "bytes", "unknown", "swap", "huge"])
+        st.sampled_from(
+            [
+                *("delete", "duplicate", "indent", "dedent", "truncate", "bytes", "unknown", "swap", "huge"),
+                *("tab", "merge", "recursive", "complex_key", "yaml11"),
+            ]
+        )
     )
     i = draw(st.integers(0, len(lines) - 1))
     if op == "delete":
@@ -75,6 +80,36 @@ def lines_mutation(draw, text):
             )
             + "\n"
         )
+    elif op == "tab":  # a tab somewhere in the indentation
+        indent = re.match(r" *", lines[i]).group(0)
+        at = draw(st.integers(0, len(indent)))
+        lines[i] = lines[i][:at] + "\t" + lines[i][at:]
+    elif op == "merge":  # a YAML 1.1 merge key, plain or from an alias
+        indent = re.match(r"\s*", lines[i]).group(0)
+        lines.insert(i, f"{indent}<<: {draw(st.sampled_from(['{}', '{a: 1}', '*m', '[*m]']))}\n")
+        lines.insert(0, "x-m: &m {}\n")
+    elif op == "recursive":  # a value that contains itself
+        lines[i] = (
+            re.sub(
+                r": .*$",
+                ": " + draw(st.sampled_from(["&r [*r]", "&r {a: *r}", "&r [x, [y, *r]]"])),
+                lines[i].rstrip("\n"),
+            )
+            + "\n"
+        )
+    elif op == "complex_key":  # a list, mapping or non-text key
+        indent = re.match(r"\s*", lines[i]).group(0)
+        key = draw(
+            st.sampled_from(["? [a, b]\nIND: 1", "? {a: b}\nIND: 1", "[a]: 1", "1: x", "null: x", "2027-01-01: x"])
+        )
+        lines.insert(i, indent + key.replace("IND", indent) + "\n")
+    elif op == "yaml11":  # values YAML 1.1 and 1.2 read differently, and days that do not exist
+        value = draw(
+            st.sampled_from(
+                ["4:10", "1:30.5", "0b101", "1_000", "017", "0o17", "1e3", "2027-02-30", "2027-13-01", "!!int x"]
+            )
+        )
+        lines[i] = re.sub(r": .*$", ": " + value, lines[i].rstrip("\n")) + "\n"
     elif op == "huge":
         lines[i] = re.sub(r": .*$", ": " + "x" * draw(st.integers(1000, 200_000)), lines[i].rstrip("\n")) + "\n"
     return "".join(lines).encode()

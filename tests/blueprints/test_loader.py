@@ -3,7 +3,7 @@
 import pytest
 
 from mlops_blueprint.blueprints import BlueprintError, load
-from tests.conftest import MINIMAL
+from tests.conftest import MINIMAL, ROOT
 
 
 def problems(path):
@@ -152,3 +152,113 @@ def test_select_unknown_environment(write):
     with pytest.raises(BlueprintError) as exc:
         lb.select("prod")
     assert "no environment 'prod'; this blueprint has: dev" in str(exc.value)
+
+
+# --- size that is not bytes: many environments ------------------------------------------------------
+
+STARTER = (ROOT / "blueprints" / "reference" / "starter.yaml").read_text()
+
+
+def many_environments(n: int) -> str:
+    """The starter with `n` environments, each overriding its budget with a value of its own (so no two
+    environments validate to the same model) and every fourth one its pool size too."""
+    head = STARTER[: STARTER.index("\nenvironments:\n")]
+    envs = "".join(
+        f"  e{i}:\n    overrides:\n      baseline.budget.monthly_limit_usd: {100 + i}\n"
+        + (f"      components.training.pools.gpu-a.max_nodes: {1 + i % 3}\n" if i % 4 == 0 else "")
+        for i in range(n)
+    )
+    return f"{head}\nenvironments:\n{envs}"
+
+
+@pytest.mark.parametrize("n", [1200, 2000])
+def test_thousands_of_environments_validate_each_with_its_own_overrides(tmp_path, n):
+    """1,200 environments took more than 15 s, and 2,000 ended in a MemoryError: every environment
+    deep-copied the whole document and its marks, and validated every other environment again
+    (`python -m mlops_blueprint.scripts.bench` measures the growth)."""
+    path = tmp_path / "many.yaml"
+    path.write_text(many_environments(n))
+    lb = load(path)
+    assert list(lb.envs) == [f"e{i}" for i in range(n)]
+    text = path.read_text().splitlines()
+    for i in (0, 1, 4, n // 2, n - 1):
+        env = lb.envs[f"e{i}"]
+        assert env.blueprint.baseline.budget.monthly_limit_usd == 100 + i
+        assert env.blueprint.components.training.pools["gpu-a"].max_nodes == (1 + i % 3 if i % 4 == 0 else 4)
+        assert list(env.blueprint.environments) == list(lb.envs)  # every environment's settings, as before
+        line = lb.line_of("baseline.budget.monthly_limit_usd", env=f"e{i}")
+        assert text[line - 1] == f"      baseline.budget.monthly_limit_usd: {100 + i}"
+    assert lb.base.baseline.budget.monthly_limit_usd != 100  # the document itself is not overridden
+
+
+def test_an_override_error_in_one_of_many_environments_names_its_line(tmp_path):
+    text = many_environments(1200).replace("monthly_limit_usd: 700\n", "monthly_limit_usd: -1\n")
+    path = tmp_path / "many.yaml"
+    path.write_text(text)
+    [(line, col, path_, msg)] = problems(path)
+    assert text.splitlines()[line - 1] == "      baseline.budget.monthly_limit_usd: -1"
+    assert path_ == "baseline.budget.monthly_limit_usd" and "environment 'e600'" in msg
+
+
+SERVING = "{endpoints: {fraud-api: {model: fraud, min_replicas: 2, max_replicas: 4}}}"
+MIN_REPLICAS = "components.serving.endpoints.fraud-api.min_replicas"
+
+
+@pytest.mark.parametrize(
+    "overrides, lines, replicas",
+    [
+        # the later override sets the paths below both, whichever of the two is deeper
+        ([(MIN_REPLICAS, "3"), ("components.serving", SERVING)], {MIN_REPLICAS: 1, "components.serving": 1}, 2),
+        ([("components.serving", SERVING), (MIN_REPLICAS, "3")], {MIN_REPLICAS: 1, "components.serving": 0}, 3),
+    ],
+)
+def test_an_environments_marks_point_at_the_override_that_set_each_path(tmp_path, overrides, lines, replicas):
+    head = STARTER[: STARTER.index("\nenvironments:\n")]
+    written = "".join(f"      {k}: {v}\n" for k, v in overrides)
+    path = tmp_path / "bp.yaml"
+    path.write_text(f"{head}\nenvironments:\n  dev: {{}}\n  qa:\n    overrides:\n{written}")
+    lb = load(path)
+    first = path.read_text().splitlines().index(f"      {overrides[0][0]}: {overrides[0][1]}") + 1
+    for dotted, which in lines.items():
+        assert lb.line_of(dotted, env="qa") == first + which, dotted
+        assert lb.line_of(dotted, env="dev") == lb.line_of(dotted) < first  # the document's own line
+    assert lb.envs["qa"].blueprint.components.serving.endpoints["fraud-api"].min_replicas == replicas
+    assert lb.envs["dev"].blueprint.components.serving.endpoints["fraud-api"].min_replicas == 1
+
+
+# --- long values and terminal control in echoes -----------------------------------------------------
+
+LONG = "a" * 100_000
+
+
+@pytest.mark.parametrize(
+    "old, new, field",
+    [
+        ("name: starter", f"name: {LONG}", "metadata.name"),
+        ("owner: ml-platform@example.com", f"owner: {LONG}", "metadata.owner"),
+        ("region: eu-central-1", f"region: {LONG}", "target.region"),
+        ("size: cpu-medium", f"size: {LONG}", "components.serving.endpoints.fraud-api.size"),
+        ("spot: true", f"spot: {LONG}", "components.training.pools.gpu-a.spot"),
+        ("max_nodes: 1\n", f"max_nodes: {LONG}\n", "components.training.pools.gpu-a.max_nodes"),
+    ],
+)
+def test_a_100000_character_value_gives_a_short_error(tmp_path, old, new, field):
+    assert old in STARTER
+    path = tmp_path / "bp.yaml"
+    path.write_text(STARTER.replace(old, new, 1))
+    with pytest.raises(BlueprintError) as exc:
+        load(path)
+    text = str(exc.value)
+    assert field in text and len(text) < 1200, text[:2000]
+    assert "(100000 characters)" in text
+
+
+@pytest.mark.parametrize("value", ["\\e[31mred", "\\e]8;;http://x\\e\\\\link", "a\\u202eb", "\\x07bell"])
+def test_echoed_values_carry_no_terminal_control(tmp_path, value):
+    path = tmp_path / "bp.yaml"
+    path.write_text(STARTER.replace("size: cpu-medium", f'size: "{value}"', 1))
+    with pytest.raises(BlueprintError) as exc:
+        load(path)
+    text = str(exc.value)
+    assert "components.serving.endpoints.fraud-api.size" in text
+    assert not any(ch in text for ch in "\x1b\x07\u202e"), repr(text)
