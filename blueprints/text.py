@@ -11,7 +11,9 @@ on these.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Iterable
 
 # The longest value a message echoes (about 200 characters, then "… (N characters)").
 ECHO_LIMIT = 200
@@ -94,3 +96,66 @@ def echo(value: object, limit: int = ECHO_LIMIT) -> str:
         shown = terminal_safe(shown)
         return f"{shown[: limit + 2]}… ({len(value)} characters)" if len(value) > limit else shown
     return clip(terminal_safe(repr(value)), limit)
+
+
+# --- markdown (GitHub-flavoured: a pull-request comment, a report file) ---------------------------------
+
+# Backslash-escapable punctuation that would otherwise start markup: emphasis, code, links, raw HTML,
+# entities, headings, strike-through, and the table's own cell separator. `_` only at a word edge
+# (intraword underscores never emphasize, and ids such as MLOPS_AWS_001 stay readable).
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~&#!])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# What GitHub reads as a mention (`@user`, `@org/team`): an @ after no letter or digit, before one.
+_MENTION = re.compile(r"(?<![A-Za-z0-9])@(?=[A-Za-z0-9])")
+
+
+def _one_line(text: object) -> str:
+    """Whitespace runs (newlines included: they would end a table row) as one space; every other unsafe
+    character (ESC, NUL, bidi and zero-width controls) as a visible escape."""
+    return terminal_safe(" ".join(str(text).split()))
+
+
+def md_text(text: object) -> str:
+    """User text as literal markdown on one line (a table cell, a list item, a heading): no markup, no
+    raw HTML, no cell break, no mention that pings (`@everyone` gets a zero-width space after its @, as
+    Dependabot and Renovate write it), no control or bidi character."""
+    s = _MD_SPECIAL.sub(lambda m: "\\" + m[0], _one_line(text))
+    return _MENTION.sub("@&#8203;", s)
+
+
+def md_code(text: object, cell: bool = False) -> str:
+    """User text as an inline code span: a fence longer than any backtick run in it; in a table `cell`,
+    `|` escaped too (GFM splits cells on `|` even inside code spans, and drops the backslash there).
+    A code span holds no markup and pings nobody; unsafe characters are visible escapes."""
+    s = _one_line(text)
+    if not s:
+        return ""
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", s)), default=0) + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{fence}{pad}{s.replace('|', chr(92) + '|') if cell else s}{pad}{fence}"
+
+
+def md_block(lines: Iterable[object], lang: str = "") -> str:
+    """Lines of user text as a fenced code block: the fence longer than any backtick run inside (no
+    line can close it), each line's unsafe characters as visible escapes."""
+    body = "\n".join(terminal_safe(str(line)) for line in lines)
+    run = max((len(m) for m in re.findall(r"`{3,}", body)), default=2)
+    fence = "`" * max(3, run + 1)
+    return f"{fence}{lang}\n{body}\n{fence}"
+
+
+# --- SARIF and JUnit --------------------------------------------------------------------------------
+
+
+def sarif_text(text: object) -> str:
+    """A SARIF message (plain text a code-scanning UI shows): JSON escapes what it must by
+    construction, and this writes control, bidi and zero-width characters as visible escapes, so a
+    reason cannot reverse or hide what an alert says."""
+    return terminal_safe(str(text))
+
+
+def xml_text(text: object) -> str:
+    """Text for an XML 1.0 document (a JUnit attribute or element): every character XML 1.0 cannot hold
+    (NUL and the other C0 controls, lone surrogates, U+FFFE/U+FFFF) and every bidi or zero-width control
+    as a visible escape; newlines stay. ElementTree escapes `<`, `&` and quotes, so `</testcase>` and
+    `]]>` stay text."""
+    return "\n".join(terminal_safe(line) for line in str(text).split("\n"))

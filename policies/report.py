@@ -9,6 +9,11 @@ Each file format is written for its real consumer and tested against that consum
 - junit: the Jenkins `junit-10.xsd`;
 - markdown: GitHub-flavoured markdown (user text escaped so that it cannot break a table).
 
+User text (waiver reasons and owners, resource names, messages that echo values) is escaped for each
+medium by `blueprints/text.py`: markdown (`md_text`, `md_code`: no markup, HTML or mention), SARIF
+messages (`sarif_text`: no control, bidi or zero-width character), JUnit (`xml_text`: nothing XML 1.0
+cannot hold); JSON keeps the values exactly, every non-ASCII character written as an escape.
+
 Every renderer takes the loaded blueprint (optional) to point findings at the lines they come from and
 to list the checkov checks the environment's packs do not enforce.
 """
@@ -26,6 +31,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from mlops_blueprint.blueprints.loader import LoadedBlueprint
+from mlops_blueprint.blueprints.text import md_code, md_text, sarif_text, xml_text
 from mlops_blueprint.policies.engine import RANK, Finding, Report, all_rules
 from mlops_blueprint.policies.gate import checkov_not_enforced
 
@@ -102,27 +108,7 @@ def to_json(reports: dict[str, Report], min_severity: str, blueprint: LoadedBlue
 
 # --- markdown ----------------------------------------------------------------------------------------
 
-# Backslash-escapable punctuation that would otherwise start markup: emphasis, code, links, raw HTML,
-# entities, headings, strike-through, and the table's own cell separator. `_` only at a word edge
-# (intraword underscores never emphasize, and ids such as MLOPS_AWS_001 stay readable).
-_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~&#!])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-
-
-def md_text(text: object) -> str:
-    """User text as literal markdown on one line (a table cell or a list item)."""
-    s = " ".join(str(text).split())  # newlines would end the table row
-    return _MD_SPECIAL.sub(lambda m: "\\" + m[0], s)
-
-
-def md_code(text: object, cell: bool = False) -> str:
-    """User text as an inline code span: a fence longer than any backtick run in it; in a table `cell`,
-    `|` escaped too (GFM splits cells on `|` even inside code spans, and drops the backslash there)."""
-    s = " ".join(str(text).split())
-    if not s:
-        return ""
-    fence = "`" * (max((len(r) for r in re.findall(r"`+", s)), default=0) + 1)
-    pad = " " if s.startswith("`") or s.endswith("`") else ""
-    return f"{fence}{pad}{s.replace('|', chr(92) + '|') if cell else s}{pad}{fence}"
+# md_text and md_code (user text as literal GFM) live in blueprints/text.py, shared with `review`.
 
 
 def to_markdown(reports: dict[str, Report], min_severity: str, blueprint: LoadedBlueprint | None = None) -> str:
@@ -232,7 +218,7 @@ def artifact_uri(path: Path) -> str:
 
 
 def _fingerprint(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 class _Run:
@@ -258,7 +244,7 @@ class _Run:
     ) -> dict:
         if rule not in self.rules:
             self.rules[rule] = _descriptor(rule, name, severity, source)
-        location: dict = {"logicalLocations": [{"fullyQualifiedName": logical, "kind": "resource"}]}
+        location: dict = {"logicalLocations": [{"fullyQualifiedName": sarif_text(logical), "kind": "resource"}]}
         if self.blueprint is not None:
             location["physicalLocation"] = {
                 "artifactLocation": {"uri": artifact_uri(self.blueprint.path)},
@@ -268,7 +254,7 @@ class _Run:
             "ruleId": rule,
             "ruleIndex": list(self.rules).index(rule),
             "level": LEVEL[severity],
-            "message": {"text": text},
+            "message": {"text": sarif_text(text)},
             "locations": [location],
             "partialFingerprints": {"mlopsBlueprintFinding/v1": self._fingerprint(rule, field, logical, text)},
             **extra,
@@ -294,7 +280,7 @@ def _version() -> dict:
 
 
 def _notification(text: str, level: str, descriptor: str | None = None) -> dict:
-    out: dict = {"message": {"text": text}, "level": level}
+    out: dict = {"message": {"text": sarif_text(text)}, "level": level}
     if descriptor:
         out["descriptor"] = {"id": descriptor}
     return out
@@ -328,12 +314,14 @@ def to_sarif(reports: dict[str, Report], min_severity: str, blueprint: LoadedBlu
                 "properties": {
                     "environment": env,
                     "severity": f.severity,
-                    "component": f.subject,
+                    "component": sarif_text(f.subject),
                     "blocksGate": f in r.failures(min_severity),
                 }
             }
             if f.waived_by:
-                extra["suppressions"] = [{"kind": "external", "status": "accepted", "justification": f.waived_by}]
+                extra["suppressions"] = [
+                    {"kind": "external", "status": "accepted", "justification": sarif_text(f.waived_by)}
+                ]
             run.add(
                 f.rule,
                 f.name,
@@ -375,12 +363,11 @@ def to_sarif(reports: dict[str, Report], min_severity: str, blueprint: LoadedBlu
 
 # --- junit -------------------------------------------------------------------------------------------
 
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
 
 def _x(text: object) -> str:
-    """Text XML 1.0 can hold (ElementTree escapes the rest, quotes and newlines in attributes included)."""
-    return _XML_INVALID.sub("\ufffd", str(text))
+    """Text XML 1.0 can hold, with no control, bidi or zero-width character (`text.xml_text`);
+    ElementTree escapes the markup characters, quotes and newlines in attributes included."""
+    return xml_text(text)
 
 
 def to_junit(reports: dict[str, Report], min_severity: str, blueprint: LoadedBlueprint | None = None) -> str:

@@ -38,6 +38,7 @@ from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.blueprints.files import MAX_PLAN_BYTES, UnreadableFile, read_untrusted
 from mlops_blueprint.blueprints.loader import LoadedBlueprint, ResolvedEnv, load, loads
 from mlops_blueprint.blueprints.model import Blueprint
+from mlops_blueprint.blueprints.text import md_block, md_code, md_text
 from mlops_blueprint.policies.change import COMPONENTS, NotAPlan, allowance_for, subject_of, validate_plan
 from mlops_blueprint.scripts import diagram
 from mlops_blueprint.scripts.events import Event, Note
@@ -589,27 +590,18 @@ def changed_components(
 
 
 def md(text: object) -> str:
-    """User text in markdown (a table cell or a list item): markup characters escaped, `|` too (it
-    would end a table cell), no line breaks, no HTML."""
-    s = re.sub(r"[\r\n]+", " ", str(text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_\[\]|#~!])", r"\\\1", s)
+    """User text in markdown (a table cell or a list item): literal, on one line, no HTML, no mention,
+    no control or bidi character (`blueprints.text.md_text`)."""
+    return md_text(text)
 
 
 def code(text: object) -> str:
-    """User text as an inline code span that survives a table: `|` escaped (GFM reads `\\|` in a table
-    cell as a pipe, also inside code), the fence longer than any backtick run inside."""
-    s = re.sub(r"[\r\n]+", " ", str(text)).replace("|", "\\|")
-    run = max((len(m) for m in re.findall(r"`+", s)), default=0)
-    fence = "`" * (run + 1)
-    pad = " " if s.startswith("`") or s.endswith("`") else ""
-    return f"{fence}{pad}{s}{pad}{fence}"
+    """User text as an inline code span that survives a table (`blueprints.text.md_code`)."""
+    return md_code(text, cell=True)
 
 
 def _block(lines: list[str], lang: str = "") -> str:
-    body = "\n".join(lines)
-    run = max((len(m) for m in re.findall(r"`{3,}", body)), default=2)
-    fence = "`" * max(3, run + 1)
-    return f"{fence}{lang}\n{body}\n{fence}"
+    return md_block(lines, lang)
 
 
 def _money(r: tuple[float, float] | None) -> str:
