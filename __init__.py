@@ -14,6 +14,7 @@ The public API (the CLI, `mlops-blueprint`, is a thin layer over the same functi
     app = App()
     mb.add_stacks(app, loaded, env="dev")
     app.synth()
+    mb.finish_stacks(app)   # the blueprint's text in Terraform's literal form (`${` as `$${`)
 
 Errors a user can fix are `mb.UserError` (with `.exit_code`); a blueprint's are `mb.BlueprintError`,
 whose `.problems` carry file, line, column and field. Importing this package loads no provider
@@ -37,6 +38,7 @@ __all__ = [
     "UserError",
     "add_stacks",
     "check",
+    "finish_stacks",
     "from_dict",
     "load",
     "loads",
@@ -60,11 +62,20 @@ def check(loaded: LoadedBlueprint, env: str | None = None, outdir: Any = "cdktf.
 
 
 def add_stacks(app: Any, loaded: LoadedBlueprint, env: str | None = None, local: bool = False) -> list[str]:
-    """Add the blueprint's stacks (one per environment, or just `env`) to your own cdktn App."""
+    """Add the blueprint's stacks (one per environment, or just `env`) to your own cdktn App. After
+    `app.synth()`, call `finish_stacks(app)`: it writes the blueprint's text in Terraform's literal form
+    (without it, a `${` in the blueprint's text stays a sentinel word: text, never a template)."""
     from mlops_blueprint.stacks import build
     from mlops_blueprint.stacks.settings import DeploySettings
 
     return build(app, loaded, loaded.select(env), DeploySettings.for_local(local))
+
+
+def finish_stacks(app: Any) -> list[str]:
+    """After `app.synth()` of an App given to `add_stacks`: see `stacks.finish`."""
+    from mlops_blueprint.stacks import finish
+
+    return finish(app)
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 from mlops_blueprint.blueprints import registry
 from mlops_blueprint.blueprints.errors import TargetNotAvailable
 from mlops_blueprint.blueprints.loader import LoadedBlueprint, ResolvedEnv
-from mlops_blueprint.stacks.literal import LiteralText, literal_class
+from mlops_blueprint.stacks.literal import LiteralText
 from mlops_blueprint.stacks.settings import DeploySettings
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
@@ -78,10 +78,13 @@ def build(
     """Add one stack per environment to `app`, and after it the environment's cluster stack when there is
     one and `with_cluster` (it depends on the cloud stack: cdktn deploys them in that order, and destroys
     a cloud stack only together with its cluster stack). Returns the stack names."""
-    stack = literal_class(stack_class(loaded, settings))
+    stack = stack_class(loaded, settings)
     # Blueprint text is data (stacks/literal.py): each stack sees its environment with every `${`, `%{`,
-    # `#{` and `&{` of the blueprint's text escaped, and writes Terraform's literal form of it.
+    # `#{` and `&{` of the blueprint's text replaced by a sentinel; `finish(app)` writes Terraform's
+    # literal form of it once the app has synthesized.
     text = LiteralText.of(envs)
+    built: list[str] = []
+    app._mlops_literal = [*getattr(app, "_mlops_literal", []), (text, built)]  # type: ignore[attr-defined]
     node = app.node  # type: ignore[attr-defined]
     if node.try_get_context("targetVersions") is None and not node.children:
         node.set_context("targetVersions", TARGET_VERSIONS)
@@ -90,16 +93,23 @@ def build(
         env = text.env(raw)
         name = stack_name(loaded.name, env.name)
         cloud_stack = stack(app, name, env=env, settings=settings)
-        cloud_stack._mlops_literal = text
         names.append(name)
         cluster = cluster_stack_class(loaded, raw) if with_cluster else None
         if cluster is not None:
             cname = cluster_stack_name(loaded.name, env.name)
-            cluster_stack = literal_class(cluster)(app, cname, env=env, settings=settings)
-            cluster_stack._mlops_literal = text
-            cluster_stack.add_dependency(cloud_stack)
+            cluster(app, cname, env=env, settings=settings).add_dependency(cloud_stack)
             names.append(cname)
+    built.extend(names)
     return names
+
+
+def finish(app: object) -> list[str]:
+    """After `app.synth()`: each stack `build` added gets Terraform's literal form of the blueprint text
+    that `build` escaped (stacks/literal.py). Returns the stacks whose JSON changed. Skipping it cannot
+    make text code (the sentinels are plain letters), only leave them in the text."""
+    outdir = Path(app.outdir)  # type: ignore[attr-defined]
+    built: list[tuple[LiteralText, list[str]]] = getattr(app, "_mlops_literal", [])
+    return [n for text, names in built for n in names if text.finish(outdir / "stacks" / n)]
 
 
 def synth(
@@ -128,6 +138,7 @@ def _synth(
         app = App(outdir=str(scratch), skip_validation=False)
         names = build(app, loaded, envs, settings)
         app.synth()
+        finish(app)
         results = []
         for env in envs:
             name, cname = stack_name(loaded.name, env.name), cluster_stack_name(loaded.name, env.name)

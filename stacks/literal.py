@@ -9,7 +9,7 @@ The choice: escape, at one depth, at the synth boundary. `stacks.build` hands ev
 environment in which each blueprint string has its `${`, `%{`, `#{` and `&{` replaced by a sentinel word
 (letters only, derived from a hash of all the blueprint's text, so no blueprint can contain its own
 sentinel). Nothing in the constructs, in CDK Terrain or in jsii can read a sentinel as code. When a stack
-is turned into JSON (`to_terraform`), each sentinel becomes Terraform's escape: `$${` and `%%{` (which
+has been written (`finish`, right after the app's synth), each sentinel becomes Terraform's escape: `$${` and `%%{` (which
 Terraform turns back into the literal `${` and `%{`), `#{` and `&{` (not special to Terraform). The
 stack's own references (`${aws_s3_bucket.raw.arn}`) never pass through the sentinel, so they keep working.
 A sentinel that a construct cut off or sanitized before its `{` becomes the bare character, never a
@@ -22,10 +22,12 @@ manifest that embeds a description is one string in the stack, evaluated by Terr
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -125,23 +127,13 @@ class LiteralText:
 
         return _walk(doc, fix)  # type: ignore[no-any-return]
 
-
-_CLASSES: dict[type, type] = {}
-
-
-def literal_class(cls: type) -> type:
-    """`cls` (a TerraformStack class) with a `to_terraform` that restores the stack's escaped text.
-
-    jsii calls a Python subclass's `to_terraform` when the app synthesizes, so the document is fixed
-    before it is written, for every stack `build` makes (cdktn's own App included)."""
-    if cls not in _CLASSES:
-
-        def to_terraform(self: Any) -> Any:
-            doc = super(made, self).to_terraform()
-            text: LiteralText | None = getattr(self, "_mlops_literal", None)
-            return text.restore(doc) if text is not None else doc
-
-        made = type(cls.__name__, (cls,), {"to_terraform": to_terraform, "__module__": cls.__module__})
-        made.__qualname__ = cls.__qualname__
-        _CLASSES[cls] = made
-    return _CLASSES[cls]
+    def finish(self, folder: Path) -> bool:
+        """Rewrite `folder`'s cdk.tf.json with each sentinel in Terraform's literal form; True when it held
+        one. (Done on the written file: a jsii round trip of the document would drop its null values.)"""
+        path = Path(folder) / "cdk.tf.json"
+        raw = path.read_text(encoding="utf-8")
+        if self.nonce not in raw:
+            return False
+        doc = self.restore(json.loads(raw))
+        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return True

@@ -16,7 +16,7 @@ from typing import Any
 
 from mlops_blueprint.blueprints import load, registry
 from mlops_blueprint.blueprints.errors import UserError
-from mlops_blueprint.stacks import build
+from mlops_blueprint.stacks import build, finish
 from mlops_blueprint.stacks.settings import DeploySettings
 
 
@@ -108,6 +108,7 @@ def main() -> None:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
     app.synth()
+    finish(app)  # the blueprint's text in Terraform's literal form (stacks/literal.py)
     if local:
         link_mirror(Path(app.outdir), stacks, os.environ.get("MLOPS_PROVIDER_MIRROR"))
 

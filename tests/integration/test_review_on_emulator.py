@@ -191,3 +191,38 @@ def test_allowed_destroy_in_both_environments_as_json(deployed, emulator_home, t
     ]
     assert rc == (0 if prod["gate"]["passed"] else 7)
     assert doc["may_merge"] is (rc == 0)
+
+
+# Template sequences a hostile pull request would write into the blueprint's free text (issue 19).
+HOSTILE = {
+    "cost_center: cc-1234": "cost_center: 'cc-${path.cwd}'",
+    "sales: {zones: [curated]}": """sales: {zones: [curated], description: '%{ for x in ["a"] }${x}%{ endfor } ${file("/etc/hostname")}'}""",
+}
+
+
+def test_hostile_text_plans_as_literal_text(deployed, tmp_path):
+    """The blueprint's text reaches Terraform as data: `terraform validate` passes on the stack, and the
+    plan against the deployed environment shows the literal text, not the runner's working folder or
+    hostname (tests/stacks/test_literal_text.py holds every field of every cloud to this in synth)."""
+    import subprocess
+
+    text = STARTER.read_text()
+    for old, new in HOSTILE.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    hostile = tmp_path / "starter.yaml"
+    hostile.write_text(text)
+    planned = pipeline.plan_each(pipeline.validate(hostile), "dev", local=True, outdir=tmp_path / "out", clusters=False)
+    dev = planned["dev"]
+    assert dev.error is None and dev.plan is not None
+    folder = dev.json_path.parent
+    checked = subprocess.run(
+        ["terraform", "validate", "-json", "-no-color"], cwd=folder, capture_output=True, text=True, timeout=300
+    )
+    assert json.loads(checked.stdout)["valid"] is True, checked.stdout + checked.stderr
+
+    changes = {c["address"]: c["change"] for c in dev.plan["resource_changes"]}
+    database = next(c for a, c in changes.items() if a.startswith("aws_glue_catalog_database.") and "sales" in a)
+    assert database["after"]["description"] == '%{ for x in ["a"] }${x}%{ endfor } ${file("/etc/hostname")}'
+    tagged = [c["after"]["tags_all"] for c in changes.values() if isinstance((c["after"] or {}).get("tags_all"), dict)]
+    assert len(tagged) > 20 and {t["cost-center"] for t in tagged} == {"cc-${path.cwd}"}
