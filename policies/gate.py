@@ -67,6 +67,16 @@ def environment(stacks: list[tuple[str, Report]]) -> tuple[Report, list[tuple[st
     return report, views
 
 
+def later_stack_view(report: Report) -> Report:
+    """What a later stack of an environment (its cluster stack, gated on its own by `up`) shows, once
+    the first stack's gate has shown the environment's: its own findings without the blueprint rules'
+    (the same in every stack), the waivers those findings used, and no waiver problem, warning or
+    checkov exclusion (those are the environment's, shown once)."""
+    findings = [f for f in report.findings if f.layer != "blueprint"]
+    used = [w for w in report.waivers_used if any(f.waived_by and w.matches(f) for f in findings)]
+    return Report(findings, used, allowances=list(report.allowances))
+
+
 def blueprint_layer(env: ResolvedEnv, enforced: set[str]) -> list[Finding]:
     out = []
     for r in all_rules().values():

@@ -388,6 +388,7 @@ def _apply_stack(
     adopt: bool = True,
     untracked: bool = False,
     only: tuple[str, ...] = (),
+    later: bool = False,
 ) -> None:
     """Gate, plan, gate the plan, apply (skipped when nothing changes) one stack of an environment.
     `untracked`: before applying, handle the objects with the environment's tags that the state does
@@ -398,7 +399,7 @@ def _apply_stack(
     t0 = time.perf_counter()
     # Fast layers first: nothing is touched when they fail. checkov then runs beside terraform
     # init/plan (it only has to finish before apply), and all three layers gate the apply.
-    if not _gate(e, r.stack, events, json_path=r.json_path, with_checkov=False, quiet_pass=True)[0]:
+    if not _gate(e, r.stack, events, json_path=r.json_path, with_checkov=False, quiet_pass=True, later=later)[0]:
         raise PolicyRefused(f"refusing to deploy {r.stack}: the policy gate failed")
     with ThreadPoolExecutor(max_workers=1) as pool:
         events(StepStarted(r.stack, "checkov", long=True))
@@ -407,7 +408,14 @@ def _apply_stack(
         tf, summary = _plan_env(cloud, r, e, target, events, only=only)
         plan_json = None if summary.empty else tf.plan_json
         if not _gate(
-            e, r.stack, events, json_path=r.json_path, plan=plan_json, allow=allow_destroy, checkov=checkov.result()
+            e,
+            r.stack,
+            events,
+            json_path=r.json_path,
+            plan=plan_json,
+            allow=allow_destroy,
+            checkov=checkov.result(),
+            later=later,
         )[0]:
             raise PolicyRefused(
                 f"refusing to apply {r.stack}: the policy gate failed",
@@ -426,7 +434,7 @@ def _apply_stack(
                 raise
             _adopt(cloud, e, r, tf, failure, target, events)
             # the adopted objects are planned, gated (the data-loss guard included) and applied like any others
-            return _apply_stack(cloud, e, r, target, allow_destroy, events, adopt=False, only=only)
+            return _apply_stack(cloud, e, r, target, allow_destroy, events, adopt=False, only=only, later=later)
     events(Applied(r.stack, time.perf_counter() - t0, changed=not summary.empty))
 
 
@@ -444,8 +452,8 @@ def _apply_cluster_stack(
                 stack=r.stack,
             )
         )
-        _apply_stack(cloud, e, r, target, allow_destroy, events, only=first)
-    _apply_stack(cloud, e, r, target, allow_destroy, events)
+        _apply_stack(cloud, e, r, target, allow_destroy, events, only=first, later=True)
+    _apply_stack(cloud, e, r, target, allow_destroy, events, later=True)
 
 
 def _untracked(cloud: registry.Cloud, e: ResolvedEnv, r: Any, tf: Any, target: Target, events: Events) -> None:
@@ -537,7 +545,7 @@ def _check_cluster_stack(e: ResolvedEnv, r: Any, events: Events) -> None:
                 f"{r.stack}: {len(problems)} object(s) Kubernetes {version} would refuse:\n  " + "\n  ".join(problems)
             )
         checked = f"{count} objects valid for Kubernetes {version}"
-    if not _gate(e, r.stack, events, json_path=r.json_path, with_checkov=False, quiet_pass=True)[0]:
+    if not _gate(e, r.stack, events, json_path=r.json_path, with_checkov=False, quiet_pass=True, later=True)[0]:
         raise PolicyRefused(f"refusing {r.stack}: the policy gate failed")
     events(
         Note(
@@ -684,8 +692,11 @@ def _gate(
     checkov: list | None = None,
     quiet_pass: bool = False,
     emit: bool = True,
+    later: bool = False,
 ) -> tuple[bool, Any]:
-    from mlops_blueprint.policies.gate import evaluate
+    """Gate one stack and show it (`emit`). `later`: a later stack of its environment (the cluster stack
+    `up` applies after the cloud stack): it shows its own findings, not the environment's again."""
+    from mlops_blueprint.policies.gate import evaluate, later_stack_view
 
     if with_checkov and checkov is None and json_path is not None:
         with _step(events, stack, "checkov", long=True):
@@ -697,7 +708,8 @@ def _gate(
     ok = report.ok(min_severity)
     phase = "change rules" if plan is not None and json_path is None else "gate"
     if emit:
-        events(GateChecked(stack, report, ok, min_severity, phase, quiet=quiet_pass and ok))
+        shown = later_stack_view(report) if later else report
+        events(GateChecked(stack, shown, ok, min_severity, phase, quiet=quiet_pass and ok))
     return ok, report
 
 

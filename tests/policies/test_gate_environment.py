@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from mlops_blueprint.blueprints import load, registry
 from mlops_blueprint.policies.engine import Finding, Report, Waiver, apply_waivers
-from mlops_blueprint.policies.gate import checkov_not_enforced, checkov_on_cloud, environment
+from mlops_blueprint.policies.gate import checkov_not_enforced, checkov_on_cloud, environment, later_stack_view
 from mlops_blueprint.policies.packs import PACKS
 from mlops_blueprint.scripts.cli import app
 from tests.conftest import REFERENCE, ROOT
@@ -74,6 +74,16 @@ def test_a_failure_in_the_cluster_stack_alone_fails_its_view_and_the_environment
     bad = finding("CKV_K8S_8", "training.trainer")
     report, views = environment([("s-dev", stack(BP)), ("s-dev-cluster", stack(BP, bad))])
     assert bad in report.failures() and [f for f in views[1][1].failures()] == [bad]
+
+
+@pytest.mark.parametrize("found", [[BP], [BP, CLUSTER], [BP, CLOUD, CLUSTER]], ids=["blueprint", "own", "both"])
+def test_a_later_stack_gated_alone_shows_its_own_findings_and_waivers_not_the_environments(found):
+    """`up` gates the cluster stack after the cloud stack showed the environment's findings and lines."""
+    r = stack(*found)
+    view = later_stack_view(r)
+    assert view.findings == [f for f in r.findings if f.layer != "blueprint"]
+    assert [w.check for w in view.waivers_used] == [w.check for w in WAIVERS if w.check in {f.rule for f in found[1:]}]
+    assert view.waiver_problems == view.waiver_warnings == view.notes == [] and r.waiver_problems
 
 
 def test_a_single_stack_environment_is_its_own_report():
