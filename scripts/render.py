@@ -17,10 +17,11 @@ columns whole).
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console, ConsoleDimensions, ConsoleOptions, RenderableType
@@ -68,6 +69,11 @@ class SafeConsole(Console):
             else:
                 yield Segment(safe_lines(text), segment.style, segment.control)
 
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        if not self.is_terminal:  # a log has no right edge: a line wider than the width is kept whole
+            kwargs.setdefault("crop", False)
+        super().print(*objects, **kwargs)
+
     @property
     def size(self) -> ConsoleDimensions:
         size = super().size
@@ -94,19 +100,47 @@ def plain(text: object) -> str:
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], *, markup: bool = False) -> Table:
     """A rich table of user or cloud text. A column whose cells never hold a space (ids, names,
-    numbers, addresses) is never wrapped, folded or cut; the other columns wrap at spaces to make room.
+    numbers, addresses) is never wrapped or folded; the other columns wrap at spaces to make room. Off
+    a terminal the table is as wide as its whole columns need, however narrow COLUMNS is, so a CI log
+    never shows a cut id (`MLOPS_AWS_01`/`6`); on a terminal it fits the screen, as rich does.
     Cells are text, not markup, unless `markup` (then the caller escapes with `plain()`)."""
-    from rich.table import Table
+    from rich.cells import cell_len
     from rich.text import Text
 
     cells = [[str(x) for x in r] for r in rows]
-    t = Table(title=Text(terminal_safe(title)), title_justify="left")
-    for i, name in enumerate(columns):
-        whole = all(" " not in _shown(r[i], markup) for r in cells if i < len(r))
-        t.add_column(Text(terminal_safe(name)), no_wrap=whole, overflow="ellipsis" if whole else "fold")
+    names = [terminal_safe(n) for n in columns]
+    t: Any = _whole_table()(title=Text(terminal_safe(title)), title_justify="left")
+    for i, name in enumerate(names):
+        shown = [_shown(r[i], markup) for r in cells if i < len(r)]
+        whole = all(" " not in x for x in shown)
+        words = [*shown, name] if whole else [w for x in [*shown, name] for w in x.split()]
+        t.add_column(Text(name), no_wrap=whole, overflow="ellipsis" if whole else "fold")
+        t.longest.append(max((cell_len(w) for w in words), default=1))
     for r in cells:
         t.add_row(*(x if markup else Text(terminal_safe(x)) for x in r))
     return t
+
+
+@functools.cache
+def _whole_table() -> type[Table]:
+    """rich's Table, widened off a terminal to the width its whole columns need (set as `need`)."""
+    from rich.table import Table
+
+    class WholeTable(Table):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.longest: list[int] = []  # per column: its longest word (a whole column: its widest cell)
+
+        def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterable[Any]:
+            if not options.is_terminal:  # no column narrower than its longest word: nothing is folded
+                for column, longest in zip(self.columns, self.longest, strict=True):
+                    column.min_width = longest
+                need = sum(self.longest) + 3 * len(self.longest) + 1  # padding and borders
+                if options.max_width < need:
+                    options = options.update_width(need)
+            yield from super().__rich_console__(console, options)
+
+    return WholeTable
 
 
 def _shown(cell: str, markup: bool) -> str:
