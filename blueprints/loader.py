@@ -703,6 +703,7 @@ def _resolve(p: Path, data: dict, marks: dict[PathT, Mark]) -> LoadedBlueprint:
     problems: list[Problem] = []
     # Environments with the same overrides validate to the same model: validate each such set once.
     # The model holds every environment's settings (the base's), whichever environment it was made for.
+    # An environment's document holds its own environment only, so `environments` is never "touched".
     models: dict[str, Blueprint] = {}
     for env, settings in base.environments.items():
         note = f" (environment {_safe(env)!r}, after its overrides)"
@@ -711,7 +712,11 @@ def _resolve(p: Path, data: dict, marks: dict[PathT, Mark]) -> LoadedBlueprint:
             key = repr(list(doc["environments"][env].get("overrides", {}).items())) if changed else ""
             bp = base if not changed else models.get(key)
             if bp is None:
-                bp = _model(f, doc, env_marks, note).model_copy(update={"environments": base.environments})
+                # The sections no override touches validate to the base's (a section's validators see that
+                # section only): keep the base's, so each environment holds only what its overrides changed.
+                touched = {str(k).split(".")[0] for k in doc["environments"][env].get("overrides", {})}
+                same = {name: getattr(base, name) for name in Blueprint.model_fields if name not in touched}
+                bp = _model(f, doc, env_marks, note).model_copy(update=same)
                 models[key] = bp
             found = rules.check(bp, env)
             if found:

@@ -13,6 +13,10 @@ Rows (each ratio compares figures from this same run):
             emulator, with where `up`'s time goes (its step lines).
   size      synth time vs blueprint size: generated blueprints up to 20 pools, 30 endpoints, 8 lake zones
             and 5 environments, each in a fresh process (bindings import and synth timed apart).
+  envs      validate time vs the number of environments: the starter with N and 4N environments
+            (`--envs N`, default 1000), each overriding its budget with a value of its own; `load()`
+            timed in a fresh process after a warm-up load of the starter (median of n), its peak
+            memory, and the `validate` command at 4N.
   synth, gate: the earlier figures (synth 1 vs all environments; the gate's layers).
 
 Every command runs with its own MLOPS_HOME (emulator, cache) in a temporary folder.
@@ -41,7 +45,7 @@ VISION = ROOT / "blueprints/reference/gcp-vision.yaml"
 PY = sys.executable
 CLI = [PY, "-m", "mlops_blueprint.scripts.cli"]
 ENV = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="18,20", NO_COLOR="1", COLUMNS="200")
-ROWS = ("validate", "check", "plan", "up", "size")
+ROWS = ("validate", "check", "plan", "up", "size", "envs")
 FULL_SIZE = (20, 30, 8, 5)  # pools, endpoints, lake zones, environments
 BASELINE_IMPORTS = "import pydantic, yaml, typer, rich"
 
@@ -497,6 +501,71 @@ def bench_size(steps: list[float]) -> dict:
     }
 
 
+# --- validate vs the number of environments --------------------------------------------------------
+
+
+def many_environments(n: int) -> str:
+    """The starter with `n` environments, each overriding its budget with a value of its own (so no two
+    environments validate to the same model)."""
+    text = STARTER.read_text()
+    head = text[: text.index("\nenvironments:\n")]
+    envs = "".join(f"  e{i}:\n    overrides:\n      baseline.budget.monthly_limit_usd: {100 + i}\n" for i in range(n))
+    return f"{head}\nenvironments:\n{envs}"
+
+
+LOAD_ONE = """
+import json, resource, sys, time
+from mlops_blueprint.blueprints import load
+load(sys.argv[2])  # the lazy imports (each cloud's catalog, pydantic's validators) out of the figure
+t0 = time.perf_counter()
+lb = load(sys.argv[1])
+t1 = time.perf_counter()
+print(json.dumps({"load": t1 - t0, "envs": len(lb.envs), "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def bench_envs(n: int, envs: int) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="bench-envs-"))
+    points = {}
+    try:
+        for count in (envs, 4 * envs):
+            bp = work / f"envs-{count}.yaml"
+            bp.write_text(many_environments(count))
+            runs = [
+                json.loads(Run([PY, "-c", LOAD_ONE, str(bp), str(STARTER)]).stdout.strip().splitlines()[-1])
+                for _ in range(n)
+            ]
+            assert all(r["envs"] == count for r in runs)
+            points[count] = {
+                "load": statistics.median(r["load"] for r in runs),
+                "rss_mb": max(r["rss_mb"] for r in runs),
+                "bytes": bp.stat().st_size,
+            }
+        big = work / f"envs-{4 * envs}.yaml"
+        cli = Run([*CLI, "validate", str(big)]).wall
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    small, large = points[envs], points[4 * envs]
+    ratio = large["load"] / small["load"]
+    return {
+        "rows": {
+            "envs": {
+                "figure": ratio,
+                "text": (
+                    f"{envs} → {4 * envs} environments ({small['bytes'] // 1024} → {large['bytes'] // 1024} KB): "
+                    f"load {small['load']:.2f} → {large['load']:.2f} s, **{ratio:.2f}×** (median of {n}); peak memory "
+                    f"{small['rss_mb']:.0f} → {large['rss_mb']:.0f} MB; `validate` of {4 * envs}: {cli:.1f} s"
+                ),
+            }
+        },
+        "detail": {
+            f"load, {envs} environments, s": small["load"],
+            f"load, {4 * envs} environments, s": large["load"],
+            f"validate command, {4 * envs} environments (wall), s": cli,
+        },
+    }
+
+
 # --- the earlier figures -----------------------------------------------------------------------------
 
 
@@ -553,6 +622,7 @@ TARGETS = {
     "plan": ("`plan` of all 3 environments vs 1", "≤ 1.5×"),
     "check": ("a second `check` of an unchanged blueprint", "≤ 1.5 s"),
     "size": ("synth time vs size (pools/endpoints/zones/environments)", "grows linearly; the curve"),
+    "envs": ("`validate` time vs the number of environments (N vs 4N)", "grows linearly: ≈ 4×"),
 }
 
 
@@ -562,6 +632,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, of {', '.join((*ROWS, 'synth', 'gate'))}")
     ap.add_argument("--steps", default="0.25,0.5,0.75,1", help="size row: fractions of the full size")
     ap.add_argument("--warm-up", action="store_true", help="up row: synth and checkov cached first")
+    ap.add_argument("--envs", type=int, default=1000, help="envs row: N (it also measures 4N)")
     ap.add_argument("--snapshot", metavar="REF", help="measure a clean git worktree of REF (e.g. HEAD)")
     args = ap.parse_args(argv)
     args.rows = [r.strip() for r in args.rows.split(",") if r.strip()]
@@ -569,8 +640,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown:
         ap.error(f"unknown rows: {', '.join(sorted(unknown))}")
     args.steps = [float(s) for s in args.steps.split(",")]
-    if args.n < 1 or not all(0 < s <= 1 for s in args.steps):
-        ap.error("-n must be >= 1 and every step in (0, 1]")
+    if args.n < 1 or args.envs < 1 or not all(0 < s <= 1 for s in args.steps):
+        ap.error("-n and --envs must be >= 1 and every step in (0, 1]")
     return args
 
 
@@ -616,6 +687,7 @@ def _main(args: argparse.Namespace) -> dict:
         "plan": bench_plan,
         "up": lambda: bench_up(args.warm_up),
         "size": lambda: bench_size(args.steps),
+        "envs": lambda: bench_envs(args.n, args.envs),
         "synth": lambda: bench_synth(max(1, args.n // 2)),
         "gate": lambda: bench_gate(args.n),
     }
