@@ -222,7 +222,8 @@ def apply_waivers(report: Report, waivers: Iterable[Waiver], known_ids: set[str]
     report.findings = out
     report.waivers_used = [w for i, w in enumerate(waivers) if i in used]
     for i, w in enumerate(waivers):
-        if i not in used and w.check in known_ids:
+        # an unknown check or an expired waiver is a problem already, said once: not also "matched nothing"
+        if i not in used and w.check in known_ids and w.expires >= today:
             report.waiver_warnings.append(f"waiver {i + 1} for {w.check} on {w.resource} matched nothing")
     return report
 
