@@ -7,7 +7,8 @@ Charts (reviewed 2026-11 against the newest release tags in the upstream reposit
 - Kueue 0.19.2 (`oci://registry.k8s.io/kueue/charts/kueue`, app v0.19.2): the CNCF/SIG-Scheduling job
   queueing controller; its v1beta2 API (storage version since 0.15) is what the manifests use. The
   chart's image default is a floating staging tag (`release-0.19`), so the released image is pinned.
-  It publishes no values.schema.json.
+  It publishes no values.schema.json. Its admission webhooks listen on 9443 (`failurePolicy: Fail`) and its
+  visibility API server (an APIService) on 8082: `Chart.webhook_ports`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ class Chart:
     version: str  # exact: never a range
     app_version: str = ""
     values_schema: str | None = None  # path of the vendored values.schema.json (None: the chart publishes none)
+    # The container ports the API server itself calls: admission webhooks and aggregated API services
+    # (an APIService). A private GKE control plane reaches nodes only on 443 and 10250 unless a firewall
+    # rule opens these (modules/training/gcp.py); tests/stacks/test_first_apply_classes.py derives them
+    # again from the chart's vendored values and templates (tests/schemas/charts) and compares.
+    webhook_ports: tuple[int, ...] = ()
 
 
 # The charts the platform installs (filled in by each component's module; reviewed 2026-11).
@@ -111,6 +117,9 @@ CHARTS["kueue"] = Chart(
     chart="kueue",
     version=KUEUE_VERSION,
     app_version=f"v{KUEUE_VERSION}",
+    # the admission webhooks (values `webhookService.ports[].targetPort`) and the visibility APIService
+    # (templates/visibility/service.yaml `targetPort`)
+    webhook_ports=(9443, 8082),
 )
 K8S_REGISTRY = "registry.k8s.io"
 KUEUE_IMAGE = f"{K8S_REGISTRY}/kueue/kueue"

@@ -45,6 +45,7 @@ from cdktn_provider_azurerm.subnet import Subnet
 from cdktn_provider_azurerm.subnet_network_security_group_association import SubnetNetworkSecurityGroupAssociation
 from cdktn_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from cdktn_provider_azurerm.virtual_network import VirtualNetwork
+from cdktn_provider_azurerm.virtual_network_peering import VirtualNetworkPeering
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import PERSONAS, Baseline
@@ -98,6 +99,18 @@ class BaselineProps:
     notify: tuple[str, ...]
     tags: dict[str, str]
     protect: bool
+    # The resource id of the VNet the deploying runner runs in (`target.runner_network`); None: the runner
+    # is inside the platform VNet already (which a first apply cannot be).
+    runner_network: str | None = None
+    # The azurerm provider of the runner VNet's subscription when it is not the target's (the stack makes
+    # it); the peering from the runner's side is created there. None: the target's provider.
+    runner_provider: Any = None
+
+
+def vnet_parts(vnet_id: str) -> tuple[str, str, str]:
+    """(subscription, resource group, name) of a virtual network's resource id."""
+    parts = vnet_id.strip("/").split("/")
+    return parts[1], parts[3], parts[7]
 
 
 class AzureBaseline(Construct):
@@ -117,7 +130,10 @@ class AzureBaseline(Construct):
 
     The deploying principal gets "Key Vault Crypto Officer" on the vault (RBAC vaults grant no data-plane
     access to anyone by default; Terraform must create the keys). With public network access off it must
-    also reach the vault through the VNet (a runner inside it, or a private endpoint it can resolve).
+    also reach the vault through the VNet. When `runner_network` names the runner's VNet, the platform
+    VNet is peered with it (both directions) and every private DNS zone is linked to it, so the runner
+    resolves and reaches the private endpoints this same apply creates; every data-plane resource waits
+    for that path (`reach`).
     """
 
     def __init__(self, scope: Construct, id: str, *, props: BaselineProps):
@@ -194,6 +210,39 @@ class AzureBaseline(Construct):
             self.subnets[key], self.nsgs[key] = subnet, nsg
         self.diagnostics(self, "vnet-diagnostics", self.vnet.id)
 
+        # The runner's network: peered both ways (traffic to the private endpoints) and, per private DNS
+        # zone, linked (the names resolve to the endpoints' private addresses); see `reach`.
+        self.runner_network = props.runner_network
+        self.runner_peerings: list[VirtualNetworkPeering] = []
+        self._runner_links: dict[str, PrivateDnsZoneVirtualNetworkLink] = {}
+        if props.runner_network:
+            _, runner_rg, runner_name = vnet_parts(props.runner_network)
+            self.runner_peerings = [
+                VirtualNetworkPeering(
+                    self,
+                    "peering-to-runner",
+                    name=n.name("to-runner"),
+                    resource_group_name=rg,
+                    virtual_network_name=self.vnet.name,
+                    remote_virtual_network_id=props.runner_network,
+                    allow_virtual_network_access=True,
+                    allow_forwarded_traffic=False,
+                    allow_gateway_transit=False,
+                ),
+                VirtualNetworkPeering(
+                    self,
+                    "peering-from-runner",
+                    name=n.name("platform"),
+                    resource_group_name=runner_rg,
+                    virtual_network_name=runner_name,
+                    remote_virtual_network_id=self.vnet.id,
+                    allow_virtual_network_access=True,
+                    allow_forwarded_traffic=False,
+                    use_remote_gateways=False,
+                    provider=props.runner_provider,
+                ),
+            ]
+
         # Key Vault: RBAC, purge protection, private only.
         self.key_vault = KeyVault(
             self,
@@ -235,7 +284,7 @@ class AzureBaseline(Construct):
                     expire_after=EXPIRE_AFTER,
                     notify_before_expiry=NOTIFY_BEFORE,
                 ),
-                depends_on=[self.deployer_key_access, self.key_vault_endpoint],
+                depends_on=[self.deployer_key_access, self.key_vault_endpoint, *self.reach(VAULT_ZONE)],
                 lifecycle=protect(props.protect),
             )
             for purpose in KEY_PURPOSES
@@ -312,6 +361,15 @@ class AzureBaseline(Construct):
                 registration_enabled=False,
             )
             self._dns_zones[zone] = dns
+            if self.runner_network:
+                self._runner_links[zone] = PrivateDnsZoneVirtualNetworkLink(
+                    self,
+                    f"dns-{key}-runner-link",
+                    name=self.naming.name("runner"),
+                    private_dns_zone_id=dns.id,
+                    virtual_network_id=self.runner_network,
+                    registration_enabled=False,
+                )
         name = self.naming.dashed("pe", scope.node.id.replace("_", "-"), id)
         return PrivateEndpoint(
             scope,
@@ -330,6 +388,16 @@ class AzureBaseline(Construct):
                 name="default", private_dns_zone_ids=[self._dns_zones[zone].id]
             ),
         )
+
+    def reach(self, zone: str) -> list:
+        """What a data-plane resource behind `zone`'s private endpoints must wait for so that the runner
+        reaches it: the peerings and the zone's link to the runner's VNet (nothing without a runner
+        network: the runner is then inside the platform VNet)."""
+        if not self.runner_network:
+            return []
+        if zone not in self._runner_links:
+            raise ValueError(f"no private endpoint uses the DNS zone {zone} yet; make the endpoint first")
+        return [*self.runner_peerings, self._runner_links[zone]]
 
     @property
     def dns_zones(self) -> dict[str, PrivateDnsZone]:

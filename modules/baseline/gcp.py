@@ -36,27 +36,14 @@ from cdktn_provider_google_beta.google_project_service_identity import GooglePro
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import PERSONAS, Baseline
-from mlops_blueprint.modules.gcp_common import protect
+from mlops_blueprint.modules.gcp_common import API_OF_TYPE, EXTRA_APIS, protect
 from mlops_blueprint.stacks.gcp.names import GcpNames
 
 KEY_PURPOSES = ("data", "ml", "ops")
 ROTATION = "7776000s"  # 90 days
-APIS = (
-    "compute.googleapis.com",
-    "container.googleapis.com",
-    "cloudkms.googleapis.com",
-    "aiplatform.googleapis.com",
-    "artifactregistry.googleapis.com",
-    "containerscanning.googleapis.com",
-    "dataplex.googleapis.com",
-    "bigquery.googleapis.com",
-    "secretmanager.googleapis.com",
-    "monitoring.googleapis.com",
-    "logging.googleapis.com",
-    "dns.googleapis.com",
-    "billingbudgets.googleapis.com",
-    "iam.googleapis.com",
-)
+# Every API a resource of the stacks calls (modules/gcp_common.API_OF_TYPE, EXTRA_APIS), so none can be
+# left out; the two the project must already have (PREREQUISITE_APIS) are listed too, harmlessly.
+APIS = tuple(sorted({*API_OF_TYPE.values(), *(api for extra in EXTRA_APIS.values() for api in extra)}))
 # Services whose Data Access audit logs (DATA_READ, DATA_WRITE) are on: the lake and the catalog.
 AUDITED_SERVICES = ("storage.googleapis.com", "bigquery.googleapis.com")
 # The private Google API VIP (private.googleapis.com): the only way out of the network.

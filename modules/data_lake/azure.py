@@ -167,7 +167,13 @@ class AzureDataLake(Construct):
                 f"zone-{zone}",
                 name=zone,
                 storage_account_id=self.account.id,
-                depends_on=[self.deployer_access, self.endpoints["dfs"], self.customer_managed_key],
+                # a data-plane call (dfs): the runner reaches it through the private endpoint
+                depends_on=[
+                    self.deployer_access,
+                    self.endpoints["dfs"],
+                    self.customer_managed_key,
+                    *b.reach(DNS_ZONES["dfs"]),
+                ],
                 lifecycle=protect(props.protect),
             )
             for zone in spec.zones

@@ -251,6 +251,15 @@ class AzureRegistry(Construct):
             virtual_network_id=b.vnet.id,
             registration_enabled=False,
         )
+        if b.runner_network:  # every private zone resolves in the runner's VNet too (AzureBaseline.reach)
+            PrivateDnsZoneVirtualNetworkLink(
+                self,
+                "notebooks-zone-runner-link",
+                name=n.name("runner"),
+                private_dns_zone_id=notebooks.id,
+                virtual_network_id=b.runner_network,
+                registration_enabled=False,
+            )
         self.workspace_endpoint.put_private_dns_zone_group(
             name="default", private_dns_zone_ids=[b.dns_zones[WORKSPACE_ZONE].id, notebooks.id]
         )

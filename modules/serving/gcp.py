@@ -18,7 +18,6 @@ from cdktn_provider_google.network_connectivity_service_connection_policy import
 )
 from cdktn_provider_google.project_iam_custom_role import ProjectIamCustomRole
 from cdktn_provider_google.project_iam_member import ProjectIamMember
-from cdktn_provider_google.project_service import ProjectService
 from cdktn_provider_google.service_account import ServiceAccount
 from cdktn_provider_google.service_account_iam_member import ServiceAccountIamMember
 from cdktn_provider_google.vertex_ai_endpoint import VertexAiEndpoint
@@ -93,9 +92,7 @@ class GcpServing(Construct):
         # platform subnet) in the platform network, as the service connection policy allows.
         self.psc_policy: NetworkConnectivityServiceConnectionPolicy | None = None
         if any(ep.private for ep in props.spec.endpoints.values()):
-            api = ProjectService(
-                self, "api-networkconnectivity", service="networkconnectivity.googleapis.com", disable_on_destroy=False
-            )
+            # networkconnectivity.googleapis.com: enabled by the baseline, waited for (gcp_common.wait_for_apis)
             self.psc_policy = NetworkConnectivityServiceConnectionPolicy(
                 self,
                 "vertex-psc-policy",
@@ -105,7 +102,6 @@ class GcpServing(Construct):
                 network=b.network.id,
                 description="Lets Vertex AI create the private endpoints' PSC forwarding rules in the platform subnet",
                 psc_config={"subnetworks": [b.subnet.id]},
-                depends_on=[api],
             )
         for name, ep in props.spec.endpoints.items():
             display = n.endpoint_display_name(name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktn import TerraformResourceLifecycle
+from cdktn import Fn, TerraformResourceLifecycle
 from cdktn_provider_azurerm.disk_encryption_set import DiskEncryptionSet, DiskEncryptionSetIdentity
 from cdktn_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
 from cdktn_provider_azurerm.kubernetes_cluster import (
@@ -40,6 +40,8 @@ from cdktn_provider_azurerm.monitor_data_collection_rule import (
 )
 from cdktn_provider_azurerm.monitor_data_collection_rule_association import MonitorDataCollectionRuleAssociation
 from cdktn_provider_azurerm.monitor_workspace import MonitorWorkspace
+from cdktn_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
+from cdktn_provider_azurerm.role_assignment import RoleAssignment
 from cdktn_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from constructs import Construct
 
@@ -65,6 +67,10 @@ SUBNET_JOIN_ACTIONS = (
     "Microsoft.Network/virtualNetworks/subnets/read",
 )
 PROMETHEUS_STREAM = "Microsoft-PrometheusMetrics"
+# What the cluster stack does through the Kubernetes API (CRDs, cluster-scoped Kueue objects, webhooks,
+# namespaces, Helm releases): with Azure RBAC for Kubernetes on and local accounts off, Owner and
+# Contributor carry no Kubernetes data actions, so the deploying principal gets this role on the cluster.
+DEPLOYER_ROLE = "Azure Kubernetes Service RBAC Cluster Admin"
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,8 @@ class TrainingProps:
     spec: Training
     baseline: AzureBaseline
     protect: bool
+    # Entra ID groups whose members are cluster admins (`target.admin_group_object_ids`); omitted: none.
+    admin_groups: tuple[str, ...] = ()
 
 
 def mig_instance(sharing: Sharing) -> dict:
@@ -201,7 +209,9 @@ class AzureTraining(Construct):
             name=n.cluster,
             location=location,
             resource_group_name=rg,
-            dns_prefix_private_cluster=n.cluster,
+            # `dns_prefix_private_cluster` is only for a custom private DNS zone; with the "System" zone the
+            # provider refuses it before calling Azure (kubernetes_cluster_resource.go).
+            dns_prefix=n.cluster,
             node_resource_group=n.dashed("rg", "aks-nodes", limit=80),
             kubernetes_version=spec.kubernetes_version,
             # Long-term support (blueprint `kubernetes_support: extended`) needs the Premium tier.
@@ -215,7 +225,9 @@ class AzureTraining(Construct):
             local_account_disabled=True,
             role_based_access_control_enabled=True,
             azure_active_directory_role_based_access_control=EntraRbac(
-                azure_rbac_enabled=True, tenant_id=b.client.tenant_id
+                azure_rbac_enabled=True,
+                tenant_id=b.client.tenant_id,
+                admin_group_object_ids=list(props.admin_groups) or None,
             ),
             oidc_issuer_enabled=True,
             workload_identity_enabled=True,
@@ -265,6 +277,32 @@ class AzureTraining(Construct):
             ),
         )
         b.diagnostics(self, "cluster-diagnostics", self.cluster.id)
+        # The deploying principal applies the cluster stack (Azure RBAC decides every Kubernetes call).
+        self.deployer_access = RoleAssignment(
+            self,
+            "deployer-cluster-admin",
+            scope=self.cluster.id,
+            principal_id=b.client.object_id,
+            role_definition_name=DEPLOYER_ROLE,
+        )
+        # The API server's private FQDN lives in the private DNS zone AKS makes ("System", in the node
+        # resource group, linked to the platform VNet only); the runner's VNet gets a link too, so the
+        # cluster stack's runner resolves the API server (reached through the baseline's peering).
+        self.runner_link: PrivateDnsZoneVirtualNetworkLink | None = None
+        if b.runner_network:
+            self.runner_link = PrivateDnsZoneVirtualNetworkLink(
+                self,
+                "api-dns-runner-link",
+                name=n.name("runner"),
+                private_dns_zone_id=(
+                    f"/subscriptions/{b.client.subscription_id}/resourceGroups/{self.cluster.node_resource_group}"
+                    "/providers/Microsoft.Network/privateDnsZones/"
+                    + Fn.replace(self.cluster.private_fqdn, "/^[^.]+[.]/", "")
+                ),
+                virtual_network_id=b.runner_network,
+                registration_enabled=False,
+                depends_on=b.runner_peerings,
+            )
 
         self.node_pools: dict[str, KubernetesClusterNodePool] = {}
         for name, pool in spec.pools.items():

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktn import TerraformResourceLifecycle
+from cdktn import Fn, TerraformResourceLifecycle, Token
 from cdktn_provider_google.artifact_registry_repository import ArtifactRegistryRepository
 from cdktn_provider_google.artifact_registry_repository_iam_member import ArtifactRegistryRepositoryIamMember
+from cdktn_provider_google.compute_firewall import ComputeFirewall, ComputeFirewallAllow
 from cdktn_provider_google.container_cluster import (
     ContainerCluster,
 )
@@ -25,6 +26,7 @@ from cdktn_provider_google.container_node_pool import (
 from cdktn_provider_google.container_node_pool import (
     ContainerNodePoolNodeConfigTaint as Taint,
 )
+from cdktn_provider_google.data_google_client_openid_userinfo import DataGoogleClientOpenidUserinfo
 from cdktn_provider_google.project_iam_member import ProjectIamMember
 from cdktn_provider_google.service_account import ServiceAccount
 from cdktn_provider_google.service_account_iam_member import ServiceAccountIamMember
@@ -32,7 +34,7 @@ from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Sharing, Training
 from mlops_blueprint.modules.baseline.gcp import GKE_MASTER_RANGE, GcpBaseline
-from mlops_blueprint.modules.k8s_common import K8S_REGISTRY, device_resource
+from mlops_blueprint.modules.k8s_common import CHARTS, K8S_REGISTRY, device_resource
 from mlops_blueprint.stacks.gcp.catalog import CATALOG, tpu_zones
 from mlops_blueprint.stacks.gcp.names import SYSTEM_POOL, GcpNames
 
@@ -52,6 +54,18 @@ NODE_ROLES = (
 )
 TRAINING_NAMESPACE, TRAINER_KSA = "mlops-training", "trainer"
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+# The charts the GCP cluster stack installs (stacks/gcp/cluster.py: the cluster layer's Kueue). The API
+# server calls their webhooks and API services on the nodes; GKE's own firewall rule lets the private
+# control plane reach nodes on tcp 443 and 10250 only, so each chart's `webhook_ports` are opened here.
+CLUSTER_CHARTS = ("kueue",)
+# What the cluster stack does through the Kubernetes API (CRDs, cluster-scoped Kueue objects, webhooks,
+# Roles and RoleBindings): Kubernetes Engine Admin, GKE's cluster-admin, for the deploying identity.
+DEPLOYER_ROLE = "roles/container.admin"
+
+
+def webhook_ports(charts: tuple[str, ...] = CLUSTER_CHARTS) -> list[int]:
+    """The ports the control plane must reach on the nodes for `charts`' webhooks and API services."""
+    return sorted({port for chart in charts for port in CHARTS[chart].webhook_ports})
 
 
 @dataclass(frozen=True)
@@ -190,6 +204,34 @@ class GcpTraining(Construct):
             deletion_protection=props.protect,
             depends_on=b.with_key("ml"),
             lifecycle=TerraformResourceLifecycle(ignore_changes=["node_config"]),
+        )
+        # The control plane calls admission webhooks and API services on the nodes (pods share the nodes'
+        # firewall): open their ports from the master range, to the nodes' service account only.
+        ports = webhook_ports()
+        self.webhook_firewall = ComputeFirewall(
+            self,
+            "webhooks-from-control-plane",
+            name=n.gcp_id("allow-webhooks", what="firewall"),
+            network=b.network.id,
+            direction="INGRESS",
+            priority=1000,
+            source_ranges=[GKE_MASTER_RANGE],
+            target_service_accounts=[self.nodes.email],
+            allow=[ComputeFirewallAllow(protocol="tcp", ports=[str(p) for p in ports])],
+            description=f"GKE control plane to the webhooks and API services of {', '.join(CLUSTER_CHARTS)}",
+        )
+        # The deploying identity applies the cluster stack: GKE's cluster-admin for it (a service account
+        # or a person, told apart by the e-mail's domain).
+        deployer = DataGoogleClientOpenidUserinfo(self, "deployer")
+        kind = Token.as_string(
+            Fn.conditional(Fn.endswith(deployer.email, ".gserviceaccount.com"), "serviceAccount", "user")
+        )
+        self.deployer_access = ProjectIamMember(
+            self,
+            "deployer-cluster-admin",
+            project=b.project,
+            role=DEPLOYER_ROLE,
+            member=f"{kind}:{deployer.email}",
         )
         # Without an untainted pool nothing that tolerates no taint (kube-dns, metrics-server, the Kueue
         # controller) ever gets a node: the accelerator pools are tainted and start at zero.

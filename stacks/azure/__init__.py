@@ -31,7 +31,11 @@ CLOUD = Cloud(
     catalog=CATALOG,
     names=AzureNames,
     name_checks=name_checks,
-    target_fields={"subscription_id": "the Azure subscription the stacks deploy into (a GUID)"},
+    target_fields={
+        "subscription_id": "the Azure subscription the stacks deploy into (a GUID)",
+        "runner_network": "the virtual network the deploying runner runs in (peered, private DNS linked)",
+        "admin_group_object_ids": "Entra ID groups that are AKS cluster admins",
+    },
     required_target_fields=("subscription_id",),
     stateful_types={
         "azurerm_storage_account": "lake, workspace or state storage account",

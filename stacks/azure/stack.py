@@ -5,7 +5,7 @@ constructs. azurerm has no provider-level default tags, so an aspect tags every 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import jsii
 from cdktn import Aspects, AzurermBackend, IAspect, TerraformOutput, TerraformResource, TerraformStack
@@ -15,7 +15,8 @@ from cdktn_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from constructs import Construct, IConstruct
 
 from mlops_blueprint.blueprints.loader import ResolvedEnv
-from mlops_blueprint.modules.baseline.azure import AzureBaseline, BaselineProps
+from mlops_blueprint.modules.azure_common import register_resource_providers
+from mlops_blueprint.modules.baseline.azure import AzureBaseline, BaselineProps, vnet_parts
 from mlops_blueprint.modules.catalog.azure import AzureCatalog, CatalogProps
 from mlops_blueprint.modules.data_lake.azure import AzureDataLake, DataLakeProps
 from mlops_blueprint.modules.monitoring.azure import AzureMonitoring, MonitoringProps
@@ -24,7 +25,7 @@ from mlops_blueprint.modules.serving.azure import AzureServing, ServingProps
 from mlops_blueprint.modules.training.azure import AzureTraining, TrainingProps
 from mlops_blueprint.stacks.azure import ENVIRONMENT_TAG
 from mlops_blueprint.stacks.azure.names import AzureNames
-from mlops_blueprint.stacks.compose import KitBase, Part, Parts, Platform, compose
+from mlops_blueprint.stacks.compose import Component, KitBase, Part, Parts, Platform, compose
 from mlops_blueprint.stacks.settings import DeploySettings
 
 
@@ -70,6 +71,8 @@ class AzureKit(KitBase[UserAssignedIdentity]):
     )
 
     names: AzureNames
+    # The azurerm provider of the runner network's subscription, when that is not the target's.
+    runner_provider: AzurermProvider | None = None
 
     def baseline(self, scope: Construct, id: str) -> AzureBaseline:
         bp = self.env.blueprint
@@ -80,8 +83,15 @@ class AzureKit(KitBase[UserAssignedIdentity]):
             notify=self.notify,
             tags=tags_for(self.env),
             protect=self.protect,
+            runner_network=bp.target.runner_network,
+            runner_provider=self.runner_provider,
         )
         return AzureBaseline(scope, id, props=props)
+
+    def extra_props(self, component: Component) -> dict[str, Any]:
+        """Training takes the AKS admin groups (`target.admin_group_object_ids`)."""
+        groups = self.env.blueprint.target.admin_group_object_ids or []
+        return {"admin_groups": tuple(groups)} if component == "training" else {}
 
     def workloads(self, p: Platform[UserAssignedIdentity]) -> None:
         """The cluster's kubelet pulls images; training jobs (workload identity) read what data scientists read."""
@@ -149,15 +159,35 @@ class AzureEnvironmentStack(TerraformStack):
         if bp.target.subscription_id is None:  # the validator refuses this first
             raise ValueError("target.subscription_id is required for azure")
         # Shared keys are off on every storage account: the provider and the backend use Entra ID.
-        AzurermProvider(
+        azurerm = AzurermProvider(
             self,
             "azurerm",
             features=[AzurermProviderFeatures()],
             subscription_id=bp.target.subscription_id,
             storage_use_azuread=True,
+            # azurerm 5 registers nothing by itself; exactly what the stack uses is named below.
+            resource_provider_registrations="none",
         )
         AzapiProvider(self, "azapi", subscription_id=bp.target.subscription_id)
         state_backend(self, env, key=f"{bp.metadata.name}/{env.name}/terraform.tfstate")
         Aspects.of(self).add(TagEverything(tags_for(env)))
 
-        compose(self, AzureKit(env, n))
+        runner = bp.target.runner_network
+        runner_subscription = vnet_parts(runner)[0] if runner else None
+        runner_provider = (
+            AzurermProvider(
+                self,
+                "azurerm-runner",
+                alias="runner",
+                features=[AzurermProviderFeatures()],
+                subscription_id=runner_subscription,
+                storage_use_azuread=True,
+                resource_provider_registrations="none",
+            )
+            if runner_subscription and runner_subscription != bp.target.subscription_id
+            else None
+        )
+        compose(self, AzureKit(env, n, runner_provider))
+        # Every resource provider the stack's resources are created through, registered before the first
+        # create (a subscription that never used AKS or Azure ML has them unregistered).
+        azurerm.resource_providers_to_register = register_resource_providers(self)

@@ -112,3 +112,8 @@ CATALOG = Catalog(
     ),
     sharing_modes=("none", "time-slicing", "mig"),
 )
+
+# APIs the project must have on before the first apply (binding-free, for `verify`): the stack enables
+# every other API it calls (modules/gcp_common.API_OF_TYPE), but enabling an API is itself a Service
+# Usage call, and project IAM goes through Resource Manager.
+PREREQUISITE_APIS = ("serviceusage.googleapis.com", "cloudresourcemanager.googleapis.com")

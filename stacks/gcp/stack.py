@@ -17,7 +17,7 @@ from mlops_blueprint.blueprints.loader import ResolvedEnv
 from mlops_blueprint.modules.baseline.gcp import BaselineProps, GcpBaseline
 from mlops_blueprint.modules.catalog.gcp import CatalogProps, GcpCatalog
 from mlops_blueprint.modules.data_lake.gcp import DataLakeProps, GcpDataLake
-from mlops_blueprint.modules.gcp_common import label_value
+from mlops_blueprint.modules.gcp_common import label_value, wait_for_apis
 from mlops_blueprint.modules.monitoring.gcp import GcpMonitoring, MonitoringProps
 from mlops_blueprint.modules.registry.gcp import GcpRegistry, RegistryProps
 from mlops_blueprint.modules.serving.gcp import GcpServing, ServingProps
@@ -144,3 +144,5 @@ class GcpEnvironmentStack(TerraformStack):
             GcsBackend(self, bucket=n.state_bucket(bp.state.bucket), prefix=f"{bp.metadata.name}/{env.name}")
 
         compose(self, GcpKit(env, n, project))
+        # Every resource waits for the APIs it calls (a new project has most of them off).
+        wait_for_apis(self)
