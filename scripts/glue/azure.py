@@ -1,6 +1,7 @@
 """Azure glue (azure-ai-ml, azure-mgmt-*, azure-storage-blob): state bootstrap, `verify`, `rollout`.
 
-verify: read back each blueprint endpoint (private when asked, Entra ID token auth, data collection on
+verify: the subscription's prerequisites (FEATURES: features the stacks cannot register), then read
+back each blueprint endpoint (private when asked, Entra ID token auth, data collection on
 every deployment when requests are captured, the traffic split), the workspace's customer-managed key,
 and which versions of each blueprint model the workspace's registry holds.
 
@@ -382,8 +383,61 @@ def verify_with(env: ResolvedEnv, ml: Any) -> list[Check]:
     return out
 
 
+# Subscription features the stacks need and cannot register themselves: `host_encryption_enabled` on
+# every AKS pool needs Microsoft.Compute/EncryptionAtHost. azurerm could register it
+# (azurerm_resource_provider_feature_registration), but that resource refuses a feature already
+# registered (it asks for an import) and unregisters it for the whole subscription on destroy, so it is
+# a prerequisite, checked here: `az feature register --namespace Microsoft.Compute --name
+# EncryptionAtHost`, then `az provider register --namespace Microsoft.Compute`.
+FEATURES: tuple[tuple[str, str, str], ...] = (
+    ("Microsoft.Compute", "EncryptionAtHost", "host encryption on the AKS node pools"),
+)
+FEATURES_API_VERSION = "2021-07-01"
+
+
+def prerequisites_with(env: ResolvedEnv, resources: Any) -> list[Check]:
+    """`resources`: an azure.mgmt.resource ResourceManagementClient on the target subscription. One check
+    per subscription feature in FEATURES that a component of the blueprint needs (training: AKS pools)."""
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+    out: list[Check] = []
+    if env.blueprint.components.training is None:
+        return out
+    sub = env.blueprint.target.subscription_id
+
+    def describe(exc: Exception) -> str:
+        if isinstance(exc, ClientAuthenticationError):
+            raise exc
+        return f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
+
+    check = run_checks(out, (HttpResponseError,), describe)
+    for namespace, feature, why in FEATURES:
+
+        def feature_ok(namespace=namespace, feature=feature, why=why) -> tuple[bool, str]:
+            fid = f"/subscriptions/{sub}/providers/Microsoft.Features/providers/{namespace}/features/{feature}"
+            found = resources.resources.get_by_id(fid, api_version=FEATURES_API_VERSION)
+            state = str((getattr(found, "properties", None) or {}).get("state", "NotRegistered"))
+            if state.lower() == "registered":
+                return True, f"{namespace}/{feature} registered ({why})"
+            return False, (
+                f"{namespace}/{feature} is {state}; {why} needs it: run `az feature register --namespace "
+                f"{namespace} --name {feature}`, then `az provider register --namespace {namespace}`"
+            )
+
+        check("prerequisites", f"{namespace}/{feature}", feature_ok)
+    return out
+
+
+def resource_client(env: ResolvedEnv):
+    """A ResourceManagementClient on the target subscription (no I/O until the first call)."""
+    from azure.identity import DefaultAzureCredential
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    return ResourceManagementClient(DefaultAzureCredential(), str(env.blueprint.target.subscription_id))
+
+
 def verify(env: ResolvedEnv, target: Target) -> list[Check]:
-    return verify_with(env, ml_client(env))
+    return prerequisites_with(env, resource_client(env)) + verify_with(env, ml_client(env))
 
 
 def rollout(

@@ -30,7 +30,7 @@ from mlops_blueprint.scripts.glue import (
     run_checks,
     split,
 )
-from mlops_blueprint.stacks.gcp.catalog import CATALOG
+from mlops_blueprint.stacks.gcp.catalog import CATALOG, PREREQUISITE_APIS
 from mlops_blueprint.stacks.gcp.names import GcpNames
 
 CREDENTIALS_HINT = "on GCP run `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS)"
@@ -260,8 +260,40 @@ def delete_state(env: ResolvedEnv, target: Target, report: Reporter) -> None:
     raise NotImplementedError("GCP state is never deleted by the tool")
 
 
+SERVICE_USAGE = "https://serviceusage.googleapis.com/v1"
+
+
+def prerequisites_with(env: ResolvedEnv, session: Any) -> list[Check]:
+    """`session`: an authorized requests session (google.auth's AuthorizedSession). One check per API the
+    project must have on before the first apply (PREREQUISITE_APIS), read from Service Usage; a 403 that
+    says Service Usage itself is off counts as every one of them off."""
+    project = env.blueprint.target.project_id
+    out: list[Check] = []
+    for api in PREREQUISITE_APIS:
+        resp = session.get(f"{SERVICE_USAGE}/projects/{project}/services/{api}")
+        if resp.status_code == 200:
+            state = str(resp.json().get("state", "STATE_UNSPECIFIED"))
+        else:
+            message = str((resp.json().get("error") or {}).get("message", "")) if resp.content else ""
+            state = f"unreadable (HTTP {resp.status_code}{': ' + message[:200] if message else ''})"
+        ok = state == "ENABLED"
+        detail = (
+            f"{api} enabled"
+            if ok
+            else f"{api} is {state}; the first apply needs it: run `gcloud services enable {api} --project {project}`"
+        )
+        out.append(Check("prerequisites", api, ok, detail))
+    return out
+
+
 def verify(env: ResolvedEnv, target: Target) -> list[Check]:
-    return verify_with(env, gcp_clients(env.blueprint.target.region))
+    import google.auth
+    from google.auth.transport.requests import AuthorizedSession
+
+    credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    return prerequisites_with(env, AuthorizedSession(credentials)) + verify_with(
+        env, gcp_clients(env.blueprint.target.region)
+    )
 
 
 def rollout(
