@@ -75,7 +75,11 @@ def check(
     allow_destroy: AllowOpt = [],
     min_severity: SeverityOpt = "low",
     format: Annotated[
-        Optional[str], typer.Option("--format", help="json|markdown|sarif|junit (with --output-file).")
+        Optional[str],
+        typer.Option(
+            "--format",
+            help="json|markdown|sarif|junit: the report alone on stdout (progress on stderr), or --output-file.",
+        ),
     ] = None,
     output_file: Annotated[
         Optional[Path], typer.Option("--output-file", help="Where the --format report is written.")

@@ -804,4 +804,6 @@ def as_dict(r: Review) -> dict[str, Any]:
 
 
 def to_json(r: Review) -> str:
-    return json.dumps(as_dict(r), indent=2, ensure_ascii=False, default=str) + "\n"
+    """The review as data: the values exactly, every character outside ASCII written as a JSON escape
+    (a bidi control or a lone surrogate in a blueprint value reaches no terminal or log raw)."""
+    return json.dumps(as_dict(r), indent=2, default=str) + "\n"

@@ -166,7 +166,10 @@ def test_review_markdown_has_no_html_no_mention_and_keeps_its_tables_and_fences(
         "flowchart LR\n  a --> b", [], notes=[f"note {text}"],
     )  # fmt: skip
     diff = [rv.DiffLine("dev", f"metadata.owner {text}", "changed", f"was {text}", f"now {text}")]
-    md = rv.to_markdown(rv.Review(f"bp {text}", "s.yaml", "main", diff, [env]))
+    review = rv.Review(f"bp {text}", "s.yaml", "main", diff, [env])
+    as_json = rv.to_json(review)
+    assert as_json.isascii() and json.loads(as_json)["environments"][0]["notes"] == [f"note {text}"]
+    md = rv.to_markdown(review)
     texts = md_check(md.replace("<details><summary>", "").replace("</summary>", "").replace("</details>", ""))
     assert not [t for t in texts if MENTION.search(t)]
     fences = [t for t in GFM.parse(md) if t.type == "fence"]
