@@ -88,6 +88,7 @@ class GcpClients:
     models: Any  # ModelServiceClient
     endpoints: Any  # EndpointServiceClient
     metadata: Any = None  # MetadataServiceClient (verify)
+    services: Any = None  # an authorized session for Service Usage (verify's prerequisites; None: not read)
 
 
 def gcp_clients(region: str) -> GcpClients:
@@ -100,7 +101,17 @@ def gcp_clients(region: str) -> GcpClients:
         models=aiplatform_v1.ModelServiceClient(client_options=opts),
         endpoints=aiplatform_v1.EndpointServiceClient(client_options=opts),
         metadata=aiplatform_v1.MetadataServiceClient(client_options=opts),
+        services=service_usage_session(),
     )
+
+
+def service_usage_session() -> Any:
+    """An authorized requests session with Application Default Credentials (no I/O until the first call)."""
+    import google.auth
+    from google.auth.transport.requests import AuthorizedSession
+
+    credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    return AuthorizedSession(credentials)
 
 
 def rollout_with(
@@ -287,13 +298,9 @@ def prerequisites_with(env: ResolvedEnv, session: Any) -> list[Check]:
 
 
 def verify(env: ResolvedEnv, target: Target) -> list[Check]:
-    import google.auth
-    from google.auth.transport.requests import AuthorizedSession
-
-    credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-    return prerequisites_with(env, AuthorizedSession(credentials)) + verify_with(
-        env, gcp_clients(env.blueprint.target.region)
-    )
+    clients = gcp_clients(env.blueprint.target.region)
+    first = prerequisites_with(env, clients.services) if clients.services is not None else []
+    return first + verify_with(env, clients)
 
 
 def rollout(
