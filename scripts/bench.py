@@ -15,8 +15,8 @@ Rows (each ratio compares figures from this same run):
             and 5 environments, each in a fresh process (bindings import and synth timed apart).
   envs      validate time vs the number of environments: the starter with N and 4N environments
             (`--envs N`, default 1000), each overriding its budget with a value of its own; `load()`
-            timed in a fresh process after a warm-up load of the starter (median of n), its peak
-            memory, and the `validate` command at 4N.
+            timed (CPU and wall) in a fresh process after a warm-up load of the starter (median of n),
+            its peak memory, and the `validate` command at 4N.
   synth, gate: the earlier figures (synth 1 vs all environments; the gate's layers).
 
 Every command runs with its own MLOPS_HOME (emulator, cache) in a temporary folder.
@@ -517,10 +517,11 @@ LOAD_ONE = """
 import json, resource, sys, time
 from mlops_blueprint.blueprints import load
 load(sys.argv[2])  # the lazy imports (each cloud's catalog, pydantic's validators) out of the figure
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 lb = load(sys.argv[1])
-t1 = time.perf_counter()
-print(json.dumps({"load": t1 - t0, "envs": len(lb.envs), "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+t1, c1 = time.perf_counter(), time.process_time()
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"load": t1 - t0, "cpu": c1 - c0, "envs": len(lb.envs), "rss_mb": rss}))
 """
 
 
@@ -538,6 +539,7 @@ def bench_envs(n: int, envs: int) -> dict:
             assert all(r["envs"] == count for r in runs)
             points[count] = {
                 "load": statistics.median(r["load"] for r in runs),
+                "cpu": statistics.median(r["cpu"] for r in runs),
                 "rss_mb": max(r["rss_mb"] for r in runs),
                 "bytes": bp.stat().st_size,
             }
@@ -546,21 +548,24 @@ def bench_envs(n: int, envs: int) -> dict:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     small, large = points[envs], points[4 * envs]
-    ratio = large["load"] / small["load"]
+    ratio = large["cpu"] / small["cpu"]
     return {
         "rows": {
             "envs": {
                 "figure": ratio,
                 "text": (
                     f"{envs} → {4 * envs} environments ({small['bytes'] // 1024} → {large['bytes'] // 1024} KB): "
-                    f"load {small['load']:.2f} → {large['load']:.2f} s, **{ratio:.2f}×** (median of {n}); peak memory "
-                    f"{small['rss_mb']:.0f} → {large['rss_mb']:.0f} MB; `validate` of {4 * envs}: {cli:.1f} s"
+                    f"load CPU {small['cpu']:.2f} → {large['cpu']:.2f} s, **{ratio:.2f}×** (wall {small['load']:.2f} → "
+                    f"{large['load']:.2f} s, {large['load'] / small['load']:.2f}×; medians of {n}); peak memory "
+                    f"{small['rss_mb']:.0f} → {large['rss_mb']:.0f} MB; `validate` of {4 * envs}: {cli:.1f} s wall"
                 ),
             }
         },
         "detail": {
-            f"load, {envs} environments, s": small["load"],
-            f"load, {4 * envs} environments, s": large["load"],
+            f"load, {envs} environments, CPU s": small["cpu"],
+            f"load, {4 * envs} environments, CPU s": large["cpu"],
+            f"load, {envs} environments, wall s": small["load"],
+            f"load, {4 * envs} environments, wall s": large["load"],
             f"validate command, {4 * envs} environments (wall), s": cli,
         },
     }
