@@ -46,6 +46,7 @@ Cloud = Literal[registry.NAMES]  # type: ignore[valid-type]
 _HIDDEN = r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
 TEXT_PATTERN = rf"^[^\u000a{_HIDDEN}]*$"  # one line (a tag or label value, a reason, a purpose)
 LINES_PATTERN = rf"^[^{_HIDDEN}]*$"  # several lines (a description)
+ASCII_PATTERN = r"^[ -~]+$"  # an identifier without a pattern of its own: printable ASCII (what plain_name takes)
 
 
 # The controls a blueprint most often carries by accident or on purpose, by their Unicode alias
@@ -204,7 +205,10 @@ def _network(value: str) -> str:
 
 # An IPv4 network in CIDR form, not the whole internet.
 OperatorCidr = Annotated[
-    str, StringConstraints(max_length=18), plain_name("a network is an ASCII CIDR"), AfterValidator(_network)
+    str,
+    StringConstraints(pattern=ASCII_PATTERN, max_length=18),
+    plain_name("a network is an ASCII CIDR"),
+    AfterValidator(_network),
 ]
 EnvName = Annotated[
     str,
@@ -304,7 +308,9 @@ class Target(Strict):
         default=None, description="GCP billing account for the budget; omitted: no GCP budget (AWS budgets need none)."
     )
     kube_context: (
-        Annotated[str, StringConstraints(min_length=1, max_length=253), plain_name("a kubeconfig context is ASCII")]
+        Annotated[
+            str, StringConstraints(pattern=ASCII_PATTERN, max_length=253), plain_name("a kubeconfig context is ASCII")
+        ]
         | None
     ) = Field(
         default=None,
@@ -600,7 +606,9 @@ class Environment(Strict):
     )
     overrides: dict[
         Annotated[
-            str, StringConstraints(min_length=1), plain_name("an override key is a dotted path of field names (ASCII)")
+            str,
+            StringConstraints(pattern=ASCII_PATTERN),
+            plain_name("an override key is a dotted path of field names (ASCII)"),
         ],
         JsonValue,
     ] = Field(default_factory=dict, description="Dotted paths into this document, replaced for this environment.")
@@ -610,11 +618,11 @@ class StateConfig(Strict):
     backend: Literal["s3", "gcs", "azurerm", "kubernetes", "local"] | None = Field(
         default=None, description="Omitted: the target cloud's own (s3 on aws, gcs on gcp), so retargeting moves it."
     )
-    bucket: Annotated[str, StringConstraints(min_length=1), plain_name("a bucket name is ASCII")] | None = Field(
-        default=None, description="Omitted: <name>-<env>-tfstate, one per environment."
+    bucket: Annotated[str, StringConstraints(pattern=ASCII_PATTERN), plain_name("a bucket name is ASCII")] | None = (
+        Field(default=None, description="Omitted: <name>-<env>-tfstate, one per environment.")
     )
-    lock_table: Annotated[str, StringConstraints(min_length=1), plain_name("a table name is ASCII")] | None = Field(
-        default=None, description="s3 only (gcs locks natively). Omitted: <name>-<env>-tflock."
+    lock_table: Annotated[str, StringConstraints(pattern=ASCII_PATTERN), plain_name("a table name is ASCII")] | None = (
+        Field(default=None, description="s3 only (gcs locks natively). Omitted: <name>-<env>-tflock.")
     )
 
     def backend_for(self, cloud: str) -> str:
@@ -634,7 +642,7 @@ class Waiver(Strict):
     ]
     resource: Annotated[
         str,
-        StringConstraints(min_length=1, max_length=512),
+        StringConstraints(pattern=ASCII_PATTERN, max_length=512),
         plain_name("a waiver's resource is a component or resource address (ASCII)"),
     ]
     reason: Annotated[
@@ -709,7 +717,8 @@ def json_schema() -> dict:
     """The blueprint JSON Schema (`blueprints/blueprint.schema.json`; `mlops-blueprint schema` writes it).
 
     It agrees with `validate` on each field; what only `validate` checks are the rules across fields
-    and the cloud catalogs (`blueprints/rules.py`), and a cron range that runs backwards."""
+    and the cloud catalogs (`blueprints/rules.py`), a cron range that runs backwards, and in free text
+    the rarer invisible characters (format, private-use, unassigned) beyond those TEXT_PATTERN lists."""
     data = Blueprint.model_json_schema()
     data["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     data["$id"] = "https://mlops.blueprint/v1/blueprint.schema.json"

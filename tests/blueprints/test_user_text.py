@@ -283,8 +283,12 @@ def test_the_schema_refuses_what_editors_should_flag(cid, text, ch, letter):
         errors = _schema_errors(doc)
         if free and letter:
             assert errors == [], (kind, errors)
-        elif path[-1] not in ("resource",):  # a waiver's resource has no pattern: only validate checks it
+        else:
             assert errors, (kind, cid)
+    for kind, path, key in KEYS:
+        doc = copy.deepcopy(BASE)
+        _rekey(doc, path, key, _insert(key, text))
+        assert _schema_errors(doc), (kind, cid)
 
 
 # --- cron -----------------------------------------------------------------------------------------
