@@ -32,6 +32,7 @@ from mlops_blueprint.blueprints.errors import (
     ToolMissing,
     UserError,
 )
+from mlops_blueprint.blueprints.files import MAX_PLAN_BYTES, UnreadableFile, read_untrusted
 from mlops_blueprint.blueprints.loader import LoadedBlueprint, ResolvedEnv, load
 from mlops_blueprint.scripts.events import (
     Applied,
@@ -159,8 +160,10 @@ def check(
             plan_doc = validate_plan(plan, "the plan")
         else:
             try:
-                data = json.loads(Path(plan).read_text())
-            except (OSError, ValueError) as exc:
+                data = json.loads(read_untrusted(plan, MAX_PLAN_BYTES, "the plan").decode("utf-8"))
+            except UnreadableFile as exc:  # not a regular file (a pipe, /dev/zero, a directory), too big
+                raise NotAPlan(str(exc)) from None
+            except ValueError as exc:
                 raise NotAPlan(f"{plan} cannot be read as JSON: {exc}") from None
             plan_doc = validate_plan(data, str(plan))
     results = synth(loaded, env, outdir, events=events)
