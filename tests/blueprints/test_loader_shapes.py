@@ -22,7 +22,7 @@ from mlops_blueprint.blueprints import BlueprintError, load
 from mlops_blueprint.blueprints.files import UnreadableFile, read_untrusted
 from mlops_blueprint.blueprints.loader import loads
 from mlops_blueprint.policies.change import NotAPlan
-from mlops_blueprint.scripts import review
+from mlops_blueprint.scripts import pipeline, review
 from tests.conftest import ROOT
 
 STARTER = (ROOT / "blueprints" / "reference" / "starter.yaml").read_text()
@@ -155,6 +155,18 @@ def test_plan_dir_files_and_the_base_blueprint_are_refused_the_same_way(tmp_path
         with deadline(10), pytest.raises(BlueprintError) as bexc:
             review.load_base(str(base), ROOT / "blueprints" / "reference" / "starter.yaml")
         assert words in bexc.value.problems[0].message
+
+
+@pytest.mark.parametrize("kind", ["named pipe", "symlink to /dev/urandom", "socket"])
+def test_check_plan_that_is_not_a_regular_file_is_refused_before_synth(tmp_path, kind):
+    loaded = load(ROOT / "blueprints" / "reference" / "starter.yaml")
+    make, words = NOT_FILES[kind]
+    plan = tmp_path / "plan.json"
+    make(plan)
+    with deadline(10), pytest.raises(NotAPlan) as exc:
+        pipeline.check(loaded, env="dev", outdir=tmp_path / "out", plan=plan)
+    assert str(exc.value).startswith(f"{plan}:1:1: the plan must be a regular file") and words in str(exc.value)
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("size", [0, 1, 10])
