@@ -21,6 +21,7 @@ from typing import Any
 from mlops_blueprint.blueprints import cost, registry
 from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.blueprints.loader import BlueprintError, LoadedBlueprint, load, loads
+from mlops_blueprint.blueprints.text import echo
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_DIR = ROOT / "blueprints" / "reference"
@@ -58,14 +59,14 @@ def references() -> list[Path]:
 
 def resolve(ref: str | Path) -> Path:
     """A reference by its name (`starter`) or any blueprint file by its path."""
-    p = Path(ref)
-    if p.is_file():
-        return p
-    candidate = REFERENCE_DIR / f"{ref}.yaml"
-    if candidate.is_file():
-        return candidate
+    for p in (Path(ref), REFERENCE_DIR / f"{ref}.yaml"):
+        try:
+            if p.is_file():
+                return p
+        except OSError:  # a name too long for a path, or one the system refuses: not a file
+            continue
     names = ", ".join(x.stem for x in references())
-    raise NotAReference(f"{ref!r} is neither a file nor a reference blueprint; the references are: {names}")
+    raise NotAReference(f"{echo(str(ref))} is neither a file nor a reference blueprint; the references are: {names}")
 
 
 # --- retargeting (text in, text out: comments and layout survive) ---------------------------------
@@ -313,7 +314,7 @@ def init(dest: str | Path, ref: str | Path, *, cloud: str | None = None, name: s
     if dest.exists():
         raise WontOverwrite(f"{dest} exists; init never overwrites a file: choose another path or remove it")
     if cloud is not None and cloud not in registry.NAMES:
-        raise RetargetInvalid(f"--cloud must be one of {', '.join(registry.NAMES)}, not {cloud!r}")
+        raise RetargetInvalid(f"--cloud must be one of {', '.join(registry.NAMES)}, not {echo(cloud)}")
     src = resolve(ref)
     loaded = load(src)
     text = retarget_text(src.read_text(), loaded, cloud)

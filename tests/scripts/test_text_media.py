@@ -328,3 +328,17 @@ def test_mermaid_reads_no_directive_from_user_text(tmp_path):
     assert [(r["ok"], r.get("type"), r.get("config")) for r in results] == [(True, "flowchart-v2", {})] * len(charts), [
         r for r in results if not r["ok"]
     ]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=[f"h{i}" for i in range(len(HOSTILE))])
+def test_catalog_echoes_a_hostile_reference_name_escaped_and_clipped(value, monkeypatch):
+    from mlops_blueprint.scripts import cli
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    err = render.SafeConsole(file=io.StringIO(), highlight=False)
+    monkeypatch.setattr(render, "err", err)
+    name = value.replace("\x00", "") + "x" * 5000  # an argument cannot hold NUL
+    result = CliRunner().invoke(cli.app, ["catalog", "--compare", name, "starter"])
+    written = _text(err)
+    assert result.exit_code == 2 and "is neither a file nor a reference blueprint" in written
+    assert _raw(written) == [] and len(written) < 1000, (_raw(written), len(written))
