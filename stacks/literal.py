@@ -47,7 +47,12 @@ T = TypeVar("T")
 def strings(value: object) -> list[str]:
     """Every string in a blueprint model: field values, map keys, list items, at any depth."""
     out: list[str] = []
-    _walk(value, lambda s: out.append(s) or s)
+
+    def keep(s: str) -> str:
+        out.append(s)
+        return s
+
+    _walk(value, keep)
     return out
 
 
@@ -125,7 +130,7 @@ class LiteralText:
         def fix(s: str) -> str:
             return pattern.sub(sub, s) if self.nonce in s else s
 
-        return _walk(doc, fix)  # type: ignore[no-any-return]
+        return _walk(doc, fix)
 
     def finish(self, folder: Path) -> bool:
         """Rewrite `folder`'s cdk.tf.json with each sentinel in Terraform's literal form; True when it held
