@@ -1,5 +1,7 @@
 """The loader: valid documents, overlays, and every kind of bad input with its exact location."""
 
+import re
+
 import pytest
 
 from mlops_blueprint.blueprints import BlueprintError, load
@@ -262,3 +264,27 @@ def test_echoed_values_carry_no_terminal_control(tmp_path, value):
     text = str(exc.value)
     assert "components.serving.endpoints.fraud-api.size" in text
     assert not any(ch in text for ch in "\x1b\x07\u202e"), repr(text)
+
+
+@pytest.mark.parametrize(
+    "old, new, field",
+    [
+        ("  registry:\n", f"  ? {LONG}\n  : 1\n  registry:\n", "components.aaaa"),
+        ("      gpu-a:", f"      ? {LONG}\n      :", "components.training.pools.aaaa"),
+        ("  dev:\n", f"  ? {LONG}\n  : {{}}\n  dev:\n", "environments.aaaa"),
+        (
+            "      components.training.pools.gpu-a.max_nodes: 1",
+            f"      ? components.{LONG}\n      : 1",
+            "environments.dev.overrides.components.aaaa",
+        ),
+        ("  registry:\n", f"  ? {LONG}\n  : 1\n  ? {LONG}\n  : 2\n  registry:\n", "duplicate key 'aaaa"),
+    ],
+)
+def test_a_100000_character_key_gives_a_short_field_path(tmp_path, old, new, field):
+    assert old in STARTER
+    path = tmp_path / "bp.yaml"
+    path.write_text(STARTER.replace(old, new, 1))
+    with pytest.raises(BlueprintError) as exc:
+        load(path)
+    text = str(exc.value)
+    assert field in text and re.search(r"\(1000\d\d characters\)", text) and len(text) < 1200, text[:2000]
