@@ -597,6 +597,16 @@ def _credentials(glue: Any) -> Iterator[None]:
         raise ToolMissing(f"no cloud credentials: {str(exc).splitlines()[0]}", hint=glue.CREDENTIALS_HINT) from None
 
 
+def _credentials_present(cloud: registry.Cloud) -> None:
+    """Before anything calls the cloud: the credentials the environment presents, as the glue finds them
+    without the network. Unset, empty (a fork's pull request) or pointing at nothing: the plain message
+    (exit 3), not an SDK's traceback from deep inside a plan."""
+    glue = cloud.load("glue")
+    problem = glue.credentials_problem()
+    if problem:
+        raise ToolMissing(f"no cloud credentials: {problem}", hint=glue.CREDENTIALS_HINT)
+
+
 def _target(
     loaded: LoadedBlueprint,
     local: bool,
@@ -618,6 +628,7 @@ def _target(
         terraform_binary()  # fail early and clearly
     m = mirror_from_env(mirror)
     if not local:
+        _credentials_present(cloud)
         return Target(local=False, mirror=m)
     emulator = cloud.load("emulator")
     if start:

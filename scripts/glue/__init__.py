@@ -10,14 +10,19 @@ registry (`registry.get(cloud).load("glue")`):
 - `verify(env, target) -> list[Check]`: read back what the blueprint promises;
 - `rollout(env, endpoint, image_tag, traffic, target, artifact) -> RolloutResult`;
 - `credential_errors() -> tuple[type[Exception], ...]` and `CREDENTIALS_HINT`: the SDK's "no
-  credentials" errors, which the pipeline turns into a plain message and exit 3.
+  credentials" errors, which the pipeline turns into a plain message and exit 3;
+- `credentials_problem() -> str | None`: what is wrong with the credentials the environment presents,
+  found without the network (a variable set but empty, as in a fork's pull request; a profile or a
+  file that does not exist; no source at all), or None. The pipeline asks it before plan, up, down,
+  verify, rollout, drift and outputs touch the cloud, and stops with the plain message and exit 3.
 
 The shared types live here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,3 +105,38 @@ def run_checks(out: list[Check], errors: tuple[type[Exception], ...], describe: 
         out.append(Check(component, subject, ok, detail))
 
     return check
+
+
+# --- credentials, checked before anything calls a cloud ------------------------------------------------
+
+EMPTY_HINT = "a pull request from a fork gets no secrets, and a workflow that names them sets them empty"
+
+
+def empty_variable(names: tuple[str, ...], environ: Mapping[str, str] | None = None) -> str | None:
+    """The first of `names` that is set but empty (or blank), as a sentence; None when there is none."""
+    environ = os.environ if environ is None else environ
+    for name in names:
+        if name in environ and not environ[name].strip():
+            return f"{name} is set but empty ({EMPTY_HINT})"
+    return None
+
+
+def missing_file(names: tuple[str, ...], environ: Mapping[str, str] | None = None) -> str | None:
+    """The first of `names` that names a file that is not there, as a sentence; None when there is none.
+    A variable may list several files (`os.pathsep`, as KUBECONFIG does): then none of them is there."""
+    environ = os.environ if environ is None else environ
+    for name in names:
+        value = environ.get(name, "").strip()
+        if value and not any(Path(p).expanduser().is_file() for p in value.split(os.pathsep) if p):
+            return f"{name} names {value!r}, which is not a file"
+    return None
+
+
+def machine_vendor(path: str) -> str:
+    """A line of the machine's DMI data (`/sys/class/dmi/id/<path>`), '' when unreadable: how the glue
+    tells, without the network, whether it runs on a cloud machine whose metadata service may hold an
+    identity."""
+    try:
+        return Path("/sys/class/dmi/id", path).read_text(errors="replace").strip()
+    except OSError:
+        return ""

@@ -28,7 +28,10 @@ from mlops_blueprint.scripts.glue import (
     Target,
     bounded,
     check_share,
+    empty_variable,
     endpoint_spec,
+    machine_vendor,
+    missing_file,
     run_checks,
 )
 from mlops_blueprint.scripts.glue.aws_untracked import sweep_with
@@ -42,6 +45,41 @@ def credential_errors() -> tuple[type[Exception], ...]:
     from botocore.exceptions import NoCredentialsError, PartialCredentialsError
 
     return (NoCredentialsError, PartialCredentialsError)
+
+
+# Variables that point at a profile or a file: set but empty, or naming nothing, they are a mistake.
+POINTERS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+FILES = ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE")
+KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ROLE_ARN")  # empty ones: said when nothing else is found
+
+
+def on_ec2() -> bool:
+    """The machine is an EC2 instance (its DMI data says so): its metadata service may hold a role."""
+    return "amazon" in machine_vendor("sys_vendor").lower() or machine_vendor("board_asset_tag").startswith("i-")
+
+
+def credentials_problem() -> str | None:
+    """botocore's own credential chain, resolved without the network: the instance metadata service is
+    asked only on an EC2 instance (elsewhere it has no role to give, and asking it costs a timeout)."""
+    import botocore.session
+    from botocore.exceptions import BotoCoreError
+
+    problem = empty_variable(POINTERS + FILES) or missing_file(FILES)
+    if problem:
+        return problem
+    session = botocore.session.Session()
+    try:
+        if not on_ec2():
+            session.get_component("credential_provider").remove("iam-role")
+        found = session.get_credentials()
+    except BotoCoreError as exc:  # ProfileNotFound, PartialCredentialsError, a config file that does not parse
+        return str(exc).splitlines()[0]
+    if found is None:
+        return empty_variable(KEYS) or (
+            "none found (no AWS_ACCESS_KEY_ID, no profile in ~/.aws, no web identity or container role, "
+            "not on an EC2 instance)"
+        )
+    return None
 
 
 def state_names(env: ResolvedEnv) -> tuple[str, str | None]:

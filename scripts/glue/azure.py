@@ -30,6 +30,7 @@ recording fakes (and the data-plane half through Azurite).
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -71,6 +72,51 @@ def credential_errors() -> tuple[type[Exception], ...]:
     except ImportError:  # the azure extra is not installed
         return ()
     return (ClientAuthenticationError,)
+
+
+# What DefaultAzureCredential (the SDKs) and azurerm (Terraform, ARM_*) read; set but empty they are a
+# mistake (azure-identity even raises a bare ValueError for an empty AZURE_CLIENT_ID).
+SECRETS = (
+    *("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_USERNAME", "AZURE_PASSWORD"),
+    *("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_CLIENT_SECRET", "ARM_SUBSCRIPTION_ID"),
+)
+FILES = (
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "ARM_CLIENT_CERTIFICATE_PATH",
+    "ARM_OIDC_TOKEN_FILE_PATH",
+)
+AZURE_ASSET_TAG = "7783-7084-3265-9085-8269-3286-77"  # every Azure VM's DMI chassis asset tag
+
+
+def credentials_problem() -> str | None:
+    """A credential source, found without the network: a service principal or workload identity in the
+    environment, a managed identity (its endpoint variables, ARM_USE_MSI, or an Azure VM), or `az login`."""
+    import json as _json
+    from pathlib import Path
+
+    from mlops_blueprint.scripts.glue import empty_variable, machine_vendor, missing_file
+
+    env = os.environ
+    problem = empty_variable((*SECRETS, *FILES, "AZURE_CONFIG_DIR")) or missing_file(FILES)
+    if problem:
+        return problem
+    principal = all(env.get(v) for v in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID")) and any(
+        env.get(v) for v in ("AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE")
+    )
+    managed = any(env.get(v) for v in ("IDENTITY_ENDPOINT", "MSI_ENDPOINT")) or env.get("ARM_USE_MSI") == "true"
+    if principal or managed or machine_vendor("chassis_asset_tag") == AZURE_ASSET_TAG:
+        return None
+    profile = Path(env.get("AZURE_CONFIG_DIR") or Path.home() / ".azure") / "azureProfile.json"
+    try:
+        if _json.loads(profile.read_text(encoding="utf-8-sig")).get("subscriptions"):
+            return None
+    except (OSError, ValueError, AttributeError):
+        pass
+    return (
+        "none found (no AZURE_CLIENT_ID/AZURE_TENANT_ID with a secret, certificate or federated token, no "
+        "managed identity, no `az login`)"
+    )
 
 
 def names(env: ResolvedEnv) -> AzureNames:

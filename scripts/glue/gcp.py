@@ -14,6 +14,7 @@ fake that records the exact requests.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,32 @@ def credential_errors() -> tuple[type[Exception], ...]:
     except ImportError:  # the gcp extra is not installed
         return ()
     return (DefaultCredentialsError,)
+
+
+def credentials_problem() -> str | None:
+    """Application Default Credentials, found without the network: GOOGLE_APPLICATION_CREDENTIALS (set,
+    not empty, a file), else gcloud's ADC file, else the metadata server of a Google machine."""
+    from mlops_blueprint.scripts.glue import empty_variable, machine_vendor, missing_file
+
+    files = ("GOOGLE_APPLICATION_CREDENTIALS",)
+    problem = empty_variable(("CLOUDSDK_CONFIG", *files)) or missing_file(files)
+    if problem:
+        return problem
+    import json
+    from pathlib import Path
+
+    from google.auth import _cloud_sdk
+
+    adc = os.environ.get(files[0]) or _cloud_sdk.get_application_default_credentials_path()
+    if not os.path.isfile(adc):
+        if machine_vendor("product_name").startswith("Google"):
+            return None  # GCE, GKE, Cloud Build: the metadata server holds the identity
+        return f"none found (no GOOGLE_APPLICATION_CREDENTIALS, no {adc}, not on a Google machine)"
+    try:
+        kind = json.loads(Path(adc).read_text()).get("type")
+    except (OSError, ValueError, AttributeError):
+        kind = None
+    return None if kind else f"{adc} is not a credentials file (JSON with a type, as gcloud writes it)"
 
 
 def bootstrap_state_with(env: ResolvedEnv, storage_client: Any, report: Reporter) -> None:

@@ -96,6 +96,21 @@ def credential_errors() -> tuple[type[Exception], ...]:
     return (ConfigException,)
 
 
+def credentials_problem() -> str | None:
+    """The kubeconfig the glue and the providers read (`kubeconfig_path`): set but empty, or naming no
+    file, is a mistake; whether it holds target.kube_context is checked when the clients are built."""
+    from mlops_blueprint.scripts.glue import empty_variable, missing_file
+
+    names = ("KUBE_CONFIG_PATH", "KUBECONFIG")
+    problem = empty_variable(names) or missing_file(names)
+    if problem:
+        return problem
+    path = kubeconfig_path()
+    if not any(os.path.isfile(p) for p in path.split(os.pathsep) if p):
+        return f"no kubeconfig at {path} (and neither KUBE_CONFIG_PATH nor KUBECONFIG names one)"
+    return None
+
+
 def names(env: ResolvedEnv) -> OnpremNames:
     return OnpremNames(env.blueprint.metadata.name, env.name)
 

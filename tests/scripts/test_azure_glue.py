@@ -410,6 +410,7 @@ def test_cli_rollout_and_verify_on_azure_use_the_glue(monkeypatch, tmp_path):
     bp.write_text(BLUEPRINT)
     fake = healthy()
     monkeypatch.setattr(glue, "ml_client", lambda env: fake)
+    monkeypatch.setattr(glue, "credentials_problem", lambda: None)  # as on a machine with credentials
     r = CliRunner().invoke(
         app, ["rollout", str(bp), "--env", "dev", "--endpoint", "scorer", "--image-tag", "v3.1", "--traffic", "20"]
     )

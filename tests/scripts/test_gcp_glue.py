@@ -206,6 +206,7 @@ def test_cli_rollout_and_verify_on_gcp_use_the_glue(monkeypatch):
 
     fake = FakeVertex(endpoint=endpoint({"111": 100}))
     monkeypatch.setattr(glue, "gcp_clients", lambda region: clients(fake))
+    monkeypatch.setattr(glue, "credentials_problem", lambda: None)  # as on a machine with credentials
     r = CliRunner().invoke(
         app, ["rollout", str(VISION), "--env", "dev", "--endpoint", "detector", "--image-tag", "v3", "--traffic", "20"]
     )

@@ -801,6 +801,7 @@ def test_cli_rollout_and_verify_on_onprem_use_the_glue(dev, monkeypatch, tmp_pat
         glue, "kube_clients", lambda env: glue.KubeClients(fake.core, fake.custom, fake.rbac, fake.networking)
     )
     monkeypatch.setattr(glue, "mlflow_client", lambda env: fake.mlflow)
+    monkeypatch.setattr(glue, "credentials_problem", lambda: None)  # as on a machine with credentials
     r = CliRunner().invoke(
         app,
         ["rollout", str(RESEARCH), "--env", "dev", "--endpoint", "variants", "--image-tag", "v3.1", "--traffic", "20"],
