@@ -51,4 +51,13 @@ def start_cli(*args: object, home: Path, log: Path) -> subprocess.Popen:
         cwd=ROOT,
         env=cli_env(home),
         start_new_session=True,
+        preexec_fn=sigint_default,  # a Ctrl-C must reach it even when these tests started with SIGINT ignored
     )
+
+
+def sigint_default() -> None:
+    """In the child, before exec: SIGINT back to its default. A background job of a non-interactive
+    shell starts with SIGINT ignored, and an ignored signal stays ignored across exec."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -124,6 +124,16 @@ while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
 echo finished >> "$MARK"
 """
 
+
+def sigint_default() -> None:
+    """The child's SIGINT is the default, whatever this process inherited: a background job of a
+    non-interactive shell starts with SIGINT ignored, and an ignored signal stays ignored across exec
+    (Python then installs no KeyboardInterrupt handler, and sh may not trap it)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 INTERRUPTED_RUN = """
 import os, signal, sys, threading, time
 from pathlib import Path
@@ -152,7 +162,12 @@ def test_ctrl_c_hands_terraform_one_interrupt_and_waits_for_it(tmp_path):
     (tmp_path / "terraform").write_text(FAKE_TERRAFORM)
     (tmp_path / "terraform").chmod(0o755)
     p = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED_RUN, str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=60
+        [sys.executable, "-c", INTERRUPTED_RUN, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        preexec_fn=sigint_default,
     )
     assert "RAISED 130 interrupted: terraform apply of s stopped gracefully" in p.stdout, p.stdout + p.stderr
     assert "Traceback" not in p.stderr
@@ -245,7 +260,12 @@ def test_ctrl_c_while_environments_run_in_threads_interrupts_each_terraform_once
     (tmp_path / "terraform").write_text(FAKE_TERRAFORM)
     (tmp_path / "terraform").chmod(0o755)
     p = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED_THREADS, str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=60
+        [sys.executable, "-c", INTERRUPTED_THREADS, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        preexec_fn=sigint_default,
     )
     assert "RAISED 130 interrupted: terraform apply of " in p.stdout, p.stdout + p.stderr
     assert "Traceback" not in p.stderr, p.stderr
