@@ -410,11 +410,26 @@ class Target(Strict):
     )
 
 
+def _platform_network(value: str) -> str:
+    """The platform network's CIDR: a network address (host bits zero), as every cloud's subnet layout
+    needs it (`10.60.0.1/16` validated before, then stopped synth on Azure)."""
+    import ipaddress
+
+    try:
+        ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"{value} is not a network address ({exc}); write the network's first address, e.g. 10.40.0.0/16"
+        ) from None
+    return value
+
+
 class Network(Strict):
     cidr: Annotated[
         str,
         StringConstraints(pattern=r"^\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-4])$"),
         plain_name("a network is an ASCII CIDR"),
+        AfterValidator(_platform_network),
     ] = "10.40.0.0/16"
     zones: Annotated[int, Field(ge=2, le=4)] = 2
     operator_cidrs: Annotated[list[OperatorCidr], Field(max_length=20), *unique("network")] = Field(
