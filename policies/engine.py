@@ -115,8 +115,7 @@ class Report:
         a waiver matched nothing only if it matched nothing in either."""
 
         def union(a: list, b: list) -> list:
-            seen = set(a)
-            return a + [x for x in b if not (x in seen or seen.add(x))]
+            return list(dict.fromkeys(a + b))
 
         return Report(
             findings=union(self.findings, other.findings),
