@@ -369,3 +369,46 @@ def test_gcp_verify_reports_the_apis_the_first_apply_needs():
         and "HTTP 403" in bad.detail
         and f"gcloud services enable serviceusage.googleapis.com --project {project}" in bad.detail
     )
+
+
+# -- the blueprint fields ------------------------------------------------------------------------------
+
+
+def _problems(path: Path) -> list[tuple[int, str, str]]:
+    from mlops_blueprint.blueprints import BlueprintError
+
+    with pytest.raises(BlueprintError) as exc:
+        load(path)
+    return [(p.line, p.path, p.message) for p in exc.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("line", "path", "says"),
+    [
+        (
+            "  runner_network: /subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v\n",
+            "target.runner_network",
+            "pattern",
+        ),
+        ("  runner_network: vnet-ci-runners\n", "target.runner_network", "pattern"),
+        ("  admin_group_object_ids: [not-a-guid]\n", "target.admin_group_object_ids[0]", "pattern"),
+        (f"  admin_group_object_ids: [{ADMIN_GROUP}, {ADMIN_GROUP}]\n", "target.admin_group_object_ids", "group"),
+    ],
+)
+def test_bad_runner_network_or_admin_groups_are_refused_at_their_line(tmp_path, line, path, says):
+    text = (REFERENCES / "azure-claims.yaml").read_text()
+    text = re.sub(r"(?m)^  runner_network: .*\n", line, text)
+    bp = tmp_path / "claims.yaml"
+    bp.write_text(text)
+    found = _problems(bp)
+    want = text.splitlines().index(line.rstrip("\n")) + 1
+    assert [(ln, p) for ln, p, _ in found] == [(want, path)], found
+    assert says in found[0][2]
+
+
+def test_the_azure_fields_are_refused_on_another_cloud(tmp_path):
+    text = (REFERENCES / "gcp-vision.yaml").read_text()
+    bp = tmp_path / "vision.yaml"
+    bp.write_text(re.sub(r"(?m)^(target: \{.*)\}$", rf"\1, admin_group_object_ids: [{ADMIN_GROUP}]}}", text, count=1))
+    found = _problems(bp)
+    assert [(p, "belongs to azure" in m) for _, p, m in found] == [("target.admin_group_object_ids", True)], found
