@@ -173,8 +173,20 @@ def stateful_types() -> dict[str, str]:
     return {t: what for c in every() for t, what in c.stateful_types.items()}
 
 
+def stack_metadata(doc: dict) -> dict:
+    """What `stacks.record` wrote down in a synthesized stack's `//` metadata (blueprint, environment,
+    cloud, layer); {} for a document without it (a fixture, a stack synthesized by an older version)."""
+    meta = doc.get("//", {}) if isinstance(doc, dict) else {}
+    found = meta.get("mlops_blueprint") if isinstance(meta, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
 def cloud_of_doc(doc: dict) -> Cloud | None:
-    """The cloud a synthesized stack (cdk.tf.json) was made for, from its provider blocks."""
+    """The cloud a synthesized stack (cdk.tf.json) was made for: the one its metadata names; for a document
+    without metadata, the first cloud whose provider it configures."""
+    named = stack_metadata(doc).get("cloud")
+    if isinstance(named, str) and named in _PACKAGES:
+        return get(named)
     providers = doc.get("provider", {})
     return next((c for c in every() if any(k in providers for k in c.provider_keys)), None)
 

@@ -29,7 +29,11 @@ class Doc:
         return [(a, b) for a, b in self.of(rtype) if target in refs(b.get(attr))]
 
     def environment(self) -> str:
-        """The blueprint environment the stack was made for (its cloud reads it off the provider block)."""
+        """The blueprint environment the stack was made for: its metadata's; for a document without it,
+        what its cloud reads off the provider block."""
+        named = registry.stack_metadata(self.doc).get("environment")
+        if isinstance(named, str):
+            return named
         cloud = registry.cloud_of_doc(self.doc)
         return cloud.environment_of(self.doc) if cloud else ""
 

@@ -93,14 +93,36 @@ def build(
         env = text.env(raw)
         name = stack_name(loaded.name, env.name)
         cloud_stack = stack(app, name, env=env, settings=settings)
+        record(cloud_stack, loaded, env, "cloud")
         names.append(name)
         cluster = cluster_stack_class(loaded, raw) if with_cluster else None
         if cluster is not None:
             cname = cluster_stack_name(loaded.name, env.name)
-            cluster(app, cname, env=env, settings=settings).add_dependency(cloud_stack)
+            cluster_stack = cluster(app, cname, env=env, settings=settings)
+            cluster_stack.add_dependency(cloud_stack)
+            record(cluster_stack, loaded, env, "cluster")
             names.append(cname)
     built.extend(names)
     return names
+
+
+METADATA_KEY = "mlops_blueprint"  # under the stack document's `//`, which Terraform ignores
+
+
+def record(stack: object, loaded: LoadedBlueprint, env: ResolvedEnv, layer: str) -> None:
+    """Write down what a stack was made for, in its `//` metadata (`//.mlops_blueprint`): the blueprint,
+    the environment, the cloud and the layer (`cloud` or `cluster`). The policy gate and the rules read
+    these (`registry.cloud_of_doc`) instead of guessing them from the provider blocks."""
+    stack.add_override(  # type: ignore[attr-defined]
+        f"//.{METADATA_KEY}",
+        {
+            "format": 1,
+            "blueprint": loaded.name,
+            "environment": env.name,
+            "cloud": loaded.base.target.cloud,
+            "layer": layer,
+        },
+    )
 
 
 def finish(app: object) -> list[str]:
