@@ -473,9 +473,10 @@ class Database(Strict):
     )
     description: Annotated[
         str,
-        StringConstraints(pattern=LINES_PATTERN),
+        # 2,048 characters: the shortest limit of the catalogs it goes to (a Glue database description)
+        StringConstraints(pattern=LINES_PATTERN, max_length=2048),
         plain_text("a description is text (line breaks and tabs allowed)", lines=True),
-    ] = ""
+    ] = Field(default="", description="What the database holds (at most 2,048 characters); omitted: none.")
 
 
 class Catalog(Strict):
