@@ -73,6 +73,8 @@ class Estimate:
     alert_at_percent: int
     price_date: str
     notes: tuple[str, ...] = field(default=())
+    # Owned capacity (on-prem): no cloud bill, so no budget either; the budget fields are not reported.
+    owned: bool = False
 
     @property
     def min_usd(self) -> float:
@@ -89,7 +91,10 @@ class Estimate:
 
     @property
     def budget_status(self) -> str:
-        """ok | warn (minimum above the budget) | fail (above the budget by more than alert_at_percent)."""
+        """ok | warn (minimum above the budget) | fail (above the budget by more than alert_at_percent) |
+        none (owned capacity: there is no budget to hold it to)."""
+        if self.owned:
+            return "none"
         if self.min_usd > self.fail_above_usd:
             return "fail"
         return "warn" if self.min_usd > self.budget_usd else "ok"
@@ -109,7 +114,7 @@ class Estimate:
             "region_class": self.region_class,
             "min_usd": self.min_usd,
             "max_usd": self.max_usd,
-            "budget_usd": self.budget_usd,
+            "budget_usd": None if self.owned else self.budget_usd,
             "budget_status": self.budget_status,
             "price_date": self.price_date,
             "components": {k: {"min_usd": lo, "max_usd": hi} for k, (lo, hi) in self.by_component().items()},
@@ -127,6 +132,17 @@ class Estimate:
             ],
             "notes": list(self.notes),
         }
+
+
+def owned(cloud: str, book: Mapping[str, Any] | None = None) -> bool:
+    """The cloud's capacity is owned (on-prem): no bill to estimate, no budget to hold it to, no spot market."""
+    book = book or price_book()
+    return any(table.get("owned") for table in book["prices"].get(cloud, {}).values())
+
+
+def has_spot(cloud: str, book: Mapping[str, Any] | None = None) -> bool:
+    """Whether `spot: true` asks the cloud for anything (owned capacity has no spot market)."""
+    return not owned(cloud, book)
 
 
 def region_class(cloud: str, region: str, book: Mapping[str, Any] | None = None) -> str:
@@ -152,7 +168,9 @@ def estimate(bp: Blueprint, env: str, book: Mapping[str, Any] | None = None) -> 
     lines: list[Line] = []
     notes: list[str] = []
     if table.get("owned"):
-        notes.append("on-prem: the cluster is owned; no cloud bill is estimated (quotas are the limit)")
+        notes.append(
+            "on-prem: the cluster is owned: no cloud bill is estimated and no budget applies (quotas are the limit)"
+        )
 
     def instance_price(kind: str, machine: str, spot: bool = False) -> float:
         entry = table[kind].get(machine)
@@ -251,6 +269,7 @@ def estimate(bp: Blueprint, env: str, book: Mapping[str, Any] | None = None) -> 
         alert_at_percent=bp.baseline.budget.alert_at_percent,
         price_date=book["date"],
         notes=tuple(notes),
+        owned=bool(table.get("owned")),
     )
 
 

@@ -55,7 +55,17 @@ def warnings(bp: Blueprint) -> list[Problem]:
             )
         )
     out.extend(_kubernetes_warnings(bp))
+    out.extend(_placeholders(bp))
     return out
+
+
+def _placeholders(bp: Blueprint) -> Iterator[Problem]:
+    """The placeholders `init` wrote (blueprints/placeholders.py), until they are replaced."""
+    from mlops_blueprint.blueprints import placeholders
+
+    fields = dict(registry.get(bp.target.cloud).target_fields)
+    for path, value in placeholders.found(bp.model_dump(mode="json", exclude_defaults=True)):
+        yield path, placeholders.message(path, echo(value), fields)
 
 
 def today() -> date:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_blueprint.blueprints import cost, registry
+from mlops_blueprint.blueprints import cost, placeholders, registry, rules
 from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.blueprints.loader import BlueprintError, LoadedBlueprint, load, loads
 from mlops_blueprint.blueprints.text import echo
@@ -29,15 +29,12 @@ SCHEMA = ROOT / "blueprints" / "blueprint.schema.json"
 MODELINE = "# yaml-language-server: $schema="
 TIERS = ("tactical", "strategic", "transformational")
 
-# A placeholder per target field that validates (by field name: the registry says which cloud needs which).
-PLACEHOLDERS: dict[str, Any] = {
-    "project_id": "replace-me-project",
-    "subscription_id": "00000000-0000-0000-0000-000000000000",
-    "kube_context": "replace-me-context",
-    "kubernetes_version": "1.33",
-    "storage_class": "replace-me-storage",
-    "ingress_class": "replace-me-ingress",
-}
+# A placeholder per target field that validates and that `validate` flags until it is replaced (by field
+# name: the registry says which cloud needs which). The Kubernetes version is a real one: see `_kubernetes`.
+PLACEHOLDERS: dict[str, Any] = dict(placeholders.TARGET)
+# The target fields that name the reference's own account, project, subscription, network or cluster:
+# `init` replaces them even when it does not retarget.
+IDENTITY = ("account_id", "project_id", "billing_account", "subscription_id", "runner_network", "kube_context")
 NODE_LABELS = "gpu_node_labels"  # a target field whose placeholder depends on the pools' accelerators
 
 
@@ -100,10 +97,12 @@ def target_for(cloud: str, loaded: LoadedBlueprint) -> tuple[str, str]:
         region = base.target.region
     fields: dict[str, Any] = {"cloud": cloud, "region": region}
     fields.update({f: PLACEHOLDERS[f] for f in c.required_target_fields if f in PLACEHOLDERS})
+    if "kubernetes_version" in c.required_target_fields:
+        fields["kubernetes_version"] = _kubernetes(c)
     pools = base.components.training.pools if base.components.training else {}
     if NODE_LABELS in c.target_fields and pools:  # every pool's accelerator needs node labels on a cluster
         accs = dict.fromkeys(p.accelerator for p in pools.values())
-        fields[NODE_LABELS] = {a: {"nvidia.com/gpu.product": f"REPLACE-{a.upper()}"} for a in accs}
+        fields[NODE_LABELS] = {a: {"nvidia.com/gpu.product": f"REPLACE-ME-{a.upper()}"} for a in accs}
     placed = [f for f in fields if f not in ("cloud", "region")]
     if placed:
         what = "; ".join(f"{f}: {c.target_fields.get(f, f)}" for f in placed)
@@ -112,6 +111,63 @@ def target_for(cloud: str, loaded: LoadedBlueprint) -> tuple[str, str]:
         optional = "; ".join(f"{f}: {d}" for f, d in c.target_fields.items())
         comment = f"# replace: check the region; optional fields: {optional}"
     return f"target: {_flow(fields)}", comment
+
+
+def _kubernetes(c: registry.Cloud) -> str:
+    """A cluster version that validates without a warning today: the newest in standard support (the
+    user's cluster decides; the `# replace` comment says so)."""
+    day = rules.today()
+    standard = [v for v in c.catalog.kubernetes_support if c.catalog.support_phase(v, day) == "standard"]
+    known = standard or list(c.catalog.kubernetes_versions) or ["1.33"]
+    return max(known, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+SPOT = re.compile(
+    r"(,\s*spot:\s*(?:true|yes|on)\b)|(\bspot:\s*(?:true|yes|on)\s*,\s*)|(^[ \t]+spot:\s*(?:true|yes|on)[ \t]*\n)", re.M
+)
+
+
+def _without_spot(text: str, cloud: str) -> str:
+    """`spot: true` dropped where the target has no spot capacity to ask for (owned, on-prem)."""
+    return text if cost.has_spot(cloud) else SPOT.sub("", text)
+
+
+def _token(value: str) -> re.Pattern[str]:
+    """`value` as a whole YAML scalar: not part of a longer name, address or path."""
+    return re.compile(r"(?<![\w.@/-])(['\"]?)" + re.escape(value) + r"\1(?![\w@/-])")
+
+
+def _own_values(text: str, loaded: LoadedBlueprint) -> str:
+    """The reference's own organization out, placeholders in (blueprints/placeholders.py): the owner and
+    cost center, the alert recipients, and the ids of its account, project, subscription, network and
+    cluster (the base target's and every environment's override of them). `validate` flags each
+    placeholder at its line until it is replaced."""
+    bp = loaded.base
+    text = re.sub(r"(?ms)(^metadata:.*?\bowner:\s*)(['\"]?)[^\s,}'\"]+\2", rf"\g<1>{placeholders.OWNER}", text, count=1)
+    text = re.sub(
+        r"(?ms)(^metadata:.*?\bcost_center:\s*)(['\"]?)[^\n,}'\"]*[^\s,}'\"]\2",
+        rf"\g<1>{placeholders.COST_CENTER}",
+        text,
+        count=1,
+    )
+
+    def notify(m: re.Match[str]) -> str:  # every address of a `notify:` list (flow or block), each its own
+        n = iter(range(1, 1000))
+        return re.sub(r"[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+", lambda _: placeholders.notify(next(n)), m.group(0))
+
+    text = re.sub(r"\bnotify:[ \t]*(\[[^\]]*\]|\n(?:[ \t]+-[^\n]*\n)+)", notify, text)
+    values: dict[str, str] = {}
+    for field in IDENTITY:
+        own = getattr(bp.target, field, None)
+        if own:
+            values[str(own)] = placeholders.TARGET[field]
+        for e in loaded.data.get("environments", {}).values() if isinstance(loaded.data, dict) else ():
+            override = ((e or {}).get("overrides") or {}).get(f"target.{field}")
+            if isinstance(override, str) and override:
+                values[override] = placeholders.TARGET[field]
+    for own, placeholder in sorted(values.items(), key=lambda kv: -len(kv[0])):  # a network id before its GUID
+        text = _token(own).sub(lambda m, p=placeholder: m.group(1) + p + m.group(1), text)
+    return text
 
 
 def _swap_target(text: str, line: str, comment: str, cloud: str) -> str:
@@ -317,7 +373,8 @@ def init(dest: str | Path, ref: str | Path, *, cloud: str | None = None, name: s
         raise RetargetInvalid(f"--cloud must be one of {', '.join(registry.NAMES)}, not {echo(cloud)}")
     src = resolve(ref)
     loaded = load(src)
-    text = retarget_text(src.read_text(), loaded, cloud)
+    text = _own_values(src.read_text(), loaded)
+    text = _without_spot(retarget_text(text, loaded, cloud), cloud or loaded.base.target.cloud)
     if name is not None:
         text = _rename(text, name)
     text = _modeline(text, dest)

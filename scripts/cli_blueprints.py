@@ -81,6 +81,10 @@ def cost(
         title = f"{e}: {x.cloud} {x.region} ({x.region_class} prices of {x.price_date}), USD per month"
         out.print(_table(title, ["component", "item", "minimum", "maximum"], rows))
         status = {"ok": "[green]within budget[/]", "warn": "[yellow]warning[/]", "fail": "[red]over budget[/]"}
+        if x.owned:  # owned capacity: no bill, no budget (the note says so)
+            for n in x.notes:
+                out.print(f"  note: {plain(n)}")
+            continue
         out.print(
             f"  {status[x.budget_status]}: minimum {lib.usd(x.min_usd)} vs budget {lib.usd(x.budget_usd)} "
             f"(MLOPS_BP_007 fails above {lib.usd(x.fail_above_usd)})"
@@ -143,11 +147,22 @@ def init(
     name: Annotated[Optional[str], typer.Option("--name", help="The new metadata.name.")] = None,
 ) -> None:
     """Write a new blueprint from a reference: schema modeline, retargeted, renamed, validated before it is written."""
+    from mlops_blueprint.blueprints import load
+    from mlops_blueprint.blueprints.placeholders import MARKED
     from mlops_blueprint.scripts import catalog as lib
 
     with rendering():
         written = lib.init(file, from_, cloud=cloud, name=name)
-    out.print(f"[green]wrote[/] {plain(written)} from {plain(from_)}; check the '# replace' line before deploying")
+        marked = [w for w in load(written).warnings if MARKED in w.message]
+    if not marked:
+        out.print(f"[green]wrote[/] {plain(written)} from {plain(from_)}")
+        return
+    out.print(
+        f"[green]wrote[/] {plain(written)} from {plain(from_)}: replace its {len(marked)} placeholder(s) before "
+        f"deploying (`validate` warns at each until it is replaced):"
+    )
+    for w in marked:
+        out.print(f"  {plain(f'{w.file}:{w.line}:{w.col}')}: {plain(w.path)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -179,7 +179,7 @@ def test_init_onprem_gets_node_labels_for_every_accelerator(tmp_path):
     assert p.returncode == 0, p.stderr
     t = load(dest).base.target
     assert (t.cloud, t.kube_context, t.storage_class) == ("onprem", "replace-me-context", "replace-me-storage")
-    assert t.gpu_node_labels == {"nvidia-l4": {"nvidia.com/gpu.product": "REPLACE-NVIDIA-L4"}}
+    assert t.gpu_node_labels == {"nvidia-l4": {"nvidia.com/gpu.product": "REPLACE-ME-NVIDIA-L4"}}
 
 
 def test_init_refuses_to_overwrite(tmp_path):
