@@ -54,8 +54,9 @@ def synth(loaded: LoadedBlueprint, env: str | None = None, outdir: Any = "cdktf.
     return pipeline.synth(loaded, env, outdir, local)
 
 
-def check(loaded: LoadedBlueprint, env: str | None = None, outdir: Any = "cdktf.out", **kwargs: Any) -> Any:
-    """The policy gate (see `pipeline.check`): returns a CheckOutcome with `.ok` and `.reports`."""
+def check(loaded: LoadedBlueprint, env: str | None = None, outdir: Any = None, **kwargs: Any) -> Any:
+    """The policy gate (see `pipeline.check`): returns a CheckOutcome with `.ok` and `.reports`. The stacks
+    go to `outdir` (default: `pipeline.work_dir(loaded)`, under $MLOPS_HOME, not the current directory)."""
     from mlops_blueprint.scripts import pipeline
 
     return pipeline.check(loaded, env, outdir, **kwargs)

@@ -20,6 +20,7 @@ from mlops_blueprint.scripts.cli_options import (
     LocalOpt,
     MirrorOpt,
     OutputOpt,
+    WorkOpt,
     report_alone_on_stdout,
 )
 from mlops_blueprint.scripts.render import err, out, plain, rendering, validated
@@ -68,7 +69,7 @@ def synth(
 def check(
     blueprint: BlueprintArg,
     env: EnvOpt = None,
-    output: OutputOpt = Path("cdktf.out"),
+    output: WorkOpt = None,
     plan_file: Annotated[
         Optional[Path], typer.Option("--plan", help="A `terraform show -json` plan for --env: adds the change rules.")
     ] = None,
@@ -116,7 +117,7 @@ def plan(
     env: EnvOpt = None,
     local: LocalOpt = False,
     provider_mirror: MirrorOpt = None,
-    output: OutputOpt = Path("cdktf.out"),
+    output: WorkOpt = None,
     allow_destroy: AllowOpt = [],
 ) -> None:
     """Plan every environment at once, gate each stack with its plan (the data-loss guard too); print what would change."""
@@ -141,7 +142,7 @@ def up(
     port: Annotated[
         Optional[int], typer.Option(help="Emulator port when one is started (default: a free one).")
     ] = None,
-    output: OutputOpt = Path("cdktf.out"),
+    output: WorkOpt = None,
     allow_destroy: AllowOpt = [],
     skip_verify: Annotated[bool, typer.Option("--skip-verify", help="Do not run verify after apply.")] = False,
 ) -> None:
@@ -166,7 +167,7 @@ def down(
     env: EnvOpt = None,
     local: LocalOpt = False,
     provider_mirror: MirrorOpt = None,
-    output: OutputOpt = Path("cdktf.out"),
+    output: WorkOpt = None,
     keep_state: Annotated[bool, typer.Option("--keep-state", help="Keep the state bucket and lock table.")] = False,
 ) -> None:
     """Destroy each environment. Protected environments (protect_stateful) refuse, by design."""

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
-from mlops_blueprint.scripts.cli_options import BlueprintArg, EnvOpt
+from mlops_blueprint.scripts.cli_options import BlueprintArg, EnvOpt, WorkOpt
 from mlops_blueprint.scripts.render import out, plain, rendering, table
 
 
@@ -37,7 +37,7 @@ def outputs(
     provider_mirror: Annotated[
         Optional[str], typer.Option("--provider-mirror", help="Filesystem mirror of terraform providers.")
     ] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where stacks are synthesized.")] = Path("cdktf.out"),
+    output: WorkOpt = None,
 ) -> None:
     """Print a deployed environment's outputs (the stable contract in the README) from its Terraform state."""
     from mlops_blueprint.scripts import outputs as lib
@@ -73,24 +73,64 @@ def cost(
         print(json.dumps({e: x.as_dict() for e, x in estimates.items()}, indent=2))
         return
     for e, x in estimates.items():
-        if detail:
-            rows = [[ln.component, ln.item, lib.usd(ln.min_usd), lib.usd(ln.max_usd)] for ln in x.lines]
-        else:
-            rows = [[c, "", lib.usd(lo), lib.usd(hi)] for c, (lo, hi) in x.by_component().items()]
-        rows.append(["total", "", lib.usd(x.min_usd), lib.usd(x.max_usd)])
-        title = f"{e}: {x.cloud} {x.region} ({x.region_class} prices of {x.price_date}), USD per month"
-        out.print(_table(title, ["component", "item", "minimum", "maximum"], rows))
-        status = {"ok": "[green]within budget[/]", "warn": "[yellow]warning[/]", "fail": "[red]over budget[/]"}
-        if x.owned:  # owned capacity: no bill, no budget (the note says so)
-            for n in x.notes:
-                out.print(f"  note: {plain(n)}")
-            continue
-        out.print(
-            f"  {status[x.budget_status]}: minimum {lib.usd(x.min_usd)} vs budget {lib.usd(x.budget_usd)} "
-            f"(MLOPS_BP_007 fails above {lib.usd(x.fail_above_usd)})"
-        )
+        out.print(_table(cost_title(e, x), COST_COLUMNS, cost_rows(x, detail)))
+        line = budget_line(x)
+        if line:
+            out.print(line)
         for n in x.notes:
             out.print(f"  note: {plain(n)}")
+
+
+# What `cost` and `catalog` show, shared with the README's generated figures (tests/test_readme.py).
+COST_COLUMNS = ["component", "item", "minimum", "maximum"]
+STATUS = {"ok": ("within budget", "green"), "warn": ("warning", "yellow"), "fail": ("over budget", "red")}
+CATALOG_COLUMNS = ["blueprint", "tier", "clouds", "components", "environments", "USD/month", "packs"]
+
+
+def cost_title(env: str, x: Any) -> str:
+    return f"{env}: {x.cloud} {x.region} ({x.region_class} prices of {x.price_date}), USD per month"
+
+
+def cost_rows(x: Any, detail: bool = False) -> list[list[str]]:
+    """One environment's estimate (blueprints/cost.py Estimate): by component, or every priced line."""
+    from mlops_blueprint.blueprints.cost import usd
+
+    if detail:
+        rows = [[ln.component, ln.item, usd(ln.min_usd), usd(ln.max_usd)] for ln in x.lines]
+    else:
+        rows = [[c, "", usd(lo), usd(hi)] for c, (lo, hi) in x.by_component().items()]
+    return [*rows, ["total", "", usd(x.min_usd), usd(x.max_usd)]]
+
+
+def budget_line(x: Any, markup: bool = True) -> str | None:
+    """The estimate against its budget; None for owned capacity (on-prem), which has no budget."""
+    from mlops_blueprint.blueprints.cost import usd
+
+    if x.owned:
+        return None
+    word, colour = STATUS[x.budget_status]
+    return (
+        f"  {f'[{colour}]{word}[/]' if markup else word}: minimum {usd(x.min_usd)} vs budget {usd(x.budget_usd)} "
+        f"(MLOPS_BP_007 fails above {usd(x.fail_above_usd)})"
+    )
+
+
+def catalog_rows(entries: list[Any]) -> list[list[str]]:
+    """One row per reference blueprint (scripts/catalog.py Entry), in CATALOG_COLUMNS."""
+    from mlops_blueprint.blueprints.cost import usd
+
+    return [
+        [
+            e.ref,
+            e.tier,
+            " ".join(e.clean_clouds),
+            ", ".join(e.components),
+            ", ".join(e.environments),
+            e.cost_range if e.max_usd else usd(0) + " (owned)",
+            ", ".join(e.packs),
+        ]
+        for e in entries
+    ]
 
 
 def catalog(
@@ -101,7 +141,6 @@ def catalog(
     format: Annotated[str, typer.Option("--format", help="table|json.")] = "table",
 ) -> None:
     """The reference blueprints: tier, clouds, components, environments, monthly cost range, packs."""
-    from mlops_blueprint.blueprints import cost as costs
     from mlops_blueprint.scripts import catalog as lib
 
     with rendering():
@@ -123,20 +162,7 @@ def catalog(
     if format == "json":
         print(json.dumps([e.as_dict() for e in entries], indent=2))
         return
-    rows = [
-        [
-            e.ref,
-            e.tier,
-            " ".join(e.clean_clouds),
-            ", ".join(e.components),
-            ", ".join(e.environments),
-            e.cost_range if e.max_usd else costs.usd(0) + " (owned)",
-            ", ".join(e.packs),
-        ]
-        for e in entries
-    ]
-    cols = ["blueprint", "tier", "clouds", "components", "environments", "USD/month", "packs"]
-    out.print(_table("reference blueprints", cols, rows))
+    out.print(_table("reference blueprints", CATALOG_COLUMNS, catalog_rows(entries)))
     out.print("clouds: the target first, then those the target line retargets to cleanly (validated).")
 
 

@@ -22,6 +22,18 @@ MirrorOpt = Annotated[
     ),
 ]
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Where stacks are written.")]
+# The working folder of the commands that synthesize on their way (check, plan, up, down, review, drift,
+# outputs): by default under the tool's home, never the current directory (scripts/pipeline.py work_dir).
+WorkOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--output",
+        "-o",
+        help="Where stacks are synthesized and terraform runs (default: $MLOPS_HOME/out/<blueprint>, "
+        "MLOPS_HOME defaulting to ~/.mlops-blueprint).",
+        show_default=False,
+    ),
+]
 OutputFileOpt = Annotated[
     Optional[Path], typer.Option("--output-file", help="Write the report here instead of stdout.", show_default=False)
 ]

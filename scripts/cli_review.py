@@ -22,12 +22,11 @@ from mlops_blueprint.scripts.cli_options import (
     LocalOpt,
     MirrorOpt,
     OutputFileOpt,
+    WorkOpt,
     report_alone_on_stdout,
 )
 from mlops_blueprint.scripts.events import Event
 from mlops_blueprint.scripts.render import err, plain, rendering
-
-OutdirOpt = Annotated[Path, typer.Option("--output", "-o", help="Where stacks are synthesized.")]
 
 
 def _emit(text: str, output_file: Path | None, what: str) -> None:
@@ -59,7 +58,7 @@ def review(
         typer.Option("--allow-destroy", help="Let the plan destroy or replace this stateful resource."),
     ] = [],  # noqa: B006 (typer never mutates it)
     provider_mirror: MirrorOpt = None,
-    output: OutdirOpt = Path("cdktf.out"),
+    output: WorkOpt = None,
 ) -> None:
     """One pull-request comment: the blueprint diff, then per environment the risky changes, the changes
     by component, the policy gate, the cost delta, a diagram and the plan (exit 7: may not merge)."""
@@ -115,7 +114,7 @@ def drift(
     local: LocalOpt = False,
     format: Annotated[str, typer.Option("--format", help="text|json.")] = "text",
     provider_mirror: MirrorOpt = None,
-    output: OutdirOpt = Path("cdktf.out"),
+    output: WorkOpt = None,
 ) -> None:
     """What was changed outside Terraform, by blueprint component (refresh-only plan; exit 8 on drift)."""
     import json

@@ -156,7 +156,7 @@ def drift(
     *,
     local: bool = False,
     mirror: str | None = None,
-    outdir: Path = pipeline.OUTDIR,
+    outdir: Path | None = None,
     events: Callable[[Event], None] = pipeline._quiet,
 ) -> dict[str, EnvDrift]:
     """A refresh-only plan of each environment; env -> what changed outside Terraform."""

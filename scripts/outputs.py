@@ -59,7 +59,7 @@ def read(
     *,
     local: bool = False,
     mirror: str | None = None,
-    outdir: Path = Path("cdktf.out"),
+    outdir: Path | None = None,
     events: Any = None,
 ) -> dict[str, dict[str, Any]]:
     """env -> {output name: value} for each selected environment, read from its Terraform state."""

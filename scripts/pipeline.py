@@ -54,7 +54,7 @@ from mlops_blueprint.scripts.glue import Check, RolloutResult, Target
 T = TypeVar("T")
 
 Events = Callable[[Event], None]
-OUTDIR = Path("cdktf.out")
+OUTDIR = Path("cdktf.out")  # where `synth` writes by default, as `cdktn synth` does (cdktf.json)
 SEVERITIES = ("critical", "high", "medium", "low")
 
 
@@ -100,8 +100,21 @@ def write_schema(output: Path) -> Path:
     return output
 
 
+def work_dir(loaded: LoadedBlueprint) -> Path:
+    """Where a command that synthesizes on its way (check, plan, up, down, review, drift, outputs) writes
+    its stacks and runs terraform when no --output is given: `$MLOPS_HOME/out/<blueprint>`, beside the
+    cache and the emulator, never the current directory. `synth` writes where it is asked (cdktf.out)."""
+    from mlops_blueprint.stacks.cache import root
+
+    return root().parent / "out" / loaded.name
+
+
 def synth(
-    loaded: LoadedBlueprint, env: str | None = None, outdir: Path = OUTDIR, local: bool = False, events: Events = _quiet
+    loaded: LoadedBlueprint,
+    env: str | None = None,
+    outdir: Path | None = None,
+    local: bool = False,
+    events: Events = _quiet,
 ) -> list[Any]:
     """One stack per environment into `outdir/stacks/<blueprint>-<env>/cdk.tf.json`, all or nothing."""
     from mlops_blueprint.stacks import synth as do_synth
@@ -110,8 +123,9 @@ def synth(
     envs = loaded.select(env)
     for w in loaded.warnings:
         events(Note(f"warning {w}", level="warn"))
+    outdir = Path(outdir) if outdir is not None else work_dir(loaded)
     with _step(events, loaded.name, "synth", long=True):
-        results = do_synth(loaded, envs, Path(outdir), DeploySettings.for_local(local))
+        results = do_synth(loaded, envs, outdir, DeploySettings.for_local(local))
     for r in results:
         doc = json.loads(r.json_path.read_text())
         events(Synthesized(r.stack, r.json_path, sum(len(v) for v in doc.get("resource", {}).values())))
@@ -135,7 +149,7 @@ class CheckOutcome:
 def check(
     loaded: LoadedBlueprint,
     env: str | None = None,
-    outdir: Path = OUTDIR,
+    outdir: Path | None = None,
     plan: Path | dict | None = None,
     allow_destroy: tuple[str, ...] = (),
     min_severity: str = "low",
@@ -193,7 +207,7 @@ def plan(
     *,
     local: bool = False,
     mirror: str | None = None,
-    outdir: Path = OUTDIR,
+    outdir: Path | None = None,
     allow_destroy: tuple[str, ...] = (),
     events: Events = _quiet,
 ) -> dict[str, Any]:
@@ -239,7 +253,7 @@ def up(
     local: bool = False,
     mirror: str | None = None,
     port: int | None = None,
-    outdir: Path = OUTDIR,
+    outdir: Path | None = None,
     allow_destroy: tuple[str, ...] = (),
     verify: bool = True,
     events: Events = _quiet,
@@ -278,7 +292,7 @@ def down(
     *,
     local: bool = False,
     mirror: str | None = None,
-    outdir: Path = OUTDIR,
+    outdir: Path | None = None,
     keep_state: bool = False,
     events: Events = _quiet,
 ) -> None:
@@ -765,7 +779,7 @@ def plan_each(
     *,
     local: bool = False,
     mirror: str | None = None,
-    outdir: Path = OUTDIR,
+    outdir: Path | None = None,
     allow_destroy: tuple[str, ...] = (),
     plans: dict[str, dict] | None = None,
     clusters: bool = True,

@@ -215,7 +215,7 @@ def review(
         env,
         local=local,
         mirror=mirror,
-        outdir=outdir or pipeline.OUTDIR,
+        outdir=outdir,
         allow_destroy=allow,
         plans=plans,
         events=sink,
