@@ -4,7 +4,8 @@ The blueprint comes from MLOPS_BLUEPRINT (default: the starter), one environment
 (default: all). MLOPS_LOCAL=1 targets the running embedded emulator: the stacks then carry its
 endpoint and dummy keys (for the provider and the backend), the state bucket is created in it, and,
 when MLOPS_PROVIDER_MIRROR names a provider mirror, each stack folder links it as Terraform's implied
-local mirror (`terraform.d/plugins`), since cdktn runs terraform itself.
+local mirror (`terraform.d/plugins`), since cdktn runs terraform itself; a folder that terraform last
+initialized with other backend settings (`up --local`, an emulator on another port) is re-initialized.
 """
 
 from __future__ import annotations
@@ -78,6 +79,37 @@ def link_mirror(outdir: Path, stacks: list[str], mirror: str | None) -> None:
             )
 
 
+def _clean(value: Any) -> Any:
+    """A backend setting with its unset parts dropped (terraform records every attribute, null when unset)."""
+    if isinstance(value, dict):
+        kept = {k: _clean(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, {}, [])}
+    return value
+
+
+def forget_changed_backend(folder: Path, say: Any = lambda message: None) -> bool:
+    """When the backend settings terraform recorded in `folder` (`.terraform/terraform.tfstate`, written by
+    its last `init`) differ from the stack's, forget the record, as `terraform init -reconfigure` does:
+    cdktn runs a plain `terraform init`, which stops at "Backend configuration changed". That happens
+    after `up --local` initialized the folder (it passes the emulator's endpoint in the environment, so
+    its stacks carry none) and after the emulator restarted on another port. The state itself is in the
+    backend, not in the record: nothing is lost, nothing is migrated. Returns whether it forgot one."""
+    import json
+
+    record = folder / ".terraform" / "terraform.tfstate"
+    try:
+        recorded = json.loads(record.read_text()).get("backend") or {}
+        wanted = json.loads((folder / "cdk.tf.json").read_text()).get("terraform", {}).get("backend", {})
+    except (OSError, ValueError):
+        return False
+    [(kind, config)] = wanted.items() if len(wanted) == 1 else [(None, None)]
+    if recorded.get("type") == kind and _clean(recorded.get("config") or {}) == _clean(config):
+        return False
+    record.unlink()
+    say(f"{folder.name}: its backend settings changed since terraform last ran there; it is re-initialized")
+    return True
+
+
 def main() -> None:
     from cdktn import App
 
@@ -111,6 +143,8 @@ def main() -> None:
     finish(app)  # the blueprint's text in Terraform's literal form (stacks/literal.py)
     if local:
         link_mirror(Path(app.outdir), stacks, os.environ.get("MLOPS_PROVIDER_MIRROR"))
+        for stack in stacks:
+            forget_changed_backend(Path(app.outdir) / "stacks" / stack, lambda m: print(m, file=sys.stderr))
 
 
 if __name__ == "__main__":
