@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,11 @@ def _token(value: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w.@/-])(['\"]?)" + re.escape(value) + r"\1(?![\w@/-])")
 
 
+def _quoted(placeholder: str) -> Callable[[re.Match[str]], str]:
+    """A replacement that keeps the value's quotes (a `_token` match's group 1)."""
+    return lambda m: m.group(1) + placeholder + m.group(1)
+
+
 def _own_values(text: str, loaded: LoadedBlueprint) -> str:
     """The reference's own organization out, placeholders in (blueprints/placeholders.py): the owner and
     cost center, the alert recipients, and the ids of its account, project, subscription, network and
@@ -166,7 +172,7 @@ def _own_values(text: str, loaded: LoadedBlueprint) -> str:
             if isinstance(override, str) and override:
                 values[override] = placeholders.TARGET[field]
     for own, placeholder in sorted(values.items(), key=lambda kv: -len(kv[0])):  # a network id before its GUID
-        text = _token(own).sub(lambda m, p=placeholder: m.group(1) + p + m.group(1), text)
+        text = _token(own).sub(_quoted(placeholder), text)
     return text
 
 
