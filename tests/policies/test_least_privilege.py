@@ -216,7 +216,7 @@ def violations(doc: dict) -> tuple[dict[str, list[str]], int]:
                 role = str(b.get("role"))
                 if role in GCP_PRIMITIVE:
                     flag("primitive or owner role", addr, role)
-                if role in GKE_ADMIN:
+                if role in GKE_ADMIN and not gke_deployer(b):
                     flag("cluster-wide Kubernetes admin", addr, role)
                 members = [b.get("member"), *as_list(b.get("members"))]
                 if {"allUsers", "allAuthenticatedUsers"} & set(map(str, members)):
@@ -236,7 +236,7 @@ def violations(doc: dict) -> tuple[dict[str, list[str]], int]:
         role = str(b.get("role_definition_name") or b.get("role_definition_id"))
         if role in AZ_BROAD:
             flag("primitive or owner role", addr, role)
-        if role in AKS_ADMIN:
+        if role in AKS_ADMIN and not aks_deployer(b):
             flag("cluster-wide Kubernetes admin", addr, role)
         if SUBSCRIPTION_SCOPE.match(str(b.get("scope"))):
             flag("primitive or owner role", addr, f"{role} at subscription scope {b.get('scope')}")
@@ -272,11 +272,45 @@ def violations(doc: dict) -> tuple[dict[str, list[str]], int]:
     return found, read
 
 
+# The one cluster-wide Kubernetes admin a stack may grant (issue 25): to the deploying identity itself,
+# which applies the cluster stack (CRDs, webhooks, cluster-scoped Kueue objects). GKE: roles/container.admin
+# to the member read from data.google_client_openid_userinfo; AKS: RBAC Cluster Admin on the cluster to
+# data.azurerm_client_config's object id. Written here on their own, not taken from the rules they check.
+GKE_DEPLOYER = re.compile(
+    r"^(serviceAccount|user|\$\{[^}]*\}):\$\{data\.google_client_openid_userinfo\.[\w-]+\.email\}$"
+)
+
+
+def gke_deployer(b: dict) -> bool:
+    return b.get("role") == "roles/container.admin" and bool(GKE_DEPLOYER.match(str(b.get("member", ""))))
+
+
+def aks_deployer(b: dict) -> bool:
+    return (
+        b.get("role_definition_name") == "Azure Kubernetes Service RBAC Cluster Admin"
+        and re.fullmatch(r"\$\{data\.azurerm_client_config\.[\w-]+\.object_id\}", str(b.get("principal_id")))
+        is not None
+        and re.fullmatch(r"\$\{azurerm_kubernetes_cluster\.[\w-]+\.id\}", str(b.get("scope"))) is not None
+    )
+
+
+def deployer_grants(doc: dict) -> int:
+    d = Doc(doc)
+    gke = [b for t in ("google_project_iam_member",) for _, b in d.of(t) if gke_deployer(b)]
+    aks = [b for _, b in d.of("azurerm_role_assignment") if aks_deployer(b)]
+    return len(gke) + len(aks)
+
+
 @pytest.mark.parametrize(("path", "cloud"), COMBOS, ids=[f"{p.stem}-{c}" for p, c in COMBOS])
 def test_every_reference_on_every_cloud_is_least_privilege(stacks, path, cloud):
     for name, doc in stacks(path, cloud):
         found, read = violations(doc)
         assert found == {}, f"{path.stem} on {cloud}, stack {name}"
+        # the deployer's own cluster admin: one per stack that makes a GKE or AKS cluster, and no more
+        has_cluster = any(
+            t in doc.get("resource", {}) for t in ("google_container_cluster", "azurerm_kubernetes_cluster")
+        )
+        assert deployer_grants(doc) == (1 if has_cluster else 0), f"{path.stem} on {cloud}, stack {name}"
         assert read >= 5, f"{path.stem} on {cloud}, stack {name}: only {read} grants, roles and buckets to read"
 
 

@@ -21,7 +21,7 @@ def bench():
 
 def test_arguments(bench):
     args = bench.parse([])
-    assert args.rows == ["validate", "check", "plan", "up", "size"] and args.n == 5
+    assert args.rows == ["validate", "check", "plan", "up", "size", "envs"] and args.n == 5
     assert args.steps == [0.25, 0.5, 0.75, 1.0]
     args = bench.parse(["--rows", "check, size", "-n", "2", "--steps", "0.5,1"])
     assert args.rows == ["check", "size"] and args.n == 2 and args.steps == [0.5, 1.0]
