@@ -225,7 +225,9 @@ def test_up_applies_the_cloud_stack_then_the_cluster_stack(tmp_path, monkeypatch
     monkeypatch.setattr(
         pipeline,
         "_apply_stack",
-        lambda cloud, e, r, *a, untracked=False: order.append(r.stack + (" (untracked swept)" if untracked else "")),
+        lambda cloud, e, r, *a, untracked=False, **k: order.append(
+            r.stack + (" (untracked swept)" if untracked else "")
+        ),
     )
     pipeline.up(lb, verify=False)
     # the sweep of untracked tagged objects belongs to the cloud stack (the cluster stack's state holds none)
