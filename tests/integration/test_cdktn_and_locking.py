@@ -3,7 +3,9 @@
 `cdktn deploy starter-dev` runs the same app (cdktf.json -> stacks/main.py) with MLOPS_LOCAL=1: the
 stack carries the emulator's endpoint and keys, the app creates the state bucket in the emulator,
 and the provider mirror is linked as terraform's implied mirror. Then `mlops-blueprint verify` reads
-it back, and `cdktn destroy` removes it.
+it back, and `cdktn destroy` removes it. Between them, `plan --local` runs `up`'s path in the same
+folder: both paths work in either order (the app re-initializes a folder whose recorded backend
+settings are not the stack's: `up`'s, or an emulator's on another port).
 """
 
 import os
@@ -56,12 +58,23 @@ def test_cdktn_deploy_verify_destroy_one_environment(emulator, emulator_home, aw
         "starter/dev/terraform.tfstate"
     ]
     assert aws("sagemaker").describe_endpoint(EndpointName="starter-dev-fraud-api")["EndpointStatus"] == "InService"
+    assert "re-initialized" not in p.stdout + p.stderr  # a first init: nothing to forget
 
+    # `up`'s path in the same folder, after cdktn: it initializes with the emulator's endpoint in the
+    # environment (-reconfigure) and finds what cdktn deployed, unchanged.
+    v = run_cli("plan", STARTER, "--env", "dev", "--local", "--output", out, home=emulator_home, timeout=900)
+    assert v.returncode == 0, v.stdout + v.stderr
+    assert "starter-dev: 0 to create, 0 to update, 0 to replace, 0 to destroy" in v.stdout, v.stdout + v.stderr
     v = run_cli("verify", STARTER, "--env", "dev", "--local", home=emulator_home, timeout=600)
     assert v.returncode == 0 and "31/31 checks passed" in v.stdout, v.stdout + v.stderr
 
+    # cdktn after `up`'s path: terraform recorded other backend settings there (no endpoint, as after an
+    # emulator restart on another port); the app re-initializes the folder, and a plain `terraform
+    # init` no longer stops at "Backend configuration changed".
     p = cdktn("destroy", "starter-dev", "--auto-approve", home=emulator_home, out=out)
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
+    assert "Backend configuration changed" not in p.stdout + p.stderr
+    assert "starter-dev: its backend settings changed since terraform last ran there" in p.stdout + p.stderr
     assert aws("sagemaker").list_endpoints()["Endpoints"] == []
     assert [b["Name"] for b in aws("s3").list_buckets()["Buckets"]] == ["starter-dev-tfstate"]  # state stays
 
