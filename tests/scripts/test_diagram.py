@@ -42,7 +42,7 @@ const out = [];
 for (const text of JSON.parse(input)) {
   try {
     const r = await mermaid.parse(text);
-    out.push({ ok: true, type: r.diagramType });
+    out.push({ ok: true, type: r.diagramType, config: r.config || {} });
   } catch (e) {
     out.push({ ok: false, error: String(e.message || e).slice(0, 400) });
   }
@@ -51,15 +51,12 @@ console.log(JSON.stringify(out));
 """
 
 
-@pytest.fixture(scope="module")
-def parse(tmp_path_factory):
-    """diagrams -> [{ok, type|error}] from Mermaid's own parser."""
+def mermaid_parser(folder):
+    """A function: diagrams -> [{ok, type, config} | {ok, error}] from Mermaid's own parser (installed into
+    PREFIX on first use; the caller skips when npm is absent)."""
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed: Mermaid's parser comes from the npm registry")
-    if (
-        not (PREFIX / "node_modules" / "mermaid" / "package.json").is_file()
-        or not (PREFIX / "node_modules" / "jsdom" / "package.json").is_file()
-    ):
+    if not all((PREFIX / "node_modules" / p.rsplit("@", 1)[0] / "package.json").is_file() for p in PACKAGES):
         PREFIX.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             ["npm", "install", "--prefix", str(PREFIX), "--no-audit", "--no-fund", *PACKAGES],
@@ -67,7 +64,7 @@ def parse(tmp_path_factory):
             capture_output=True,
             timeout=600,
         )
-    script = tmp_path_factory.mktemp("mermaid") / "parse.mjs"
+    script = folder / "parse.mjs"
     script.write_text(PARSE_JS)
 
     def run(texts: list[str]) -> list[dict]:
@@ -78,6 +75,12 @@ def parse(tmp_path_factory):
         return json.loads(p.stdout)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def parse(tmp_path_factory):
+    """diagrams -> [{ok, type|error}] from Mermaid's own parser."""
+    return mermaid_parser(tmp_path_factory.mktemp("mermaid"))
 
 
 def test_every_reference_environment_parses_as_a_flowchart(parse):

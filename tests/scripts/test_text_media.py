@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import re
-import shutil
-import subprocess
 import unicodedata
 
 import pytest
@@ -278,52 +275,15 @@ def test_label_is_one_quoted_string_without_percent_or_quotes(value):
     assert "%" not in text and "\n" not in text and "`" not in text and "<" not in text
 
 
-PARSE_CONFIG_JS = r"""
-import { createRequire } from "node:module";
-import path from "node:path";
-const prefix = path.resolve(process.argv[2]);
-const req = createRequire(path.join(prefix, "node_modules", "x.js"));
-const { JSDOM } = req("jsdom");
-const dom = new JSDOM("<!doctype html><html><body></body></html>");
-globalThis.window = dom.window;
-globalThis.document = dom.window.document;
-const mermaid = (await import(req.resolve("mermaid"))).default;
-mermaid.initialize({ startOnLoad: false });
-let input = "";
-for await (const chunk of process.stdin) input += chunk;
-const out = [];
-for (const text of JSON.parse(input)) {
-  try {
-    const r = await mermaid.parse(text);
-    out.push({ ok: true, type: r.diagramType, config: r.config || {} });
-  } catch (e) {
-    out.push({ ok: false, error: String(e.message || e).slice(0, 400) });
-  }
-}
-console.log(JSON.stringify(out));
-"""
-
-
 def test_mermaid_reads_no_directive_from_user_text(tmp_path):
     """Mermaid's own parser: every hostile chart is a flowchart with no configuration; the control (the
     same text in an unescaped label) does configure it, so the check can fail."""
-    from tests.scripts.test_diagram import PACKAGES, PREFIX
+    from tests.scripts.test_diagram import mermaid_parser
 
-    if shutil.which("npm") is None:
-        pytest.skip("npm is not installed: Mermaid's parser comes from the npm registry")
-    if not all((PREFIX / "node_modules" / p.split("@")[0] / "package.json").is_file() for p in PACKAGES):
-        PREFIX.mkdir(parents=True, exist_ok=True)
-        cmd = ["npm", "install", "--prefix", str(PREFIX), "--no-audit", "--no-fund", *PACKAGES]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=600)
-    script = tmp_path / "parse.mjs"
-    script.write_text(PARSE_CONFIG_JS)
+    parse = mermaid_parser(tmp_path)
     control = "flowchart LR\n  n1[\"a %%{init: {'theme':'dark'}}%% b\"] --> n2"
     charts = _charts()
-    p = subprocess.run(
-        ["node", str(script), str(PREFIX)], input=json.dumps([control, *charts]), capture_output=True, text=True
-    )
-    assert p.returncode == 0, p.stderr
-    first, *results = json.loads(p.stdout)
+    first, *results = parse([control, *charts])
     assert first["config"] == {"theme": "dark"}
     assert [(r["ok"], r.get("type"), r.get("config")) for r in results] == [(True, "flowchart-v2", {})] * len(charts), [
         r for r in results if not r["ok"]
