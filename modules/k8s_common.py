@@ -24,6 +24,7 @@ from cdktn_provider_kubernetes.role_v1 import RoleV1
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Pool
+from mlops_blueprint.blueprints.neutral import GPU_RESOURCE, GpuQuota, device_resource, gpu_quota
 from mlops_blueprint.modules.common import protect
 
 
@@ -126,20 +127,10 @@ KUEUE_IMAGE = f"{K8S_REGISTRY}/kueue/kueue"
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 KUEUE_NAMESPACE = "kueue-system"  # the cluster stacks' namespace for it (on-prem: the platform's system namespace)
 
-GPU_RESOURCE = "nvidia.com/gpu"
 GPU_TOLERATION = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
-# The extended resource each neutral accelerator's device plugin advertises, which is also the key of the
-# NoSchedule taint its nodes carry (the platform taints GPU nodes `nvidia.com/gpu`; GKE taints TPU nodes
-# `google.com/tpu`, and TPU pods request `google.com/tpu`). Accelerators not listed are NVIDIA GPUs.
-DEVICE_RESOURCES: dict[str, str] = {"google-tpu-v5e": "google.com/tpu"}
 # The Kueue controller must run on a node: AKS's only untainted pool is its system pool, which
 # `only_critical_addons_enabled` taints CriticalAddonsOnly=true:NoSchedule. No effect where no node has it.
 CRITICAL_ADDONS_TOLERATION = {"key": "CriticalAddonsOnly", "operator": "Exists"}
-
-
-def device_resource(accelerator: str) -> str:
-    """The extended resource (and taint key) of a neutral accelerator's nodes."""
-    return DEVICE_RESOURCES.get(accelerator, GPU_RESOURCE)
 
 
 def device_toleration(accelerator: str) -> dict[str, str]:
@@ -152,67 +143,12 @@ POOL_LABEL, ACCELERATOR_LABEL = "mlops.io/pool", "mlops.io/accelerator"
 # each pool's CPU/memory quota is this much per physical GPU (an upper bound; the nodes' allocatable
 # capacity stays the real limit; GPUs are the quota that matters).
 CPU_PER_GPU, MEMORY_PER_GPU_GI = 16, 128
-# MIG instances per GPU for each profile NVIDIA documents (A100 40/80 GB, H100 80/94 GB); a profile not
-# listed is refused rather than guessed.
-MIG_INSTANCES: dict[str, int] = {
-    "1g.5gb": 7,
-    "2g.10gb": 3,
-    "3g.20gb": 2,
-    "4g.20gb": 1,
-    "7g.40gb": 1,  # A100 40GB
-    "1g.10gb": 7,
-    "1g.20gb": 4,
-    "2g.20gb": 3,
-    "3g.40gb": 2,
-    "4g.40gb": 1,
-    "7g.80gb": 1,  # A100/H100 80GB
-    "1g.12gb": 7,
-    "1g.24gb": 4,
-    "2g.24gb": 3,
-    "3g.47gb": 2,
-    "4g.47gb": 1,
-    "7g.94gb": 1,  # H100 94GB
-}
-MIG_CAPABLE = ("nvidia-a100", "nvidia-h100")
 # What submitting a training job takes in the training namespace: named verbs and resources only.
 SUBMIT_RULES = [
     {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "watch", "delete"]},
     {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get", "list"]},
     {"apiGroups": ["kueue.x-k8s.io"], "resources": ["workloads"], "verbs": ["get", "list"]},
 ]
-
-
-@dataclass(frozen=True)
-class GpuQuota:
-    """What a pool offers Kueue: the extended resource its pods request and how many of it."""
-
-    resource: str
-    quantity: int
-
-
-def gpu_quota(name: str, pool: Pool) -> GpuQuota:
-    """none: max_nodes x gpus_per_node of the accelerator's resource (`nvidia.com/gpu`; TPU chips:
-    `google.com/tpu`); time-slicing: x replicas (each GPU is advertised `replicas` times); mig:
-    `nvidia.com/mig-<profile>` (mixed strategy) x the profile's instances per GPU."""
-    gpus = pool.max_nodes * pool.gpus_per_node
-    s = pool.sharing
-    if s.mode == "time-slicing":
-        if not s.replicas:
-            raise ValueError(f"training pool {name!r}: time-slicing needs sharing.replicas (2-48)")
-        return GpuQuota(GPU_RESOURCE, gpus * s.replicas)
-    if s.mode == "mig":
-        if pool.accelerator not in MIG_CAPABLE:
-            raise ValueError(
-                f"training pool {name!r}: {pool.accelerator} has no MIG; MIG needs one of "
-                f"{', '.join(MIG_CAPABLE)} (use time-slicing instead)"
-            )
-        if s.profile not in MIG_INSTANCES:
-            raise ValueError(
-                f"training pool {name!r}: MIG profile {s.profile!r} is not one this platform knows; "
-                f"allowed: {', '.join(MIG_INSTANCES)}"
-            )
-        return GpuQuota(f"nvidia.com/mig-{s.profile}", gpus * MIG_INSTANCES[s.profile])
-    return GpuQuota(device_resource(pool.accelerator), gpus)
 
 
 def kueue(
@@ -280,7 +216,7 @@ def pool_queues(
     out = PoolQueues()
     for name, pool in pools.items():
         flavor, cq = flavor_name(name), cluster_queue_name(name)
-        q = gpu_quota(name, pool)
+        q = gpu_quota(pool)
         if mig_as_gpu and q.resource.startswith("nvidia.com/mig-"):
             q = GpuQuota(GPU_RESOURCE, q.quantity)
         out.quotas[name] = q

@@ -122,3 +122,28 @@ def test_the_cli_module_only_parses_and_delegates():
     assert "terraform" not in imports(ROOT / "scripts/cli.py") and "scripts.glue" not in imports(
         ROOT / "scripts/cli.py"
     )
+
+
+# A fact with one definition (issue 20): nothing but its home binds these names.
+ONE_DEFINITION = {
+    "MIG instances per GPU": ("blueprints/neutral.py", re.compile(r"^MIG_(PROFILES|INSTANCES|CAPABLE|DOUBLE_1G)$")),
+    "a pool's GPU quota": ("blueprints/neutral.py", re.compile(r"^(gpu_quota|mig_slices|mig_instances)$")),
+    "an accelerator's device resource": ("blueprints/neutral.py", re.compile(r"^(DEVICE_RESOURCES|device_resource)$")),
+}
+
+
+@pytest.mark.parametrize("fact", sorted(ONE_DEFINITION))
+def test_one_definition_of_each_fact(fact):
+    home, names = ONE_DEFINITION[fact]
+    found = []
+    for path in sources():
+        for node in ast.walk(ast.parse(path.read_text())):
+            bound = []
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                bound = [node.name]
+            elif isinstance(node, ast.Assign):
+                bound = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                bound = [node.target.id]
+            found += [f"{path.relative_to(ROOT)}:{node.lineno} {n}" for n in bound if names.match(n)]
+    assert found and all(f.startswith(home + ":") for f in found), found

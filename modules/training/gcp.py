@@ -33,8 +33,9 @@ from cdktn_provider_google.service_account_iam_member import ServiceAccountIamMe
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Sharing, Training
+from mlops_blueprint.blueprints.neutral import device_resource
 from mlops_blueprint.modules.baseline.gcp import GKE_MASTER_RANGE, GcpBaseline
-from mlops_blueprint.modules.k8s_common import CHARTS, K8S_REGISTRY, device_resource
+from mlops_blueprint.modules.k8s_common import CHARTS, K8S_REGISTRY
 from mlops_blueprint.stacks.gcp.catalog import CATALOG, tpu_zones
 from mlops_blueprint.stacks.gcp.names import SYSTEM_POOL, GcpNames
 

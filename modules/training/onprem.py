@@ -24,6 +24,7 @@ from cdktn_provider_kubernetes.service_account_v1 import ServiceAccountV1
 from constructs import Construct
 
 from mlops_blueprint.blueprints.model import Training
+from mlops_blueprint.blueprints.neutral import mig_instances
 from mlops_blueprint.modules.baseline.onprem import OnpremBaseline
 from mlops_blueprint.modules.k8s_common import (
     CPU_PER_GPU,
@@ -33,8 +34,6 @@ from mlops_blueprint.modules.k8s_common import (
     KUEUE_IMAGE,
     KUEUE_VERSION,
     MEMORY_PER_GPU_GI,
-    MIG_CAPABLE,
-    MIG_INSTANCES,
     SUBMIT_RULES,
     GpuQuota,
     gpu_quota,
@@ -55,8 +54,6 @@ __all__ = [
     "KUEUE_IMAGE",
     "KUEUE_VERSION",
     "MEMORY_PER_GPU_GI",
-    "MIG_CAPABLE",
-    "MIG_INSTANCES",
     "SUBMIT_RULES",
     "GpuQuota",
     "OnpremTraining",
@@ -137,7 +134,7 @@ class OnpremTraining(Construct):
                     f"target.gpu_node_labels, e.g. {pool.accelerator}: {{nvidia.com/gpu.product: ...}}"
                 )
             self.node_labels[name] = dict(node_labels)
-            self.quotas[name] = gpu_quota(name, pool)
+            self.quotas[name] = gpu_quota(pool)
         self.sharing: dict[str, str] = {name: pool.sharing.mode for name, pool in spec.pools.items()}
         self.namespace: str = b.namespaces["training"]
         self._baseline = b
@@ -219,7 +216,11 @@ class OnpremTraining(Construct):
             elif s.mode == "mig":
                 cfg = f"all-{s.profile}"
                 mig_parted[cfg] = [
-                    {"devices": "all", "mig-enabled": True, "mig-devices": {s.profile: MIG_INSTANCES[s.profile or ""]}}
+                    {
+                        "devices": "all",
+                        "mig-enabled": True,
+                        "mig-devices": {s.profile: mig_instances(pool.accelerator, s.profile or "")},
+                    }
                 ]
                 self.mig_configs[name] = cfg
         self.gpu_operator = release(

@@ -47,10 +47,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_blueprint.blueprints.loader import ResolvedEnv
+from mlops_blueprint.blueprints.neutral import gpu_quota
 from mlops_blueprint.scripts.glue import (
     CANARY,
     PRIMARY,
     Check,
+    Glue,
     Reporter,
     RolloutError,
     RolloutResult,
@@ -72,7 +74,6 @@ KSERVE_CONTAINER = "kserve-container"  # KServe's name for a custom predictor's 
 DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
 RAW_MODES = ("RawDeployment", "Standard")  # no canary: KServe moves all traffic at once
 VISIBILITY = "networking.kserve.io/visibility"
-GPU = "nvidia.com/gpu"
 
 PSA = "pod-security.kubernetes.io"
 PSA_LEVEL = "restricted"
@@ -81,10 +82,6 @@ STATE_LABELS = {"app.kubernetes.io/managed-by": "mlops-blueprint"}
 # MLflow in the cluster (modules/registry/onprem.py; keep in step): service, port.
 MLFLOW_SERVICE, MLFLOW_PORT = "mlflow", 5000
 RECENT_VERSIONS = 5  # versions listed in a registry check's detail
-
-# MIG slices per GPU: 7 // compute slices ("3g.40gb": 2 per GPU), except the 1g profiles with doubled
-# memory, of which an A100/H100 holds 4. (1g.10gb is the small 1g slice of the 80 GB parts: 7.)
-MIG_DOUBLE_1G = {"1g.20gb": 4, "1g.24gb": 4, "1g.35gb": 4}
 
 
 def credential_errors() -> tuple[type[Exception], ...]:
@@ -119,25 +116,6 @@ def platform_namespaces(env: ResolvedEnv) -> dict[str, str]:
     """plane -> namespace for the five planes, plus the personas namespace (modules/baseline/onprem.py)."""
     n = names(env)
     return {**{plane: n.namespace(plane) for plane in PLANES}, "personas": n.name("personas")}
-
-
-def mig_slices(profile: str) -> int:
-    """How many `profile` MIG instances one GPU holds (A100 / H100)."""
-    if profile in MIG_DOUBLE_1G:
-        return MIG_DOUBLE_1G[profile]
-    return max(1, 7 // int(profile.split("g.", 1)[0]))
-
-
-def gpu_quota(pool: Any) -> tuple[str, int]:
-    """A pool's ClusterQueue GPU quota: (resource name, nominal quota). min_nodes plays no part: on-prem
-    the quota caps what the pool may use, it reserves nothing (modules/training/onprem.py; keep in step)."""
-    gpus = pool.max_nodes * pool.gpus_per_node
-    sharing = pool.sharing
-    if sharing.mode == "time-slicing":
-        return GPU, gpus * (sharing.replicas or 1)
-    if sharing.mode == "mig" and sharing.profile:
-        return f"nvidia.com/mig-{sharing.profile}", gpus * mig_slices(sharing.profile)
-    return GPU, gpus
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -501,7 +479,8 @@ def verify_with(
             name = n.cluster_queue(pool_name)
             group, version, plural = KUEUE
             queue = custom_objects_api.get_cluster_custom_object(group, version, plural, name)
-            resource, want = gpu_quota(pool)
+            quota = gpu_quota(pool)  # the same quota the cluster stack's ClusterQueue was made with
+            resource, want = quota.resource, quota.quantity
             have, flavors = _queue_quota(queue, resource)
             if have is None:
                 return False, f"ClusterQueue {name} has no quota for {resource} (want {want})"
@@ -567,5 +546,36 @@ def verify(env: ResolvedEnv, target: Target) -> list[Check]:
     return verify_with(env, k.core, k.custom, k.rbac, k.networking, mlflow_client(env))
 
 
-def cleanup_rollouts(env: ResolvedEnv, target: Target, report: Reporter) -> None:
-    """Nothing to clean: rollouts patch the Terraform-managed InferenceService, and MLflow versions go with the registry's database."""
+# --------------------------------------------------------------------------------------------- the glue
+
+
+class OnpremGlue(Glue):
+    """The on-prem glue: the Kubernetes client (state namespace, KServe rollouts) and MLflow. `cleanup_rollouts` keeps
+    the base's no-op: nothing to clean, as rollouts patch the Terraform-managed InferenceService, and MLflow
+    versions go with the registry's database. Each method calls the module function of its name, looked up when
+    called (tests patch those)."""
+
+    CREDENTIALS_HINT = CREDENTIALS_HINT
+
+    def credential_errors(self) -> tuple[type[Exception], ...]:
+        return credential_errors()
+
+    def credentials_problem(self) -> str | None:
+        return credentials_problem()
+
+    def bootstrap_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
+        bootstrap_state(env, target, report)
+
+    def delete_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
+        delete_state(env, target, report)
+
+    def verify(self, env: ResolvedEnv, target: Target) -> list[Check]:
+        return verify(env, target)
+
+    def rollout(
+        self, env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
+    ) -> RolloutResult:
+        return rollout(env, endpoint, image_tag, traffic, target, artifact)
+
+
+GLUE = OnpremGlue()

@@ -85,3 +85,27 @@ def test_an_aws_pool_may_not_take_an_auto_mode_built_in_node_pool_name(tmp_path,
     out = " ".join(result.output.split())
     assert f"{path}:{line}:" in out and "taken by Auto Mode's built-in pool" in out, out
     assert Naming.node_pool("gpu-a") == "gpu-a"
+
+
+def test_the_gpu_table_gives_each_sharing_mode_its_quota():
+    """The one GPU table (blueprints/neutral.py): every MIG profile of every accelerator, a whole-GPU pool
+    and a time-sliced one, each with the quota its nodes can hold."""
+    from mlops_blueprint.blueprints.model import Pool
+    from mlops_blueprint.blueprints.neutral import MIG_PROFILES, GpuQuota, gpu_quota
+
+    def pool(accelerator, **sharing):
+        return Pool.model_validate(
+            {"accelerator": accelerator, "gpus_per_node": 8, "max_nodes": 2, "sharing": sharing or {"mode": "none"}}
+        )
+
+    for accelerator, profiles in MIG_PROFILES.items():
+        for profile, per_gpu in profiles.items():
+            compute = int(profile.split("g.")[0])
+            assert 1 <= per_gpu <= 7 // compute, (accelerator, profile)
+            got = gpu_quota(pool(accelerator, mode="mig", profile=profile))
+            assert got == GpuQuota(f"nvidia.com/mig-{profile}", 16 * per_gpu)
+    # a 1g.10gb slice is 4 per GPU on the 40 GB A100 and 7 on the 80 GB part: the neutral A100 counts 4
+    assert MIG_PROFILES["nvidia-a100"]["1g.10gb"] == 4 and MIG_PROFILES["nvidia-h100"]["1g.10gb"] == 7
+    assert gpu_quota(pool("nvidia-t4", mode="time-slicing", replicas=4)) == GpuQuota("nvidia.com/gpu", 64)
+    assert gpu_quota(pool("nvidia-l4")) == GpuQuota("nvidia.com/gpu", 16)
+    assert gpu_quota(pool("google-tpu-v5e")) == GpuQuota("google.com/tpu", 16)

@@ -30,8 +30,6 @@ from mlops_blueprint.scripts.glue import Check, RolloutError, Target
 from mlops_blueprint.scripts.glue import onprem as glue
 from mlops_blueprint.scripts.glue.onprem import (
     bootstrap_state_with,
-    gpu_quota,
-    mig_slices,
     retag,
     rollout_with,
     verify_with,
@@ -351,19 +349,15 @@ def test_the_reference_targets_an_onprem_cluster(dev):
 
 
 def test_gpu_quota_follows_the_pool_sharing(dev):
+    """Verify reads the one GPU table (blueprints/neutral.py), as the cluster stack's ClusterQueues do."""
+    from mlops_blueprint.blueprints.neutral import GpuQuota, gpu_quota
+
     pools = dev.blueprint.components.training.pools
-    assert gpu_quota(pools["a100"]) == ("nvidia.com/mig-3g.40gb", 16)  # 1 node x 8 GPUs x 2 slices (dev)
-    assert gpu_quota(pools["t4"]) == ("nvidia.com/gpu", 96)  # 6 nodes x 4 GPUs x 4 time-slices
+    assert gpu_quota(pools["a100"]) == GpuQuota("nvidia.com/mig-3g.40gb", 16)  # 1 node x 8 GPUs x 2 slices (dev)
+    assert gpu_quota(pools["t4"]) == GpuQuota("nvidia.com/gpu", 96)  # 6 nodes x 4 GPUs x 4 time-slices
     prod = load(RESEARCH).envs["prod"].blueprint.components.training.pools
-    assert gpu_quota(prod["a100"]) == ("nvidia.com/mig-3g.40gb", 64)
-    assert [mig_slices(p) for p in ("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb")] == [
-        7,
-        4,
-        3,
-        2,
-        1,
-        1,
-    ]
+    assert gpu_quota(prod["a100"]) == GpuQuota("nvidia.com/mig-3g.40gb", 64)
+    assert glue.gpu_quota is gpu_quota  # the glue's quota is the table's, not a copy
 
 
 @pytest.mark.parametrize(
