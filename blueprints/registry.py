@@ -118,7 +118,8 @@ class Cloud:
     stateful_types: Terraform resource types whose destroy loses data -> what they hold.
     provider_keys: provider block names in a synthesized stack that mark it as this cloud's.
     environment_of(doc): the blueprint environment a synthesized stack was made for.
-    glue: a module with `bootstrap_state`, `delete_state`, `verify`, `rollout`, `credential_errors`.
+    glue: "module:GLUE", a `scripts.glue.Glue` (state bootstrap, verify, rollout, credentials; its
+      optional parts declared in its `capabilities`).
     emulator: a module with `start`, `status`, `stop`, or None when the cloud has no embedded emulator.
     """
 
@@ -144,7 +145,7 @@ class Cloud:
     checks: Callable[[Blueprint], Iterable[tuple[Path, str]]] | None = None
 
     def load(self, part: str) -> Any:
-        """Import a heavy part: 'stack' (the TerraformStack class), 'glue' or 'emulator' (modules)."""
+        """Import a heavy part: 'stack' (the TerraformStack class), 'glue' (a Glue) or 'emulator' (a module)."""
         ref = getattr(self, part)
         if ref is None:
             raise LookupError(f"{self.title} has no {part}")

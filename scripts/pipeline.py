@@ -49,7 +49,7 @@ from mlops_blueprint.scripts.events import (
     Synthesized,
     Verified,
 )
-from mlops_blueprint.scripts.glue import Check, RolloutResult, Target
+from mlops_blueprint.scripts.glue import Capability, Check, Glue, RolloutResult, Target
 
 T = TypeVar("T")
 
@@ -307,7 +307,7 @@ def down(
     cloud = registry.get(loaded.base.target.cloud)
     target = _target(loaded, local, mirror, events)
     results = synth(loaded, env, outdir, local, events)
-    glue = cloud.load("glue")
+    glue: Glue = cloud.load("glue")
     for e, r in zip(envs, results, strict=True):
         # The cluster stack first: its objects live in the cluster the cloud stack is about to remove.
         if r.cluster is not None and local:
@@ -367,7 +367,7 @@ def rollout(
     cloud = registry.get(loaded.base.target.cloud)
     e = loaded.select(env)[0]
     target = _target(loaded, local, None, events, start=False, need_terraform=False)
-    glue = cloud.load("glue")
+    glue: Glue = cloud.load("glue")
     with _credentials(glue):
         result = glue.rollout(e, endpoint, image_tag, traffic, target, artifact)
     events(RolledOut(result))
@@ -478,14 +478,13 @@ def _untracked(cloud: registry.Cloud, e: ResolvedEnv, r: Any, tf: Any, target: T
     recorded carry the environment's tags; the next apply cannot adopt them by name, it would make
     them twice. Judged against the state as the backend holds it now (`tf`; None after a destroy). In
     the emulator they are removed (the glue reports each); on a cloud they are listed, never deleted."""
-    glue = cloud.load("glue")
-    sweep = getattr(glue, "sweep_untracked", None)
-    if sweep is None:
+    glue: Glue = cloud.load("glue")
+    if Capability.SWEEP_UNTRACKED not in glue.capabilities:
         return
     backend = json.loads(Path(r.json_path).read_text()).get("terraform", {}).get("backend")
     with _credentials(glue), _step(events, r.stack, "untracked objects"):
         state = tf.state_pull() if tf is not None else None
-        found = sweep(e, target, state, _reporter(events, r.stack), backend=backend)
+        found = glue.sweep_untracked(e, target, state, _reporter(events, r.stack), backend=backend)
     if not found or target.local:
         return
     listed = ", ".join(found)
@@ -520,11 +519,12 @@ def _adopt(
     it could record it. In the embedded emulator, which nobody else uses, they are adopted (imported)
     and the apply goes on. On a cloud they may as well be someone else's objects with the same name, so
     nothing is adopted: the error lists them with the exact import command for each, to run after a look."""
-    glue = cloud.load("glue")
-    ids_of = getattr(glue, "import_ids", None)
+    glue: Glue = cloud.load("glue")
     doc = json.loads(Path(r.json_path).read_text())
-    with _credentials(glue):
-        ids = ids_of(doc, failure.orphans, e, target) if ids_of else {}
+    ids: dict[str, str | None] = {}
+    if Capability.IMPORT_IDS in glue.capabilities:
+        with _credentials(glue):
+            ids = glue.import_ids(doc, failure.orphans, e, target)
     missing = [a for a in failure.orphans if not ids.get(a)]
     if not target.local or missing:
         commands = [f"terraform -chdir={tf.dir} import '{a}' '{ids[a]}'" for a in failure.orphans if ids.get(a)]
@@ -593,13 +593,13 @@ def _emulator_watch(cloud: registry.Cloud, target: Target) -> dict[str, Any]:
     return {"diagnose": diagnose, "gone": emulator.gone}
 
 
-def _cleanup_rollouts(glue: Any, e: ResolvedEnv, stack: str, target: Target, events: Events) -> None:
+def _cleanup_rollouts(glue: Glue, e: ResolvedEnv, stack: str, target: Target, events: Events) -> None:
     with _credentials(glue), _step(events, stack, "clean up rollouts"):
         glue.cleanup_rollouts(e, target, _reporter(events, stack))
 
 
 @contextlib.contextmanager
-def _credentials(glue: Any) -> Iterator[None]:
+def _credentials(glue: Glue) -> Iterator[None]:
     """The SDK's "no credentials" errors, as a plain message (exit 3)."""
     errors = glue.credential_errors()
     if not errors:
@@ -615,7 +615,7 @@ def _credentials_present(cloud: registry.Cloud) -> None:
     """Before anything calls the cloud: the credentials the environment presents, as the glue finds them
     without the network. Unset, empty (a fork's pull request) or pointing at nothing: the plain message
     (exit 3), not an SDK's traceback from deep inside a plan."""
-    glue = cloud.load("glue")
+    glue: Glue = cloud.load("glue")
     problem = glue.credentials_problem()
     if problem:
         raise ToolMissing(f"no cloud credentials: {problem}", hint=glue.CREDENTIALS_HINT)
@@ -659,7 +659,7 @@ def _terraform(cloud: registry.Cloud, r: Any, e: ResolvedEnv, target: Target, ev
     """A stack's terraform, its state bucket made first when missing, initialized."""
     from mlops_blueprint.scripts.terraform import Terraform
 
-    glue = cloud.load("glue")
+    glue: Glue = cloud.load("glue")
     with _credentials(glue):
         glue.bootstrap_state(e, target, _reporter(events, r.stack))
     tf = Terraform(
@@ -742,7 +742,7 @@ def _gate(
 
 
 def _checks(cloud: registry.Cloud, e: ResolvedEnv, target: Target) -> list[Check]:
-    glue = cloud.load("glue")
+    glue: Glue = cloud.load("glue")
     with _credentials(glue):
         return glue.verify(e, target)
 

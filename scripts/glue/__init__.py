@@ -1,12 +1,12 @@
 """SDK glue: what Terraform cannot do, per cloud (`scripts/glue/<cloud>.py`).
 
-Every cloud's glue module offers the same functions, which the pipeline reaches through the
-registry (`registry.get(cloud).load("glue")`):
+Every cloud's glue module exports `GLUE`, an instance of a `Glue` subclass, which the pipeline reaches
+through the registry (`registry.get(cloud).load("glue")`, the cloud's "module:GLUE" string). The
+subclass delegates to the module's functions, so a test that patches a module function patches the glue.
 
+Required (abstract in `Glue`):
 - `bootstrap_state(env, target, report)`: create the environment's state backend when missing;
 - `delete_state(env, target, report)`: remove it (local mode only, after a complete destroy);
-- `cleanup_rollouts(env, target, report)`: before (and after) `down`'s destroy, remove what rollouts
-  created and Terraform does not know (on AWS: model versions, rollout models and endpoint configurations);
 - `verify(env, target) -> list[Check]`: read back what the blueprint promises;
 - `rollout(env, endpoint, image_tag, traffic, target, artifact) -> RolloutResult`;
 - `credential_errors() -> tuple[type[Exception], ...]` and `CREDENTIALS_HINT`: the SDK's "no
@@ -16,15 +16,28 @@ registry (`registry.get(cloud).load("glue")`):
   file that does not exist; no source at all), or None. The pipeline asks it before plan, up, down,
   verify, rollout, drift and outputs touch the cloud, and stops with the plain message and exit 3.
 
+With a default:
+- `cleanup_rollouts(env, target, report)`: before (and after) `down`'s destroy, remove what rollouts
+  created and Terraform does not know (on AWS: model versions, rollout models and endpoint
+  configurations); nothing by default.
+
+Optional, declared in `capabilities` (the pipeline asks `Capability.X in glue.capabilities`), and a
+glue overrides exactly the methods it declares (checked when the subclass is defined):
+- `SWEEP_UNTRACKED`: `sweep_untracked(env, target, state, report, backend=None) -> list[str]`;
+- `IMPORT_IDS`: `import_ids(doc, addresses, env, target) -> {address: import id or None}`.
+
 The shared types live here.
 """
 
 from __future__ import annotations
 
+import enum
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.blueprints.loader import ResolvedEnv
@@ -140,3 +153,78 @@ def machine_vendor(path: str) -> str:
         return Path("/sys/class/dmi/id", path).read_text(errors="replace").strip()
     except OSError:
         return ""
+
+
+# --- the glue's contract ----------------------------------------------------------------------------------
+
+
+class Capability(enum.Enum):
+    """An optional part of a cloud's glue; the value is the `Glue` method that provides it."""
+
+    SWEEP_UNTRACKED = "sweep_untracked"  # objects with the environment's tags that its state lacks
+    IMPORT_IDS = "import_ids"  # terraform import ids of objects an apply found already there
+
+
+class Glue(ABC):
+    """One cloud's glue (see the module's docstring). A subclass declares the optional methods it
+    overrides in `capabilities`; defining one that overrides an undeclared optional method, or declares
+    one it does not override, raises TypeError."""
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        wrong = [
+            f"{cap.name} is declared but {cls.__name__}.{cap.value} is not defined"
+            if cap in cls.capabilities
+            else f"{cls.__name__}.{cap.value} is defined but {cap.name} is not in its capabilities"
+            for cap in Capability
+            if (cap in cls.capabilities) != (getattr(cls, cap.value) is not getattr(Glue, cap.value))
+        ]
+        if wrong:
+            raise TypeError("; ".join(wrong))
+
+    @property
+    @abstractmethod
+    def CREDENTIALS_HINT(self) -> str:  # a subclass sets a class attribute
+        """How to give this cloud credentials (the hint under "no cloud credentials")."""
+
+    @abstractmethod
+    def credential_errors(self) -> tuple[type[Exception], ...]:
+        """The SDK's "no credentials" errors (raised by the other methods); () when there are none."""
+
+    @abstractmethod
+    def credentials_problem(self) -> str | None:
+        """What is wrong with the credentials the environment presents, without the network; or None."""
+
+    @abstractmethod
+    def bootstrap_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
+        """Create the environment's state backend when it is missing."""
+
+    @abstractmethod
+    def delete_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
+        """Remove the environment's state backend (local mode only, after a complete destroy)."""
+
+    @abstractmethod
+    def verify(self, env: ResolvedEnv, target: Target) -> list[Check]:
+        """Read back what the blueprint promises."""
+
+    @abstractmethod
+    def rollout(
+        self, env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
+    ) -> RolloutResult:
+        """Give a new version of `endpoint`'s model `traffic` percent of its requests."""
+
+    def cleanup_rollouts(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:  # noqa: B027
+        """Remove what rollouts created and Terraform does not know; by default there is nothing."""
+
+    def sweep_untracked(
+        self, env: ResolvedEnv, target: Target, state: dict | None, report: Reporter, backend: dict | None = None
+    ) -> list[str]:
+        """`Capability.SWEEP_UNTRACKED`: the objects with this environment's tags that its state (None
+        once destroyed) does not hold; deleted on the emulator, listed on a cloud."""
+        raise NotImplementedError(f"{type(self).__name__} does not declare {Capability.SWEEP_UNTRACKED.name}")
+
+    def import_ids(self, doc: dict, addresses: list[str], env: ResolvedEnv, target: Target) -> dict[str, str | None]:
+        """`Capability.IMPORT_IDS`: each address's terraform import id (None when it cannot be found)."""
+        raise NotImplementedError(f"{type(self).__name__} does not declare {Capability.IMPORT_IDS.name}")

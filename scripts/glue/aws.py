@@ -21,7 +21,9 @@ from mlops_blueprint.blueprints.model import PERSONAS
 from mlops_blueprint.scripts.glue import (
     CANARY,
     PRIMARY,
+    Capability,
     Check,
+    Glue,
     Reporter,
     RolloutError,
     RolloutResult,
@@ -805,3 +807,50 @@ def verify_cluster_access(env: ResolvedEnv, eks: Any, check: Callable[..., None]
             return ok, f"edit in {TRAINING_NAMESPACE}" if ok else f"edit policy scopes {scoped}"
 
         check("training", f"access entry {role}", entry_ok)
+
+
+# --------------------------------------------------------------------------------------------- the glue
+
+
+class AwsGlue(Glue):
+    """The AWS glue: boto3 (S3 state, SageMaker rollouts), with the untracked-object sweep and the import ids
+    of objects an apply found already there. Each method calls the module function of its name, looked up when
+    called (tests patch those)."""
+
+    capabilities = frozenset({Capability.SWEEP_UNTRACKED, Capability.IMPORT_IDS})
+
+    CREDENTIALS_HINT = CREDENTIALS_HINT
+
+    def credential_errors(self) -> tuple[type[Exception], ...]:
+        return credential_errors()
+
+    def credentials_problem(self) -> str | None:
+        return credentials_problem()
+
+    def bootstrap_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
+        bootstrap_state(env, target, report)
+
+    def delete_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
+        delete_state(env, target, report)
+
+    def verify(self, env: ResolvedEnv, target: Target) -> list[Check]:
+        return verify(env, target)
+
+    def rollout(
+        self, env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
+    ) -> RolloutResult:
+        return rollout(env, endpoint, image_tag, traffic, target, artifact)
+
+    def cleanup_rollouts(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
+        cleanup_rollouts(env, target, report)
+
+    def sweep_untracked(
+        self, env: ResolvedEnv, target: Target, state: dict | None, report: Reporter, backend: dict | None = None
+    ) -> list[str]:
+        return sweep_untracked(env, target, state, report, backend=backend)
+
+    def import_ids(self, doc: dict, addresses: list[str], env: ResolvedEnv, target: Target) -> dict[str, str | None]:
+        return import_ids(doc, addresses, env, target)
+
+
+GLUE = AwsGlue()

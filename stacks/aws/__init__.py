@@ -72,7 +72,7 @@ CLOUD = Cloud(
     rules_package="mlops_blueprint.policies.rules.aws",
     stack="mlops_blueprint.stacks.aws.stack:AwsEnvironmentStack",
     cluster_stack="mlops_blueprint.stacks.aws.cluster:AwsClusterStack",
-    glue="mlops_blueprint.scripts.glue.aws",
+    glue="mlops_blueprint.scripts.glue.aws:GLUE",
     emulator="mlops_blueprint.scripts.emulator",
     checks=checks,
 )

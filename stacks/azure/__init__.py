@@ -53,6 +53,6 @@ CLOUD = Cloud(
     rules_package="mlops_blueprint.policies.rules.azure",
     stack="mlops_blueprint.stacks.azure.stack:AzureEnvironmentStack",
     cluster_stack="mlops_blueprint.stacks.azure.cluster:AzureClusterStack",
-    glue="mlops_blueprint.scripts.glue.azure",
+    glue="mlops_blueprint.scripts.glue.azure:GLUE",
     no_emulator_hint="synth and check run offline; verify and rollout need the cloud",
 )

@@ -46,6 +46,6 @@ CLOUD = Cloud(
     rules_package="mlops_blueprint.policies.rules.gcp",
     stack="mlops_blueprint.stacks.gcp.stack:GcpEnvironmentStack",
     cluster_stack="mlops_blueprint.stacks.gcp.cluster:GcpClusterStack",
-    glue="mlops_blueprint.scripts.glue.gcp",
+    glue="mlops_blueprint.scripts.glue.gcp:GLUE",
     no_emulator_hint="synth and check run offline; verify and rollout need the cloud",
 )

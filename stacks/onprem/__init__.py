@@ -73,7 +73,7 @@ CLOUD = Cloud(
     environment_of=environment_of,
     rules_package="mlops_blueprint.policies.rules.onprem",
     stack="mlops_blueprint.stacks.onprem.stack:OnpremEnvironmentStack",
-    glue="mlops_blueprint.scripts.glue.onprem",
+    glue="mlops_blueprint.scripts.glue.onprem:GLUE",
     no_emulator_hint="there is no embedded Kubernetes API server; synth, check and the manifest validation run offline",
     checks=checks,
 )
