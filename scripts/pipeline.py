@@ -275,11 +275,14 @@ def up(
     failed_verify = []
     for e, r in zip(loaded.select(env), results, strict=True):
         # The cloud stack first (it makes the cluster), then the cluster stack (it needs the cluster's API).
-        _apply_stack(cloud, e, r, target, allow_destroy, events, untracked=True)
+        # A waiver "matched nothing" only if no stack of the environment used it: with a cluster stack, the
+        # cloud stack's gate holds that line back, and the cluster stack's gate says it for both.
+        held = r.cluster is not None
+        first = _apply_stack(cloud, e, r, target, allow_destroy, events, untracked=True, hold_warnings=held)
         if r.cluster is not None and local:
-            _check_cluster_stack(e, r.cluster, events)
+            _check_cluster_stack(e, r.cluster, events, earlier=first)
         elif r.cluster is not None:
-            _apply_cluster_stack(cloud, e, r.cluster, target, allow_destroy, events)
+            _apply_cluster_stack(cloud, e, r.cluster, target, allow_destroy, events, earlier=first)
         if verify and not _verify_env(cloud, e, r.stack, target, events):
             failed_verify.append(r.stack)
     if failed_verify:
@@ -406,8 +409,12 @@ def _apply_stack(
     untracked: bool = False,
     only: tuple[str, ...] = (),
     later: bool = False,
-) -> None:
-    """Gate, plan, gate the plan, apply (skipped when nothing changes) one stack of an environment.
+    hold_warnings: bool = False,
+    earlier: Any = None,
+) -> Any:
+    """Gate, plan, gate the plan, apply (skipped when nothing changes) one stack of an environment; returns
+    the gate's report. `later`/`earlier`: a later stack of the environment, and the earlier stack's report
+    (see `_gate`); `hold_warnings`: the environment has a later stack, which reports unmatched waivers.
     `untracked`: before applying, handle the objects with the environment's tags that the state does
     not hold (the cloud stack: see `_untracked`). `only`: plan and apply just these addresses (and what
     they depend on), with `-target`."""
@@ -416,7 +423,8 @@ def _apply_stack(
     t0 = time.perf_counter()
     # Fast layers first: nothing is touched when they fail. checkov then runs beside terraform
     # init/plan (it only has to finish before apply), and all three layers gate the apply.
-    if not _gate(e, r.stack, events, json_path=r.json_path, with_checkov=False, quiet_pass=True, later=later)[0]:
+    fast = dict(later=later, hold_warnings=hold_warnings, earlier=earlier)
+    if not _gate(e, r.stack, events, json_path=r.json_path, with_checkov=False, quiet_pass=True, **fast)[0]:
         raise PolicyRefused(f"refusing to deploy {r.stack}: the policy gate failed")
     with ThreadPoolExecutor(max_workers=1) as pool:
         events(StepStarted(r.stack, "checkov", long=True))
@@ -424,7 +432,7 @@ def _apply_stack(
         checkov.add_done_callback(_finished(events, r.stack, "checkov", t0))
         tf, summary = _plan_env(cloud, r, e, target, events, only=only)
         plan_json = None if summary.empty else tf.plan_json
-        if not _gate(
+        passed, report = _gate(
             e,
             r.stack,
             events,
@@ -432,8 +440,9 @@ def _apply_stack(
             plan=plan_json,
             allow=allow_destroy,
             checkov=checkov.result(),
-            later=later,
-        )[0]:
+            **fast,
+        )
+        if not passed:
             raise PolicyRefused(
                 f"refusing to apply {r.stack}: the policy gate failed",
                 hint="a planned data loss needs --allow-destroy",
@@ -451,12 +460,19 @@ def _apply_stack(
                 raise
             _adopt(cloud, e, r, tf, failure, target, events)
             # the adopted objects are planned, gated (the data-loss guard included) and applied like any others
-            return _apply_stack(cloud, e, r, target, allow_destroy, events, adopt=False, only=only, later=later)
+            return _apply_stack(cloud, e, r, target, allow_destroy, events, adopt=False, only=only, **fast)
     events(Applied(r.stack, time.perf_counter() - t0, changed=not summary.empty))
+    return report
 
 
 def _apply_cluster_stack(
-    cloud: registry.Cloud, e: ResolvedEnv, r: Any, target: Target, allow_destroy: tuple[str, ...], events: Events
+    cloud: registry.Cloud,
+    e: ResolvedEnv,
+    r: Any,
+    target: Target,
+    allow_destroy: tuple[str, ...],
+    events: Events,
+    earlier: Any = None,
 ) -> None:
     """A cluster stack: the Helm releases new to the cluster first, on their own, when custom objects
     need their CRDs (`_releases_first`); then the whole stack."""
@@ -469,8 +485,8 @@ def _apply_cluster_stack(
                 stack=r.stack,
             )
         )
-        _apply_stack(cloud, e, r, target, allow_destroy, events, only=first, later=True)
-    _apply_stack(cloud, e, r, target, allow_destroy, events, later=True)
+        _apply_stack(cloud, e, r, target, allow_destroy, events, only=first, later=True, hold_warnings=True)
+    _apply_stack(cloud, e, r, target, allow_destroy, events, later=True, earlier=earlier)
 
 
 def _untracked(cloud: registry.Cloud, e: ResolvedEnv, r: Any, tf: Any, target: Target, events: Events) -> None:
@@ -546,7 +562,7 @@ def _adopt(
         )
 
 
-def _check_cluster_stack(e: ResolvedEnv, r: Any, events: Events) -> None:
+def _check_cluster_stack(e: ResolvedEnv, r: Any, events: Events, earlier: Any = None) -> None:
     """On the emulator (no Kubernetes API server): the cluster stack's objects are validated against the
     Kubernetes and CRD schemas and the stack is gated; it is not applied, and one line says so."""
     from mlops_blueprint.modules.cluster import validate
@@ -562,7 +578,10 @@ def _check_cluster_stack(e: ResolvedEnv, r: Any, events: Events) -> None:
                 f"{r.stack}: {len(problems)} object(s) Kubernetes {version} would refuse:\n  " + "\n  ".join(problems)
             )
         checked = f"{count} objects valid for Kubernetes {version}"
-    if not _gate(e, r.stack, events, json_path=r.json_path, with_checkov=False, quiet_pass=True, later=True)[0]:
+    gated = _gate(
+        e, r.stack, events, json_path=r.json_path, with_checkov=False, quiet_pass=True, later=True, earlier=earlier
+    )
+    if not gated[0]:
         raise PolicyRefused(f"refusing {r.stack}: the policy gate failed")
     events(
         Note(
@@ -721,9 +740,15 @@ def _gate(
     quiet_pass: bool = False,
     emit: bool = True,
     later: bool = False,
+    hold_warnings: bool = False,
+    earlier: Any = None,
 ) -> tuple[bool, Any]:
     """Gate one stack and show it (`emit`). `later`: a later stack of its environment (the cluster stack
-    `up` applies after the cloud stack): it shows its own findings, not the environment's again."""
+    `up` applies after the cloud stack): it shows its own findings, not the environment's again, and,
+    given the `earlier` stack's report, the waivers that matched nothing in either. `hold_warnings`: an
+    earlier stack holds its unmatched waivers back for the later one to say."""
+    from dataclasses import replace
+
     from mlops_blueprint.policies.gate import evaluate, later_stack_view
 
     if with_checkov and checkov is None and json_path is not None:
@@ -737,6 +762,10 @@ def _gate(
     phase = "change rules" if plan is not None and json_path is None else "gate"
     if emit:
         shown = later_stack_view(report) if later else report
+        if hold_warnings:
+            shown = replace(shown, waiver_warnings=[])
+        elif later and earlier is not None:
+            shown = replace(shown, waiver_warnings=earlier.merged(report).waiver_warnings)
         events(GateChecked(stack, shown, ok, min_severity, phase, quiet=quiet_pass and ok))
     return ok, report
 

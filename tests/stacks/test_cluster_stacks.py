@@ -453,3 +453,39 @@ def test_the_mirror_prefix_fits_ecr_and_stays_one_per_environment():
         long["stage"].startswith("a-very-long-platform-")
         and long["stage"] == AwsNames("a-very-long-platform-x", "stage").k8s_mirror
     )
+
+
+def test_up_says_a_waiver_matched_nothing_once_for_both_stacks(tmp_path, monkeypatch):
+    """The cloud stack's gate holds back "matched nothing"; the cluster stack's gate says it only for the
+    waivers neither stack used (a waiver for a cluster-stack finding is not reported unmatched)."""
+    from mlops_blueprint.policies.engine import Report
+
+    lb, results = _fake_results(tmp_path)
+    calls: list[tuple[str, dict]] = []
+    reports = {
+        "cloud": Report(waiver_warnings=["waiver 1 matched nothing", "waiver 2 matched nothing"]),
+        "cluster": Report(waiver_warnings=["waiver 2 matched nothing", "waiver 3 matched nothing"]),
+    }
+
+    def apply(cloud, e, r, *a, **k):
+        calls.append((r.stack, {key: k.get(key) for key in ("hold_warnings", "earlier", "later")}))
+        layer = "cluster" if r.stack.endswith("-cluster") else "cloud"
+        # what _apply_stack's gate shows, through the real _gate with this layer's report
+        monkeypatch.setattr("mlops_blueprint.policies.gate.evaluate", lambda *a, **kw: reports[layer])
+        shown: list = []
+        gate_kw = {key: k[key] for key in ("hold_warnings", "earlier", "later") if key in k}
+        pipeline._gate(e, r.stack, shown.append, with_checkov=False, **gate_kw)
+        events.extend((r.stack, ev.report.waiver_warnings) for ev in shown)
+        return reports[layer]
+
+    events: list = []
+    monkeypatch.setattr(pipeline, "_target", lambda *a, **k: SimpleNamespace(local=False))
+    monkeypatch.setattr(pipeline, "synth", lambda *a, **k: [r for r in results if r.env == "dev"])
+    monkeypatch.setattr(pipeline, "_releases_first", lambda *a: ())
+    monkeypatch.setattr(pipeline, "_apply_stack", apply)
+    pipeline.up(lb, "dev", verify=False)
+    assert [(s, k["hold_warnings"], k["earlier"] is reports["cloud"]) for s, k in calls] == [
+        ("starter-dev", True, False),
+        ("starter-dev-cluster", None, True),
+    ]
+    assert events == [("starter-dev", []), ("starter-dev-cluster", ["waiver 2 matched nothing"])]
