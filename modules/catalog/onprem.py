@@ -173,7 +173,7 @@ class OnpremCatalog(Construct):
         # The listing (what read grants show) and the Job that creates the databases from it.
         sql = []
         for db, d in spec.databases.items():
-            comment = d.description.replace("'", "''")
+            comment = hive_string(d.description)
             loc = f" LOCATION '{self.locations[db]}'" if self.locations[db] else ""
             sql.append(f"CREATE DATABASE IF NOT EXISTS {db} COMMENT '{comment}'{loc};")
         self.listing = manifest(
@@ -254,6 +254,25 @@ RESTRICTED: dict[str, Any] = {
     "capabilities": {"drop": ["ALL"]},
     "seccompProfile": {"type": "RuntimeDefault"},
 }
+
+
+# What a HiveQL string literal may hold as is; every other character is written `\uXXXX` (Hive's
+# `unescapeSQLString` reads it back), so no quote, backslash or semicolon of a description can end the
+# literal or the statement (beeline -f splits on `;`).
+_HIVE_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:_()/+=@!?*-")
+
+
+def hive_string(text: str) -> str:
+    """`text` as the inside of a single-quoted HiveQL literal: plain characters as they are, the rest as
+    `\\uXXXX` UTF-16 code units. A description is data in the metastore's SQL, never SQL."""
+    out = []
+    for ch in text:
+        if ch in _HIVE_PLAIN:
+            out.append(ch)
+            continue
+        units = ch.encode("utf-16-be", "surrogatepass")
+        out += [f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2)]
+    return "".join(out)
 
 
 def _digest(text: str) -> str:
