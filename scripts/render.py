@@ -61,6 +61,13 @@ class SafeConsole(Console):
     Every renderable reaches the output through `render`, whose text segments are escaped here; the
     segments rich makes to move the cursor (a live spinner) are its own and pass unchanged."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if kwargs.get("width") is None:
+            # rich reads COLUMNS once, here; the module's consoles are made at import, so the width would be
+            # whatever COLUMNS was then. `size` reads it when asked instead.
+            self._width = None
+
     def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
         for segment in super().render(renderable, options):
             text = segment.text

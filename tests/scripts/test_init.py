@@ -110,7 +110,8 @@ def test_a_retarget_writes_only_what_the_cloud_can_do(written):
     assert any(c == "onprem" for _, c in written)  # the family includes on-prem
 
 
-def test_init_says_which_placeholders_to_replace(tmp_path):
+def test_init_says_which_placeholders_to_replace(tmp_path, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)  # a CI log: no right edge, each location on one line
     dest = tmp_path / "claims.yaml"
     r = CliRunner().invoke(app, ["init", str(dest), "--from", "azure-claims"])
     assert r.exit_code == 0, r.output
@@ -121,7 +122,8 @@ def test_init_says_which_placeholders_to_replace(tmp_path):
     assert "'# replace' line" not in r.output  # no line that is not there
 
 
-def test_on_prem_cost_reports_no_budget(tmp_path):
+def test_on_prem_cost_reports_no_budget(tmp_path, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
     dest = tmp_path / "op.yaml"
     lib.init(dest, "starter", cloud="onprem")
     estimates = cost.estimate_blueprint(load(dest))

@@ -302,3 +302,15 @@ def test_catalog_echoes_a_hostile_reference_name_escaped_and_clipped(value, monk
     written = _text(err)
     assert result.exit_code == 2 and "is neither a file nor a reference blueprint" in written
     assert _raw(written) == [] and len(written) < 1000, (_raw(written), len(written))
+
+
+def test_the_consoles_read_columns_when_they_print_not_when_they_are_made(monkeypatch):
+    """The module's consoles are made at import: a COLUMNS set then (by a caller, or a test) must not stay
+    their width for good."""
+    monkeypatch.setenv("COLUMNS", "80")
+    made_narrow = render.SafeConsole(file=io.StringIO(), highlight=False)
+    monkeypatch.delenv("COLUMNS")
+    assert made_narrow.size.width == render.WIDE
+    monkeypatch.setenv("COLUMNS", "120")
+    assert made_narrow.size.width == 120
+    assert render.SafeConsole(file=io.StringIO(), width=90).size.width == 90
