@@ -105,9 +105,9 @@ def test_the_review_comment_section_by_section(deployed, emulator_home, tmp_path
     (risky,) = rows(s["#### Risky changes"])
     assert risky[:2] == ["⛔", "**destroy**"]
     assert re.fullmatch(r"`aws_s3_bucket\.data_lake_curated_bucket_[0-9A-F]{8}`", risky[2])
-    assert risky[3] == "data\\_lake.curated"
+    assert risky[3] == "data_lake.curated"
     assert risky[5] == (
-        "blocked by the data-loss guard (MLOPS\\_CHG\\_001); if intended: --allow-destroy data\\_lake.curated"
+        "blocked by the data-loss guard (MLOPS_CHG_001); if intended: --allow-destroy data_lake.curated"
     )
 
     # changes by blueprint component, with counts that add up to the plan's
@@ -117,7 +117,7 @@ def test_the_review_comment_section_by_section(deployed, emulator_home, tmp_path
         r[0]: dict(zip(("add", "change", "replace", "destroy"), map(int, r[1:]), strict=True)) for r in table[:-1]
     }
     assert {a: sum(g[a] for g in groups.values()) for a in counts} == counts
-    curated = groups["data\\_lake.curated"]  # the zone's bucket and its versioning, encryption, policy, ...
+    curated = groups["data_lake.curated"]  # the zone's bucket and its versioning, encryption, policy, ...
     assert curated["destroy"] >= 7 and curated["add"] == curated["change"] == curated["replace"] == 0
     # the new pool: its alarm and dashboard, and its node group where the cloud stack holds it (with a
     # cluster stack, the node pool is there: the emulator cannot plan it and the review says so)
@@ -126,13 +126,13 @@ def test_the_review_comment_section_by_section(deployed, emulator_home, tmp_path
     assert groups.get("training.gpu-b", {}).get("add", 0) >= 1 or cluster_note in s["### ❌ dev (starter-dev)"]
     assert groups["catalog.sales"] == {"add": 0, "change": 1, "replace": 0, "destroy": 0}  # the crawler's target
     assert groups["serving.fraud-api"]["change"] + groups["serving.fraud-api"]["replace"] >= 1  # min replicas
-    assert "data\\_lake.raw" not in groups and "data\\_lake.features" not in groups  # untouched zones
+    assert "data_lake.raw" not in groups and "data_lake.features" not in groups  # untouched zones
 
     # the gate: the guard's failure, no waivers
     gate = s["#### Policy gate"]
     assert gate.startswith("❌ **failed**: 1 failure(s), 0 waiver problem(s)")
     (failure,) = rows(gate)
-    assert failure[:3] == ["critical", "MLOPS\\_CHG\\_001", "data\\_lake.curated"]
+    assert failure[:3] == ["critical", "MLOPS_CHG_001", "data_lake.curated"]
     assert "- Waivers used: none" in gate and "- Waivers expiring within 30 days: none" in gate
 
     # the cost delta: a new pool and a second replica cost more, a zone less
@@ -161,7 +161,7 @@ def test_the_review_comment_section_by_section(deployed, emulator_home, tmp_path
     plan_rows = rows(details)
     assert len(plan_rows) == n
     assert sorted({r[0] for r in plan_rows}) == sorted(a for a in counts if counts[a])
-    assert all(r[2] in ("data\\_lake.curated", "catalog") for r in plan_rows if r[0] == "destroy")
+    assert all(r[2] in ("data_lake.curated", "catalog") for r in plan_rows if r[0] == "destroy")
 
 
 def test_allowed_destroy_in_both_environments_as_json(deployed, emulator_home, tmp_path):
