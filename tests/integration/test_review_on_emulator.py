@@ -214,7 +214,7 @@ def test_hostile_text_plans_as_literal_text(deployed, tmp_path):
     hostile.write_text(text)
     planned = pipeline.plan_each(pipeline.validate(hostile), "dev", local=True, outdir=tmp_path / "out", clusters=False)
     dev = planned["dev"]
-    assert dev.error is None and dev.plan is not None
+    assert dev.error is None and dev.plan["resource_changes"], dev.error
     folder = dev.json_path.parent
     checked = subprocess.run(
         ["terraform", "validate", "-json", "-no-color"], cwd=folder, capture_output=True, text=True, timeout=300

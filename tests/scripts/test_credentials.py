@@ -148,17 +148,19 @@ def test_present_credentials_pass_the_check(bare, monkeypatch, tmp_path):
     adc.write_text("<html>not json</html>")
     assert "is not a credentials file" in gcp.credentials_problem()
 
-    assert azure.credentials_problem() is not None
+    assert azure.credentials_problem().startswith("none found (no AZURE_CLIENT_ID")
     (tmp_path / ".azure").mkdir()
     (tmp_path / ".azure" / "azureProfile.json").write_text('\ufeff{"subscriptions": [{"id": "x"}]}')
     assert azure.credentials_problem() is None
     monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path / "elsewhere"))
-    assert azure.credentials_problem() is not None
+    assert "no `az login`" in azure.credentials_problem()  # the login lives where AZURE_CONFIG_DIR no longer points
     for name, value in {"AZURE_CLIENT_ID": "c", "AZURE_TENANT_ID": "t", "AZURE_CLIENT_SECRET": "s"}.items():
         monkeypatch.setenv(name, value)
     assert azure.credentials_problem() is None
 
-    assert onprem.credentials_problem() is not None
+    assert onprem.credentials_problem() == (
+        f"no kubeconfig at {tmp_path / '.kube' / 'config'} (and neither KUBE_CONFIG_PATH nor KUBECONFIG names one)"
+    )
     (tmp_path / ".kube").mkdir()
     (tmp_path / ".kube" / "config").write_text("apiVersion: v1\nkind: Config\n")
     assert onprem.credentials_problem() is None
