@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import enum
 import os
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.blueprints.loader import ResolvedEnv
@@ -228,3 +229,43 @@ class Glue(ABC):
     def import_ids(self, doc: dict, addresses: list[str], env: ResolvedEnv, target: Target) -> dict[str, str | None]:
         """`Capability.IMPORT_IDS`: each address's terraform import id (None when it cannot be found)."""
         raise NotImplementedError(f"{type(self).__name__} does not declare {Capability.IMPORT_IDS.name}")
+
+
+class ModuleGlue(Glue):
+    """A glue whose parts are the functions (and `CREDENTIALS_HINT`) of the module that defines the
+    subclass, looked up when called, so tests that patch a module function reach the glue too. A cloud's
+    module then only says what is particular to it: its docstring, its capabilities and their methods."""
+
+    CREDENTIALS_HINT: str = ""  # each subclass: its module's, as the class attribute the contract asks for
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        # a cloud's glue class closes its module, so the module's hint is there already
+        cls.CREDENTIALS_HINT = sys.modules[cls.__module__].CREDENTIALS_HINT
+        super().__init_subclass__(**kwargs)
+
+    def _part(self, name: str) -> Any:
+        return getattr(sys.modules[type(self).__module__], name)
+
+    def credential_errors(self) -> tuple[type[Exception], ...]:
+        errors: tuple[type[Exception], ...] = self._part("credential_errors")()
+        return errors
+
+    def credentials_problem(self) -> str | None:
+        problem: str | None = self._part("credentials_problem")()
+        return problem
+
+    def bootstrap_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
+        self._part("bootstrap_state")(env, target, report)
+
+    def delete_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
+        self._part("delete_state")(env, target, report)
+
+    def verify(self, env: ResolvedEnv, target: Target) -> list[Check]:
+        checks: list[Check] = self._part("verify")(env, target)
+        return checks
+
+    def rollout(
+        self, env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
+    ) -> RolloutResult:
+        result: RolloutResult = self._part("rollout")(env, endpoint, image_tag, traffic, target, artifact)
+        return result

@@ -23,7 +23,7 @@ from mlops_blueprint.scripts.glue import (
     PRIMARY,
     Capability,
     Check,
-    Glue,
+    ModuleGlue,
     Reporter,
     RolloutError,
     RolloutResult,
@@ -812,34 +812,11 @@ def verify_cluster_access(env: ResolvedEnv, eks: Any, check: Callable[..., None]
 # --------------------------------------------------------------------------------------------- the glue
 
 
-class AwsGlue(Glue):
+class AwsGlue(ModuleGlue):
     """The AWS glue: boto3 (S3 state, SageMaker rollouts), with the untracked-object sweep and the import ids
-    of objects an apply found already there. Each method calls the module function of its name, looked up when
-    called (tests patch those)."""
+    of objects an apply found already there."""
 
     capabilities = frozenset({Capability.SWEEP_UNTRACKED, Capability.IMPORT_IDS})
-
-    CREDENTIALS_HINT = CREDENTIALS_HINT
-
-    def credential_errors(self) -> tuple[type[Exception], ...]:
-        return credential_errors()
-
-    def credentials_problem(self) -> str | None:
-        return credentials_problem()
-
-    def bootstrap_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
-        bootstrap_state(env, target, report)
-
-    def delete_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
-        delete_state(env, target, report)
-
-    def verify(self, env: ResolvedEnv, target: Target) -> list[Check]:
-        return verify(env, target)
-
-    def rollout(
-        self, env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
-    ) -> RolloutResult:
-        return rollout(env, endpoint, image_tag, traffic, target, artifact)
 
     def cleanup_rollouts(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
         cleanup_rollouts(env, target, report)

@@ -38,7 +38,7 @@ from mlops_blueprint.blueprints.errors import UserError
 from mlops_blueprint.blueprints.loader import ResolvedEnv
 from mlops_blueprint.scripts.glue import (
     Check,
-    Glue,
+    ModuleGlue,
     Reporter,
     RolloutError,
     RolloutResult,
@@ -496,33 +496,10 @@ def rollout(
 # --------------------------------------------------------------------------------------------- the glue
 
 
-class AzureGlue(Glue):
+class AzureGlue(ModuleGlue):
     """The Azure glue: azure-sdk (storage-account state, Azure ML rollouts). `cleanup_rollouts` keeps the base's no-op:
     nothing to clean, as rollout deployments are children of the online endpoint, and model versions of the
-    workspace, which Terraform deletes. Each method calls the module function of its name, looked up when called
-    (tests patch those)."""
-
-    CREDENTIALS_HINT = CREDENTIALS_HINT
-
-    def credential_errors(self) -> tuple[type[Exception], ...]:
-        return credential_errors()
-
-    def credentials_problem(self) -> str | None:
-        return credentials_problem()
-
-    def bootstrap_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
-        bootstrap_state(env, target, report)
-
-    def delete_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
-        delete_state(env, target, report)
-
-    def verify(self, env: ResolvedEnv, target: Target) -> list[Check]:
-        return verify(env, target)
-
-    def rollout(
-        self, env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
-    ) -> RolloutResult:
-        return rollout(env, endpoint, image_tag, traffic, target, artifact)
+    workspace, which Terraform deletes."""
 
 
 GLUE = AzureGlue()

@@ -22,7 +22,7 @@ from typing import Any
 from mlops_blueprint.blueprints.loader import ResolvedEnv
 from mlops_blueprint.scripts.glue import (
     Check,
-    Glue,
+    ModuleGlue,
     Reporter,
     RolloutResult,
     Target,
@@ -340,33 +340,10 @@ def rollout(
 # --------------------------------------------------------------------------------------------- the glue
 
 
-class GcpGlue(Glue):
+class GcpGlue(ModuleGlue):
     """The GCP glue: google-cloud (GCS state, Vertex AI rollouts). `cleanup_rollouts` keeps the base's no-op: nothing
     to clean, as rollouts deploy onto the Terraform-managed Vertex AI endpoints (undeployed with them), and
-    model versions stay in the Model Registry by design. Each method calls the module function of its name,
-    looked up when called (tests patch those)."""
-
-    CREDENTIALS_HINT = CREDENTIALS_HINT
-
-    def credential_errors(self) -> tuple[type[Exception], ...]:
-        return credential_errors()
-
-    def credentials_problem(self) -> str | None:
-        return credentials_problem()
-
-    def bootstrap_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
-        bootstrap_state(env, target, report)
-
-    def delete_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
-        delete_state(env, target, report)
-
-    def verify(self, env: ResolvedEnv, target: Target) -> list[Check]:
-        return verify(env, target)
-
-    def rollout(
-        self, env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
-    ) -> RolloutResult:
-        return rollout(env, endpoint, image_tag, traffic, target, artifact)
+    model versions stay in the Model Registry by design."""
 
 
 GLUE = GcpGlue()

@@ -52,7 +52,7 @@ from mlops_blueprint.scripts.glue import (
     CANARY,
     PRIMARY,
     Check,
-    Glue,
+    ModuleGlue,
     Reporter,
     RolloutError,
     RolloutResult,
@@ -549,33 +549,10 @@ def verify(env: ResolvedEnv, target: Target) -> list[Check]:
 # --------------------------------------------------------------------------------------------- the glue
 
 
-class OnpremGlue(Glue):
+class OnpremGlue(ModuleGlue):
     """The on-prem glue: the Kubernetes client (state namespace, KServe rollouts) and MLflow. `cleanup_rollouts` keeps
     the base's no-op: nothing to clean, as rollouts patch the Terraform-managed InferenceService, and MLflow
-    versions go with the registry's database. Each method calls the module function of its name, looked up when
-    called (tests patch those)."""
-
-    CREDENTIALS_HINT = CREDENTIALS_HINT
-
-    def credential_errors(self) -> tuple[type[Exception], ...]:
-        return credential_errors()
-
-    def credentials_problem(self) -> str | None:
-        return credentials_problem()
-
-    def bootstrap_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
-        bootstrap_state(env, target, report)
-
-    def delete_state(self, env: ResolvedEnv, target: Target, report: Reporter) -> None:
-        delete_state(env, target, report)
-
-    def verify(self, env: ResolvedEnv, target: Target) -> list[Check]:
-        return verify(env, target)
-
-    def rollout(
-        self, env: ResolvedEnv, endpoint: str, image_tag: str, traffic: int, target: Target, artifact: str | None = None
-    ) -> RolloutResult:
-        return rollout(env, endpoint, image_tag, traffic, target, artifact)
+    versions go with the registry's database."""
 
 
 GLUE = OnpremGlue()
