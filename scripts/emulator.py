@@ -211,7 +211,7 @@ def environment(emu: Emulator, region: str) -> dict[str, str]:
 
 
 def gaps() -> list[str]:
-    """The shims that stand in for what moto lacks (README: what the emulator does not cover)."""
+    """The shims that stand in for what moto lacks (docs/proof.md: what the emulator does not cover)."""
     from mlops_blueprint.scripts.emulator_shims import SHIMS
 
     return list(SHIMS)

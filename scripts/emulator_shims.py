@@ -1,6 +1,6 @@
 """Small, tested additions to moto for the APIs the AWS provider calls and moto lacks.
 
-Each shim is named in SHIMS with what it fixes. The README's emulator section mirrors
+Each shim is named in SHIMS with what it fixes. docs/proof.md's emulator section mirrors
 this list, and tests/scripts/test_emulator_shims.py calls every one through boto3.
 They are installed only in the emulator process (`scripts.emulator_server`), never into
 the CLI or the tests' own process.

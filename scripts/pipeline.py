@@ -267,7 +267,7 @@ def up(
         events(
             Note(
                 f"emulator shims in use: {', '.join(cloud.load('emulator').gaps())} "
-                "(see README: what the emulator does not cover)",
+                "(see docs/proof.md: what the emulator does not cover)",
                 level="dim",
             )
         )
